@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the tsm-rs scripts: cache location, tool paths and the
+# make variables every kernel build must receive (Kconfig silently drops
+# CONFIG_RUST when one is missing).
+
+TSM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TSM_CACHE=${TSM_RS_CACHE:-$HOME/.cache/tsm-rs}
+LLVM_SUFFIX=-19
+export LIBCLANG_PATH=/usr/lib/llvm${LLVM_SUFFIX}/lib
+BINDGEN_BIN=$TSM_CACHE/cargo/bin/bindgen
+
+step() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Debian's rustc ships rust-src; the rustup one on PATH does not.
+rust_lib_src() {
+	local ver
+	ver=$(/usr/bin/rustc --version 2>/dev/null | cut -d' ' -f2 | cut -d- -f1) || return 1
+	[ -n "$ver" ] && printf '/usr/src/rustc-%s/library\n' "$ver"
+}
+
+kernel_make_vars() {
+	printf '%s\n' "LLVM=$LLVM_SUFFIX" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
+		RUSTDOC=/usr/bin/rustdoc "BINDGEN=$BINDGEN_BIN" "RUST_LIB_SRC=$(rust_lib_src)"
+}
+
+# The pristine 7.3 source: a user's tree (KERNEL_SRC) or the cached Debian one.
+pristine_src() {
+	if [ -n "${KERNEL_SRC:-}" ]; then
+		printf '%s\n' "$KERNEL_SRC"
+	else
+		printf '%s\n' "$TSM_CACHE/linux-source"
+	fi
+}
