@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Registration and lookup of TSM devices.
+
+use crate::ids::IdSet;
+use kernel::{
+    class::{self, Class, ClassDevice, OnRelease},
+    device::Device,
+    prelude::*,
+    sync::aref::ARef,
+    tsm::{PciTsmOps, Personality, TsmDevice},
+    uevent, //
+};
+
+kernel::sync::global_lock! {
+    // SAFETY: `init()` initialises the lock before the class, the only way in, is registered.
+    unsafe(uninit) static TSM_IDS: Mutex<IdSet> = IdSet::new();
+}
+
+static TSM_CLASS: Class = Class::new::<TsmDevice, ReturnId>(c"tsm", None);
+
+/// Gives a released device's number back, so that the next TSM reuses it.
+struct ReturnId;
+
+impl OnRelease<TsmDevice> for ReturnId {
+    fn released(dev: &TsmDevice) {
+        TSM_IDS.lock().free(dev.id());
+    }
+}
+
+/// The name of the link from `tsmN` to the device providing the TSM.
+const HOST_LINK: &CStr = c"host";
+
+/// Sets up the class; runs once, before any TSM can register.
+pub(crate) fn init() -> Result {
+    // SAFETY: Runs once, from the class core's initcall, before any other use of `TSM_IDS`.
+    unsafe { TSM_IDS.init() };
+    TSM_CLASS.register()
+}
+
+/// Registers a TSM below `parent` with optional PCI operations, as C `tsm_register()`.
+///
+/// Once PCI operations are handed to the PCI/TSM core, a `KOBJ_CHANGE` uevent on `tsmN` tells
+/// user space that the TSM is ready.
+pub(crate) fn register(
+    parent: Option<&Device>,
+    ops: Option<&'static PciTsmOps>,
+) -> Result<ARef<TsmDevice>> {
+    if let Some(ops) = ops {
+        match ops.personality() {
+            Personality::Link | Personality::Devsec => {}
+            Personality::None | Personality::Both => return Err(EINVAL),
+        }
+    }
+    let id = TSM_IDS.lock().alloc()?;
+    let obj = TsmDevice::new(id, ops).inspect_err(|_| TSM_IDS.lock().free(id))?;
+    // From here on the device's release returns the number.
+    let tsm = TSM_CLASS.add_device(obj, parent, format_args!("tsm{id}"))?;
+
+    if let Some(parent) = parent {
+        class::create_link(tsm.device(), parent, HOST_LINK)
+            .inspect_err(|_| TSM_CLASS.remove_device(&*tsm))?;
+    }
+    if ops.is_some() {
+        if let Err(e) = tsm.pci_register() {
+            dev_err!(
+                tsm.device(),
+                "PCI/TSM registration failed: {:?}\n",
+                e
+            );
+            remove(&tsm);
+            return Err(e);
+        }
+        // Readiness signal for user space; a failure to send it is not a failure to register.
+        let _ = uevent::send_change(tsm.device());
+    }
+    Ok(tsm)
+}
+
+fn remove(tsm: &TsmDevice) {
+    class::remove_link(tsm.device(), HOST_LINK);
+    TSM_CLASS.remove_device(tsm);
+}
+
+/// Unregisters a TSM, as C `tsm_unregister()`: the PCI/TSM core tears down the TSM's device
+/// contexts first, then `tsmN` goes away.
+pub(crate) fn unregister(tsm: ARef<TsmDevice>) {
+    if tsm.pci_ops().is_some() {
+        tsm.pci_unregister();
+    }
+    remove(&tsm);
+}
+
+/// Finds `tsmN` by number and takes a reference, as C `find_tsm_dev()`.
+pub(crate) fn find(id: u32) -> Option<ARef<TsmDevice>> {
+    TSM_CLASS.find_device(|tsm: &TsmDevice| tsm.id() == id)
+}
+
+#[cfg(CONFIG_TSM_CLASS_RUST_KUNIT_TEST)]
+#[kunit_tests(tsm_class)]
+mod tests {
+    use super::*;
+    use crate::abi;
+    use kernel::{
+        bindings,
+        faux,
+        pci,
+        str::CString,
+        sysfs::{self, Entry},
+        tsm::{LinkTsm, Registration},
+        uevent, //
+    };
+
+    /// A link TSM that manages nothing: enough for the PCI/TSM core to accept it.
+    struct IdleLinkTsm;
+
+    #[vtable]
+    impl LinkTsm for IdleLinkTsm {
+        type Function = ();
+        type Tdi = ();
+
+        fn probe(_tsm: &TsmDevice, _pdev: &pci::Device, _dsm: bool) -> Result<Option<()>> {
+            Ok(None)
+        }
+        fn connect(_pdev: &pci::Device, _function: &()) -> Result {
+            Err(ENXIO)
+        }
+        fn disconnect(_pdev: &pci::Device, _function: &()) {}
+    }
+
+    fn name_of(tsm: &TsmDevice) -> Result<CString> {
+        CString::try_from_fmt(fmt!("tsm{}", tsm.id()))
+    }
+
+    /// The end of `tsm`'s device path, as uevents carry it.
+    fn devpath_suffix(tsm: &TsmDevice) -> Result<CString> {
+        CString::try_from_fmt(fmt!("/tsm/tsm{}", tsm.id()))
+    }
+
+    /// Where `tsm` appears below its parent: `<parent>/tsm/tsmN`.
+    fn entry_below_parent(parent: &Device, tsm: &TsmDevice) -> Result<Option<Entry>> {
+        Ok(sysfs::lookup(parent, &[c"tsm", &name_of(tsm)?]))
+    }
+
+    #[test]
+    fn register_adds_tsm_with_host_and_device_links() -> Result {
+        let parent = faux::Registration::new(c"tsm_class_test_links", None)?;
+        let tsm = Registration::new_plain(parent.as_ref())?;
+        let dev = tsm.device().device();
+        assert_eq!(sysfs::lookup(dev, &[c"host"]), Some(Entry::Link));
+        assert_eq!(sysfs::lookup(dev, &[c"device"]), Some(Entry::Link));
+        assert_eq!(entry_below_parent(parent.as_ref(), tsm.device())?, Some(Entry::Dir));
+
+        let held = tsm.device_ref();
+        drop(tsm);
+        // Unregistered: gone from sysfs and lookups even while a reference keeps it alive.
+        assert_eq!(entry_below_parent(parent.as_ref(), &held)?, None);
+        assert!(find(held.id()).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn number_is_reused_after_release() -> Result {
+        let parent = faux::Registration::new(c"tsm_class_test_reuse", None)?;
+        let first = Registration::new_plain(parent.as_ref())?;
+        let second = Registration::new_plain(parent.as_ref())?;
+        let first_id = first.device().id();
+        assert!(second.device().id() > first_id);
+
+        // A reference outliving unregistration keeps the number taken.
+        let held = first.device_ref();
+        drop(first);
+        let third = Registration::new_plain(parent.as_ref())?;
+        assert!(third.device().id() != first_id);
+
+        drop(held);
+        let fourth = Registration::new_plain(parent.as_ref())?;
+        assert_eq!(fourth.device().id(), first_id);
+        Ok(())
+    }
+
+    #[test]
+    fn two_tsms_are_found_by_number() -> Result {
+        let parent_a = faux::Registration::new(c"tsm_class_test_a", None)?;
+        let parent_b = faux::Registration::new(c"tsm_class_test_b", None)?;
+        let a = Registration::new_link::<IdleLinkTsm>(parent_a.as_ref())?;
+        let b = Registration::new_plain(parent_b.as_ref())?;
+        let found_a = find(a.device().id()).ok_or(ENOENT)?;
+        let found_b = find(b.device().id()).ok_or(ENOENT)?;
+        assert!(core::ptr::eq(&*found_a, a.device()));
+        assert!(core::ptr::eq(&*found_b, b.device()));
+        assert!(found_a.pci_ops().is_some());
+        assert!(found_b.pci_ops().is_none());
+        assert_eq!(entry_below_parent(parent_a.as_ref(), a.device())?, Some(Entry::Dir));
+        assert_eq!(entry_below_parent(parent_b.as_ref(), b.device())?, Some(Entry::Dir));
+        assert_eq!(entry_below_parent(parent_a.as_ref(), b.device())?, None);
+        Ok(())
+    }
+
+    unsafe extern "C" fn refuse_probe(
+        _tsm: *mut bindings::tsm_dev,
+        _pdev: *mut bindings::pci_dev,
+    ) -> *mut bindings::pci_tsm {
+        core::ptr::null_mut()
+    }
+
+    /// Registers through the C entry point with a hand-made ops table; returns the errno.
+    fn register_raw(link: bool, devsec: bool) -> i32 {
+        let mut ops: bindings::pci_tsm_ops = pin_init::zeroed();
+        if link {
+            ops.__bindgen_anon_1.link_ops.probe = Some(refuse_probe);
+        }
+        if devsec {
+            ops.__bindgen_anon_2.devsec_ops.lock = Some(refuse_probe);
+        }
+        // SAFETY: No parent is allowed; `ops` outlives the registration, undone below.
+        let dev = unsafe { abi::tsm_register(core::ptr::null_mut(), &mut ops) };
+        match kernel::error::from_err_ptr(dev) {
+            Ok(dev) => {
+                // SAFETY: `dev` was just registered.
+                unsafe { abi::tsm_unregister(dev) };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    #[test]
+    fn ops_without_or_with_both_personalities_are_refused() -> Result {
+        let listener = uevent::Listener::new()?;
+        assert_eq!(register_raw(false, false), EINVAL.to_errno());
+        assert_eq!(register_raw(true, true), EINVAL.to_errno());
+        // Nothing appeared, not even for a moment.
+        assert!(!listener.drain()?.contains(b"add", b""));
+        Ok(())
+    }
+
+    #[test]
+    fn readiness_uevent_only_once_pci_ops_are_live() -> Result {
+        let parent = faux::Registration::new(c"tsm_class_test_uevent", None)?;
+        let listener = uevent::Listener::new()?;
+        let plain = Registration::new_plain(parent.as_ref())?;
+        let link = Registration::new_link::<IdleLinkTsm>(parent.as_ref())?;
+        let events = listener.drain()?;
+
+        let plain_path = devpath_suffix(plain.device())?;
+        let link_path = devpath_suffix(link.device())?;
+        assert!(events.contains(b"add", plain_path.to_bytes()));
+        assert!(!events.contains(b"change", plain_path.to_bytes()));
+        assert!(events.contains(b"add", link_path.to_bytes()));
+        assert!(events.contains(b"change", link_path.to_bytes()));
+        Ok(())
+    }
+
+    #[test]
+    fn unregister_sends_remove_uevent() -> Result {
+        let parent = faux::Registration::new(c"tsm_class_test_remove", None)?;
+        let tsm = Registration::new_link::<IdleLinkTsm>(parent.as_ref())?;
+        let path = devpath_suffix(tsm.device())?;
+        let listener = uevent::Listener::new()?;
+        drop(tsm);
+        assert!(listener.drain()?.contains(b"remove", path.to_bytes()));
+        Ok(())
+    }
+}

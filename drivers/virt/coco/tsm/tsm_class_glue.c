@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C side of the Rust TSM class core: exports for TSM driver modules, and
+ * registration of the class before device_initcall, where built-in TSM
+ * drivers may already call tsm_register().
+ */
+#include <linux/export.h>
+#include <linux/init.h>
+#include <linux/tsm.h>
+
+int tsm_class_init(void);
+
+EXPORT_SYMBOL_GPL(tsm_register);
+EXPORT_SYMBOL_GPL(tsm_unregister);
+
+subsys_initcall(tsm_class_init);

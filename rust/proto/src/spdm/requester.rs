@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0
+//! SPDM 1.2 requester (the platform firmware side, or native CMA) over DOE.
+//!
+//! The requester does no I/O. [`Requester::request`] encodes the next
+//! request as a DOE object; the caller relays it to the device and hands the
+//! answer to [`Requester::response`], which checks it against the pending
+//! request, updates the transcripts and verifies signatures and MACs.
+//!
+//! Order enforced (DSP0274 1.2 "connection" and "session" sequences):
+//! GET_VERSION -> GET_CAPABILITIES -> NEGOTIATE_ALGORITHMS ->
+//! {GET_DIGESTS, GET_CERTIFICATE*, CHALLENGE, GET_MEASUREMENTS} ->
+//! KEY_EXCHANGE (needs the full certificate chain) -> FINISH ->
+//! {VENDOR_DEFINED_REQUEST, HEARTBEAT}* -> END_SESSION. GET_VERSION may be sent at any
+//! time and restarts everything.
+
+use super::super::doe;
+use super::crypto::{ct_eq, hash_all, Digest, SpdmCrypto};
+use super::msg::{self, Header};
+use super::session::{self, Session, PLAIN_OFFSET, SECURED_OFFSET};
+use super::vendor::PciSigMessage;
+use super::wire::{self, Reader, Writer};
+use super::{alg, cap, code, opaque, AlgSizes, Error, Result, NONCE_LEN, VERSION_12};
+
+/// What the requester advertises.
+#[derive(Clone, Copy, Debug)]
+pub struct RequesterConfig {
+    /// GET_CAPABILITIES flags, see [`cap`].
+    pub flags: u32,
+    /// CTExponent.
+    pub ct_exponent: u8,
+    /// DataTransferSize: largest response accepted in one message.
+    pub data_transfer_size: u32,
+    /// MaxSPDMmsgSize.
+    pub max_spdm_msg_size: u32,
+    /// ReqSessionID to offer in KEY_EXCHANGE.
+    pub req_session_id: u16,
+}
+
+/// The request to send next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request<'r> {
+    /// GET_VERSION (restarts the connection).
+    GetVersion,
+    /// GET_CAPABILITIES.
+    GetCapabilities,
+    /// NEGOTIATE_ALGORITHMS offering the one supported suite.
+    NegotiateAlgorithms,
+    /// GET_DIGESTS.
+    GetDigests,
+    /// GET_CERTIFICATE for the next portion of the slot 0 chain.
+    GetCertificate,
+    /// CHALLENGE on slot 0 without a measurement summary.
+    Challenge,
+    /// GET_MEASUREMENTS with the given operation, optionally signed.
+    GetMeasurements {
+        /// Param2: index, [`msg::MEAS_OP_COUNT`] or [`msg::MEAS_OP_ALL`].
+        operation: u8,
+        /// Ask for a signature with a fresh nonce.
+        signed: bool,
+    },
+    /// KEY_EXCHANGE on slot 0.
+    KeyExchange,
+    /// FINISH (in the session, under handshake keys).
+    Finish,
+    /// HEARTBEAT (in the session).
+    Heartbeat,
+    /// END_SESSION (in the session).
+    EndSession,
+    /// A PCI-SIG VENDOR_DEFINED_REQUEST (in the session).
+    Vendor {
+        /// Protocol ID.
+        protocol: u8,
+        /// Protocol message after the protocol ID.
+        body: &'r [u8],
+    },
+}
+
+/// What a response told the requester.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Response<'b> {
+    /// VERSION: SPDM 1.2 selected.
+    Version,
+    /// CAPABILITIES: the responder's flags.
+    Capabilities(u32),
+    /// ALGORITHMS: the supported suite was selected.
+    Algorithms,
+    /// DIGESTS: the slot mask.
+    Digests(u8),
+    /// CERTIFICATE: whether the chain is now complete (and accepted).
+    Certificate {
+        /// The last portion arrived and the chain was accepted.
+        complete: bool,
+    },
+    /// CHALLENGE_AUTH verified.
+    ChallengeAuth,
+    /// MEASUREMENTS (signature verified if one was asked for).
+    Measurements(msg::Measurements<'b>),
+    /// KEY_EXCHANGE_RSP verified; the session exists (handshake phase).
+    KeyExchange {
+        /// The SessionID.
+        session_id: u32,
+    },
+    /// FINISH_RSP: the session is established.
+    Finish,
+    /// HEARTBEAT_ACK.
+    Heartbeat,
+    /// END_SESSION_ACK: the session is gone.
+    EndSession,
+    /// VENDOR_DEFINED_RESPONSE.
+    Vendor {
+        /// Protocol ID.
+        protocol: u8,
+        /// Protocol message after the protocol ID.
+        body: &'b [u8],
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Connection {
+    Start,
+    Versioned,
+    Capable,
+    Negotiated,
+}
+
+/// The request in flight and what checking its answer needs.
+enum Pending<C: SpdmCrypto> {
+    Version,
+    Capabilities,
+    Algorithms,
+    Digests,
+    Certificate { offset: usize, length: usize },
+    Challenge,
+    Measurements { signed: bool },
+    /// The ephemeral secret is created while encoding.
+    KeyExchange { secret: Option<C::DheSecret> },
+    Finish,
+    Heartbeat,
+    EndSession,
+    Vendor { protocol: u8 },
+}
+
+impl<C: SpdmCrypto> Pending<C> {
+    fn in_session(&self) -> bool {
+        matches!(self, Pending::Finish | Pending::Heartbeat | Pending::EndSession | Pending::Vendor { .. })
+    }
+}
+
+/// Largest request whose bytes are kept for the transcript (KEY_EXCHANGE
+/// with P-384 and the opaque data is 4 + 4 + 32 + 96 + 2 + 16 = 154).
+const MAX_KEPT_REQUEST: usize = 192;
+/// Portion size asked for per GET_CERTIFICATE.
+const CERT_PORTION: usize = 0x400;
+const SIZES: AlgSizes = AlgSizes::P384_SHA384;
+
+/// The SPDM requester.
+pub struct Requester<'c, C: SpdmCrypto> {
+    crypto: C,
+    config: RequesterConfig,
+    state: Connection,
+    version: u8,
+    responder_flags: u32,
+    vca: C::Hash,
+    m1: C::Hash,
+    l1: C::Hash,
+    /// Storage for the responder's certificate chain.
+    cert_buf: &'c mut [u8],
+    cert_len: usize,
+    /// Total chain size once the first CERTIFICATE told it.
+    cert_total: Option<usize>,
+    /// Ct: hash of the accepted chain.
+    cert_chain_hash: Option<Digest>,
+    slot0_digest: Option<Digest>,
+    pending: Option<Pending<C>>,
+    request_bytes: [u8; MAX_KEPT_REQUEST],
+    request_len: usize,
+    session: Option<Session<C>>,
+}
+
+impl<'c, C: SpdmCrypto> Requester<'c, C> {
+    /// A requester that has sent nothing; `cert_buf` receives the chain.
+    pub fn new(crypto: C, config: RequesterConfig, cert_buf: &'c mut [u8]) -> Self {
+        let vca = crypto.hash_new();
+        Self {
+            m1: vca.clone(),
+            l1: vca.clone(),
+            vca,
+            crypto,
+            config,
+            state: Connection::Start,
+            version: super::VERSION_10,
+            responder_flags: 0,
+            cert_buf,
+            cert_len: 0,
+            cert_total: None,
+            cert_chain_hash: None,
+            slot0_digest: None,
+            pending: None,
+            request_bytes: [0; MAX_KEPT_REQUEST],
+            request_len: 0,
+            session: None,
+        }
+    }
+
+    /// The crypto provider.
+    pub fn crypto_mut(&mut self) -> &mut C {
+        &mut self.crypto
+    }
+
+    /// The SessionID once KEY_EXCHANGE_RSP was accepted.
+    pub fn session_id(&self) -> Option<u32> {
+        self.session.as_ref().map(|s| s.id)
+    }
+
+    /// The accepted certificate chain, once complete.
+    pub fn cert_chain(&self) -> Option<&[u8]> {
+        self.cert_chain_hash?;
+        self.cert_buf.get(..self.cert_len)
+    }
+
+    fn established(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.established)
+    }
+
+    /// Encodes `req` as a DOE object into `out` and returns its length.
+    /// Fails with [`Error::UnexpectedMessage`] if DSP0274 does not allow
+    /// `req` now.
+    pub fn request(&mut self, req: Request<'_>, out: &mut [u8]) -> Result<usize> {
+        let out_of_order = |c: u8| Err(Error::UnexpectedMessage(c));
+        if self.pending.is_some() && req != Request::GetVersion {
+            return out_of_order(0);
+        }
+        let negotiated = self.state == Connection::Negotiated;
+        let (pending, offset) = match req {
+            Request::GetVersion => (Pending::Version, PLAIN_OFFSET),
+            Request::GetCapabilities if self.state == Connection::Versioned => (Pending::Capabilities, PLAIN_OFFSET),
+            Request::NegotiateAlgorithms if self.state == Connection::Capable => (Pending::Algorithms, PLAIN_OFFSET),
+            Request::GetDigests if negotiated && self.responder_flags & cap::CERT != 0 => (Pending::Digests, PLAIN_OFFSET),
+            Request::GetCertificate if negotiated && self.responder_flags & cap::CERT != 0 => {
+                let offset = if self.cert_chain_hash.is_some() { 0 } else { self.cert_len };
+                let room = self.cert_buf.len().saturating_sub(offset);
+                let length = CERT_PORTION.min(room).min(usize::from(u16::MAX));
+                if length == 0 {
+                    return Err(wire::Error::BufferTooSmall.into());
+                }
+                (Pending::Certificate { offset, length }, PLAIN_OFFSET)
+            }
+            Request::Challenge if negotiated && self.cert_chain_hash.is_some() && self.responder_flags & cap::CHAL != 0 => {
+                (Pending::Challenge, PLAIN_OFFSET)
+            }
+            Request::GetMeasurements { signed, .. }
+                if negotiated
+                    && self.responder_flags & (if signed { cap::MEAS_SIG } else { cap::MEAS_SIG | cap::MEAS_NO_SIG }) != 0
+                    && (!signed || self.cert_chain_hash.is_some()) =>
+            {
+                (Pending::Measurements { signed }, PLAIN_OFFSET)
+            }
+            Request::KeyExchange
+                if negotiated
+                    && self.session.is_none()
+                    && self.cert_chain_hash.is_some()
+                    && self.responder_flags & cap::KEY_EX != 0 =>
+            {
+                (Pending::KeyExchange { secret: None }, PLAIN_OFFSET)
+            }
+            Request::Finish if self.session.as_ref().is_some_and(|s| !s.established) => (Pending::Finish, SECURED_OFFSET),
+            Request::Heartbeat if self.established() => (Pending::Heartbeat, SECURED_OFFSET),
+            Request::EndSession if self.established() => (Pending::EndSession, SECURED_OFFSET),
+            Request::Vendor { protocol, .. } if self.established() => (Pending::Vendor { protocol }, SECURED_OFFSET),
+            other => return out_of_order(request_code(&other)),
+        };
+        let (pending, len) = self.encode(req, pending, out.get_mut(offset..).ok_or(wire::Error::BufferTooSmall)?)?;
+        self.request_len = 0;
+        if matches!(
+            pending,
+            Pending::Version
+                | Pending::Capabilities
+                | Pending::Algorithms
+                | Pending::Digests
+                | Pending::Certificate { .. }
+                | Pending::Challenge
+                | Pending::Measurements { .. }
+                | Pending::KeyExchange { .. }
+        ) {
+            let kept = self.request_bytes.get_mut(..len).ok_or(wire::Error::BufferTooSmall)?;
+            kept.copy_from_slice(out.get(offset..offset + len).ok_or(wire::Error::BufferTooSmall)?);
+            self.request_len = len;
+        }
+        let framed = if pending.in_session() {
+            let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
+            session::frame(out, len, Some((&self.crypto, &mut session.keys.request, session.id)))?
+        } else {
+            session::frame::<C>(out, len, None)?
+        };
+        if matches!(pending, Pending::Version) {
+            self.reset();
+        }
+        self.pending = Some(pending);
+        Ok(framed)
+    }
+
+    /// Forgets everything negotiated (GET_VERSION restarts the connection).
+    fn reset(&mut self) {
+        self.state = Connection::Start;
+        self.version = super::VERSION_10;
+        self.session = None;
+        self.cert_len = 0;
+        self.cert_total = None;
+        self.cert_chain_hash = None;
+        self.slot0_digest = None;
+    }
+
+    /// Writes the SPDM message for `req` at the start of `out`.
+    fn encode(&mut self, req: Request<'_>, pending: Pending<C>, out: &mut [u8]) -> Result<(Pending<C>, usize)> {
+        let version = self.version;
+        let mut w = Writer::new(out);
+        let mut nonce = [0u8; NONCE_LEN];
+        match (&pending, req) {
+            (Pending::Version, _) => msg::GetVersion.write(&mut w)?,
+            (Pending::Capabilities, _) => msg::Capabilities {
+                version: VERSION_12,
+                ct_exponent: self.config.ct_exponent,
+                flags: self.config.flags,
+                data_transfer_size: self.config.data_transfer_size,
+                max_spdm_msg_size: self.config.max_spdm_msg_size,
+            }
+            .write(&mut w, code::GET_CAPABILITIES)?,
+            (Pending::Algorithms, _) => msg::NegotiateAlgorithms {
+                version,
+                measurement_spec: alg::MEAS_SPEC_DMTF,
+                other_params: alg::OPAQUE_DATA_FMT1,
+                base_asym: alg::ASYM_ECDSA_P384,
+                base_hash: alg::HASH_SHA384,
+                structs: msg::AlgStructs {
+                    dhe: alg::DHE_SECP384R1,
+                    aead: alg::AEAD_AES_256_GCM,
+                    req_base_asym: 0,
+                    key_schedule: alg::KEY_SCHEDULE_SPDM,
+                },
+            }
+            .write(&mut w)?,
+            (Pending::Digests, _) => msg::Bare { version, code: code::GET_DIGESTS }.write(&mut w)?,
+            (Pending::Certificate { offset, length }, _) => msg::GetCertificate {
+                version,
+                slot: 0,
+                offset: u16::try_from(*offset).map_err(|_| wire::Error::InvalidField("Offset"))?,
+                length: u16::try_from(*length).map_err(|_| wire::Error::InvalidField("Length"))?,
+            }
+            .write(&mut w)?,
+            (Pending::Challenge, _) => {
+                self.crypto.random(&mut nonce)?;
+                msg::Challenge { version, slot: 0, meas_summary_type: msg::meas_summary::NONE, nonce: &nonce }.write(&mut w)?
+            }
+            (Pending::Measurements { signed }, Request::GetMeasurements { operation, .. }) => {
+                self.crypto.random(&mut nonce)?;
+                let signed_part = if *signed { Some((&nonce, 0)) } else { None };
+                msg::GetMeasurements { version, attributes: 0, operation, signed: signed_part }.write(&mut w)?
+            }
+            (Pending::KeyExchange { .. }, _) => {
+                return self.encode_key_exchange(out);
+            }
+            (Pending::Finish, _) => {
+                let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
+                let header = Header { version, code: code::FINISH, param1: 0, param2: 0 };
+                let mut header_bytes = [0u8; msg::FINISH_HEADER_LEN];
+                header.write(&mut Writer::new(&mut header_bytes))?;
+                session.append(&self.crypto, &header_bytes);
+                let verify = session.requester_verify_data(&self.crypto);
+                session.append(&self.crypto, &verify);
+                msg::Finish { version, verify_data: &verify }.write(&mut w)?
+            }
+            (Pending::Heartbeat, _) => msg::Bare { version, code: code::HEARTBEAT }.write(&mut w)?,
+            (Pending::EndSession, _) => msg::EndSession { version, attributes: 0 }.write(&mut w)?,
+            (Pending::Vendor { protocol }, Request::Vendor { body, .. }) => PciSigMessage { version, protocol: *protocol, body }
+                .write(&mut w, code::VENDOR_DEFINED_REQUEST)?,
+            _ => return Err(Error::UnexpectedMessage(0)),
+        }
+        let len = w.len();
+        Ok((pending, len))
+    }
+
+    fn encode_key_exchange(&mut self, out: &mut [u8]) -> Result<(Pending<C>, usize)> {
+        let (secret, public) = self.crypto.dhe_generate()?;
+        let mut random = [0u8; NONCE_LEN];
+        self.crypto.random(&mut random)?;
+        let mut supported = [0u8; opaque::MAX_LEN];
+        let opaque_len = wire::encode_into(&mut supported, |w| opaque::write_supported(w, opaque::SECURED_MESSAGE_VERSION_11))?;
+        let len = wire::encode_into(out, |w| {
+            msg::KeyExchange {
+                version: self.version,
+                meas_summary_type: msg::meas_summary::NONE,
+                slot: 0,
+                req_session_id: self.config.req_session_id,
+                session_policy: 0,
+                random: &random,
+                exchange_data: &public,
+                opaque: supported.get(..opaque_len).unwrap_or(&[]),
+            }
+            .write(w)
+        })?;
+        Ok((Pending::KeyExchange { secret: Some(secret) }, len))
+    }
+
+    /// Checks the DOE object answering the pending request and returns what
+    /// it said. A secured answer is decrypted in place in `object`.
+    pub fn response<'b>(&mut self, object: &'b mut [u8]) -> Result<Response<'b>> {
+        let pending = self.pending.take().ok_or(Error::UnexpectedMessage(0))?;
+        let (header, payload_len) = {
+            let (header, payload) = doe::decode_object(object)?;
+            (header, payload.len())
+        };
+        let expected_type = if pending.in_session() { doe::TYPE_SECURED_CMA } else { doe::TYPE_CMA };
+        if header.vendor_id != doe::PCI_SIG_VENDOR_ID || header.object_type != expected_type {
+            return Err(wire::Error::InvalidField("DataObjectType").into());
+        }
+        let payload = object.get_mut(doe::HEADER_LEN..doe::HEADER_LEN + payload_len).ok_or(wire::Error::Truncated)?;
+        if pending.in_session() {
+            let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
+            let (id, msg) = super::secured::open(&self.crypto, &mut session.keys.response, payload)?;
+            if id != session.id {
+                return Err(Error::Session("record for another session"));
+            }
+            self.secured_response(pending, msg)
+        } else {
+            self.plain_response(pending, payload)
+        }
+    }
+
+    /// Fails with the peer's error if `msg` is an ERROR response.
+    fn check_error(msg: &[u8]) -> Result<Header> {
+        let h = Header::peek(msg)?;
+        if h.code == code::ERROR {
+            let e = msg::ErrorRsp::read(&mut Reader::new(msg))?;
+            return Err(Error::Peer { code: e.code, data: e.data });
+        }
+        Ok(h)
+    }
+
+    fn kept_request(&self) -> &[u8] {
+        self.request_bytes.get(..self.request_len).unwrap_or(&[])
+    }
+
+    fn plain_response<'b>(&mut self, pending: Pending<C>, msg: &'b [u8]) -> Result<Response<'b>> {
+        let h = Self::check_error(msg)?;
+        if !matches!(pending, Pending::Version) {
+            msg::check_version(&h, self.version)?;
+        }
+        let mut r = Reader::new(msg);
+        let response = match pending {
+            Pending::Version => {
+                let v = msg::Version::read(&mut r)?;
+                if !v.versions().any(|v| v == VERSION_12) {
+                    return Err(Error::Negotiation("no common SPDM version"));
+                }
+                Response::Version
+            }
+            Pending::Capabilities => {
+                let caps = msg::Capabilities::read(&mut r, code::CAPABILITIES)?;
+                self.responder_flags = caps.flags;
+                Response::Capabilities(caps.flags)
+            }
+            Pending::Algorithms => {
+                let a = msg::Algorithms::read(&mut r)?;
+                let suite = a.base_asym == alg::ASYM_ECDSA_P384
+                    && a.base_hash == alg::HASH_SHA384
+                    && a.structs.dhe == alg::DHE_SECP384R1
+                    && a.structs.aead == alg::AEAD_AES_256_GCM
+                    && a.structs.key_schedule == alg::KEY_SCHEDULE_SPDM
+                    && a.other_params == alg::OPAQUE_DATA_FMT1;
+                if !suite {
+                    return Err(Error::Negotiation("responder did not select P-384/SHA-384/AES-256-GCM"));
+                }
+                Response::Algorithms
+            }
+            Pending::Digests => {
+                let d = msg::Digests::read(&mut r, &SIZES)?;
+                self.slot0_digest = d.digest(0, &SIZES).and_then(|d| d.try_into().ok());
+                Response::Digests(d.slot_mask)
+            }
+            Pending::Certificate { offset, length } => {
+                let c = msg::Certificate::read(&mut r)?;
+                self.store_portion(offset, length, &c)?;
+                Response::Certificate { complete: c.remainder_length == 0 }
+            }
+            Pending::Challenge => {
+                let c = msg::ChallengeAuth::read(&mut r, &SIZES, msg::meas_summary::NONE)?;
+                if Some(c.cert_chain_hash) != self.cert_chain_hash.as_ref().map(|h| &h[..]) {
+                    return Err(Error::Negotiation("CHALLENGE_AUTH names another certificate chain"));
+                }
+                let signed_len = r.consumed() - SIZES.signature;
+                let mut m1 = self.m1.clone();
+                self.crypto.hash_update(&mut m1, self.kept_request());
+                self.crypto.hash_update(&mut m1, msg.get(..signed_len).unwrap_or(&[]));
+                self.verify(m1, session::CONTEXT_CHALLENGE_AUTH, c.signature)?;
+                self.m1 = self.vca.clone();
+                Response::ChallengeAuth
+            }
+            Pending::Measurements { signed } => {
+                let m = msg::Measurements::read(&mut r, &SIZES, signed)?;
+                let signed_len = r.consumed() - m.signature.len();
+                let mut l1 = self.l1.clone();
+                self.crypto.hash_update(&mut l1, self.kept_request());
+                self.crypto.hash_update(&mut l1, msg.get(..signed_len).unwrap_or(&[]));
+                if signed {
+                    self.verify(l1, session::CONTEXT_MEASUREMENTS, m.signature)?;
+                    self.l1 = self.vca.clone();
+                } else {
+                    self.l1 = l1;
+                }
+                Response::Measurements(m)
+            }
+            Pending::KeyExchange { secret } => {
+                let secret = secret.ok_or(Error::UnexpectedMessage(code::KEY_EXCHANGE_RSP))?;
+                self.key_exchange_rsp(secret, &mut r, msg)?
+            }
+            Pending::Finish | Pending::Heartbeat | Pending::EndSession | Pending::Vendor { .. } => {
+                return Err(Error::UnexpectedMessage(h.code));
+            }
+        };
+        let exact = msg.get(..r.consumed()).unwrap_or(&[]);
+        doe::check_padding(r.rest())?;
+        match response {
+            Response::Version | Response::Capabilities(_) | Response::Algorithms => {
+                if response == Response::Version {
+                    self.vca = self.crypto.hash_new();
+                }
+                let kept = self.request_bytes;
+                self.crypto.hash_update(&mut self.vca, kept.get(..self.request_len).unwrap_or(&[]));
+                self.crypto.hash_update(&mut self.vca, exact);
+                self.state = match response {
+                    Response::Version => {
+                        self.version = VERSION_12;
+                        Connection::Versioned
+                    }
+                    Response::Capabilities(_) => Connection::Capable,
+                    _ => {
+                        self.m1 = self.vca.clone();
+                        self.l1 = self.vca.clone();
+                        Connection::Negotiated
+                    }
+                };
+            }
+            Response::Digests(_) | Response::Certificate { .. } => {
+                let kept = self.request_bytes;
+                self.crypto.hash_update(&mut self.m1, kept.get(..self.request_len).unwrap_or(&[]));
+                self.crypto.hash_update(&mut self.m1, exact);
+            }
+            _ => {}
+        }
+        Ok(response)
+    }
+
+    /// Stores one CERTIFICATE portion; accepts the chain once complete.
+    fn store_portion(&mut self, offset: usize, length: usize, c: &msg::Certificate<'_>) -> Result<()> {
+        let bad = |what| Err(Error::Codec(wire::Error::InvalidField(what)));
+        if c.slot != 0 {
+            return bad("SlotID");
+        }
+        if c.portion.len() > length || (c.portion.is_empty() && c.remainder_length != 0) {
+            return bad("PortionLength");
+        }
+        let end = offset + c.portion.len();
+        let total = end + usize::from(c.remainder_length);
+        if offset == 0 {
+            self.cert_chain_hash = None;
+            self.cert_total = Some(total);
+        } else if self.cert_total != Some(total) {
+            return bad("RemainderLength");
+        }
+        self.cert_buf
+            .get_mut(offset..end)
+            .ok_or(wire::Error::BufferTooSmall)?
+            .copy_from_slice(c.portion);
+        self.cert_len = end;
+        if c.remainder_length != 0 {
+            return Ok(());
+        }
+        let chain = self.cert_buf.get(..end).ok_or(wire::Error::Truncated)?;
+        // The chain starts with its own total length.
+        if Reader::new(chain).u16().map(usize::from) != Ok(end) {
+            return bad("CertChainLength");
+        }
+        let digest = hash_all(&self.crypto, chain);
+        if self.slot0_digest.is_some_and(|d| d != digest) {
+            return Err(Error::Negotiation("certificate chain does not match DIGESTS"));
+        }
+        self.crypto.set_peer_cert_chain(chain)?;
+        self.cert_chain_hash = Some(digest);
+        Ok(())
+    }
+
+    fn verify(&self, transcript: C::Hash, context: &[u8], signature: &[u8]) -> Result<()> {
+        let digest = self.crypto.hash_finish(transcript);
+        Ok(self.crypto.verify_peer(&session::signing_input(context, &digest), signature)?)
+    }
+
+    fn key_exchange_rsp<'b>(&mut self, secret: C::DheSecret, r: &mut Reader<'b>, msg: &'b [u8]) -> Result<Response<'b>> {
+        let k = msg::KeyExchangeRsp::read(r, &SIZES, msg::meas_summary::NONE)?;
+        if k.mut_auth_requested != 0 {
+            return Err(Error::Negotiation("mutual authentication is not supported"));
+        }
+        if opaque::selection(k.opaque)? != opaque::SECURED_MESSAGE_VERSION_11 {
+            return Err(Error::Negotiation("secured message version"));
+        }
+        let ct = self.cert_chain_hash.ok_or(Error::UnexpectedMessage(code::KEY_EXCHANGE_RSP))?;
+        let sig_end = r.consumed() - SIZES.hash;
+        let sig_start = sig_end - SIZES.signature;
+        let mut th = self.vca.clone();
+        self.crypto.hash_update(&mut th, &ct);
+        self.crypto.hash_update(&mut th, self.kept_request());
+        self.crypto.hash_update(&mut th, msg.get(..sig_start).unwrap_or(&[]));
+        self.verify(th.clone(), session::CONTEXT_KEY_EXCHANGE_RSP, k.signature)?;
+        self.crypto.hash_update(&mut th, k.signature);
+        let shared = self.crypto.dhe_shared_secret(secret, k.exchange_data)?;
+        let id = (u32::from(k.rsp_session_id) << 16) | u32::from(self.config.req_session_id);
+        let mut session = Session::new(&self.crypto, id, th, &shared)?;
+        if !ct_eq(&session.responder_verify_data(&self.crypto), k.verify_data) {
+            return Err(Error::Crypto(super::crypto::CryptoError::BadMac));
+        }
+        session.append(&self.crypto, k.verify_data);
+        self.session = Some(session);
+        Ok(Response::KeyExchange { session_id: id })
+    }
+
+    fn secured_response<'b>(&mut self, pending: Pending<C>, msg: &'b [u8]) -> Result<Response<'b>> {
+        let h = match Self::check_error(msg) {
+            Err(e) => {
+                if matches!(pending, Pending::Finish) {
+                    // A failed FINISH leaves no usable session.
+                    self.session = None;
+                }
+                return Err(e);
+            }
+            Ok(h) => h,
+        };
+        msg::check_version(&h, self.version)?;
+        let mut r = Reader::new(msg);
+        let response = match pending {
+            Pending::Finish => {
+                msg::Bare::read(&mut r, code::FINISH_RSP)?;
+                r.finish()?;
+                let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
+                session.append(&self.crypto, msg);
+                session.establish(&self.crypto)?;
+                Response::Finish
+            }
+            Pending::Heartbeat => {
+                msg::Bare::read(&mut r, code::HEARTBEAT_ACK)?;
+                Response::Heartbeat
+            }
+            Pending::EndSession => {
+                msg::Bare::read(&mut r, code::END_SESSION_ACK)?;
+                self.session = None;
+                Response::EndSession
+            }
+            Pending::Vendor { protocol } => {
+                let v = PciSigMessage::read(&mut r, code::VENDOR_DEFINED_RESPONSE)?;
+                if v.protocol != protocol {
+                    return Err(Error::Codec(wire::Error::InvalidField("ProtocolID")));
+                }
+                Response::Vendor { protocol, body: v.body }
+            }
+            _ => return Err(Error::UnexpectedMessage(h.code)),
+        };
+        r.finish()?;
+        Ok(response)
+    }
+}
+
+/// The request code `req` would be sent with.
+fn request_code(req: &Request<'_>) -> u8 {
+    match req {
+        Request::GetVersion => code::GET_VERSION,
+        Request::GetCapabilities => code::GET_CAPABILITIES,
+        Request::NegotiateAlgorithms => code::NEGOTIATE_ALGORITHMS,
+        Request::GetDigests => code::GET_DIGESTS,
+        Request::GetCertificate => code::GET_CERTIFICATE,
+        Request::Challenge => code::CHALLENGE,
+        Request::GetMeasurements { .. } => code::GET_MEASUREMENTS,
+        Request::KeyExchange => code::KEY_EXCHANGE,
+        Request::Finish => code::FINISH,
+        Request::Heartbeat => code::HEARTBEAT,
+        Request::EndSession => code::END_SESSION,
+        Request::Vendor { .. } => code::VENDOR_DEFINED_REQUEST,
+    }
+}

@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0
+//! SPDM 1.2 responder (the device side) over DOE.
+//!
+//! [`Responder::process`] takes one DOE request object and writes one DOE
+//! response object. Requests out of the order DSP0274 allows get an ERROR
+//! response (UnexpectedRequest); malformed requests get InvalidRequest.
+//! A secured record for an unknown session or one that fails to decrypt
+//! yields `Err` and no response: the record cannot be answered safely
+//! (the session, if any, is torn down).
+//!
+//! Supported: GET_VERSION, GET_CAPABILITIES, NEGOTIATE_ALGORITHMS,
+//! GET_DIGESTS, GET_CERTIFICATE, CHALLENGE, GET_MEASUREMENTS (outside a
+//! session), KEY_EXCHANGE (slot 0, no measurement summary, no mutual
+//! authentication), FINISH, HEARTBEAT, END_SESSION and PCI-SIG
+//! VENDOR_DEFINED_REQUEST in a session, one session at a time.
+
+use super::super::doe;
+use super::crypto::{ct_eq, hash_all, SpdmCrypto};
+use super::msg::{self, Header, MeasurementBlock};
+use super::session::{self, Session, PLAIN_OFFSET, SECURED_OFFSET};
+use super::vendor::PciSigMessage;
+use super::wire::{self, Reader, Writer};
+use super::{alg, cap, code, error_code, opaque, AlgSizes, Error, Result, NONCE_LEN, VERSION_10, VERSION_12};
+
+/// What the device offers.
+#[derive(Clone, Copy, Debug)]
+pub struct ResponderConfig<'a> {
+    /// CAPABILITIES flags, see [`cap`].
+    pub flags: u32,
+    /// CTExponent.
+    pub ct_exponent: u8,
+    /// DataTransferSize: largest request accepted.
+    pub data_transfer_size: u32,
+    /// MaxSPDMmsgSize.
+    pub max_spdm_msg_size: u32,
+    /// The certificate chain of slot 0 in SPDM format.
+    pub cert_chain: &'a [u8],
+    /// Measurement blocks served by GET_MEASUREMENTS.
+    pub measurements: &'a [MeasurementBlock<'a>],
+    /// RspSessionID to hand out.
+    pub rsp_session_id: u16,
+}
+
+/// Handles PCI-SIG vendor-defined protocols (IDE_KM, TDISP) in a session.
+pub trait VendorHandler {
+    /// Handles the protocol message `request` of `protocol` and writes the
+    /// response protocol message (without the protocol ID byte).
+    /// An `Err` carries the SPDM error code to answer with instead.
+    fn handle(&mut self, session_id: u32, protocol: u8, request: &[u8], response: &mut Writer<'_>)
+        -> core::result::Result<(), u8>;
+    /// The session ended (END_SESSION, GET_VERSION reset or a failed record).
+    fn session_ended(&mut self, session_id: u32);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Connection {
+    /// Waiting for GET_VERSION.
+    Start,
+    /// VERSION sent; GET_CAPABILITIES next.
+    Versioned,
+    /// CAPABILITIES sent; NEGOTIATE_ALGORITHMS next.
+    Capable,
+    /// Algorithms negotiated.
+    Negotiated,
+}
+
+/// Why a request was not answered normally.
+enum Fail {
+    /// Answer with an SPDM ERROR (code, data).
+    Reply(u8, u8),
+    /// Local failure: no answer can be produced.
+    Local(Error),
+}
+
+impl From<wire::Error> for Fail {
+    fn from(e: wire::Error) -> Self {
+        Fail::Local(e.into())
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Local(e)
+    }
+}
+
+impl From<super::crypto::CryptoError> for Fail {
+    fn from(e: super::crypto::CryptoError) -> Self {
+        Fail::Local(e.into())
+    }
+}
+
+type Handled = core::result::Result<usize, Fail>;
+
+/// What happens to the session after a secured answer is sealed.
+enum After {
+    Nothing,
+    /// FINISH_RSP was sent: switch to application data keys.
+    Establish,
+    /// END_SESSION_ACK (or a fatal ERROR) was sent: drop the session.
+    End,
+}
+
+/// Maps a request decoding error to an InvalidRequest answer.
+fn invalid<T>(r: wire::Result<T>) -> core::result::Result<T, Fail> {
+    r.map_err(|_| Fail::Reply(error_code::INVALID_REQUEST, 0))
+}
+
+/// Reads a plain request and checks that only DOE padding follows.
+fn decode_plain<'m, T>(msg: &'m [u8], read: impl FnOnce(&mut Reader<'m>) -> wire::Result<T>) -> core::result::Result<(T, &'m [u8]), Fail> {
+    let mut r = Reader::new(msg);
+    let value = invalid(read(&mut r))?;
+    let exact = msg.get(..r.consumed()).unwrap_or(&[]);
+    invalid(doe::check_padding(r.rest()))?;
+    Ok((value, exact))
+}
+
+/// Reads a secured request, which must fill its application data exactly.
+fn decode_exact<'m, T>(msg: &'m [u8], read: impl FnOnce(&mut Reader<'m>) -> wire::Result<T>) -> core::result::Result<T, Fail> {
+    let mut r = Reader::new(msg);
+    let value = invalid(read(&mut r))?;
+    invalid(r.finish())?;
+    Ok(value)
+}
+
+/// The SPDM responder.
+pub struct Responder<'a, C: SpdmCrypto> {
+    crypto: C,
+    config: ResponderConfig<'a>,
+    state: Connection,
+    /// Negotiated SPDMVersion (1.0 until VERSION).
+    version: u8,
+    requester_flags: u32,
+    /// VCA: GET_VERSION .. ALGORITHMS.
+    vca: C::Hash,
+    /// M1 for CHALLENGE_AUTH: VCA || digests/certificates || CHALLENGE...
+    m1: C::Hash,
+    /// L1 for MEASUREMENTS: VCA || GET_MEASUREMENTS/MEASUREMENTS...
+    l1: C::Hash,
+    session: Option<Session<C>>,
+}
+
+const SIZES: AlgSizes = AlgSizes::P384_SHA384;
+
+impl<'a, C: SpdmCrypto> Responder<'a, C> {
+    /// A responder waiting for GET_VERSION.
+    pub fn new(crypto: C, config: ResponderConfig<'a>) -> Self {
+        let vca = crypto.hash_new();
+        Self {
+            m1: vca.clone(),
+            l1: vca.clone(),
+            vca,
+            crypto,
+            config,
+            state: Connection::Start,
+            version: VERSION_10,
+            requester_flags: 0,
+            session: None,
+        }
+    }
+
+    /// The crypto provider (for tests that swap keys).
+    pub fn crypto_mut(&mut self) -> &mut C {
+        &mut self.crypto
+    }
+
+    /// The current SessionID, if a session exists.
+    pub fn session_id(&self) -> Option<u32> {
+        self.session.as_ref().map(|s| s.id)
+    }
+
+    /// Processes one DOE request object and writes the DOE response object
+    /// into `response`, returning its length. `request` is decrypted in place.
+    pub fn process(&mut self, request: &mut [u8], response: &mut [u8], vendor: &mut dyn VendorHandler) -> Result<usize> {
+        let (header, payload_len) = {
+            let (header, payload) = doe::decode_object(request)?;
+            (header, payload.len())
+        };
+        if header.vendor_id != doe::PCI_SIG_VENDOR_ID {
+            return Err(wire::Error::InvalidField("VendorID").into());
+        }
+        let payload = request
+            .get_mut(doe::HEADER_LEN..doe::HEADER_LEN + payload_len)
+            .ok_or(wire::Error::Truncated)?;
+        match header.object_type {
+            doe::TYPE_CMA => self.process_plain(payload, response, vendor),
+            doe::TYPE_SECURED_CMA => self.process_secured(payload, response, vendor),
+            _ => Err(wire::Error::InvalidField("DataObjectType").into()),
+        }
+    }
+
+    fn process_plain(&mut self, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Result<usize> {
+        let body = out.get_mut(PLAIN_OFFSET..).ok_or(wire::Error::BufferTooSmall)?;
+        let handled = match Header::peek(msg) {
+            Err(_) => Err(Fail::Reply(error_code::INVALID_REQUEST, 0)),
+            Ok(h) => self.dispatch_plain(&h, msg, body, vendor),
+        };
+        let len = self.answer(handled, out.get_mut(PLAIN_OFFSET..).ok_or(wire::Error::BufferTooSmall)?)?;
+        session::frame::<C>(out, len, None)
+    }
+
+    /// Turns a handler outcome into a message length, writing ERROR if needed.
+    fn answer(&self, handled: Handled, body: &mut [u8]) -> Result<usize> {
+        match handled {
+            Ok(len) => Ok(len),
+            Err(Fail::Local(e)) => Err(e),
+            Err(Fail::Reply(code, data)) => Ok(wire::encode_into(body, |w| {
+                msg::ErrorRsp { version: self.version, code, data, extended: &[] }.write(w)
+            })?),
+        }
+    }
+
+    fn dispatch_plain(&mut self, h: &Header, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Handled {
+        if h.code == code::GET_VERSION {
+            return self.get_version(msg, out, vendor);
+        }
+        if self.state == Connection::Start {
+            return Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0));
+        }
+        // GET_CAPABILITIES is where the requester picks the version.
+        if h.version != self.version && h.code != code::GET_CAPABILITIES {
+            return Err(Fail::Reply(error_code::VERSION_MISMATCH, 0));
+        }
+        match h.code {
+            code::GET_CAPABILITIES => self.get_capabilities(msg, out),
+            code::NEGOTIATE_ALGORITHMS => self.negotiate_algorithms(msg, out),
+            code::GET_DIGESTS => self.get_digests(msg, out),
+            code::GET_CERTIFICATE => self.get_certificate(msg, out),
+            code::CHALLENGE => self.challenge(msg, out),
+            code::GET_MEASUREMENTS => self.get_measurements(msg, out),
+            code::KEY_EXCHANGE => self.key_exchange(msg, out),
+            code::FINISH => Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)),
+            code::END_SESSION | code::HEARTBEAT | code::VENDOR_DEFINED_REQUEST => {
+                Err(Fail::Reply(error_code::SESSION_REQUIRED, 0))
+            }
+            other => Err(Fail::Reply(error_code::UNSUPPORTED_REQUEST, other)),
+        }
+    }
+
+    /// Fails with UnexpectedRequest unless the connection is in `state`.
+    fn expect(&self, state: Connection) -> core::result::Result<(), Fail> {
+        if self.state == state {
+            Ok(())
+        } else {
+            Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0))
+        }
+    }
+
+    fn end_session(&mut self, vendor: &mut dyn VendorHandler) {
+        if let Some(s) = self.session.take() {
+            vendor.session_ended(s.id);
+        }
+    }
+
+    fn get_version(&mut self, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Handled {
+        let (_, req) = decode_plain(msg, msg::GetVersion::read)?;
+        // GET_VERSION resets the connection and ends any session.
+        self.end_session(vendor);
+        self.state = Connection::Start;
+        self.version = VERSION_10;
+        // Entry 0x1200: SPDM 1.2, update 0, alpha 0.
+        let len = wire::encode_into(out, |w| msg::Version { entries: &[0x00, 0x12] }.write(w))?;
+        self.vca = self.crypto.hash_new();
+        self.crypto.hash_update(&mut self.vca, req);
+        self.crypto.hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        self.state = Connection::Versioned;
+        Ok(len)
+    }
+
+    fn get_capabilities(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        self.expect(Connection::Versioned)?;
+        let (caps, req) = decode_plain(msg, |r| msg::Capabilities::read(r, code::GET_CAPABILITIES))?;
+        if caps.version != VERSION_12 {
+            return Err(Fail::Reply(error_code::VERSION_MISMATCH, 0));
+        }
+        self.version = caps.version;
+        self.requester_flags = caps.flags;
+        let rsp = msg::Capabilities {
+            version: self.version,
+            ct_exponent: self.config.ct_exponent,
+            flags: self.config.flags,
+            data_transfer_size: self.config.data_transfer_size,
+            max_spdm_msg_size: self.config.max_spdm_msg_size,
+        };
+        let len = wire::encode_into(out, |w| rsp.write(w, code::CAPABILITIES))?;
+        self.crypto.hash_update(&mut self.vca, req);
+        self.crypto.hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        self.state = Connection::Capable;
+        Ok(len)
+    }
+
+    fn negotiate_algorithms(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        self.expect(Connection::Capable)?;
+        let (req, bytes) = decode_plain(msg, msg::NegotiateAlgorithms::read)?;
+        // Select the one supported suite where the requester offers it; a
+        // zero selection tells the requester there is no common algorithm.
+        let pick32 = |offered: u32, ours: u32| offered & ours;
+        let pick16 = |offered: u16, ours: u16| offered & ours;
+        let rsp = msg::Algorithms {
+            version: self.version,
+            measurement_spec: req.measurement_spec & alg::MEAS_SPEC_DMTF,
+            other_params: req.other_params & alg::OPAQUE_DATA_FMT1,
+            measurement_hash: alg::MEAS_HASH_SHA384,
+            base_asym: pick32(req.base_asym, alg::ASYM_ECDSA_P384),
+            base_hash: pick32(req.base_hash, alg::HASH_SHA384),
+            structs: msg::AlgStructs {
+                dhe: pick16(req.structs.dhe, alg::DHE_SECP384R1),
+                aead: pick16(req.structs.aead, alg::AEAD_AES_256_GCM),
+                req_base_asym: 0,
+                key_schedule: pick16(req.structs.key_schedule, alg::KEY_SCHEDULE_SPDM),
+            },
+        };
+        let len = wire::encode_into(out, |w| rsp.write(w))?;
+        self.crypto.hash_update(&mut self.vca, bytes);
+        self.crypto.hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        self.m1 = self.vca.clone();
+        self.l1 = self.vca.clone();
+        self.state = Connection::Negotiated;
+        Ok(len)
+    }
+
+    /// Fails with UnsupportedRequest unless CAPABILITIES advertised `flag`.
+    fn require_cap(&self, flag: u32, request_code: u8) -> core::result::Result<(), Fail> {
+        if self.config.flags & flag == 0 {
+            return Err(Fail::Reply(error_code::UNSUPPORTED_REQUEST, request_code));
+        }
+        Ok(())
+    }
+
+    fn get_digests(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        self.expect(Connection::Negotiated)?;
+        self.require_cap(cap::CERT, code::GET_DIGESTS)?;
+        let (_, req) = decode_plain(msg, |r| msg::Bare::read(r, code::GET_DIGESTS))?;
+        let digest = hash_all(&self.crypto, self.config.cert_chain);
+        let len = wire::encode_into(out, |w| {
+            msg::Digests { version: self.version, slot_mask: 1, digests: &digest }.write(w, &SIZES)
+        })?;
+        self.crypto.hash_update(&mut self.m1, req);
+        self.crypto.hash_update(&mut self.m1, out.get(..len).unwrap_or(&[]));
+        Ok(len)
+    }
+
+    fn get_certificate(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        self.expect(Connection::Negotiated)?;
+        self.require_cap(cap::CERT, code::GET_CERTIFICATE)?;
+        let (req, bytes) = decode_plain(msg, msg::GetCertificate::read)?;
+        let chain = self.config.cert_chain;
+        let offset = usize::from(req.offset);
+        if req.slot != 0 || offset >= chain.len() {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        }
+        // Keep each response within DataTransferSize.
+        let limit = (self.config.data_transfer_size as usize).saturating_sub(8);
+        let portion_len = usize::from(req.length).min(limit).min(chain.len() - offset);
+        let portion = chain.get(offset..offset + portion_len).unwrap_or(&[]);
+        let remainder = u16::try_from(chain.len() - offset - portion_len).map_err(|_| Fail::Reply(error_code::UNSPECIFIED, 0))?;
+        let len = wire::encode_into(out, |w| {
+            msg::Certificate { version: self.version, slot: 0, portion, remainder_length: remainder }.write(w)
+        })?;
+        self.crypto.hash_update(&mut self.m1, bytes);
+        self.crypto.hash_update(&mut self.m1, out.get(..len).unwrap_or(&[]));
+        Ok(len)
+    }
+
+    /// Signs `out[..sig_end - S]` (already hashed into `transcript`) and
+    /// writes the signature at `out[sig_end - S..sig_end]`.
+    fn sign_into(&mut self, transcript: C::Hash, context: &[u8], out: &mut [u8], sig_end: usize) -> core::result::Result<(), Fail> {
+        let digest = self.crypto.hash_finish(transcript);
+        let signature = self.crypto.sign(&session::signing_input(context, &digest))?;
+        out.get_mut(sig_end - SIZES.signature..sig_end)
+            .ok_or(Fail::Local(wire::Error::BufferTooSmall.into()))?
+            .copy_from_slice(&signature);
+        Ok(())
+    }
+
+    fn challenge(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        self.expect(Connection::Negotiated)?;
+        self.require_cap(cap::CHAL, code::CHALLENGE)?;
+        let (req, bytes) = decode_plain(msg, msg::Challenge::read)?;
+        if req.slot != 0 || req.meas_summary_type != msg::meas_summary::NONE {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        self.crypto.random(&mut nonce)?;
+        let chain_hash = hash_all(&self.crypto, self.config.cert_chain);
+        let rsp = msg::ChallengeAuth {
+            version: self.version,
+            slot: 0,
+            slot_mask: 1,
+            cert_chain_hash: &chain_hash,
+            nonce: &nonce,
+            meas_summary_hash: &[],
+            opaque: &[],
+            signature: &[0; super::SIGNATURE_LEN],
+        };
+        let len = wire::encode_into(out, |w| rsp.write(w))?;
+        let mut m1 = self.m1.clone();
+        self.crypto.hash_update(&mut m1, bytes);
+        self.crypto.hash_update(&mut m1, out.get(..len - SIZES.signature).unwrap_or(&[]));
+        self.sign_into(m1, session::CONTEXT_CHALLENGE_AUTH, out, len)?;
+        // A completed CHALLENGE starts a new M1.
+        self.m1 = self.vca.clone();
+        Ok(len)
+    }
+
+    fn get_measurements(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        self.expect(Connection::Negotiated)?;
+        let (req, bytes) = decode_plain(msg, msg::GetMeasurements::read)?;
+        let signed = req.signed.is_some();
+        self.require_cap(if signed { cap::MEAS_SIG } else { cap::MEAS_NO_SIG | cap::MEAS_SIG }, code::GET_MEASUREMENTS)?;
+        if req.signed.is_some_and(|(_, slot)| slot != 0) {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        }
+        let blocks = self.config.measurements;
+        let selected = |b: &&MeasurementBlock<'_>| req.operation == msg::MEAS_OP_ALL || b.index == req.operation;
+        let (total, count) = match req.operation {
+            msg::MEAS_OP_COUNT => (u8::try_from(blocks.len()).unwrap_or(u8::MAX), 0),
+            _ => (0, blocks.iter().filter(selected).count()),
+        };
+        if req.operation != msg::MEAS_OP_COUNT && count == 0 {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        self.crypto.random(&mut nonce)?;
+        let sig_len = if signed { SIZES.signature } else { 0 };
+        // The record is written in place; the header fields are patched after.
+        let len = wire::encode_into(out, |w| {
+            Header { version: self.version, code: code::MEASUREMENTS, param1: total, param2: 0 }.write(w)?;
+            w.u8(u8::try_from(count).map_err(|_| wire::Error::InvalidField("NumberOfBlocks"))?)?;
+            let record_len: usize = blocks.iter().filter(selected).map(|b| b.encoded_len()).sum();
+            w.u24(u32::try_from(if req.operation == msg::MEAS_OP_COUNT { 0 } else { record_len }).unwrap_or(u32::MAX))?;
+            if req.operation != msg::MEAS_OP_COUNT {
+                for b in blocks.iter().filter(selected) {
+                    b.write(w)?;
+                }
+            }
+            w.bytes(&nonce)?;
+            w.u16(0)?;
+            w.zeros(sig_len)
+        })?;
+        let mut l1 = self.l1.clone();
+        self.crypto.hash_update(&mut l1, bytes);
+        self.crypto.hash_update(&mut l1, out.get(..len - sig_len).unwrap_or(&[]));
+        if signed {
+            self.sign_into(l1, session::CONTEXT_MEASUREMENTS, out, len)?;
+            self.l1 = self.vca.clone();
+        } else {
+            self.l1 = l1;
+        }
+        Ok(len)
+    }
+
+    fn key_exchange(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        self.expect(Connection::Negotiated)?;
+        self.require_cap(cap::KEY_EX, code::KEY_EXCHANGE)?;
+        if self.requester_flags & cap::KEY_EX == 0 {
+            return Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0));
+        }
+        if self.session.is_some() {
+            return Err(Fail::Reply(error_code::SESSION_LIMIT_EXCEEDED, 0));
+        }
+        let (req, bytes) = decode_plain(msg, |r| msg::KeyExchange::read(r, &SIZES))?;
+        if req.slot != 0 || req.meas_summary_type != msg::meas_summary::NONE {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        }
+        if !invalid(opaque::supports(req.opaque, opaque::SECURED_MESSAGE_VERSION_11))? {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        }
+        let (secret, public) = self.crypto.dhe_generate()?;
+        let shared = self
+            .crypto
+            .dhe_shared_secret(secret, req.exchange_data)
+            .map_err(|_| Fail::Reply(error_code::INVALID_REQUEST, 0))?;
+        let mut random = [0u8; NONCE_LEN];
+        self.crypto.random(&mut random)?;
+        let mut selection = [0u8; opaque::MAX_LEN];
+        let selection_len = wire::encode_into(&mut selection, |w| opaque::write_selection(w, opaque::SECURED_MESSAGE_VERSION_11))?;
+        let rsp = msg::KeyExchangeRsp {
+            version: self.version,
+            heartbeat_period: 0,
+            rsp_session_id: self.config.rsp_session_id,
+            mut_auth_requested: 0,
+            req_slot_id_param: 0,
+            random: &random,
+            exchange_data: &public,
+            meas_summary_hash: &[],
+            opaque: selection.get(..selection_len).unwrap_or(&[]),
+            signature: &[0; super::SIGNATURE_LEN],
+            verify_data: &[0; super::HASH_LEN],
+        };
+        let len = wire::encode_into(out, |w| rsp.write(w))?;
+        let sig_end = len - SIZES.hash;
+        let mut th = self.vca.clone();
+        self.crypto.hash_update(&mut th, &hash_all(&self.crypto, self.config.cert_chain));
+        self.crypto.hash_update(&mut th, bytes);
+        self.crypto.hash_update(&mut th, out.get(..sig_end - SIZES.signature).unwrap_or(&[]));
+        self.sign_into(th.clone(), session::CONTEXT_KEY_EXCHANGE_RSP, out, sig_end)?;
+        self.crypto.hash_update(&mut th, out.get(sig_end - SIZES.signature..sig_end).unwrap_or(&[]));
+        let id = (u32::from(self.config.rsp_session_id) << 16) | u32::from(req.req_session_id);
+        let mut session = Session::new(&self.crypto, id, th, &shared)?;
+        let verify = session.responder_verify_data(&self.crypto);
+        session.append(&self.crypto, &verify);
+        out.get_mut(sig_end..len).ok_or(Fail::Local(wire::Error::BufferTooSmall.into()))?.copy_from_slice(&verify);
+        self.session = Some(session);
+        Ok(len)
+    }
+
+    fn process_secured(&mut self, record: &mut [u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Result<usize> {
+        let id = super::secured::session_id(record)?;
+        let Some(session) = self.session.as_mut().filter(|s| s.id == id) else {
+            return Err(Error::Session("unknown session"));
+        };
+        let opened = super::secured::open(&self.crypto, &mut session.keys.request, record);
+        let msg = match opened {
+            Ok((_, msg)) => msg,
+            Err(e) => {
+                self.end_session(vendor);
+                return Err(e);
+            }
+        };
+        let body = out.get_mut(SECURED_OFFSET..).ok_or(wire::Error::BufferTooSmall)?;
+        let (handled, after) = match Header::peek(msg) {
+            Err(_) => (Err(Fail::Reply(error_code::INVALID_REQUEST, 0)), After::Nothing),
+            Ok(h) if h.version != self.version => (Err(Fail::Reply(error_code::VERSION_MISMATCH, 0)), After::Nothing),
+            Ok(h) => self.dispatch_secured(&h, msg, body, vendor),
+        };
+        let len = self.answer(handled, out.get_mut(SECURED_OFFSET..).ok_or(wire::Error::BufferTooSmall)?)?;
+        let session = self.session.as_mut().ok_or(Error::Session("unknown session"))?;
+        let framed = session::frame(out, len, Some((&self.crypto, &mut session.keys.response, id)));
+        match after {
+            After::Nothing => {}
+            // FINISH_RSP went out under the handshake keys; switch now.
+            After::Establish => session.establish(&self.crypto)?,
+            After::End => self.end_session(vendor),
+        }
+        framed
+    }
+
+    /// Handles a decrypted request and says what happens to the session
+    /// once the answer is sealed.
+    fn dispatch_secured(&mut self, h: &Header, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> (Handled, After) {
+        let Some(session) = self.session.as_mut() else {
+            return (Err(Fail::Local(Error::Session("unknown session"))), After::Nothing);
+        };
+        if !session.established {
+            if h.code != code::FINISH {
+                return (Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)), After::Nothing);
+            }
+            let finish = match decode_exact(msg, |r| msg::Finish::read(r, &SIZES)) {
+                Ok(f) => f,
+                Err(e) => return (Err(e), After::Nothing),
+            };
+            session.append(&self.crypto, msg.get(..msg::FINISH_HEADER_LEN).unwrap_or(&[]));
+            if !ct_eq(&session.requester_verify_data(&self.crypto), finish.verify_data) {
+                // A wrong RequesterVerifyData kills the session after the ERROR.
+                return (Err(Fail::Reply(error_code::DECRYPT_ERROR, 0)), After::End);
+            }
+            session.append(&self.crypto, finish.verify_data);
+            let handled = wire::encode_into(out, |w| msg::Bare { version: self.version, code: code::FINISH_RSP }.write(w));
+            return match handled {
+                Ok(len) => {
+                    session.append(&self.crypto, out.get(..len).unwrap_or(&[]));
+                    (Ok(len), After::Establish)
+                }
+                Err(e) => (Err(e.into()), After::Nothing),
+            };
+        }
+        let id = session.id;
+        match h.code {
+            code::END_SESSION => {
+                let handled = decode_exact(msg, msg::EndSession::read).and_then(|_| {
+                    Ok(wire::encode_into(out, |w| msg::Bare { version: self.version, code: code::END_SESSION_ACK }.write(w))?)
+                });
+                let after = if handled.is_ok() { After::End } else { After::Nothing };
+                (handled, after)
+            }
+            code::HEARTBEAT => {
+                let handled = decode_exact(msg, |r| msg::Bare::read(r, code::HEARTBEAT)).and_then(|_| {
+                    Ok(wire::encode_into(out, |w| msg::Bare { version: self.version, code: code::HEARTBEAT_ACK }.write(w))?)
+                });
+                (handled, After::Nothing)
+            }
+            code::VENDOR_DEFINED_REQUEST => (self.vendor_request(id, msg, out, vendor), After::Nothing),
+            code::GET_VERSION
+            | code::GET_CAPABILITIES
+            | code::NEGOTIATE_ALGORITHMS
+            | code::KEY_EXCHANGE
+            | code::FINISH
+            | code::GET_MEASUREMENTS
+            | code::GET_DIGESTS
+            | code::GET_CERTIFICATE
+            | code::CHALLENGE => (Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)), After::Nothing),
+            other => (Err(Fail::Reply(error_code::UNSUPPORTED_REQUEST, other)), After::Nothing),
+        }
+    }
+
+    fn vendor_request(&mut self, id: u32, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Handled {
+        let req = decode_exact(msg, |r| PciSigMessage::read(r, code::VENDOR_DEFINED_REQUEST))?;
+        let mut outcome = Ok(());
+        let len = wire::encode_into(out, |w| {
+            PciSigMessage::write_with(w, self.version, code::VENDOR_DEFINED_RESPONSE, req.protocol, |w| {
+                outcome = vendor.handle(id, req.protocol, req.body, w);
+                Ok(())
+            })
+        })?;
+        outcome.map_err(|code| Fail::Reply(code, 0))?;
+        Ok(len)
+    }
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+//! DSP0277 secured-message records as carried in DOE type 2 objects.
+//!
+//! ```text
+//! SessionID(4) Length(2) | AEAD( ApplicationDataLength(2) ApplicationData ) | MAC(16)
+//! \____ AAD ____________/
+//! ```
+//!
+//! The PCIe DOE binding (PCIe CMA) carries no explicit sequence number and
+//! no random padding; Length counts everything after itself, MAC included.
+//! Each direction keeps an implicit 64-bit sequence number, starting at 0
+//! for each key set, XORed little-endian into the low bytes of the IV
+//! (libspdm's default `LIBSPDM_DATA_SEQUENCE_NUMBER_ENDIAN_LITTLE`;
+//! **not confirmed** against the DSP0277 1.2 text, which may specify
+//! big-endian for newer versions).
+
+use super::crypto::SpdmCrypto;
+use super::key_schedule::DirectionKeys;
+use super::wire::{self, Reader};
+use super::{Error, Result, AEAD_IV_LEN, AEAD_TAG_LEN};
+
+/// SessionID + Length: the associated data.
+pub const HEADER_LEN: usize = 6;
+/// ApplicationDataLength field size.
+const APP_LEN_FIELD: usize = 2;
+/// Bytes a record adds around its application data.
+pub const OVERHEAD: usize = HEADER_LEN + APP_LEN_FIELD + AEAD_TAG_LEN;
+/// Offset of the application data inside a record.
+pub const APP_DATA_OFFSET: usize = HEADER_LEN + APP_LEN_FIELD;
+
+/// The per-record nonce: the base IV with the sequence number mixed in.
+fn record_iv(keys: &DirectionKeys) -> [u8; AEAD_IV_LEN] {
+    let mut iv = keys.iv;
+    for (b, s) in iv.iter_mut().zip(keys.sequence.to_le_bytes()) {
+        *b ^= s;
+    }
+    iv
+}
+
+/// Advances the sequence number; a wrap would reuse a nonce, so it is refused.
+fn advance(keys: &mut DirectionKeys) -> Result<()> {
+    keys.sequence = keys.sequence.checked_add(1).ok_or(Error::Session("sequence number exhausted"))?;
+    Ok(())
+}
+
+/// The SessionID of a record, without decrypting it.
+pub fn session_id(record: &[u8]) -> Result<u32> {
+    Ok(Reader::new(record).u32()?)
+}
+
+/// Seals a record in place: `record[8..8 + app_len]` already holds the
+/// application data; the header, length field and MAC are filled in.
+/// Returns the record length.
+pub fn seal_in_place<C: SpdmCrypto + ?Sized>(
+    crypto: &C,
+    keys: &mut DirectionKeys,
+    session_id: u32,
+    record: &mut [u8],
+    app_len: usize,
+) -> Result<usize> {
+    let cipher_len = APP_LEN_FIELD + app_len;
+    let length = u16::try_from(cipher_len + AEAD_TAG_LEN).map_err(|_| wire::Error::InvalidField("Length"))?;
+    let total = HEADER_LEN + cipher_len + AEAD_TAG_LEN;
+    let record = record.get_mut(..total).ok_or(wire::Error::BufferTooSmall)?;
+    let (aad, body) = record.split_at_mut(HEADER_LEN);
+    aad[..4].copy_from_slice(&session_id.to_le_bytes());
+    aad[4..].copy_from_slice(&length.to_le_bytes());
+    let (plain, tag_out) = body.split_at_mut(cipher_len);
+    // app_len < length, so it fits in u16 too.
+    plain[..APP_LEN_FIELD].copy_from_slice(&(app_len as u16).to_le_bytes());
+    let tag = crypto.aead_encrypt(&keys.key, &record_iv(keys), aad, plain)?;
+    tag_out.copy_from_slice(&tag);
+    advance(keys)?;
+    Ok(total)
+}
+
+/// Authenticates and decrypts a record in place and returns its SessionID
+/// and application data. Up to three bytes of DOE padding may follow the
+/// record.
+pub fn open<'b, C: SpdmCrypto + ?Sized>(
+    crypto: &C,
+    keys: &mut DirectionKeys,
+    record: &'b mut [u8],
+) -> Result<(u32, &'b [u8])> {
+    let (session_id, length) = {
+        let mut r = Reader::new(record);
+        (r.u32()?, usize::from(r.u16()?))
+    };
+    if length < APP_LEN_FIELD + AEAD_TAG_LEN {
+        return Err(wire::Error::InvalidField("Length").into());
+    }
+    let total = HEADER_LEN + length;
+    let padding = record.get(total..).ok_or(wire::Error::Truncated)?;
+    super::super::doe::check_padding(padding)?;
+    let record = record.get_mut(..total).ok_or(wire::Error::Truncated)?;
+    let (aad, body) = record.split_at_mut(HEADER_LEN);
+    let (cipher, tag) = body.split_at_mut(length - AEAD_TAG_LEN);
+    let tag: &[u8; AEAD_TAG_LEN] = (&*tag).try_into().map_err(|_| wire::Error::Truncated)?;
+    crypto
+        .aead_decrypt(&keys.key, &record_iv(keys), aad, cipher, tag)
+        .map_err(|_| Error::Session("record failed to authenticate"))?;
+    advance(keys)?;
+    let cipher = &*cipher;
+    let mut r = Reader::new(cipher);
+    let app_len = usize::from(r.u16()?);
+    // Anything after the application data is random padding.
+    let app = r.bytes(app_len)?;
+    Ok((session_id, app))
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Pieces both state machines share: DOE framing of plain and secured
+//! messages, the 1.2 signing prefix, and the session transcript and keys.
+
+use super::super::doe;
+use super::crypto::{Digest, SpdmCrypto};
+use super::key_schedule::{DirectionKeys, HandshakeSecrets, SessionKeys};
+use super::wire::{self, Writer};
+use super::{secured, Result};
+
+/// Offset of a plain SPDM message inside a DOE object.
+pub(crate) const PLAIN_OFFSET: usize = doe::HEADER_LEN;
+/// Offset of the application data inside a DOE object holding a record.
+pub(crate) const SECURED_OFFSET: usize = doe::HEADER_LEN + secured::HEADER_LEN + 2;
+
+/// Size of the 1.2 combined signing prefix.
+const SIGNING_PREFIX_LEN: usize = 100;
+/// One repetition of the version string in the prefix.
+const SIGNING_VERSION: &[u8; 16] = b"dmtf-spdm-v1.2.*";
+/// Signing context strings (DSP0274 1.2 "signature generation").
+pub(crate) const CONTEXT_CHALLENGE_AUTH: &[u8] = b"responder-challenge_auth signing";
+/// Context of KEY_EXCHANGE_RSP signatures.
+pub(crate) const CONTEXT_KEY_EXCHANGE_RSP: &[u8] = b"responder-key_exchange_rsp signing";
+/// Context of MEASUREMENTS signatures.
+pub(crate) const CONTEXT_MEASUREMENTS: &[u8] = b"responder-measurements signing";
+
+/// The data an SPDM 1.2 signature covers: "dmtf-spdm-v1.2.*" four times,
+/// zero padding, the context right-aligned in 36 bytes, then Hash(M).
+pub(crate) fn signing_input(context: &[u8], digest: &Digest) -> [u8; SIGNING_PREFIX_LEN + 48] {
+    let mut out = [0u8; SIGNING_PREFIX_LEN + 48];
+    for chunk in out[..64].chunks_exact_mut(16) {
+        chunk.copy_from_slice(SIGNING_VERSION);
+    }
+    // Contexts are constants no longer than 36 bytes.
+    let start = SIGNING_PREFIX_LEN.saturating_sub(context.len()).max(64);
+    if let Some(dst) = out.get_mut(start..SIGNING_PREFIX_LEN) {
+        dst.copy_from_slice(context.get(..SIGNING_PREFIX_LEN - start).unwrap_or(context));
+    }
+    out[SIGNING_PREFIX_LEN..].copy_from_slice(digest);
+    out
+}
+
+/// Wraps the message already written at [`PLAIN_OFFSET`] or
+/// [`SECURED_OFFSET`] of `out` into a DOE object; seals it when `seal`
+/// is given. Returns the object length.
+pub(crate) fn frame<C: SpdmCrypto + ?Sized>(
+    out: &mut [u8],
+    msg_len: usize,
+    seal: Option<(&C, &mut DirectionKeys, u32)>,
+) -> Result<usize> {
+    let (object_type, payload_len) = match seal {
+        None => (doe::TYPE_CMA, msg_len),
+        Some((crypto, keys, session_id)) => {
+            let record = out.get_mut(doe::HEADER_LEN..).ok_or(wire::Error::BufferTooSmall)?;
+            (doe::TYPE_SECURED_CMA, secured::seal_in_place(crypto, keys, session_id, record, msg_len)?)
+        }
+    };
+    Ok(doe::encode_object_with(doe::PCI_SIG_VENDOR_ID, object_type, out, |w: &mut Writer<'_>| {
+        w.reserve(payload_len).map(|_| ())
+    })?)
+}
+
+/// An SPDM session's transcript and keys, the same on both sides.
+pub(crate) struct Session<C: SpdmCrypto> {
+    /// SessionID: RspSessionID << 16 | ReqSessionID.
+    pub(crate) id: u32,
+    /// Running transcript VCA || Ct || KEY_EXCHANGE || KEY_EXCHANGE_RSP || FINISH...
+    th: C::Hash,
+    th1: Digest,
+    secrets: HandshakeSecrets,
+    /// Keys in use: handshake keys until FINISH_RSP, then data keys.
+    pub(crate) keys: SessionKeys,
+    /// Whether FINISH completed and application data keys are in use.
+    pub(crate) established: bool,
+}
+
+impl<C: SpdmCrypto> Session<C> {
+    /// Starts a session from the transcript up to and including the
+    /// KEY_EXCHANGE_RSP signature and the DHE shared secret.
+    pub(crate) fn new(crypto: &C, id: u32, th: C::Hash, shared: &[u8]) -> Result<Self> {
+        let th1 = crypto.hash_finish(th.clone());
+        let secrets = HandshakeSecrets::derive(crypto, shared, &th1)?;
+        let keys = secrets.keys(crypto)?;
+        Ok(Self { id, th, th1, secrets, keys, established: false })
+    }
+
+    /// ResponderVerifyData = HMAC(rsp finished key, TH1).
+    pub(crate) fn responder_verify_data(&self, crypto: &C) -> Digest {
+        crypto.hmac(&self.secrets.response_finished, &self.th1)
+    }
+
+    /// RequesterVerifyData = HMAC(req finished key, Hash(transcript so far)).
+    pub(crate) fn requester_verify_data(&self, crypto: &C) -> Digest {
+        crypto.hmac(&self.secrets.request_finished, &crypto.hash_finish(self.th.clone()))
+    }
+
+    /// Appends message bytes to the session transcript.
+    pub(crate) fn append(&mut self, crypto: &C, bytes: &[u8]) {
+        crypto.hash_update(&mut self.th, bytes);
+    }
+
+    /// Switches to application data keys derived from TH2 (the transcript
+    /// through FINISH_RSP).
+    pub(crate) fn establish(&mut self, crypto: &C) -> Result<()> {
+        let th2 = crypto.hash_finish(self.th.clone());
+        self.keys = self.secrets.data_keys(crypto, &th2)?;
+        self.established = true;
+        Ok(())
+    }
+}

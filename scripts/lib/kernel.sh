@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+# Configure and build a test kernel from the prepared work tree.
+#
+# Variants: "rs" (our Rust PCI/TSM core) and "c" (upstream's C core, the
+# conformance oracle).  Each has its own build directory under the cache.
+
+build_dir() { printf '%s/build/%s\n' "$TSM_CACHE" "$1"; }
+
+# Fragments in order; a later line for the same symbol wins.
+config_fragments() {
+	local variant=$1
+	ls "$TSM_ROOT"/tests/kunit/*.kunitconfig
+	printf '%s\n' "$TSM_ROOT/tests/e2e/kernel.config"
+	[ "$variant" = c ] && printf '%s\n' "$TSM_ROOT/tests/e2e/core-c.config"
+	return 0
+}
+
+# Print "SYMBOL<TAB>line" for each setting, last one per symbol.
+merged_settings() {
+	local f
+	for f in $(config_fragments "$1"); do
+		sed -nE 's/^(CONFIG_[A-Za-z0-9_]+)=.*/\1\t&/p; s/^# (CONFIG_[A-Za-z0-9_]+) is not set/\1\t&/p' "$f"
+	done | awk -F'\t' '{ last[$1] = $2; order[$1] = NR } END { for (k in last) print order[k] "\t" k "\t" last[k] }' |
+		sort -n | cut -f2-
+}
+
+kmake() {
+	local build=$1; shift
+	local vars
+	mapfile -t vars < <(kernel_make_vars)
+	make -s -C "$(work_tree)" O="$build" ARCH=x86_64 "${vars[@]}" "$@"
+}
+
+configure_kernel() {
+	local variant=$1 build missing
+	build=$(build_dir "$variant")
+	mkdir -p "$build"
+	merged_settings "$variant" | cut -f2 > "$build/tsm-rs.fragment"
+	# Start from the fragment alone every time so a removed line does not linger.
+	cp "$build/tsm-rs.fragment" "$build/.config"
+	kmake "$build" olddefconfig || die "kernel: olddefconfig failed for variant $variant"
+	missing=$(merged_settings "$variant" | while IFS=$'\t' read -r sym line; do
+		case $line in
+		'#'*) grep -qE "^$sym=[ym]" "$build/.config" && echo "$sym (wanted off)";;
+		*) grep -qxF "$line" "$build/.config" || echo "$line";;
+		esac
+	done)
+	[ -z "$missing" ] || die "kernel: Kconfig dropped requested options for variant $variant (missing dependency or toolchain?):
+$missing"
+}
+
+# Builds bzImage and modules, installs modules into $build/modules.
+build_kernel() {
+	local variant=$1 build log
+	build=$(build_dir "$variant")
+	log="$build/build.log"
+	configure_kernel "$variant"
+	step "kernel: building variant $variant in $build (log: $log)"
+	if ! kmake "$build" -j"$(nproc)" bzImage modules > "$log" 2>&1; then
+		grep -E 'error|Error' "$log" | head -40 >&2
+		die "kernel: build failed for variant $variant; full log: $log"
+	fi
+	rm -rf "$build/modules"
+	kmake "$build" INSTALL_MOD_PATH="$build/modules" INSTALL_MOD_STRIP=1 modules_install > /dev/null ||
+		die "kernel: modules_install failed"
+}

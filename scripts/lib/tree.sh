@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+# Kernel work tree = pristine 7.3 source + scripts/patches/* + an overlay of
+# this repository's kernel directories.  The pristine source is never written.
+#
+# Every run rebuilds the tree's state from scratch, cheaply: rsync mirrors the
+# pristine source except the files that patches or the overlay provide, and
+# those are produced aside and copied in by checksum.  A file whose content did
+# not change keeps its mtime, so make rebuilds only what an edit affects; a file
+# dropped from the repo or a patch goes back to pristine (or away).
+
+# Repository paths copied into the kernel tree at the same relative path.
+OVERLAY_DIRS=(rust/kernel rust/helpers rust/proto/src drivers fs Documentation include)
+# Repository files copied under another name (repo path:tree path).
+OVERLAY_RENAMES=(Kbuild:Kbuild.tsm-rs Kconfig:Kconfig.tsm-rs)
+
+work_tree() { printf '%s\n' "$TSM_CACHE/work/linux"; }
+
+overlay_manifest() {
+	local d pair
+	(cd "$TSM_ROOT" && for d in "${OVERLAY_DIRS[@]}"; do
+		[ -d "$d" ] && find "$d" -type f ! -name '*.orig' ! -name '*~' ! -name '*.rej'
+	done) | while read -r f; do printf '%s:%s\n' "$f" "$f"; done
+	for pair in "${OVERLAY_RENAMES[@]}"; do printf '%s\n' "$pair"; done
+}
+
+patched_files() {
+	cat "$TSM_ROOT"/scripts/patches/*.patch | sed -n 's#^+++ b/\([^\t]*\).*#\1#p' | sort -u
+}
+
+prepare_tree() {
+	local src work stage manifest p
+	src=$(pristine_src)
+	work=$(work_tree)
+	[ -f "$src/Makefile" ] || die "no kernel source at $src; run scripts/setup"
+	mkdir -p "$work"
+	stage=$(mktemp -d "$TSM_CACHE/stage.XXXX")
+	trap 'rm -rf "$stage"' RETURN
+
+	# Patched files, produced from pristine copies.
+	patched_files > "$stage/patched"
+	while read -r f; do
+		mkdir -p "$stage/tree/$(dirname "$f")"
+		[ -f "$src/$f" ] && cp -p "$src/$f" "$stage/tree/$f"
+	done < "$stage/patched"
+	for p in "$TSM_ROOT"/scripts/patches/*.patch; do
+		patch -s -p1 -d "$stage/tree" --no-backup-if-mismatch < "$p" ||
+			die "tree: $(basename "$p") does not apply to $src"
+	done
+
+	manifest=$(overlay_manifest)
+	{ sed 's#^#/#' "$stage/patched"; printf '%s\n' "$manifest" | cut -d: -f2 | sed 's#^#/#'; } > "$stage/exclude"
+	rsync -a --delete --exclude-from="$stage/exclude" "$src/" "$work/" ||
+		die "tree: cannot mirror $src into $work"
+
+	while read -r f; do
+		mkdir -p "$work/$(dirname "$f")"
+		rsync -c "$stage/tree/$f" "$work/$f"
+	done < "$stage/patched"
+	printf '%s\n' "$manifest" | while IFS=: read -r from dst; do
+		mkdir -p "$work/$(dirname "$dst")"
+		rsync -c "$TSM_ROOT/$from" "$work/$dst"
+	done
+}

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the end-to-end suites: KTAP output, expectations, sysfs writes
+# that report the errno, module loading.
+
+# Runs one suite file in a subshell and prints it as a KTAP subtest.
+run_suite() {
+	local n=$1 name=$2 script=$3 cases c i=0 failed=0
+	cases=$(sed -n 's/^\(case_[a-z0-9_]*\)().*/\1/p' "$script")
+	echo "    KTAP version 1"
+	echo "    # Subtest: $name"
+	echo "    1..$(echo "$cases" | wc -l)"
+	for c in $cases; do
+		i=$((i + 1))
+		if (. "$script"; setup_suite 2>/dev/null; "$c") > /tmp/case.log 2>&1; then
+			sed 's/^/    # /' /tmp/case.log
+			echo "    ok $i ${c#case_}"
+		else
+			sed 's/^/    # /' /tmp/case.log
+			echo "    not ok $i ${c#case_}"
+			failed=1
+		fi
+		(. "$script"; teardown_case 2>/dev/null) > /dev/null 2>&1
+	done
+	if [ $failed = 0 ]; then echo "ok $n $name"; else echo "not ok $n $name"; fi
+}
+
+fail() { echo "FAIL: $*"; return 1; }
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+expect_exists() { [ -e "$1" ] || [ -L "$1" ] || fail "$1 does not exist"; }
+expect_absent() { [ ! -e "$1" ] && [ ! -L "$1" ] || fail "$1 exists"; }
+
+# errno name of a failed write, from busybox's strerror text.
+errno_of() {
+	case $1 in
+	*"Invalid argument"*) echo EINVAL;;
+	*"Device or resource busy"*|*"Resource busy"*) echo EBUSY;;
+	*"No such device or address"*) echo ENXIO;;
+	*"No such device"*) echo ENODEV;;
+	*"No such file or directory"*) echo ENOENT;;
+	*"Permission denied"*) echo EACCES;;
+	*"Operation not permitted"*) echo EPERM;;
+	*"Interrupted system call"*) echo EINTR;;
+	*"I/O error"*) echo EIO;;
+	*"Input/output error"*) echo EIO;;
+	*"Out of memory"*|*"Cannot allocate memory"*) echo ENOMEM;;
+	*"Operation not supported"*|*"Not supported"*) echo EOPNOTSUPP;;
+	*"Timer expired"*|*"timed out"*) echo ETIMEDOUT;;
+	*) echo "unknown($1)";;
+	esac
+}
+
+# write_attr FILE DATA: writes DATA (printf %s, no newline added) in one
+# write; prints OK or the errno name.
+write_attr() {
+	local err
+	if err=$( (printf '%s' "$2" > "$1") 2>&1 ); then echo OK; else errno_of "$err"; fi
+}
+
+# expect_write FILE DATA RESULT (OK or an errno name)
+expect_write() {
+	local got
+	got=$(write_attr "$1" "$2")
+	[ "$got" = "$3" ] || fail "write '$2' to $1: got $got, expected $3"
+}
+
+load() { modprobe "$@" || fail "modprobe $*"; }
+unload() { modprobe -r "$@" || fail "modprobe -r $*"; }
