@@ -134,7 +134,7 @@ mod tests {
     fn hidden_named_group_has_no_directory() -> Result {
         set_conditions(false, false, false);
         let faux = faux::Registration::new(c"sysfs_hide_hidden", None)?;
-        let dev = faux.as_ref();
+        let dev = faux.as_ref().as_ref();
         let _group = NAMED.register(dev)?;
         assert_eq!(sysfs::lookup(dev, &[c"hideable"]), None);
         assert_eq!(sysfs::lookup(dev, &[c"read_only"]), None);
@@ -147,7 +147,7 @@ mod tests {
     fn update_creates_directory_with_visible_attributes() -> Result {
         set_conditions(false, false, false);
         let faux = faux::Registration::new(c"sysfs_hide_create", None)?;
-        let dev = faux.as_ref();
+        let dev = faux.as_ref().as_ref();
         let _group = NAMED.register(dev)?;
 
         set_conditions(true, true, false);
@@ -164,7 +164,7 @@ mod tests {
     fn hiding_again_removes_directory() -> Result {
         set_conditions(true, false, false);
         let faux = faux::Registration::new(c"sysfs_hide_toggle", None)?;
-        let dev = faux.as_ref();
+        let dev = faux.as_ref().as_ref();
         let _group = NAMED.register(dev)?;
         expect_named_files(dev, Some(Entry::File(0o444)));
 
@@ -182,7 +182,7 @@ mod tests {
     fn unnamed_group_hides_file_by_file() -> Result {
         set_conditions(false, false, false);
         let faux = faux::Registration::new(c"sysfs_hide_loose", None)?;
-        let dev = faux.as_ref();
+        let dev = faux.as_ref().as_ref();
         let _group = LOOSE.register(dev)?;
         assert_eq!(sysfs::lookup(dev, &[c"loose_a"]), None);
         assert_eq!(sysfs::lookup(dev, &[c"loose_b"]), None);
@@ -204,7 +204,7 @@ mod tests {
     fn unregister_removes_visible_group() -> Result {
         set_conditions(true, false, false);
         let faux = faux::Registration::new(c"sysfs_hide_unregister", None)?;
-        let dev = faux.as_ref();
+        let dev = faux.as_ref().as_ref();
         let group = NAMED.register(dev)?;
         assert_eq!(sysfs::lookup(dev, &[c"hideable"]), Some(Entry::Dir));
         drop(group);

@@ -332,7 +332,7 @@ pub enum Entry {
 /// use kernel::{faux, sysfs};
 ///
 /// let reg = faux::Registration::new(c"sysfs_lookup_example", None)?;
-/// let dev = reg.as_ref();
+/// let dev = reg.as_ref().as_ref();
 /// assert_eq!(sysfs::lookup(dev, &[c"uevent"]), Some(sysfs::Entry::File(0o644)));
 /// assert_eq!(sysfs::lookup(dev, &[c"no_such_file"]), None);
 /// # Ok::<(), Error>(())
@@ -403,7 +403,7 @@ pub fn lookup(dev: &Device, path: &[&CStr]) -> Option<Entry> {
 /// }
 ///
 /// let reg = faux::Registration::new(c"sysfs_group_example", None)?;
-/// let dev = reg.as_ref();
+/// let dev = reg.as_ref().as_ref();
 /// let _group = EXAMPLE_GROUP.register(dev)?;
 /// assert_eq!(sysfs::lookup(dev, &[c"example"]), None);
 ///

@@ -157,8 +157,14 @@ impl PciTsmOps {
 
     /// The personality the table selects.
     pub fn personality(&self) -> Personality {
-        let link = self.0.__bindgen_anon_1.link_ops.probe.is_some();
-        let devsec = self.0.__bindgen_anon_2.devsec_ops.lock.is_some();
+        // SAFETY: Both union members of each group have the same layout (C `struct_group`), so
+        // either view of an initialised table is valid.
+        let (link, devsec) = unsafe {
+            (
+                self.0.__bindgen_anon_1.link_ops.probe.is_some(),
+                self.0.__bindgen_anon_2.devsec_ops.lock.is_some(),
+            )
+        };
         match (link, devsec) {
             (false, false) => Personality::None,
             (true, false) => Personality::Link,
@@ -354,7 +360,7 @@ struct LinkAdapter<T>(PhantomData<T>);
 impl<T: LinkTsm> LinkAdapter<T> {
     const OPS: PciTsmOps = {
         let mut ops: bindings::pci_tsm_ops = pin_init::zeroed();
-        ops.__bindgen_anon_1.link_ops = bindings::pci_tsm_link_ops {
+        ops.__bindgen_anon_1.link_ops = bindings::pci_tsm_ops__bindgen_ty_1_pci_tsm_link_ops {
             probe: Some(Self::probe),
             remove: Some(Self::remove),
             connect: Some(Self::connect),
@@ -404,7 +410,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
         };
         if rc != 0 {
             // SAFETY: `ctx` came from `KBox::into_raw` above and was not published.
-            let ctx = unsafe { KBox::from_raw(ctx) };
+            let ctx = KBox::into_inner(unsafe { KBox::from_raw(ctx) });
             T::remove(dev, ctx.function);
             return core::ptr::null_mut();
         }
@@ -413,16 +419,19 @@ impl<T: LinkTsm> LinkAdapter<T> {
     }
 
     unsafe extern "C" fn remove(tsm: *mut bindings::pci_tsm) {
-        // SAFETY: `tsm` was returned by `probe`, so it heads a boxed `Context`.
-        let ctx = unsafe { KBox::from_raw(tsm.cast::<Context<T::Function>>()) };
-        if ctx.dsm {
-            // SAFETY: A DSM context was built by `pci_tsm_pf0_constructor`.
-            unsafe { bindings::pci_tsm_pf0_destructor(&raw const ctx.tsm as *mut _) };
+        let ctx = tsm.cast::<Context<T::Function>>();
+        // SAFETY: `tsm` was returned by `probe`, so it heads a live boxed `Context`, now ours.
+        unsafe {
+            if (*ctx).dsm {
+                // A DSM context was built by `pci_tsm_pf0_constructor`; undo it in place.
+                bindings::pci_tsm_pf0_destructor(&raw mut (*ctx).tsm);
+            }
         }
+        // SAFETY: As above; the box is not used by C any more.
+        let ctx = KBox::into_inner(unsafe { KBox::from_raw(ctx) });
         // SAFETY: The context's device outlives its context.
         let dev = unsafe { pci_device(ctx.tsm.base_tsm.pdev) };
-        let Context { function, .. } = KBox::into_inner(ctx);
-        T::remove(dev, function);
+        T::remove(dev, ctx.function);
     }
 
     unsafe extern "C" fn connect(pdev: *mut bindings::pci_dev) -> c_int {
@@ -527,7 +536,7 @@ struct DevsecAdapter<T>(PhantomData<T>);
 impl<T: DevsecTsm> DevsecAdapter<T> {
     const OPS: PciTsmOps = {
         let mut ops: bindings::pci_tsm_ops = pin_init::zeroed();
-        ops.__bindgen_anon_2.devsec_ops = bindings::pci_tsm_devsec_ops {
+        ops.__bindgen_anon_2.devsec_ops = bindings::pci_tsm_ops__bindgen_ty_2_pci_tsm_devsec_ops {
             lock: Some(Self::lock),
             unlock: Some(Self::unlock),
         };

@@ -33,7 +33,7 @@ pub fn send_change(dev: &Device) -> Result {
 /// let events = listener.drain()?;
 /// assert!(events.contains(b"add", b"/uevent_example"));
 /// assert!(!events.contains(b"change", b"/uevent_example"));
-/// uevent::send_change(reg.as_ref())?;
+/// uevent::send_change(reg.as_ref().as_ref())?;
 /// assert!(listener.drain()?.contains(b"change", b"/uevent_example"));
 /// # Ok::<(), Error>(())
 /// ```
@@ -91,7 +91,8 @@ impl Listener {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),
         };
-        let mut msg: bindings::msghdr = pin_init::zeroed();
+        // SAFETY: `msghdr` is plain C data; all zeroes (no name, no control data) is valid.
+        let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
         // SAFETY: `msg` and `vec` describe `buf`, writable for its length; the socket is live.
         let len = unsafe {
             bindings::kernel_recvmsg(

@@ -28,7 +28,7 @@ patched_files() {
 }
 
 prepare_tree() {
-	local src work stage manifest p
+	local src work stage manifest p d top
 	src=$(pristine_src)
 	work=$(work_tree)
 	[ -f "$src/Makefile" ] || die "no kernel source at $src; run scripts/setup"
@@ -48,7 +48,17 @@ prepare_tree() {
 	done
 
 	manifest=$(overlay_manifest)
-	{ sed 's#^#/#' "$stage/patched"; printf '%s\n' "$manifest" | cut -d: -f2 | sed 's#^#/#'; } > "$stage/exclude"
+	{
+		sed 's#^#/#' "$stage/patched"
+		printf '%s\n' "$manifest" | cut -d: -f2 | sed 's#^#/#'
+		# Directories only the overlay has: keep rsync from trying to delete them.
+		printf '%s\n' "$manifest" | cut -d: -f2 | xargs -n1 dirname | sort -u |
+		while read -r d; do
+			top=
+			while [ "$d" != . ] && [ ! -d "$src/$d" ]; do top=$d; d=$(dirname "$d"); done
+			[ -n "$top" ] && printf '/%s/\n' "$top"
+		done | sort -u
+	} > "$stage/exclude"
 	rsync -a --delete --exclude-from="$stage/exclude" "$src/" "$work/" ||
 		die "tree: cannot mirror $src into $work"
 

@@ -4,7 +4,7 @@
 
 # Runs one suite file in a subshell and prints it as a KTAP subtest.
 run_suite() {
-	local n=$1 name=$2 script=$3 cases c i=0 failed=0
+	local n=$1 name=$2 script=$3 cases c skip i=0 failed=0
 	cases=$(sed -n 's/^\(case_[a-z0-9_]*\)().*/\1/p' "$script")
 	echo "    KTAP version 1"
 	echo "    # Subtest: $name"
@@ -13,7 +13,12 @@ run_suite() {
 		i=$((i + 1))
 		if (. "$script"; setup_suite 2>/dev/null; "$c") > /tmp/case.log 2>&1; then
 			sed 's/^/    # /' /tmp/case.log
-			echo "    ok $i ${c#case_}"
+			skip=$(sed -n 's/^SKIP: //p' /tmp/case.log | head -1)
+			if [ -n "$skip" ]; then
+				echo "    ok $i ${c#case_} # SKIP $skip"
+			else
+				echo "    ok $i ${c#case_}"
+			fi
 		else
 			sed 's/^/    # /' /tmp/case.log
 			echo "    not ok $i ${c#case_}"
@@ -70,3 +75,49 @@ expect_write() {
 
 load() { modprobe "$@" || fail "modprobe $*"; }
 unload() { modprobe -r "$@" || fail "modprobe -r $*"; }
+
+# Core under test: "rs" (tsm-rs) or "c" (upstream), from tsm_rs.core= on the
+# kernel command line.
+core() {
+	local arg
+	for arg in $(cat /proc/cmdline); do
+		case $arg in tsm_rs.core=*) echo "${arg#tsm_rs.core=}"; return;; esac
+	done
+	echo rs
+}
+
+# only_on_core CORE REASON: returns 1 (and marks the case skipped) elsewhere.
+only_on_core() {
+	[ "$(core)" = "$1" ] && return 0
+	echo "SKIP: $2"
+	return 1
+}
+
+# Uevents, as user space sees them: busybox's uevent applet logs
+# "ACTION DEVPATH" lines to /tmp/uevents.
+start_uevents() {
+	: > /tmp/uevents
+	uevent /e2e/uevent-log > /dev/null 2>&1 &
+	echo $! > /tmp/uevent.pid
+	sleep 0.2
+}
+
+stop_uevents() {
+	[ -f /tmp/uevent.pid ] && kill "$(cat /tmp/uevent.pid)" 2> /dev/null
+	rm -f /tmp/uevent.pid
+}
+
+expect_uevent() {
+	grep -qx "$1" /tmp/uevents || fail "no uevent '$1'; saw: $(tr '\n' ';' < /tmp/uevents)"
+}
+
+# wait_uevent LINE: waits up to 5 s for LINE (helpers run asynchronously).
+wait_uevent() {
+	local i=0
+	while [ $i -lt 50 ]; do
+		grep -qx "$1" /tmp/uevents && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	expect_uevent "$1"
+}

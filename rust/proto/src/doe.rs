@@ -74,13 +74,19 @@ pub struct Header {
 impl Header {
     /// Header of an object carrying `payload_len` bytes, padded to dwords.
     pub fn for_payload(vendor_id: u16, object_type: u8, payload_len: usize) -> Result<Self> {
-        let bytes = padded_len(payload_len).checked_add(HEADER_LEN).ok_or(Error::InvalidField("length"))?;
+        let bytes = padded_len(payload_len)
+            .checked_add(HEADER_LEN)
+            .ok_or(Error::InvalidField("length"))?;
         if bytes > MAX_OBJECT_BYTES {
             return Err(Error::InvalidField("length"));
         }
         // bytes <= 1 MiB, so the dword count fits in u32.
         let length_dw = u32::try_from(bytes / 4).map_err(|_| Error::InvalidField("length"))?;
-        Ok(Self { vendor_id, object_type, length_dw })
+        Ok(Self {
+            vendor_id,
+            object_type,
+            length_dw,
+        })
     }
 
     /// Decodes the two header dwords.
@@ -94,7 +100,11 @@ impl Header {
         if length_dw < 2 {
             return Err(Error::InvalidField("length"));
         }
-        Ok(Self { vendor_id: dw0 as u16, object_type: (dw0 >> 16) as u8, length_dw })
+        Ok(Self {
+            vendor_id: dw0 as u16,
+            object_type: (dw0 >> 16) as u8,
+            length_dw,
+        })
     }
 
     /// Encodes the two header dwords.
@@ -130,7 +140,12 @@ pub fn decode_object(object: &[u8]) -> Result<(Header, &[u8])> {
 
 /// Encodes a data object carrying `payload` into `out`, padding it with
 /// zeros to a dword boundary. Returns the object length in bytes.
-pub fn encode_object(vendor_id: u16, object_type: u8, payload: &[u8], out: &mut [u8]) -> Result<usize> {
+pub fn encode_object(
+    vendor_id: u16,
+    object_type: u8,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize> {
     encode_object_with(vendor_id, object_type, out, |w| w.bytes(payload))
 }
 
@@ -183,7 +198,10 @@ impl DiscoveryRequest {
     /// Decodes the payload dword (reserved bits ignored).
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
         let dw = r.u32()?;
-        Ok(Self { index: dw as u8, version: (dw >> 8) as u8 })
+        Ok(Self {
+            index: dw as u8,
+            version: (dw >> 8) as u8,
+        })
     }
 
     /// Encodes the payload dword.
@@ -207,12 +225,20 @@ impl DiscoveryResponse {
     /// Decodes the payload dword.
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
         let dw = r.u32()?;
-        Ok(Self { vendor_id: dw as u16, object_type: (dw >> 16) as u8, next_index: (dw >> 24) as u8 })
+        Ok(Self {
+            vendor_id: dw as u16,
+            object_type: (dw >> 16) as u8,
+            next_index: (dw >> 24) as u8,
+        })
     }
 
     /// Encodes the payload dword.
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        w.u32(u32::from(self.vendor_id) | (u32::from(self.object_type) << 16) | (u32::from(self.next_index) << 24))
+        w.u32(
+            u32::from(self.vendor_id)
+                | (u32::from(self.object_type) << 16)
+                | (u32::from(self.next_index) << 24),
+        )
     }
 }
 
@@ -225,18 +251,38 @@ mod tests {
     #[test]
     fn golden_discovery_request() {
         let mut out = [0u8; 16];
-        let req = DiscoveryRequest { index: 1, version: 0 };
-        let len = encode_object_with(PCI_SIG_VENDOR_ID, TYPE_DISCOVERY, &mut out, |w| req.write(w)).unwrap();
-        assert_eq!(&out[..len], &[0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00]);
+        let req = DiscoveryRequest {
+            index: 1,
+            version: 0,
+        };
+        let len = encode_object_with(PCI_SIG_VENDOR_ID, TYPE_DISCOVERY, &mut out, |w| {
+            req.write(w)
+        })
+        .unwrap();
+        assert_eq!(
+            &out[..len],
+            &[0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00]
+        );
         let (header, payload) = decode_object(&out[..len]).unwrap();
-        assert_eq!(header, Header { vendor_id: 1, object_type: 0, length_dw: 3 });
+        assert_eq!(
+            header,
+            Header {
+                vendor_id: 1,
+                object_type: 0,
+                length_dw: 3
+            }
+        );
         assert_eq!(DiscoveryRequest::read(&mut Reader::new(payload)), Ok(req));
     }
 
     /// Discovery response "PCI-SIG CMA, next index 2": 0x02_01_0001.
     #[test]
     fn golden_discovery_response() {
-        let rsp = DiscoveryResponse { vendor_id: PCI_SIG_VENDOR_ID, object_type: TYPE_CMA, next_index: 2 };
+        let rsp = DiscoveryResponse {
+            vendor_id: PCI_SIG_VENDOR_ID,
+            object_type: TYPE_CMA,
+            next_index: 2,
+        };
         let mut out = [0u8; 4];
         let len = crate::wire::encode_into(&mut out, |w| rsp.write(w)).unwrap();
         assert_eq!(&out[..len], &[0x01, 0x00, 0x01, 0x02]);
@@ -245,7 +291,13 @@ mod tests {
     #[test]
     fn byte_stream_is_padded_to_dwords() {
         let mut out = [0xAAu8; 16];
-        let len = encode_object(PCI_SIG_VENDOR_ID, TYPE_CMA, &[0x10, 0x84, 0, 0, 0x55], &mut out).unwrap();
+        let len = encode_object(
+            PCI_SIG_VENDOR_ID,
+            TYPE_CMA,
+            &[0x10, 0x84, 0, 0, 0x55],
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(len, 16);
         assert_eq!(&out[8..16], &[0x10, 0x84, 0, 0, 0x55, 0, 0, 0]);
         let (_, payload) = decode_object(&out[..len]).unwrap();
@@ -267,13 +319,25 @@ mod tests {
     #[test]
     fn malformed_objects_are_rejected() {
         // Length 1 dword is smaller than the header.
-        assert_eq!(decode_object(&[1, 0, 1, 0, 1, 0, 0, 0]), Err(Error::InvalidField("length")));
+        assert_eq!(
+            decode_object(&[1, 0, 1, 0, 1, 0, 0, 0]),
+            Err(Error::InvalidField("length"))
+        );
         // Length says 3 dwords but only 2 are present.
-        assert_eq!(decode_object(&[1, 0, 1, 0, 3, 0, 0, 0]), Err(Error::Truncated));
+        assert_eq!(
+            decode_object(&[1, 0, 1, 0, 3, 0, 0, 0]),
+            Err(Error::Truncated)
+        );
         // Extra bytes after the object.
-        assert_eq!(decode_object(&[1, 0, 1, 0, 2, 0, 0, 0, 0]), Err(Error::TrailingBytes));
+        assert_eq!(
+            decode_object(&[1, 0, 1, 0, 2, 0, 0, 0, 0]),
+            Err(Error::TrailingBytes)
+        );
         // A payload larger than 1 MiB minus the header cannot be framed.
-        assert_eq!(Header::for_payload(1, 1, MAX_OBJECT_BYTES - 7), Err(Error::InvalidField("length")));
+        assert_eq!(
+            Header::for_payload(1, 1, MAX_OBJECT_BYTES - 7),
+            Err(Error::InvalidField("length"))
+        );
         assert!(Header::for_payload(1, 1, MAX_OBJECT_BYTES - 8).is_ok());
         assert_eq!(check_padding(&[0; 4]), Err(Error::TrailingBytes));
     }

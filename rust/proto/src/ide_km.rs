@@ -58,7 +58,11 @@ pub enum SubStream {
 }
 
 /// All three sub-streams, in the order firmware programs them.
-pub const SUB_STREAMS: [SubStream; 3] = [SubStream::Posted, SubStream::NonPosted, SubStream::Completion];
+pub const SUB_STREAMS: [SubStream; 3] = [
+    SubStream::Posted,
+    SubStream::NonPosted,
+    SubStream::Completion,
+];
 
 /// The KeySubStream byte: bit 0 key set, bit 1 direction (1 = TX),
 /// bits 7:4 sub-stream.
@@ -81,7 +85,11 @@ impl KeySubStream {
             2 => SubStream::Completion,
             _ => return Err(Error::InvalidField("KeySubStream")),
         };
-        Ok(Self { key_set: b & 1, tx: b & 2 != 0, sub_stream })
+        Ok(Self {
+            key_set: b & 1,
+            tx: b & 2 != 0,
+            sub_stream,
+        })
     }
 
     /// Encodes the byte.
@@ -142,7 +150,14 @@ impl KeyTarget {
         let stream_id = r.u8()?;
         let status = r.u8()?;
         let key_sub_stream = KeySubStream::from_byte(r.u8()?)?;
-        Ok((Self { stream_id, key_sub_stream, port_index: r.u8()? }, status))
+        Ok((
+            Self {
+                stream_id,
+                key_sub_stream,
+                port_index: r.u8()?,
+            },
+            status,
+        ))
     }
 
     fn write(&self, w: &mut Writer<'_>, object_id: u8, status: u8) -> Result<()> {
@@ -209,7 +224,9 @@ impl<'a> Message<'a> {
         let m = match r.u8()? {
             QUERY => {
                 r.skip(1)?;
-                Message::Query { port_index: r.u8()? }
+                Message::Query {
+                    port_index: r.u8()?,
+                }
             }
             QUERY_RESP => {
                 r.skip(1)?;
@@ -231,7 +248,11 @@ impl<'a> Message<'a> {
             }
             KEY_PROG => {
                 let (target, _) = KeyTarget::read(&mut r)?;
-                Message::KeyProg { target, key: r.array()?, ifv: r.array()? }
+                Message::KeyProg {
+                    target,
+                    key: r.array()?,
+                    ifv: r.array()?,
+                }
             }
             KP_ACK => {
                 let (target, status) = KeyTarget::read(&mut r)?;
@@ -250,8 +271,23 @@ impl<'a> Message<'a> {
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
         match *self {
             Message::Query { port_index } => w.bytes(&[QUERY, 0, port_index]),
-            Message::QueryResp { port_index, dev_func, bus, segment, max_port_index, registers } => {
-                w.bytes(&[QUERY_RESP, 0, port_index, dev_func, bus, segment, max_port_index])?;
+            Message::QueryResp {
+                port_index,
+                dev_func,
+                bus,
+                segment,
+                max_port_index,
+                registers,
+            } => {
+                w.bytes(&[
+                    QUERY_RESP,
+                    0,
+                    port_index,
+                    dev_func,
+                    bus,
+                    segment,
+                    max_port_index,
+                ])?;
                 w.bytes(registers)
             }
             Message::KeyProg { target, key, ifv } => {
@@ -297,12 +333,23 @@ const KEY_SET_MASK: [u16; 2] = [0x003F, 0x0FC0];
 impl<'a> IdeKmResponder<'a> {
     /// A port with no keys.
     pub fn new(dev_func: u8, bus: u8, segment: u8, registers: &'a [u8]) -> Self {
-        Self { dev_func, bus, segment, registers, stream_id: None, programmed: 0, active: 0, keys: [[0; KEY_LEN]; 12] }
+        Self {
+            dev_func,
+            bus,
+            segment,
+            registers,
+            stream_id: None,
+            programmed: 0,
+            active: 0,
+            keys: [[0; KEY_LEN]; 12],
+        }
     }
 
     /// Whether a key set is programmed and active in all six slots.
     pub fn stream_keyed(&self) -> Option<u8> {
-        let live = KEY_SET_MASK.iter().any(|&m| self.programmed & m == m && self.active & m == m);
+        let live = KEY_SET_MASK
+            .iter()
+            .any(|&m| self.programmed & m == m && self.active & m == m);
         if live {
             self.stream_id
         } else {
@@ -341,11 +388,14 @@ impl<'a> IdeKmResponder<'a> {
             }
             Message::KSetGo(target) => {
                 let bit = 1u16 << target.key_sub_stream.index();
-                if target.port_index != 0 || self.stream_id != Some(target.stream_id) || self.programmed & bit == 0 {
+                if target.port_index != 0
+                    || self.stream_id != Some(target.stream_id)
+                    || self.programmed & bit == 0
+                {
                     return Err(Error::InvalidField("K_SET_GO target"));
                 }
                 // Going to one key set retires the other in the same slot.
-                let other = 1u16 << (target.key_sub_stream.index() + 6) % 12;
+                let other = 1u16 << ((target.key_sub_stream.index() + 6) % 12);
                 self.active = (self.active | bit) & !other;
                 Message::KGoStopAck(target).write(w)
             }
@@ -398,7 +448,10 @@ mod tests {
         assert_eq!(&wire[..4], &[0x1f, 0x1e, 0x1d, 0x1c]);
         assert_eq!(&wire[28..], &[0x03, 0x02, 0x01, 0x00]);
         assert_eq!(key_from_wire(&wire), key);
-        assert_eq!(ifv_to_wire(&[0, 0, 0, 0, 0, 0, 0, 1]), [1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            ifv_to_wire(&[0, 0, 0, 0, 0, 0, 0, 1]),
+            [1, 0, 0, 0, 0, 0, 0, 0]
+        );
     }
 
     /// KEY_PROG for stream 1, K0 RX PR, port 0 (PCIe IDE_KM KEY_PROG table):
@@ -407,22 +460,55 @@ mod tests {
     fn golden_key_prog_and_ack() {
         let target = KeyTarget {
             stream_id: 1,
-            key_sub_stream: KeySubStream { key_set: 0, tx: false, sub_stream: SubStream::Posted },
+            key_sub_stream: KeySubStream {
+                key_set: 0,
+                tx: false,
+                sub_stream: SubStream::Posted,
+            },
             port_index: 0,
         };
         let key = [0xAA; KEY_LEN];
         let ifv = ifv_to_wire(&[0, 0, 0, 0, 0, 0, 0, 1]);
         let mut out = [0u8; 64];
-        let len = super::super::wire::encode_into(&mut out, |w| Message::KeyProg { target, key: &key, ifv: &ifv }.write(w)).unwrap();
+        let len = super::super::wire::encode_into(&mut out, |w| {
+            Message::KeyProg {
+                target,
+                key: &key,
+                ifv: &ifv,
+            }
+            .write(w)
+        })
+        .unwrap();
         assert_eq!(len, 7 + 32 + 8);
         assert_eq!(&out[..7], &[0x02, 0, 0, 1, 0, 0x00, 0]);
-        assert_eq!(Message::decode(&out[..len]), Ok(Message::KeyProg { target, key: &key, ifv: &ifv }));
+        assert_eq!(
+            Message::decode(&out[..len]),
+            Ok(Message::KeyProg {
+                target,
+                key: &key,
+                ifv: &ifv
+            })
+        );
 
-        let tx_cpl_k1 = KeySubStream { key_set: 1, tx: true, sub_stream: SubStream::Completion };
+        let tx_cpl_k1 = KeySubStream {
+            key_set: 1,
+            tx: true,
+            sub_stream: SubStream::Completion,
+        };
         assert_eq!(tx_cpl_k1.to_byte(), 0x23);
         let ack = [0x03, 0, 0, 1, STATUS_UNSUPPORTED_PORT, 0x23, 2];
-        let target = KeyTarget { stream_id: 1, key_sub_stream: tx_cpl_k1, port_index: 2 };
-        assert_eq!(Message::decode(&ack), Ok(Message::KpAck { target, status: STATUS_UNSUPPORTED_PORT }));
+        let target = KeyTarget {
+            stream_id: 1,
+            key_sub_stream: tx_cpl_k1,
+            port_index: 2,
+        };
+        assert_eq!(
+            Message::decode(&ack),
+            Ok(Message::KpAck {
+                target,
+                status: STATUS_UNSUPPORTED_PORT
+            })
+        );
         assert_eq!(Message::decode(&ack[..6]), Err(Error::Truncated));
     }
 
@@ -434,26 +520,55 @@ mod tests {
         let mut exchange = |port: &mut IdeKmResponder<'_>, m: Message<'_>| {
             let mut req = [0u8; 64];
             let len = super::super::wire::encode_into(&mut req, |w| m.write(w)).unwrap();
-            port.handle(&req[..len], &mut Writer::new(&mut out)).map(|_| out[0])
+            port.handle(&req[..len], &mut Writer::new(&mut out))
+                .map(|_| out[0])
         };
         let key = [7u8; KEY_LEN];
         let ifv = [0u8; IFV_LEN];
-        let mut slots = [KeyTarget { stream_id: 3, key_sub_stream: KeySubStream { key_set: 0, tx: false, sub_stream: SubStream::Posted }, port_index: 0 }; 6];
+        let mut slots = [KeyTarget {
+            stream_id: 3,
+            key_sub_stream: KeySubStream {
+                key_set: 0,
+                tx: false,
+                sub_stream: SubStream::Posted,
+            },
+            port_index: 0,
+        }; 6];
         for (i, slot) in slots.iter_mut().enumerate() {
-            slot.key_sub_stream = KeySubStream { key_set: 0, tx: i >= 3, sub_stream: SUB_STREAMS[i % 3] };
+            slot.key_sub_stream = KeySubStream {
+                key_set: 0,
+                tx: i >= 3,
+                sub_stream: SUB_STREAMS[i % 3],
+            };
         }
         // GO before KEY_PROG is refused.
         assert!(exchange(&mut port, Message::KSetGo(slots[0])).is_err());
         for slot in slots {
-            assert_eq!(exchange(&mut port, Message::KeyProg { target: slot, key: &key, ifv: &ifv }), Ok(KP_ACK));
+            assert_eq!(
+                exchange(
+                    &mut port,
+                    Message::KeyProg {
+                        target: slot,
+                        key: &key,
+                        ifv: &ifv
+                    }
+                ),
+                Ok(KP_ACK)
+            );
             assert_eq!(port.stream_keyed(), None);
         }
         for slot in slots {
             assert_eq!(exchange(&mut port, Message::KSetGo(slot)), Ok(K_GOSTOP_ACK));
         }
         assert_eq!(port.stream_keyed(), Some(3));
-        assert_eq!(port.key(slots[5].key_sub_stream), Some(&key_from_wire(&key)));
-        assert_eq!(exchange(&mut port, Message::KSetStop(slots[2])), Ok(K_GOSTOP_ACK));
+        assert_eq!(
+            port.key(slots[5].key_sub_stream),
+            Some(&key_from_wire(&key))
+        );
+        assert_eq!(
+            exchange(&mut port, Message::KSetStop(slots[2])),
+            Ok(K_GOSTOP_ACK)
+        );
         assert_eq!(port.stream_keyed(), None);
     }
 }

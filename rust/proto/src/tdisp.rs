@@ -105,7 +105,9 @@ impl InterfaceId {
     /// An interface id for `rid`, with a segment if one is given.
     pub fn new(rid: u16, segment: Option<u8>) -> Self {
         let seg = segment.map_or(0, |s| (u32::from(s) << 16) | (1 << 24));
-        Self { function_id: u32::from(rid) | seg }
+        Self {
+            function_id: u32::from(rid) | seg,
+        }
     }
 }
 
@@ -154,7 +156,12 @@ pub const MMIO_RANGE_LEN: usize = 16;
 impl MmioRange {
     /// Decodes one range.
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(Self { first_page: r.u64()?, number_of_pages: r.u32()?, attributes: r.u16()?, range_id: r.u16()? })
+        Ok(Self {
+            first_page: r.u64()?,
+            number_of_pages: r.u32()?,
+            attributes: r.u16()?,
+            range_id: r.u16()?,
+        })
     }
 
     /// Encodes one range.
@@ -313,7 +320,9 @@ impl<'a> Message<'a> {
         let version = r.u8()?;
         let message_type = r.u8()?;
         r.skip(2)?;
-        let interface = InterfaceId { function_id: r.u32()? };
+        let interface = InterfaceId {
+            function_id: r.u32()?,
+        };
         r.skip(8)?;
         let body = match message_type {
             code::GET_VERSION => Body::GetVersion,
@@ -329,7 +338,10 @@ impl<'a> Message<'a> {
                     bind_p2p_address_mask: r.u64()?,
                 })
             }
-            code::GET_DEVICE_INTERFACE_REPORT => Body::GetReport { offset: r.u16()?, length: r.u16()? },
+            code::GET_DEVICE_INTERFACE_REPORT => Body::GetReport {
+                offset: r.u16()?,
+                length: r.u16()?,
+            },
             code::GET_DEVICE_INTERFACE_STATE => Body::GetState,
             code::START_INTERFACE => Body::Start(r.array()?),
             code::STOP_INTERFACE => Body::Stop,
@@ -359,7 +371,10 @@ impl<'a> Message<'a> {
             0x04 => {
                 let portion_len = r.u16()?;
                 let remainder_length = r.u16()?;
-                Body::Report { portion: r.bytes(usize::from(portion_len))?, remainder_length }
+                Body::Report {
+                    portion: r.bytes(usize::from(portion_len))?,
+                    remainder_length,
+                }
             }
             0x05 => Body::State(TdiState::from_byte(r.u8()?)?),
             0x06 => Body::StartRsp,
@@ -368,11 +383,19 @@ impl<'a> Message<'a> {
             0x09 => Body::UnbindP2pRsp,
             0x0A => Body::SetMmioAttributeRsp,
             0x0B => Body::VdmResponse(r.rest()),
-            code::ERROR => Body::Error { code: r.u32()?, data: r.u32()?, extended: r.rest() },
+            code::ERROR => Body::Error {
+                code: r.u32()?,
+                data: r.u32()?,
+                extended: r.rest(),
+            },
             other => return Err(Error::UnexpectedCode(other)),
         };
         r.finish()?;
-        Ok(Self { version, interface, body })
+        Ok(Self {
+            version,
+            interface,
+            body,
+        })
     }
 
     /// Encodes the message.
@@ -408,7 +431,8 @@ impl<'a> Message<'a> {
             Body::SetMmioAttribute(range) => range.write(w),
             Body::VdmRequest(data) | Body::VdmResponse(data) => w.bytes(data),
             Body::Version(versions) => {
-                w.u8(u8::try_from(versions.len()).map_err(|_| Error::InvalidField("VERSION_NUM_COUNT"))?)?;
+                w.u8(u8::try_from(versions.len())
+                    .map_err(|_| Error::InvalidField("VERSION_NUM_COUNT"))?)?;
                 w.bytes(versions)
             }
             Body::Capabilities(c) => {
@@ -418,13 +442,20 @@ impl<'a> Message<'a> {
                 w.zeros(3)?;
                 w.bytes(&[c.dev_addr_width, c.num_req_this, c.num_req_all])
             }
-            Body::Report { portion, remainder_length } => {
+            Body::Report {
+                portion,
+                remainder_length,
+            } => {
                 w.len_u16(portion.len())?;
                 w.u16(remainder_length)?;
                 w.bytes(portion)
             }
             Body::State(s) => w.u8(s as u8),
-            Body::Error { code, data, extended } => {
+            Body::Error {
+                code,
+                data,
+                extended,
+            } => {
                 w.u32(code)?;
                 w.u32(data)?;
                 w.bytes(extended)
@@ -464,12 +495,21 @@ impl<'a> InterfaceReport<'a> {
         let info_len = r.u32()? as usize;
         let device_specific_info = r.bytes(info_len)?;
         r.finish()?;
-        Ok(Self { interface_info, msix_message_control, lnr_control, tph_control, ranges, device_specific_info })
+        Ok(Self {
+            interface_info,
+            msix_message_control,
+            lnr_control,
+            tph_control,
+            ranges,
+            device_specific_info,
+        })
     }
 
     /// The MMIO ranges.
     pub fn ranges(&self) -> impl Iterator<Item = MmioRange> + 'a {
-        self.ranges.chunks_exact(MMIO_RANGE_LEN).filter_map(|c| MmioRange::read(&mut Reader::new(c)).ok())
+        self.ranges
+            .chunks_exact(MMIO_RANGE_LEN)
+            .filter_map(|c| MmioRange::read(&mut Reader::new(c)).ok())
     }
 
     /// Encodes a report with the given ranges.
@@ -483,13 +523,23 @@ impl<'a> InterfaceReport<'a> {
         for range in ranges {
             range.write(w)?;
         }
-        w.u32(u32::try_from(self.device_specific_info.len()).map_err(|_| Error::InvalidField("DEVICE_SPECIFIC_INFO_LEN"))?)?;
+        w.u32(
+            u32::try_from(self.device_specific_info.len())
+                .map_err(|_| Error::InvalidField("DEVICE_SPECIFIC_INFO_LEN"))?,
+        )?;
         w.bytes(self.device_specific_info)
     }
 
     /// A report header without ranges, for [`Self::write`].
     pub fn new(interface_info: u16, device_specific_info: &'a [u8]) -> Self {
-        Self { interface_info, msix_message_control: 0, lnr_control: 0, tph_control: 0, ranges: &[], device_specific_info }
+        Self {
+            interface_info,
+            msix_message_control: 0,
+            lnr_control: 0,
+            tph_control: 0,
+            ranges: &[],
+            device_specific_info,
+        }
     }
 }
 
@@ -509,7 +559,10 @@ impl Default for Tdi {
 impl Tdi {
     /// A TDI in CONFIG_UNLOCKED.
     pub fn new() -> Self {
-        Self { state: TdiState::ConfigUnlocked, nonce: [0; NONCE_LEN] }
+        Self {
+            state: TdiState::ConfigUnlocked,
+            nonce: [0; NONCE_LEN],
+        }
     }
 
     /// The current state.
@@ -520,7 +573,11 @@ impl Tdi {
     /// LOCK_INTERFACE: CONFIG_UNLOCKED -> CONFIG_LOCKED, remembering the
     /// START_INTERFACE nonce. `ide_keyed` says whether the default stream
     /// has live IDE keys.
-    pub fn lock(&mut self, ide_keyed: bool, nonce: [u8; NONCE_LEN]) -> core::result::Result<(), u32> {
+    pub fn lock(
+        &mut self,
+        ide_keyed: bool,
+        nonce: [u8; NONCE_LEN],
+    ) -> core::result::Result<(), u32> {
         if self.state != TdiState::ConfigUnlocked {
             return Err(error_code::INVALID_INTERFACE_STATE);
         }
@@ -585,9 +642,17 @@ pub struct TdispResponder<'a> {
 impl<'a> TdispResponder<'a> {
     /// Handles one request and writes the response (or TDISP_ERROR).
     /// `ide_keyed` and `fresh_nonce` come from the device (IDE_KM state, RNG).
-    pub fn handle(&mut self, request: &[u8], ide_keyed: bool, fresh_nonce: [u8; NONCE_LEN], w: &mut Writer<'_>) -> Result<()> {
+    pub fn handle(
+        &mut self,
+        request: &[u8],
+        ide_keyed: bool,
+        fresh_nonce: [u8; NONCE_LEN],
+        w: &mut Writer<'_>,
+    ) -> Result<()> {
         let (interface, body) = match Message::decode(request) {
-            Ok(m) if m.version != VERSION_10 => return self.error(w, self.interface, error_code::VERSION_MISMATCH),
+            Ok(m) if m.version != VERSION_10 => {
+                return self.error(w, self.interface, error_code::VERSION_MISMATCH)
+            }
             Ok(m) => (m.interface, m.body),
             Err(_) => return self.error(w, self.interface, error_code::INVALID_REQUEST),
         };
@@ -598,14 +663,24 @@ impl<'a> TdispResponder<'a> {
         let body = match body {
             Body::GetVersion => Ok(Body::Version(&versions)),
             Body::GetCapabilities(_) => Ok(Body::Capabilities(self.capabilities)),
-            Body::LockInterface(_) => self.tdi.lock(ide_keyed, fresh_nonce).map(|_| Body::LockInterfaceRsp(&fresh_nonce)),
+            Body::LockInterface(_) => self
+                .tdi
+                .lock(ide_keyed, fresh_nonce)
+                .map(|_| Body::LockInterfaceRsp(&fresh_nonce)),
             Body::GetReport { offset, length } => self.tdi.report_allowed().and_then(|_| {
                 let start = usize::from(offset);
                 let len = usize::from(length.min(self.max_portion));
-                let portion = self.report.get(start..).ok_or(error_code::INVALID_REQUEST)?;
+                let portion = self
+                    .report
+                    .get(start..)
+                    .ok_or(error_code::INVALID_REQUEST)?;
                 let portion = portion.get(..len.min(portion.len())).unwrap_or(portion);
                 let remainder = self.report.len() - start - portion.len();
-                Ok(Body::Report { portion, remainder_length: u16::try_from(remainder).map_err(|_| error_code::UNSPECIFIED)? })
+                Ok(Body::Report {
+                    portion,
+                    remainder_length: u16::try_from(remainder)
+                        .map_err(|_| error_code::UNSPECIFIED)?,
+                })
             }),
             Body::GetState => Ok(Body::State(self.tdi.state())),
             Body::Start(nonce) => self.tdi.start(nonce).map(|_| Body::StartRsp),
@@ -613,19 +688,34 @@ impl<'a> TdispResponder<'a> {
                 self.tdi.stop();
                 Ok(Body::StopRsp)
             }
-            Body::BindP2p(_) | Body::UnbindP2p(_) | Body::SetMmioAttribute(_) | Body::VdmRequest(_) => {
-                Err(error_code::UNSUPPORTED_REQUEST)
-            }
+            Body::BindP2p(_)
+            | Body::UnbindP2p(_)
+            | Body::SetMmioAttribute(_)
+            | Body::VdmRequest(_) => Err(error_code::UNSUPPORTED_REQUEST),
             _ => Err(error_code::INVALID_REQUEST),
         };
         match body {
-            Ok(body) => Message { version: VERSION_10, interface, body }.write(w),
+            Ok(body) => Message {
+                version: VERSION_10,
+                interface,
+                body,
+            }
+            .write(w),
             Err(code) => self.error(w, interface, code),
         }
     }
 
     fn error(&self, w: &mut Writer<'_>, interface: InterfaceId, code: u32) -> Result<()> {
-        Message { version: VERSION_10, interface, body: Body::Error { code, data: 0, extended: &[] } }.write(w)
+        Message {
+            version: VERSION_10,
+            interface,
+            body: Body::Error {
+                code,
+                data: 0,
+                extended: &[],
+            },
+        }
+        .write(w)
     }
 }
 
@@ -668,16 +758,33 @@ mod tests {
         caps[41] = 52; // DEV_ADDR_WIDTH
         caps[42] = 1;
         caps[43] = 1;
-        let Ok(Message { body: Body::Capabilities(c), .. }) = Message::decode(&caps) else {
+        let Ok(Message {
+            body: Body::Capabilities(c),
+            ..
+        }) = Message::decode(&caps)
+        else {
             panic!("capabilities did not decode");
         };
-        assert_eq!((c.req_msgs_supported[0], c.lock_flags_supported, c.dev_addr_width), (0xFF, 0x1F, 52));
+        assert_eq!(
+            (
+                c.req_msgs_supported[0],
+                c.lock_flags_supported,
+                c.dev_addr_width
+            ),
+            (0xFF, 0x1F, 52)
+        );
         assert_eq!(Message::decode(&caps[..43]), Err(Error::Truncated));
 
-        let err = [0x10, 0x7F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x01, 0, 0, 0, 0, 0, 0];
+        let err = [
+            0x10, 0x7F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x01, 0, 0, 0, 0, 0, 0,
+        ];
         assert_eq!(
             Message::decode(&err).map(|m| m.body),
-            Ok(Body::Error { code: error_code::INVALID_NONCE, data: 0, extended: &[] })
+            Ok(Body::Error {
+                code: error_code::INVALID_NONCE,
+                data: 0,
+                extended: &[]
+            })
         );
     }
 
@@ -705,7 +812,11 @@ mod tests {
             let lock = t.lock(true, nonce);
             assert_eq!(lock.is_ok(), s == ConfigUnlocked, "LOCK in {s:?}");
             let t = in_state(s);
-            assert_eq!(t.report_allowed().is_ok(), matches!(s, ConfigLocked | Run), "REPORT in {s:?}");
+            assert_eq!(
+                t.report_allowed().is_ok(),
+                matches!(s, ConfigLocked | Run),
+                "REPORT in {s:?}"
+            );
             let mut t = in_state(s);
             assert_eq!(t.start(&nonce).is_ok(), s == ConfigLocked, "START in {s:?}");
             let mut t = in_state(s);

@@ -214,7 +214,10 @@ impl<'a> Writer<'a> {
 }
 
 /// Runs `encode` on a fresh [`Writer`] over `out` and returns the length written.
-pub fn encode_into(out: &mut [u8], encode: impl FnOnce(&mut Writer<'_>) -> Result<()>) -> Result<usize> {
+pub fn encode_into(
+    out: &mut [u8],
+    encode: impl FnOnce(&mut Writer<'_>) -> Result<()>,
+) -> Result<usize> {
     let mut w = Writer::new(out);
     encode(&mut w)?;
     Ok(w.len())

@@ -14,10 +14,14 @@ use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
 use tsm_proto::spdm::{cap, crypto::CryptoError, error_code, msg, Error};
-use tsm_proto::tdisp::{self, Body, InterfaceId, InterfaceReport, MmioRange, TdiState, TdispResponder};
+use tsm_proto::tdisp::{
+    self, Body, InterfaceId, InterfaceReport, MmioRange, TdiState, TdispResponder,
+};
 use tsm_proto::wire::{encode_into, Writer};
 
-const INTERFACE: InterfaceId = InterfaceId { function_id: 0x0100_0100 };
+const INTERFACE: InterfaceId = InterfaceId {
+    function_id: 0x0100_0100,
+};
 const IDE_REGISTERS: [u8; 12] = [0x42, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0x01, 0, 0, 0];
 
 /// The device model: IDE_KM port and one TDI behind the SPDM responder.
@@ -28,14 +32,28 @@ struct Device<'a> {
 }
 
 impl VendorHandler for Device<'_> {
-    fn handle(&mut self, _session: u32, protocol: u8, request: &[u8], response: &mut Writer<'_>) -> Result<(), u8> {
+    fn handle(
+        &mut self,
+        _session: u32,
+        protocol: u8,
+        request: &[u8],
+        response: &mut Writer<'_>,
+    ) -> Result<(), u8> {
         match protocol {
-            PROTOCOL_IDE_KM => self.ide.handle(request, response).map_err(|_| error_code::INVALID_REQUEST),
+            PROTOCOL_IDE_KM => self
+                .ide
+                .handle(request, response)
+                .map_err(|_| error_code::INVALID_REQUEST),
             PROTOCOL_TDISP => {
                 self.nonce_counter += 1;
                 let keyed = self.ide.stream_keyed().is_some();
                 self.tdisp
-                    .handle(request, keyed, [self.nonce_counter; tdisp::NONCE_LEN], response)
+                    .handle(
+                        request,
+                        keyed,
+                        [self.nonce_counter; tdisp::NONCE_LEN],
+                        response,
+                    )
                     .map_err(|_| error_code::UNSPECIFIED)
             }
             _ => Err(error_code::UNSUPPORTED_REQUEST),
@@ -49,14 +67,27 @@ impl VendorHandler for Device<'_> {
 }
 
 const RANGES: [MmioRange; 2] = [
-    MmioRange { first_page: 0x10_0000, number_of_pages: 16, attributes: 0, range_id: 0 },
-    MmioRange { first_page: 0x10_0010, number_of_pages: 1, attributes: 1, range_id: 0 },
+    MmioRange {
+        first_page: 0x10_0000,
+        number_of_pages: 16,
+        attributes: 0,
+        range_id: 0,
+    },
+    MmioRange {
+        first_page: 0x10_0010,
+        number_of_pages: 1,
+        attributes: 1,
+        range_id: 0,
+    },
 ];
 
 fn report() -> Vec<u8> {
     let mut buf = vec![0u8; 256];
     let info = [0xD5u8; 40];
-    let len = encode_into(&mut buf, |w| InterfaceReport::new(0x0002, &info).write(&RANGES, w)).unwrap();
+    let len = encode_into(&mut buf, |w| {
+        InterfaceReport::new(0x0002, &info).write(&RANGES, w)
+    })
+    .unwrap();
     buf.truncate(len);
     buf
 }
@@ -80,11 +111,23 @@ const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
 impl<'a> Harness<'a> {
     /// A requester and a device; `device_key` signs, `chain` is what the
     /// device presents (they differ in the bad-signature run).
-    fn new(chain: &'a [u8], device_key: u8, cert_buf: &'a mut [u8], report: &'a [u8], blocks: &'a [MeasurementBlock<'a>]) -> Self {
+    fn new(
+        chain: &'a [u8],
+        device_key: u8,
+        cert_buf: &'a mut [u8],
+        report: &'a [u8],
+        blocks: &'a [MeasurementBlock<'a>],
+    ) -> Self {
         let responder = Responder::new(
             HostCrypto::new(2, Some(signing_key(device_key))),
             ResponderConfig {
-                flags: cap::CERT | cap::CHAL | cap::MEAS_SIG | cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT,
+                flags: cap::CERT
+                    | cap::CHAL
+                    | cap::MEAS_SIG
+                    | cap::ENCRYPT
+                    | cap::MAC
+                    | cap::KEY_EX
+                    | cap::HBEAT,
                 ct_exponent: 14,
                 data_transfer_size: 256,
                 max_spdm_msg_size: 4096,
@@ -110,33 +153,49 @@ impl<'a> Harness<'a> {
         Self {
             requester: Requester::new(HostCrypto::new(1, None), REQUESTER_CONFIG, cert_buf),
             responder,
-            device: Device { ide: IdeKmResponder::new(0x00, 0x01, 0, &IDE_REGISTERS), tdisp, nonce_counter: 0 },
+            device: Device {
+                ide: IdeKmResponder::new(0x00, 0x01, 0, &IDE_REGISTERS),
+                tdisp,
+                nonce_counter: 0,
+            },
             request: vec![0; 8192],
             response: vec![0; 8192],
         }
     }
 
     /// Sends `req` through both state machines; `check` sees the response.
-    fn exchange<T>(&mut self, req: Request<'_>, check: impl FnOnce(Response<'_>) -> T) -> Result<T, Error> {
+    fn exchange<T>(
+        &mut self,
+        req: Request<'_>,
+        check: impl FnOnce(Response<'_>) -> T,
+    ) -> Result<T, Error> {
         let len = self.requester.request(req, &mut self.request)?;
-        let rsp_len = self.responder.process(&mut self.request[..len], &mut self.response, &mut self.device)?;
-        self.requester.response(&mut self.response[..rsp_len]).map(check)
+        let rsp_len = self.responder.process(
+            &mut self.request[..len],
+            &mut self.response,
+            &mut self.device,
+        )?;
+        self.requester
+            .response(&mut self.response[..rsp_len])
+            .map(check)
     }
 
     /// Connection setup up to a complete certificate chain.
     fn connect(&mut self) -> Result<(), Error> {
-        assert_eq!(self.exchange(Request::GetVersion, |r| r == Response::Version)?, true);
+        assert!(self.exchange(Request::GetVersion, |r| r == Response::Version)?);
         let flags = self.exchange(Request::GetCapabilities, |r| match r {
             Response::Capabilities(f) => f,
             other => panic!("{other:?}"),
         })?;
         assert_ne!(flags & cap::KEY_EX, 0);
-        assert_eq!(self.exchange(Request::NegotiateAlgorithms, |r| r == Response::Algorithms)?, true);
-        assert_eq!(self.exchange(Request::GetDigests, |r| r == Response::Digests(1))?, true);
+        assert!(self.exchange(Request::NegotiateAlgorithms, |r| r == Response::Algorithms)?);
+        assert!(self.exchange(Request::GetDigests, |r| r == Response::Digests(1))?);
         let mut portions = 0;
         loop {
             portions += 1;
-            let complete = self.exchange(Request::GetCertificate, |r| r == Response::Certificate { complete: true })?;
+            let complete = self.exchange(Request::GetCertificate, |r| {
+                r == Response::Certificate { complete: true }
+            })?;
             if complete {
                 break;
             }
@@ -153,7 +212,7 @@ impl<'a> Harness<'a> {
             Response::KeyExchange { session_id } => session_id,
             other => panic!("{other:?}"),
         })?;
-        assert_eq!(self.exchange(Request::Finish, |r| r == Response::Finish)?, true);
+        assert!(self.exchange(Request::Finish, |r| r == Response::Finish)?);
         Ok(id)
     }
 
@@ -161,25 +220,46 @@ impl<'a> Harness<'a> {
     fn ide_km(&mut self, m: ide_km::Message<'_>) -> Result<Vec<u8>, Error> {
         let mut body = [0u8; 64];
         let len = encode_into(&mut body, |w| m.write(w))?;
-        self.exchange(Request::Vendor { protocol: PROTOCOL_IDE_KM, body: &body[..len] }, |r| match r {
-            Response::Vendor { body, .. } => body.to_vec(),
-            other => panic!("{other:?}"),
-        })
+        self.exchange(
+            Request::Vendor {
+                protocol: PROTOCOL_IDE_KM,
+                body: &body[..len],
+            },
+            |r| match r {
+                Response::Vendor { body, .. } => body.to_vec(),
+                other => panic!("{other:?}"),
+            },
+        )
     }
 
     /// One TDISP exchange; returns the answer body.
     fn tdisp(&mut self, body: Body<'_>) -> Result<Vec<u8>, Error> {
         let mut buf = [0u8; 128];
-        let len = encode_into(&mut buf, |w| tdisp::Message { version: tdisp::VERSION_10, interface: INTERFACE, body }.write(w))?;
-        self.exchange(Request::Vendor { protocol: PROTOCOL_TDISP, body: &buf[..len] }, |r| match r {
-            Response::Vendor { body, .. } => body.to_vec(),
-            other => panic!("{other:?}"),
-        })
+        let len = encode_into(&mut buf, |w| {
+            tdisp::Message {
+                version: tdisp::VERSION_10,
+                interface: INTERFACE,
+                body,
+            }
+            .write(w)
+        })?;
+        self.exchange(
+            Request::Vendor {
+                protocol: PROTOCOL_TDISP,
+                body: &buf[..len],
+            },
+            |r| match r {
+                Response::Vendor { body, .. } => body.to_vec(),
+                other => panic!("{other:?}"),
+            },
+        )
     }
 }
 
 fn tdisp_body(bytes: &[u8]) -> Body<'_> {
-    tdisp::Message::decode(bytes).expect("valid TDISP response").body
+    tdisp::Message::decode(bytes)
+        .expect("valid TDISP response")
+        .body
 }
 
 /// Programs and activates all six key slots of key set 0 on stream 1.
@@ -187,22 +267,54 @@ fn program_ide_keys(h: &mut Harness<'_>) {
     let query = h.ide_km(ide_km::Message::Query { port_index: 0 }).unwrap();
     assert_eq!(
         ide_km::Message::decode(&query),
-        Ok(ide_km::Message::QueryResp { port_index: 0, dev_func: 0, bus: 1, segment: 0, max_port_index: 0, registers: &IDE_REGISTERS })
+        Ok(ide_km::Message::QueryResp {
+            port_index: 0,
+            dev_func: 0,
+            bus: 1,
+            segment: 0,
+            max_port_index: 0,
+            registers: &IDE_REGISTERS
+        })
     );
     let ifv = ide_km::ifv_to_wire(&[0, 0, 0, 0, 0, 0, 0, 1]);
     let slots: Vec<KeyTarget> = [false, true]
         .iter()
-        .flat_map(|&tx| SUB_STREAMS.iter().map(move |&sub_stream| KeySubStream { key_set: 0, tx, sub_stream }))
-        .map(|key_sub_stream| KeyTarget { stream_id: 1, key_sub_stream, port_index: 0 })
+        .flat_map(|&tx| {
+            SUB_STREAMS.iter().map(move |&sub_stream| KeySubStream {
+                key_set: 0,
+                tx,
+                sub_stream,
+            })
+        })
+        .map(|key_sub_stream| KeyTarget {
+            stream_id: 1,
+            key_sub_stream,
+            port_index: 0,
+        })
         .collect();
     for (i, target) in slots.iter().enumerate() {
         let key = ide_km::key_to_wire(&[i as u8 + 1; ide_km::KEY_LEN]);
-        let ack = h.ide_km(ide_km::Message::KeyProg { target: *target, key: &key, ifv: &ifv }).unwrap();
-        assert_eq!(ide_km::Message::decode(&ack), Ok(ide_km::Message::KpAck { target: *target, status: ide_km::STATUS_OK }));
+        let ack = h
+            .ide_km(ide_km::Message::KeyProg {
+                target: *target,
+                key: &key,
+                ifv: &ifv,
+            })
+            .unwrap();
+        assert_eq!(
+            ide_km::Message::decode(&ack),
+            Ok(ide_km::Message::KpAck {
+                target: *target,
+                status: ide_km::STATUS_OK
+            })
+        );
     }
     for target in &slots {
         let ack = h.ide_km(ide_km::Message::KSetGo(*target)).unwrap();
-        assert_eq!(ide_km::Message::decode(&ack), Ok(ide_km::Message::KGoStopAck(*target)));
+        assert_eq!(
+            ide_km::Message::decode(&ack),
+            Ok(ide_km::Message::KGoStopAck(*target))
+        );
     }
     assert_eq!(h.device.ide.stream_keyed(), Some(1));
 }
@@ -213,16 +325,31 @@ fn full_run_version_to_end_session() {
     let chain = cert_chain(&key);
     let report = report();
     let mut cert_buf = [0u8; 1024];
-    let blocks = [MeasurementBlock { index: 1, value_type: 0x01, value: &[0x11; 48] }];
+    let blocks = [MeasurementBlock {
+        index: 1,
+        value_type: 0x01,
+        value: &[0x11; 48],
+    }];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &report, &blocks);
 
     h.connect().unwrap();
-    assert_eq!(h.exchange(Request::Challenge, |r| r == Response::ChallengeAuth).unwrap(), true);
+    assert!(h
+        .exchange(Request::Challenge, |r| r == Response::ChallengeAuth)
+        .unwrap());
     let measured = h
-        .exchange(Request::GetMeasurements { operation: msg::MEAS_OP_ALL, signed: true }, |r| match r {
-            Response::Measurements(m) => m.blocks().map(|b| b.map(|b| (b.index, b.value.to_vec()))).collect::<Result<Vec<_>, _>>(),
-            other => panic!("{other:?}"),
-        })
+        .exchange(
+            Request::GetMeasurements {
+                operation: msg::MEAS_OP_ALL,
+                signed: true,
+            },
+            |r| match r {
+                Response::Measurements(m) => m
+                    .blocks()
+                    .map(|b| b.map(|b| (b.index, b.value.to_vec())))
+                    .collect::<Result<Vec<_>, _>>(),
+                other => panic!("{other:?}"),
+            },
+        )
         .unwrap()
         .unwrap();
     assert_eq!(measured, vec![(1, vec![0x11; 48])]);
@@ -235,23 +362,51 @@ fn full_run_version_to_end_session() {
         .unwrap();
     assert_eq!(id, 0xA5A5_FFFE);
     assert_eq!(h.responder.session_id(), Some(id));
-    assert_eq!(h.exchange(Request::Finish, |r| r == Response::Finish).unwrap(), true);
-    assert_eq!(h.exchange(Request::Heartbeat, |r| r == Response::Heartbeat).unwrap(), true);
+    assert!(h
+        .exchange(Request::Finish, |r| r == Response::Finish)
+        .unwrap());
+    assert!(h
+        .exchange(Request::Heartbeat, |r| r == Response::Heartbeat)
+        .unwrap());
 
     program_ide_keys(&mut h);
 
-    assert_eq!(tdisp_body(&h.tdisp(Body::GetVersion).unwrap()), Body::Version(&[tdisp::VERSION_10]));
-    let lock = tdisp::LockParams { flags: tdisp::lock_flags::NO_FW_UPDATE, default_stream_id: 1, mmio_reporting_offset: 0, bind_p2p_address_mask: 0 };
+    assert_eq!(
+        tdisp_body(&h.tdisp(Body::GetVersion).unwrap()),
+        Body::Version(&[tdisp::VERSION_10])
+    );
+    let lock = tdisp::LockParams {
+        flags: tdisp::lock_flags::NO_FW_UPDATE,
+        default_stream_id: 1,
+        mmio_reporting_offset: 0,
+        bind_p2p_address_mask: 0,
+    };
     let locked = h.tdisp(Body::LockInterface(lock)).unwrap();
-    let Body::LockInterfaceRsp(nonce) = tdisp_body(&locked) else { panic!("lock failed: {locked:?}") };
+    let Body::LockInterfaceRsp(nonce) = tdisp_body(&locked) else {
+        panic!("lock failed: {locked:?}")
+    };
     let nonce = *nonce;
-    assert_eq!(tdisp_body(&h.tdisp(Body::GetState).unwrap()), Body::State(TdiState::ConfigLocked));
+    assert_eq!(
+        tdisp_body(&h.tdisp(Body::GetState).unwrap()),
+        Body::State(TdiState::ConfigLocked)
+    );
 
     // Read the report in portions of at most 64 bytes.
     let mut assembled = Vec::new();
     loop {
-        let rsp = h.tdisp(Body::GetReport { offset: assembled.len() as u16, length: 0xFFFF }).unwrap();
-        let Body::Report { portion, remainder_length } = tdisp_body(&rsp) else { panic!("{rsp:?}") };
+        let rsp = h
+            .tdisp(Body::GetReport {
+                offset: assembled.len() as u16,
+                length: 0xFFFF,
+            })
+            .unwrap();
+        let Body::Report {
+            portion,
+            remainder_length,
+        } = tdisp_body(&rsp)
+        else {
+            panic!("{rsp:?}")
+        };
         assert!(portion.len() <= 64);
         assembled.extend_from_slice(portion);
         if remainder_length == 0 {
@@ -263,16 +418,30 @@ fn full_run_version_to_end_session() {
     assert_eq!(parsed.ranges().collect::<Vec<_>>(), RANGES.to_vec());
     assert_eq!(parsed.device_specific_info, &[0xD5; 40]);
 
-    assert_eq!(tdisp_body(&h.tdisp(Body::Start(&nonce)).unwrap()), Body::StartRsp);
-    assert_eq!(tdisp_body(&h.tdisp(Body::GetState).unwrap()), Body::State(TdiState::Run));
+    assert_eq!(
+        tdisp_body(&h.tdisp(Body::Start(&nonce)).unwrap()),
+        Body::StartRsp
+    );
+    assert_eq!(
+        tdisp_body(&h.tdisp(Body::GetState).unwrap()),
+        Body::State(TdiState::Run)
+    );
     assert_eq!(tdisp_body(&h.tdisp(Body::Stop).unwrap()), Body::StopRsp);
-    assert_eq!(tdisp_body(&h.tdisp(Body::GetState).unwrap()), Body::State(TdiState::ConfigUnlocked));
+    assert_eq!(
+        tdisp_body(&h.tdisp(Body::GetState).unwrap()),
+        Body::State(TdiState::ConfigUnlocked)
+    );
 
-    assert_eq!(h.exchange(Request::EndSession, |r| r == Response::EndSession).unwrap(), true);
+    assert!(h
+        .exchange(Request::EndSession, |r| r == Response::EndSession)
+        .unwrap());
     assert_eq!(h.responder.session_id(), None);
     assert_eq!(h.requester.session_id(), None);
     // Nothing secured can be sent any more.
-    assert!(matches!(h.requester.request(Request::Heartbeat, &mut h.request), Err(Error::UnexpectedMessage(_))));
+    assert!(matches!(
+        h.requester.request(Request::Heartbeat, &mut h.request),
+        Err(Error::UnexpectedMessage(_))
+    ));
 }
 
 #[test]
@@ -282,21 +451,52 @@ fn tdisp_errors_inside_the_session() {
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &report, &[]);
     h.open_session().unwrap();
-    let lock = tdisp::LockParams { flags: 0, default_stream_id: 1, mmio_reporting_offset: 0, bind_p2p_address_mask: 0 };
-    let error = |code| Body::Error { code, data: 0, extended: &[] };
+    let lock = tdisp::LockParams {
+        flags: 0,
+        default_stream_id: 1,
+        mmio_reporting_offset: 0,
+        bind_p2p_address_mask: 0,
+    };
+    let error = |code| Body::Error {
+        code,
+        data: 0,
+        extended: &[],
+    };
     // No IDE keys yet: LOCK is refused; START before LOCK is out of state.
-    assert_eq!(tdisp_body(&h.tdisp(Body::LockInterface(lock)).unwrap()), error(tdisp::error_code::INVALID_REQUEST));
-    assert_eq!(tdisp_body(&h.tdisp(Body::Start(&[0; 32])).unwrap()), error(tdisp::error_code::INVALID_INTERFACE_STATE));
     assert_eq!(
-        tdisp_body(&h.tdisp(Body::GetReport { offset: 0, length: 16 }).unwrap()),
+        tdisp_body(&h.tdisp(Body::LockInterface(lock)).unwrap()),
+        error(tdisp::error_code::INVALID_REQUEST)
+    );
+    assert_eq!(
+        tdisp_body(&h.tdisp(Body::Start(&[0; 32])).unwrap()),
+        error(tdisp::error_code::INVALID_INTERFACE_STATE)
+    );
+    assert_eq!(
+        tdisp_body(
+            &h.tdisp(Body::GetReport {
+                offset: 0,
+                length: 16
+            })
+            .unwrap()
+        ),
         error(tdisp::error_code::INVALID_INTERFACE_STATE)
     );
     program_ide_keys(&mut h);
-    let Body::LockInterfaceRsp(_) = tdisp_body(&h.tdisp(Body::LockInterface(lock)).unwrap()) else { panic!("lock") };
-    assert_eq!(tdisp_body(&h.tdisp(Body::LockInterface(lock)).unwrap()), error(tdisp::error_code::INVALID_INTERFACE_STATE));
-    assert_eq!(tdisp_body(&h.tdisp(Body::Start(&[0; 32])).unwrap()), error(tdisp::error_code::INVALID_NONCE));
+    let Body::LockInterfaceRsp(_) = tdisp_body(&h.tdisp(Body::LockInterface(lock)).unwrap()) else {
+        panic!("lock")
+    };
+    assert_eq!(
+        tdisp_body(&h.tdisp(Body::LockInterface(lock)).unwrap()),
+        error(tdisp::error_code::INVALID_INTERFACE_STATE)
+    );
+    assert_eq!(
+        tdisp_body(&h.tdisp(Body::Start(&[0; 32])).unwrap()),
+        error(tdisp::error_code::INVALID_NONCE)
+    );
     // Ending the session faults the locked TDI.
-    assert_eq!(h.exchange(Request::EndSession, |r| r == Response::EndSession).unwrap(), true);
+    assert!(h
+        .exchange(Request::EndSession, |r| r == Response::EndSession)
+        .unwrap());
     assert_eq!(h.device.tdisp.tdi.state(), TdiState::Error);
 }
 
@@ -307,9 +507,15 @@ fn bad_signature_is_rejected_at_key_exchange() {
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 8, &mut cert_buf, &[], &[]);
     h.connect().unwrap();
-    assert_eq!(h.exchange(Request::KeyExchange, |_| ()), Err(Error::Crypto(CryptoError::BadSignature)));
+    assert_eq!(
+        h.exchange(Request::KeyExchange, |_| ()),
+        Err(Error::Crypto(CryptoError::BadSignature))
+    );
     assert_eq!(h.requester.session_id(), None);
-    assert_eq!(h.exchange(Request::Challenge, |_| ()), Err(Error::Crypto(CryptoError::BadSignature)));
+    assert_eq!(
+        h.exchange(Request::Challenge, |_| ()),
+        Err(Error::Crypto(CryptoError::BadSignature))
+    );
 }
 
 #[test]
@@ -318,43 +524,88 @@ fn out_of_order_messages_fail_on_both_sides() {
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     // The requester refuses to send out of order.
-    assert_eq!(h.requester.request(Request::KeyExchange, &mut h.request), Err(Error::UnexpectedMessage(0xE4)));
-    assert_eq!(h.requester.request(Request::GetCapabilities, &mut h.request), Err(Error::UnexpectedMessage(0xE1)));
+    assert_eq!(
+        h.requester.request(Request::KeyExchange, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE4))
+    );
+    assert_eq!(
+        h.requester
+            .request(Request::GetCapabilities, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE1))
+    );
 
     // The responder answers a request sent out of order with UnexpectedRequest.
     let get_digests = [0x12, 0x81, 0, 0];
     let mut object = [0u8; 16];
-    let len = doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, &get_digests, &mut object).unwrap();
-    let rsp_len = h.responder.process(&mut object[..len], &mut h.response, &mut h.device).unwrap();
+    let len = doe::encode_object(
+        doe::PCI_SIG_VENDOR_ID,
+        doe::TYPE_CMA,
+        &get_digests,
+        &mut object,
+    )
+    .unwrap();
+    let rsp_len = h
+        .responder
+        .process(&mut object[..len], &mut h.response, &mut h.device)
+        .unwrap();
     let (_, payload) = doe::decode_object(&h.response[..rsp_len]).unwrap();
-    assert_eq!(&payload[..4], &[0x10, 0x7F, error_code::UNEXPECTED_REQUEST, 0]);
+    assert_eq!(
+        &payload[..4],
+        &[0x10, 0x7F, error_code::UNEXPECTED_REQUEST, 0]
+    );
 
     // After VCA, KEY_EXCHANGE before the certificate chain is refused
     // locally, and NEGOTIATE_ALGORITHMS twice is refused by the responder.
     assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
     assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
     assert_eq!(h.exchange(Request::NegotiateAlgorithms, |_| ()), Ok(()));
-    assert_eq!(h.requester.request(Request::KeyExchange, &mut h.request), Err(Error::UnexpectedMessage(0xE4)));
+    assert_eq!(
+        h.requester.request(Request::KeyExchange, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE4))
+    );
     let negotiate = {
         let mut m = [0u8; 64];
         let n = encode_into(&mut m, |w| {
-            msg::NegotiateAlgorithms { version: 0x12, measurement_spec: 1, other_params: 2, base_asym: 0x80, base_hash: 2, structs: Default::default() }
-                .write(w)
+            msg::NegotiateAlgorithms {
+                version: 0x12,
+                measurement_spec: 1,
+                other_params: 2,
+                base_asym: 0x80,
+                base_hash: 2,
+                structs: Default::default(),
+            }
+            .write(w)
         })
         .unwrap();
         m[..n].to_vec()
     };
-    let len = doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, &negotiate, &mut object[..0].to_vec()).err();
+    let len = doe::encode_object(
+        doe::PCI_SIG_VENDOR_ID,
+        doe::TYPE_CMA,
+        &negotiate,
+        &mut object[..0].to_vec(),
+    )
+    .err();
     assert!(len.is_some(), "a zero-size buffer cannot hold an object");
     let mut big = [0u8; 96];
-    let len = doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, &negotiate, &mut big).unwrap();
-    let rsp_len = h.responder.process(&mut big[..len], &mut h.response, &mut h.device).unwrap();
+    let len =
+        doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, &negotiate, &mut big).unwrap();
+    let rsp_len = h
+        .responder
+        .process(&mut big[..len], &mut h.response, &mut h.device)
+        .unwrap();
     let (_, payload) = doe::decode_object(&h.response[..rsp_len]).unwrap();
-    assert_eq!(&payload[..4], &[0x12, 0x7F, error_code::UNEXPECTED_REQUEST, 0]);
+    assert_eq!(
+        &payload[..4],
+        &[0x12, 0x7F, error_code::UNEXPECTED_REQUEST, 0]
+    );
 
     // A response for a request that was never sent is rejected.
     let mut stray = h.response[..rsp_len].to_vec();
-    assert_eq!(h.requester.response(&mut stray), Err(Error::UnexpectedMessage(0)));
+    assert_eq!(
+        h.requester.response(&mut stray),
+        Err(Error::UnexpectedMessage(0))
+    );
 }
 
 #[test]
@@ -365,26 +616,40 @@ fn truncated_objects_fail_the_right_way() {
     h.connect().unwrap();
 
     // A truncated DOE object cannot be answered at all.
-    let len = h.requester.request(Request::KeyExchange, &mut h.request).unwrap();
+    let len = h
+        .requester
+        .request(Request::KeyExchange, &mut h.request)
+        .unwrap();
     let truncated = len - 4;
     assert_eq!(
-        h.responder.process(&mut h.request[..truncated], &mut h.response, &mut h.device),
+        h.responder
+            .process(&mut h.request[..truncated], &mut h.response, &mut h.device),
         Err(Error::Codec(tsm_proto::wire::Error::Truncated))
     );
     // A whole object whose SPDM message is cut short gets InvalidRequest.
     let short = [0x12, 0xE4, 0, 0, 0xFE, 0xFF];
     let mut object = [0u8; 16];
-    let olen = doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, &short, &mut object).unwrap();
-    let rsp_len = h.responder.process(&mut object[..olen], &mut h.response, &mut h.device).unwrap();
+    let olen =
+        doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, &short, &mut object).unwrap();
+    let rsp_len = h
+        .responder
+        .process(&mut object[..olen], &mut h.response, &mut h.device)
+        .unwrap();
     let (_, payload) = doe::decode_object(&h.response[..rsp_len]).unwrap();
     assert_eq!(&payload[..4], &[0x12, 0x7F, error_code::INVALID_REQUEST, 0]);
 
     // The requester rejects a truncated KEY_EXCHANGE_RSP object.
-    let rsp_len = h.responder.process(&mut h.request[..len], &mut h.response, &mut h.device).unwrap();
+    let rsp_len = h
+        .responder
+        .process(&mut h.request[..len], &mut h.response, &mut h.device)
+        .unwrap();
     let mut cut = h.response[..rsp_len - 8].to_vec();
     let header_len = ((rsp_len - 8) / 4) as u32;
     cut[4..8].copy_from_slice(&header_len.to_le_bytes());
-    assert_eq!(h.requester.response(&mut cut), Err(Error::Codec(tsm_proto::wire::Error::Truncated)));
+    assert_eq!(
+        h.requester.response(&mut cut),
+        Err(Error::Codec(tsm_proto::wire::Error::Truncated))
+    );
 }
 
 #[test]
@@ -393,14 +658,25 @@ fn tampered_records_end_the_session() {
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     let id = h.open_session().unwrap();
-    let len = h.requester.request(Request::Heartbeat, &mut h.request).unwrap();
+    let len = h
+        .requester
+        .request(Request::Heartbeat, &mut h.request)
+        .unwrap();
     h.request[len - 5] ^= 0x01; // flip a MAC bit
-    assert!(matches!(h.responder.process(&mut h.request[..len], &mut h.response, &mut h.device), Err(Error::Session(_))));
+    assert!(matches!(
+        h.responder
+            .process(&mut h.request[..len], &mut h.response, &mut h.device),
+        Err(Error::Session(_))
+    ));
     assert_eq!(h.responder.session_id(), None);
     // A record for an unknown session id is not answered either.
     let mut record = h.request[..len].to_vec();
     record[8..12].copy_from_slice(&(id ^ 1).to_le_bytes());
-    assert!(matches!(h.responder.process(&mut record, &mut h.response, &mut h.device), Err(Error::Session(_))));
+    assert!(matches!(
+        h.responder
+            .process(&mut record, &mut h.response, &mut h.device),
+        Err(Error::Session(_))
+    ));
 }
 
 #[test]
@@ -423,7 +699,9 @@ fn certificate_is_fetched_in_portions() {
     let mut portions = 0;
     let outcome = loop {
         portions += 1;
-        match h.exchange(Request::GetCertificate, |r| r == Response::Certificate { complete: false }) {
+        match h.exchange(Request::GetCertificate, |r| {
+            r == Response::Certificate { complete: false }
+        }) {
             Ok(true) => continue,
             other => break other.map(|_| ()),
         }

@@ -73,7 +73,11 @@ pub trait SpdmCrypto {
     /// Generates an ephemeral secp384r1 key pair; returns it with the public key `X || Y`.
     fn dhe_generate(&mut self) -> Result<(Self::DheSecret, [u8; DHE_LEN]), CryptoError>;
     /// Computes the shared secret (the X coordinate) with the peer's public key.
-    fn dhe_shared_secret(&self, secret: Self::DheSecret, peer: &[u8]) -> Result<[u8; HASH_LEN], CryptoError>;
+    fn dhe_shared_secret(
+        &self,
+        secret: Self::DheSecret,
+        peer: &[u8],
+    ) -> Result<[u8; HASH_LEN], CryptoError>;
 
     /// Signs `data` with this side's private key (ECDSA P-384 over SHA-384(data)).
     fn sign(&mut self, data: &[u8]) -> Result<[u8; SIGNATURE_LEN], CryptoError>;

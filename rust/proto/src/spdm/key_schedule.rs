@@ -22,7 +22,12 @@ pub const LABEL_PREFIX_12: &[u8; 8] = b"spdm1.2 ";
 const BIN_CONCAT_MAX: usize = 2 + 8 + 12 + HASH_LEN;
 
 /// Builds BinConcat(`length`, `label`, `context`) into `out`, returning its size.
-pub fn bin_concat(length: u16, label: &[u8], context: &[u8], out: &mut [u8; BIN_CONCAT_MAX]) -> Result<usize, CryptoError> {
+pub fn bin_concat(
+    length: u16,
+    label: &[u8],
+    context: &[u8],
+    out: &mut [u8; BIN_CONCAT_MAX],
+) -> Result<usize, CryptoError> {
     let mut w = super::wire::Writer::new(out);
     w.u16(length)
         .and_then(|_| w.bytes(LABEL_PREFIX_12))
@@ -47,7 +52,12 @@ fn expand_label<C: SpdmCrypto + ?Sized>(
 }
 
 /// HKDF-Expand of a full-length (H) secret.
-fn expand_secret<C: SpdmCrypto + ?Sized>(crypto: &C, secret: &Digest, label: &[u8], context: &[u8]) -> Result<Digest, CryptoError> {
+fn expand_secret<C: SpdmCrypto + ?Sized>(
+    crypto: &C,
+    secret: &Digest,
+    label: &[u8],
+    context: &[u8],
+) -> Result<Digest, CryptoError> {
     let mut out = [0u8; HASH_LEN];
     expand_label(crypto, secret, label, context, &mut out)?;
     Ok(out)
@@ -66,8 +76,15 @@ pub struct DirectionKeys {
 
 impl DirectionKeys {
     /// Derives the key and IV from a handshake or data secret.
-    pub fn derive<C: SpdmCrypto + ?Sized>(crypto: &C, secret: &Digest) -> Result<Self, CryptoError> {
-        let mut keys = Self { key: [0; AEAD_KEY_LEN], iv: [0; AEAD_IV_LEN], sequence: 0 };
+    pub fn derive<C: SpdmCrypto + ?Sized>(
+        crypto: &C,
+        secret: &Digest,
+    ) -> Result<Self, CryptoError> {
+        let mut keys = Self {
+            key: [0; AEAD_KEY_LEN],
+            iv: [0; AEAD_IV_LEN],
+            sequence: 0,
+        };
         expand_label(crypto, secret, b"key", &[], &mut keys.key)?;
         expand_label(crypto, secret, b"iv", &[], &mut keys.iv)?;
         Ok(keys)
@@ -100,7 +117,11 @@ pub struct HandshakeSecrets {
 
 impl HandshakeSecrets {
     /// Derives the handshake secrets from the DHE shared secret and TH1.
-    pub fn derive<C: SpdmCrypto + ?Sized>(crypto: &C, shared: &[u8], th1: &Digest) -> Result<Self, CryptoError> {
+    pub fn derive<C: SpdmCrypto + ?Sized>(
+        crypto: &C,
+        shared: &[u8],
+        th1: &Digest,
+    ) -> Result<Self, CryptoError> {
         let handshake_secret = crypto.hkdf_extract(&[0u8; HASH_LEN], shared);
         let request = expand_secret(crypto, &handshake_secret, b"req hs data", th1)?;
         let response = expand_secret(crypto, &handshake_secret, b"rsp hs data", th1)?;
@@ -122,7 +143,11 @@ impl HandshakeSecrets {
     }
 
     /// Application data keys once TH2 is known.
-    pub fn data_keys<C: SpdmCrypto + ?Sized>(&self, crypto: &C, th2: &Digest) -> Result<SessionKeys, CryptoError> {
+    pub fn data_keys<C: SpdmCrypto + ?Sized>(
+        &self,
+        crypto: &C,
+        th2: &Digest,
+    ) -> Result<SessionKeys, CryptoError> {
         let salt1 = expand_secret(crypto, &self.handshake_secret, b"derived", &[])?;
         let master = crypto.hkdf_extract(&salt1, &[0u8; HASH_LEN]);
         let request = expand_secret(crypto, &master, b"req app data", th2)?;

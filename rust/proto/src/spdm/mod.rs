@@ -259,7 +259,11 @@ pub struct AlgSizes {
 
 impl AlgSizes {
     /// Sizes of the ECDSA-P384 / SHA-384 / secp384r1 suite.
-    pub const P384_SHA384: AlgSizes = AlgSizes { hash: HASH_LEN, signature: SIGNATURE_LEN, dhe: DHE_LEN };
+    pub const P384_SHA384: AlgSizes = AlgSizes {
+        hash: HASH_LEN,
+        signature: SIGNATURE_LEN,
+        dhe: DHE_LEN,
+    };
 }
 
 /// What went wrong in a requester or responder.

@@ -32,7 +32,12 @@ impl Header {
     /// Decodes a header of any code.
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
         let b = r.array::<4>()?;
-        Ok(Self { version: b[0], code: b[1], param1: b[2], param2: b[3] })
+        Ok(Self {
+            version: b[0],
+            code: b[1],
+            param1: b[2],
+            param2: b[3],
+        })
     }
 
     /// Decodes a header and checks its code.
@@ -57,7 +62,13 @@ impl Header {
 
 /// Writes a header with the given fields.
 fn header(w: &mut Writer<'_>, version: u8, code: u8, param1: u8, param2: u8) -> Result<()> {
-    Header { version, code, param1, param2 }.write(w)
+    Header {
+        version,
+        code,
+        param1,
+        param2,
+    }
+    .write(w)
 }
 
 /// Reads `len` bytes whose length was announced in a `u16` field.
@@ -108,7 +119,9 @@ impl<'a> Version<'a> {
         if count == 0 {
             return Err(Error::InvalidField("VersionNumberEntryCount"));
         }
-        Ok(Self { entries: r.bytes(usize::from(count) * 2)? })
+        Ok(Self {
+            entries: r.bytes(usize::from(count) * 2)?,
+        })
     }
 
     /// Encodes the response.
@@ -156,7 +169,13 @@ impl Capabilities {
     /// (`code::CAPABILITIES`).
     pub fn read(r: &mut Reader<'_>, expected_code: u8) -> Result<Self> {
         let h = Header::read_code(r, expected_code)?;
-        let mut caps = Self { version: h.version, ct_exponent: 0, flags: 0, data_transfer_size: 0, max_spdm_msg_size: 0 };
+        let mut caps = Self {
+            version: h.version,
+            ct_exponent: 0,
+            flags: 0,
+            data_transfer_size: 0,
+            max_spdm_msg_size: 0,
+        };
         if h.version >= VERSION_11 {
             r.skip(1)?;
             caps.ct_exponent = r.u8()?;
@@ -309,13 +328,26 @@ impl NegotiateAlgorithms {
         r.skip((usize::from(ext_asym) + usize::from(ext_hash)) * 4)?;
         let structs = AlgStructs::read(r, h.param1)?;
         check_alg_length(r, start, length)?;
-        Ok(Self { version: h.version, measurement_spec, other_params, base_asym, base_hash, structs })
+        Ok(Self {
+            version: h.version,
+            measurement_spec,
+            other_params,
+            base_asym,
+            base_hash,
+            structs,
+        })
     }
 
     /// Encodes the request (no extended algorithms, all four AlgStructures).
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
         let entries = self.structs.entries();
-        header(w, self.version, code::NEGOTIATE_ALGORITHMS, entries.len() as u8, 0)?;
+        header(
+            w,
+            self.version,
+            code::NEGOTIATE_ALGORITHMS,
+            entries.len() as u8,
+            0,
+        )?;
         w.len_u16(NEGOTIATE_FIXED_LEN + entries.len() * ALG_STRUCT_LEN)?;
         w.u8(self.measurement_spec)?;
         w.u8(self.other_params)?;
@@ -364,7 +396,15 @@ impl Algorithms {
         r.skip((usize::from(ext_asym) + usize::from(ext_hash)) * 4)?;
         let structs = AlgStructs::read(r, h.param1)?;
         check_alg_length(r, start, length)?;
-        Ok(Self { version: h.version, measurement_spec, other_params, measurement_hash, base_asym, base_hash, structs })
+        Ok(Self {
+            version: h.version,
+            measurement_spec,
+            other_params,
+            measurement_hash,
+            base_asym,
+            base_hash,
+            structs,
+        })
     }
 
     /// Encodes the response.
@@ -397,7 +437,10 @@ impl Bare {
     /// Decodes a header-only message with code `expected`.
     pub fn read(r: &mut Reader<'_>, expected: u8) -> Result<Self> {
         let h = Header::read_code(r, expected)?;
-        Ok(Self { version: h.version, code: h.code })
+        Ok(Self {
+            version: h.version,
+            code: h.code,
+        })
     }
 
     /// Encodes the header.
@@ -422,7 +465,11 @@ impl<'a> Digests<'a> {
     pub fn read(r: &mut Reader<'a>, sizes: &AlgSizes) -> Result<Self> {
         let h = Header::read_code(r, code::DIGESTS)?;
         let count = h.param2.count_ones() as usize;
-        Ok(Self { version: h.version, slot_mask: h.param2, digests: r.bytes(count * sizes.hash)? })
+        Ok(Self {
+            version: h.version,
+            slot_mask: h.param2,
+            digests: r.bytes(count * sizes.hash)?,
+        })
     }
 
     /// Encodes the response.
@@ -440,7 +487,8 @@ impl<'a> Digests<'a> {
             return None;
         }
         let index = (self.slot_mask & ((1 << slot) - 1)).count_ones() as usize;
-        self.digests.get(index * sizes.hash..(index + 1) * sizes.hash)
+        self.digests
+            .get(index * sizes.hash..(index + 1) * sizes.hash)
     }
 }
 
@@ -468,7 +516,12 @@ impl GetCertificate {
         if slot > MAX_SLOT {
             return Err(Error::InvalidField("SlotID"));
         }
-        Ok(Self { version: h.version, slot, offset: r.u16()?, length: r.u16()? })
+        Ok(Self {
+            version: h.version,
+            slot,
+            offset: r.u16()?,
+            length: r.u16()?,
+        })
     }
 
     /// Encodes the request.
@@ -502,7 +555,12 @@ impl<'a> Certificate<'a> {
         let portion_length = r.u16()?;
         let remainder_length = r.u16()?;
         let portion = r.bytes(usize::from(portion_length))?;
-        Ok(Self { version: h.version, slot: h.param1 & 0x0F, portion, remainder_length })
+        Ok(Self {
+            version: h.version,
+            slot: h.param1 & 0x0F,
+            portion,
+            remainder_length,
+        })
     }
 
     /// Encodes the response.
@@ -554,12 +612,23 @@ impl<'a> Challenge<'a> {
         if h.param1 > MAX_SLOT {
             return Err(Error::InvalidField("SlotID"));
         }
-        Ok(Self { version: h.version, slot: h.param1, meas_summary_type: h.param2, nonce: r.array()? })
+        Ok(Self {
+            version: h.version,
+            slot: h.param1,
+            meas_summary_type: h.param2,
+            nonce: r.array()?,
+        })
     }
 
     /// Encodes the request.
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        header(w, self.version, code::CHALLENGE, self.slot, self.meas_summary_type)?;
+        header(
+            w,
+            self.version,
+            code::CHALLENGE,
+            self.slot,
+            self.meas_summary_type,
+        )?;
         w.bytes(self.nonce)
     }
 }
@@ -610,7 +679,13 @@ impl<'a> ChallengeAuth<'a> {
 
     /// Encodes the response.
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        header(w, self.version, code::CHALLENGE_AUTH, self.slot & 0x0F, self.slot_mask)?;
+        header(
+            w,
+            self.version,
+            code::CHALLENGE_AUTH,
+            self.slot & 0x0F,
+            self.slot_mask,
+        )?;
         w.bytes(self.cert_chain_hash)?;
         w.bytes(self.nonce)?;
         w.bytes(self.meas_summary_hash)?;
@@ -655,7 +730,12 @@ impl<'a> GetMeasurements<'a> {
         } else {
             None
         };
-        Ok(Self { version: h.version, attributes: h.param1, operation: h.param2, signed })
+        Ok(Self {
+            version: h.version,
+            attributes: h.param1,
+            operation: h.param2,
+            signed,
+        })
     }
 
     /// Encodes the request; the attribute bit follows `signed`.
@@ -664,7 +744,13 @@ impl<'a> GetMeasurements<'a> {
             Some(_) => self.attributes | MEAS_ATTR_SIGNATURE,
             None => self.attributes & !MEAS_ATTR_SIGNATURE,
         };
-        header(w, self.version, code::GET_MEASUREMENTS, attributes, self.operation)?;
+        header(
+            w,
+            self.version,
+            code::GET_MEASUREMENTS,
+            attributes,
+            self.operation,
+        )?;
         if let Some((nonce, slot)) = self.signed {
             w.bytes(nonce)?;
             w.u8(slot)?;
@@ -720,9 +806,18 @@ impl<'a> Measurements<'a> {
 
     /// Encodes the response.
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        header(w, self.version, code::MEASUREMENTS, self.total_indices, self.param2)?;
+        header(
+            w,
+            self.version,
+            code::MEASUREMENTS,
+            self.total_indices,
+            self.param2,
+        )?;
         w.u8(self.number_of_blocks)?;
-        w.u24(u32::try_from(self.record.len()).map_err(|_| Error::InvalidField("MeasurementRecordLength"))?)?;
+        w.u24(
+            u32::try_from(self.record.len())
+                .map_err(|_| Error::InvalidField("MeasurementRecordLength"))?,
+        )?;
         w.bytes(self.record)?;
         w.bytes(self.nonce)?;
         write_u16_prefixed(w, self.opaque)?;
@@ -731,7 +826,9 @@ impl<'a> Measurements<'a> {
 
     /// Iterates over the measurement blocks of the record.
     pub fn blocks(&self) -> MeasurementBlocks<'a> {
-        MeasurementBlocks { r: Reader::new(self.record) }
+        MeasurementBlocks {
+            r: Reader::new(self.record),
+        }
     }
 }
 
@@ -764,7 +861,11 @@ impl<'a> MeasurementBlock<'a> {
         if size != value_size + DMTF_VALUE_HEADER_LEN {
             return Err(Error::InvalidField("MeasurementSize"));
         }
-        Ok(Self { index, value_type, value: r.bytes(value_size)? })
+        Ok(Self {
+            index,
+            value_type,
+            value: r.bytes(value_size)?,
+        })
     }
 
     /// Encodes one block.
@@ -851,7 +952,13 @@ impl<'a> KeyExchange<'a> {
 
     /// Encodes the request.
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        header(w, self.version, code::KEY_EXCHANGE, self.meas_summary_type, self.slot)?;
+        header(
+            w,
+            self.version,
+            code::KEY_EXCHANGE,
+            self.meas_summary_type,
+            self.slot,
+        )?;
         w.u16(self.req_session_id)?;
         w.u8(self.session_policy)?;
         w.u8(0)?;
@@ -910,7 +1017,13 @@ impl<'a> KeyExchangeRsp<'a> {
 
     /// Encodes the response.
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        header(w, self.version, code::KEY_EXCHANGE_RSP, self.heartbeat_period, 0)?;
+        header(
+            w,
+            self.version,
+            code::KEY_EXCHANGE_RSP,
+            self.heartbeat_period,
+            0,
+        )?;
         w.u16(self.rsp_session_id)?;
         w.u8(self.mut_auth_requested)?;
         w.u8(self.req_slot_id_param)?;
@@ -945,7 +1058,10 @@ impl<'a> Finish<'a> {
         if h.param1 & FINISH_SIGNATURE_INCLUDED != 0 {
             return Err(Error::InvalidField("SignatureIncluded"));
         }
-        Ok(Self { version: h.version, verify_data: r.bytes(sizes.hash)? })
+        Ok(Self {
+            version: h.version,
+            verify_data: r.bytes(sizes.hash)?,
+        })
     }
 
     /// Encodes the request.
@@ -971,7 +1087,10 @@ impl EndSession {
     /// Decodes the request.
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
         let h = Header::read_code(r, code::END_SESSION)?;
-        Ok(Self { version: h.version, attributes: h.param1 })
+        Ok(Self {
+            version: h.version,
+            attributes: h.param1,
+        })
     }
 
     /// Encodes the request.
@@ -1006,7 +1125,12 @@ impl<'a> ErrorRsp<'a> {
         } else {
             &[]
         };
-        Ok(Self { version: h.version, code: h.param1, data: h.param2, extended })
+        Ok(Self {
+            version: h.version,
+            code: h.param1,
+            data: h.param2,
+            extended,
+        })
     }
 
     /// Encodes the response.

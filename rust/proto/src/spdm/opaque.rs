@@ -119,7 +119,10 @@ mod tests {
         let mut w = Writer::new(&mut out);
         write_supported(&mut w, SECURED_MESSAGE_VERSION_11).unwrap();
         let len = w.len();
-        assert_eq!(&out[..len], &[1, 0, 0, 0, 0, 0, 5, 0, 1, 1, 1, 0x00, 0x11, 0, 0, 0]);
+        assert_eq!(
+            &out[..len],
+            &[1, 0, 0, 0, 0, 0, 5, 0, 1, 1, 1, 0x00, 0x11, 0, 0, 0]
+        );
         assert_eq!(supports(&out[..len], SECURED_MESSAGE_VERSION_11), Ok(true));
         assert_eq!(supports(&out[..len], 0x1000), Ok(false));
         assert_eq!(selection(&out[..len]), Err(Error::InvalidField("SMDataID")));

@@ -129,20 +129,32 @@ enum Pending<C: SpdmCrypto> {
     Capabilities,
     Algorithms,
     Digests,
-    Certificate { offset: usize, length: usize },
+    Certificate {
+        offset: usize,
+        length: usize,
+    },
     Challenge,
-    Measurements { signed: bool },
+    Measurements {
+        signed: bool,
+    },
     /// The ephemeral secret is created while encoding.
-    KeyExchange { secret: Option<C::DheSecret> },
+    KeyExchange {
+        secret: Option<C::DheSecret>,
+    },
     Finish,
     Heartbeat,
     EndSession,
-    Vendor { protocol: u8 },
+    Vendor {
+        protocol: u8,
+    },
 }
 
 impl<C: SpdmCrypto> Pending<C> {
     fn in_session(&self) -> bool {
-        matches!(self, Pending::Finish | Pending::Heartbeat | Pending::EndSession | Pending::Vendor { .. })
+        matches!(
+            self,
+            Pending::Finish | Pending::Heartbeat | Pending::EndSession | Pending::Vendor { .. }
+        )
     }
 }
 
@@ -233,11 +245,21 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         let negotiated = self.state == Connection::Negotiated;
         let (pending, offset) = match req {
             Request::GetVersion => (Pending::Version, PLAIN_OFFSET),
-            Request::GetCapabilities if self.state == Connection::Versioned => (Pending::Capabilities, PLAIN_OFFSET),
-            Request::NegotiateAlgorithms if self.state == Connection::Capable => (Pending::Algorithms, PLAIN_OFFSET),
-            Request::GetDigests if negotiated && self.responder_flags & cap::CERT != 0 => (Pending::Digests, PLAIN_OFFSET),
+            Request::GetCapabilities if self.state == Connection::Versioned => {
+                (Pending::Capabilities, PLAIN_OFFSET)
+            }
+            Request::NegotiateAlgorithms if self.state == Connection::Capable => {
+                (Pending::Algorithms, PLAIN_OFFSET)
+            }
+            Request::GetDigests if negotiated && self.responder_flags & cap::CERT != 0 => {
+                (Pending::Digests, PLAIN_OFFSET)
+            }
             Request::GetCertificate if negotiated && self.responder_flags & cap::CERT != 0 => {
-                let offset = if self.cert_chain_hash.is_some() { 0 } else { self.cert_len };
+                let offset = if self.cert_chain_hash.is_some() {
+                    0
+                } else {
+                    self.cert_len
+                };
                 let room = self.cert_buf.len().saturating_sub(offset);
                 let length = CERT_PORTION.min(room).min(usize::from(u16::MAX));
                 if length == 0 {
@@ -245,12 +267,22 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 }
                 (Pending::Certificate { offset, length }, PLAIN_OFFSET)
             }
-            Request::Challenge if negotiated && self.cert_chain_hash.is_some() && self.responder_flags & cap::CHAL != 0 => {
+            Request::Challenge
+                if negotiated
+                    && self.cert_chain_hash.is_some()
+                    && self.responder_flags & cap::CHAL != 0 =>
+            {
                 (Pending::Challenge, PLAIN_OFFSET)
             }
             Request::GetMeasurements { signed, .. }
                 if negotiated
-                    && self.responder_flags & (if signed { cap::MEAS_SIG } else { cap::MEAS_SIG | cap::MEAS_NO_SIG }) != 0
+                    && self.responder_flags
+                        & (if signed {
+                            cap::MEAS_SIG
+                        } else {
+                            cap::MEAS_SIG | cap::MEAS_NO_SIG
+                        })
+                        != 0
                     && (!signed || self.cert_chain_hash.is_some()) =>
             {
                 (Pending::Measurements { signed }, PLAIN_OFFSET)
@@ -263,13 +295,21 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             {
                 (Pending::KeyExchange { secret: None }, PLAIN_OFFSET)
             }
-            Request::Finish if self.session.as_ref().is_some_and(|s| !s.established) => (Pending::Finish, SECURED_OFFSET),
+            Request::Finish if self.session.as_ref().is_some_and(|s| !s.established) => {
+                (Pending::Finish, SECURED_OFFSET)
+            }
             Request::Heartbeat if self.established() => (Pending::Heartbeat, SECURED_OFFSET),
             Request::EndSession if self.established() => (Pending::EndSession, SECURED_OFFSET),
-            Request::Vendor { protocol, .. } if self.established() => (Pending::Vendor { protocol }, SECURED_OFFSET),
+            Request::Vendor { protocol, .. } if self.established() => {
+                (Pending::Vendor { protocol }, SECURED_OFFSET)
+            }
             other => return out_of_order(request_code(&other)),
         };
-        let (pending, len) = self.encode(req, pending, out.get_mut(offset..).ok_or(wire::Error::BufferTooSmall)?)?;
+        let (pending, len) = self.encode(
+            req,
+            pending,
+            out.get_mut(offset..).ok_or(wire::Error::BufferTooSmall)?,
+        )?;
         self.request_len = 0;
         if matches!(
             pending,
@@ -282,13 +322,23 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 | Pending::Measurements { .. }
                 | Pending::KeyExchange { .. }
         ) {
-            let kept = self.request_bytes.get_mut(..len).ok_or(wire::Error::BufferTooSmall)?;
-            kept.copy_from_slice(out.get(offset..offset + len).ok_or(wire::Error::BufferTooSmall)?);
+            let kept = self
+                .request_bytes
+                .get_mut(..len)
+                .ok_or(wire::Error::BufferTooSmall)?;
+            kept.copy_from_slice(
+                out.get(offset..offset + len)
+                    .ok_or(wire::Error::BufferTooSmall)?,
+            );
             self.request_len = len;
         }
         let framed = if pending.in_session() {
             let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
-            session::frame(out, len, Some((&self.crypto, &mut session.keys.request, session.id)))?
+            session::frame(
+                out,
+                len,
+                Some((&self.crypto, &mut session.keys.request, session.id)),
+            )?
         } else {
             session::frame::<C>(out, len, None)?
         };
@@ -311,7 +361,12 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
     }
 
     /// Writes the SPDM message for `req` at the start of `out`.
-    fn encode(&mut self, req: Request<'_>, pending: Pending<C>, out: &mut [u8]) -> Result<(Pending<C>, usize)> {
+    fn encode(
+        &mut self,
+        req: Request<'_>,
+        pending: Pending<C>,
+        out: &mut [u8],
+    ) -> Result<(Pending<C>, usize)> {
         let version = self.version;
         let mut w = Writer::new(out);
         let mut nonce = [0u8; NONCE_LEN];
@@ -339,7 +394,11 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 },
             }
             .write(&mut w)?,
-            (Pending::Digests, _) => msg::Bare { version, code: code::GET_DIGESTS }.write(&mut w)?,
+            (Pending::Digests, _) => msg::Bare {
+                version,
+                code: code::GET_DIGESTS,
+            }
+            .write(&mut w)?,
             (Pending::Certificate { offset, length }, _) => msg::GetCertificate {
                 version,
                 slot: 0,
@@ -349,30 +408,63 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             .write(&mut w)?,
             (Pending::Challenge, _) => {
                 self.crypto.random(&mut nonce)?;
-                msg::Challenge { version, slot: 0, meas_summary_type: msg::meas_summary::NONE, nonce: &nonce }.write(&mut w)?
+                msg::Challenge {
+                    version,
+                    slot: 0,
+                    meas_summary_type: msg::meas_summary::NONE,
+                    nonce: &nonce,
+                }
+                .write(&mut w)?
             }
             (Pending::Measurements { signed }, Request::GetMeasurements { operation, .. }) => {
                 self.crypto.random(&mut nonce)?;
                 let signed_part = if *signed { Some((&nonce, 0)) } else { None };
-                msg::GetMeasurements { version, attributes: 0, operation, signed: signed_part }.write(&mut w)?
+                msg::GetMeasurements {
+                    version,
+                    attributes: 0,
+                    operation,
+                    signed: signed_part,
+                }
+                .write(&mut w)?
             }
             (Pending::KeyExchange { .. }, _) => {
                 return self.encode_key_exchange(out);
             }
             (Pending::Finish, _) => {
                 let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
-                let header = Header { version, code: code::FINISH, param1: 0, param2: 0 };
+                let header = Header {
+                    version,
+                    code: code::FINISH,
+                    param1: 0,
+                    param2: 0,
+                };
                 let mut header_bytes = [0u8; msg::FINISH_HEADER_LEN];
                 header.write(&mut Writer::new(&mut header_bytes))?;
                 session.append(&self.crypto, &header_bytes);
                 let verify = session.requester_verify_data(&self.crypto);
                 session.append(&self.crypto, &verify);
-                msg::Finish { version, verify_data: &verify }.write(&mut w)?
+                msg::Finish {
+                    version,
+                    verify_data: &verify,
+                }
+                .write(&mut w)?
             }
-            (Pending::Heartbeat, _) => msg::Bare { version, code: code::HEARTBEAT }.write(&mut w)?,
-            (Pending::EndSession, _) => msg::EndSession { version, attributes: 0 }.write(&mut w)?,
-            (Pending::Vendor { protocol }, Request::Vendor { body, .. }) => PciSigMessage { version, protocol: *protocol, body }
-                .write(&mut w, code::VENDOR_DEFINED_REQUEST)?,
+            (Pending::Heartbeat, _) => msg::Bare {
+                version,
+                code: code::HEARTBEAT,
+            }
+            .write(&mut w)?,
+            (Pending::EndSession, _) => msg::EndSession {
+                version,
+                attributes: 0,
+            }
+            .write(&mut w)?,
+            (Pending::Vendor { protocol }, Request::Vendor { body, .. }) => PciSigMessage {
+                version,
+                protocol: *protocol,
+                body,
+            }
+            .write(&mut w, code::VENDOR_DEFINED_REQUEST)?,
             _ => return Err(Error::UnexpectedMessage(0)),
         }
         let len = w.len();
@@ -384,7 +476,9 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         let mut random = [0u8; NONCE_LEN];
         self.crypto.random(&mut random)?;
         let mut supported = [0u8; opaque::MAX_LEN];
-        let opaque_len = wire::encode_into(&mut supported, |w| opaque::write_supported(w, opaque::SECURED_MESSAGE_VERSION_11))?;
+        let opaque_len = wire::encode_into(&mut supported, |w| {
+            opaque::write_supported(w, opaque::SECURED_MESSAGE_VERSION_11)
+        })?;
         let len = wire::encode_into(out, |w| {
             msg::KeyExchange {
                 version: self.version,
@@ -398,7 +492,12 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             }
             .write(w)
         })?;
-        Ok((Pending::KeyExchange { secret: Some(secret) }, len))
+        Ok((
+            Pending::KeyExchange {
+                secret: Some(secret),
+            },
+            len,
+        ))
     }
 
     /// Checks the DOE object answering the pending request and returns what
@@ -409,14 +508,21 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             let (header, payload) = doe::decode_object(object)?;
             (header, payload.len())
         };
-        let expected_type = if pending.in_session() { doe::TYPE_SECURED_CMA } else { doe::TYPE_CMA };
+        let expected_type = if pending.in_session() {
+            doe::TYPE_SECURED_CMA
+        } else {
+            doe::TYPE_CMA
+        };
         if header.vendor_id != doe::PCI_SIG_VENDOR_ID || header.object_type != expected_type {
             return Err(wire::Error::InvalidField("DataObjectType").into());
         }
-        let payload = object.get_mut(doe::HEADER_LEN..doe::HEADER_LEN + payload_len).ok_or(wire::Error::Truncated)?;
+        let payload = object
+            .get_mut(doe::HEADER_LEN..doe::HEADER_LEN + payload_len)
+            .ok_or(wire::Error::Truncated)?;
         if pending.in_session() {
             let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
-            let (id, msg) = super::secured::open(&self.crypto, &mut session.keys.response, payload)?;
+            let (id, msg) =
+                super::secured::open(&self.crypto, &mut session.keys.response, payload)?;
             if id != session.id {
                 return Err(Error::Session("record for another session"));
             }
@@ -431,7 +537,10 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         let h = Header::peek(msg)?;
         if h.code == code::ERROR {
             let e = msg::ErrorRsp::read(&mut Reader::new(msg))?;
-            return Err(Error::Peer { code: e.code, data: e.data });
+            return Err(Error::Peer {
+                code: e.code,
+                data: e.data,
+            });
         }
         Ok(h)
     }
@@ -468,7 +577,9 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                     && a.structs.key_schedule == alg::KEY_SCHEDULE_SPDM
                     && a.other_params == alg::OPAQUE_DATA_FMT1;
                 if !suite {
-                    return Err(Error::Negotiation("responder did not select P-384/SHA-384/AES-256-GCM"));
+                    return Err(Error::Negotiation(
+                        "responder did not select P-384/SHA-384/AES-256-GCM",
+                    ));
                 }
                 Response::Algorithms
             }
@@ -480,17 +591,22 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             Pending::Certificate { offset, length } => {
                 let c = msg::Certificate::read(&mut r)?;
                 self.store_portion(offset, length, &c)?;
-                Response::Certificate { complete: c.remainder_length == 0 }
+                Response::Certificate {
+                    complete: c.remainder_length == 0,
+                }
             }
             Pending::Challenge => {
                 let c = msg::ChallengeAuth::read(&mut r, &SIZES, msg::meas_summary::NONE)?;
                 if Some(c.cert_chain_hash) != self.cert_chain_hash.as_ref().map(|h| &h[..]) {
-                    return Err(Error::Negotiation("CHALLENGE_AUTH names another certificate chain"));
+                    return Err(Error::Negotiation(
+                        "CHALLENGE_AUTH names another certificate chain",
+                    ));
                 }
                 let signed_len = r.consumed() - SIZES.signature;
                 let mut m1 = self.m1.clone();
                 self.crypto.hash_update(&mut m1, self.kept_request());
-                self.crypto.hash_update(&mut m1, msg.get(..signed_len).unwrap_or(&[]));
+                self.crypto
+                    .hash_update(&mut m1, msg.get(..signed_len).unwrap_or(&[]));
                 self.verify(m1, session::CONTEXT_CHALLENGE_AUTH, c.signature)?;
                 self.m1 = self.vca.clone();
                 Response::ChallengeAuth
@@ -500,7 +616,8 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 let signed_len = r.consumed() - m.signature.len();
                 let mut l1 = self.l1.clone();
                 self.crypto.hash_update(&mut l1, self.kept_request());
-                self.crypto.hash_update(&mut l1, msg.get(..signed_len).unwrap_or(&[]));
+                self.crypto
+                    .hash_update(&mut l1, msg.get(..signed_len).unwrap_or(&[]));
                 if signed {
                     self.verify(l1, session::CONTEXT_MEASUREMENTS, m.signature)?;
                     self.l1 = self.vca.clone();
@@ -525,7 +642,8 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                     self.vca = self.crypto.hash_new();
                 }
                 let kept = self.request_bytes;
-                self.crypto.hash_update(&mut self.vca, kept.get(..self.request_len).unwrap_or(&[]));
+                self.crypto
+                    .hash_update(&mut self.vca, kept.get(..self.request_len).unwrap_or(&[]));
                 self.crypto.hash_update(&mut self.vca, exact);
                 self.state = match response {
                     Response::Version => {
@@ -542,7 +660,8 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             }
             Response::Digests(_) | Response::Certificate { .. } => {
                 let kept = self.request_bytes;
-                self.crypto.hash_update(&mut self.m1, kept.get(..self.request_len).unwrap_or(&[]));
+                self.crypto
+                    .hash_update(&mut self.m1, kept.get(..self.request_len).unwrap_or(&[]));
                 self.crypto.hash_update(&mut self.m1, exact);
             }
             _ => {}
@@ -551,7 +670,12 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
     }
 
     /// Stores one CERTIFICATE portion; accepts the chain once complete.
-    fn store_portion(&mut self, offset: usize, length: usize, c: &msg::Certificate<'_>) -> Result<()> {
+    fn store_portion(
+        &mut self,
+        offset: usize,
+        length: usize,
+        c: &msg::Certificate<'_>,
+    ) -> Result<()> {
         let bad = |what| Err(Error::Codec(wire::Error::InvalidField(what)));
         if c.slot != 0 {
             return bad("SlotID");
@@ -582,7 +706,9 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         }
         let digest = hash_all(&self.crypto, chain);
         if self.slot0_digest.is_some_and(|d| d != digest) {
-            return Err(Error::Negotiation("certificate chain does not match DIGESTS"));
+            return Err(Error::Negotiation(
+                "certificate chain does not match DIGESTS",
+            ));
         }
         self.crypto.set_peer_cert_chain(chain)?;
         self.cert_chain_hash = Some(digest);
@@ -591,10 +717,17 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
 
     fn verify(&self, transcript: C::Hash, context: &[u8], signature: &[u8]) -> Result<()> {
         let digest = self.crypto.hash_finish(transcript);
-        Ok(self.crypto.verify_peer(&session::signing_input(context, &digest), signature)?)
+        Ok(self
+            .crypto
+            .verify_peer(&session::signing_input(context, &digest), signature)?)
     }
 
-    fn key_exchange_rsp<'b>(&mut self, secret: C::DheSecret, r: &mut Reader<'b>, msg: &'b [u8]) -> Result<Response<'b>> {
+    fn key_exchange_rsp<'b>(
+        &mut self,
+        secret: C::DheSecret,
+        r: &mut Reader<'b>,
+        msg: &'b [u8],
+    ) -> Result<Response<'b>> {
         let k = msg::KeyExchangeRsp::read(r, &SIZES, msg::meas_summary::NONE)?;
         if k.mut_auth_requested != 0 {
             return Err(Error::Negotiation("mutual authentication is not supported"));
@@ -602,13 +735,16 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         if opaque::selection(k.opaque)? != opaque::SECURED_MESSAGE_VERSION_11 {
             return Err(Error::Negotiation("secured message version"));
         }
-        let ct = self.cert_chain_hash.ok_or(Error::UnexpectedMessage(code::KEY_EXCHANGE_RSP))?;
+        let ct = self
+            .cert_chain_hash
+            .ok_or(Error::UnexpectedMessage(code::KEY_EXCHANGE_RSP))?;
         let sig_end = r.consumed() - SIZES.hash;
         let sig_start = sig_end - SIZES.signature;
         let mut th = self.vca.clone();
         self.crypto.hash_update(&mut th, &ct);
         self.crypto.hash_update(&mut th, self.kept_request());
-        self.crypto.hash_update(&mut th, msg.get(..sig_start).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut th, msg.get(..sig_start).unwrap_or(&[]));
         self.verify(th.clone(), session::CONTEXT_KEY_EXCHANGE_RSP, k.signature)?;
         self.crypto.hash_update(&mut th, k.signature);
         let shared = self.crypto.dhe_shared_secret(secret, k.exchange_data)?;
@@ -658,7 +794,10 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 if v.protocol != protocol {
                     return Err(Error::Codec(wire::Error::InvalidField("ProtocolID")));
                 }
-                Response::Vendor { protocol, body: v.body }
+                Response::Vendor {
+                    protocol,
+                    body: v.body,
+                }
             }
             _ => return Err(Error::UnexpectedMessage(h.code)),
         };

@@ -20,7 +20,9 @@ use super::msg::{self, Header, MeasurementBlock};
 use super::session::{self, Session, PLAIN_OFFSET, SECURED_OFFSET};
 use super::vendor::PciSigMessage;
 use super::wire::{self, Reader, Writer};
-use super::{alg, cap, code, error_code, opaque, AlgSizes, Error, Result, NONCE_LEN, VERSION_10, VERSION_12};
+use super::{
+    alg, cap, code, error_code, opaque, AlgSizes, Error, Result, NONCE_LEN, VERSION_10, VERSION_12,
+};
 
 /// What the device offers.
 #[derive(Clone, Copy, Debug)]
@@ -46,8 +48,13 @@ pub trait VendorHandler {
     /// Handles the protocol message `request` of `protocol` and writes the
     /// response protocol message (without the protocol ID byte).
     /// An `Err` carries the SPDM error code to answer with instead.
-    fn handle(&mut self, session_id: u32, protocol: u8, request: &[u8], response: &mut Writer<'_>)
-        -> core::result::Result<(), u8>;
+    fn handle(
+        &mut self,
+        session_id: u32,
+        protocol: u8,
+        request: &[u8],
+        response: &mut Writer<'_>,
+    ) -> core::result::Result<(), u8>;
     /// The session ended (END_SESSION, GET_VERSION reset or a failed record).
     fn session_ended(&mut self, session_id: u32);
 }
@@ -107,7 +114,10 @@ fn invalid<T>(r: wire::Result<T>) -> core::result::Result<T, Fail> {
 }
 
 /// Reads a plain request and checks that only DOE padding follows.
-fn decode_plain<'m, T>(msg: &'m [u8], read: impl FnOnce(&mut Reader<'m>) -> wire::Result<T>) -> core::result::Result<(T, &'m [u8]), Fail> {
+fn decode_plain<'m, T>(
+    msg: &'m [u8],
+    read: impl FnOnce(&mut Reader<'m>) -> wire::Result<T>,
+) -> core::result::Result<(T, &'m [u8]), Fail> {
     let mut r = Reader::new(msg);
     let value = invalid(read(&mut r))?;
     let exact = msg.get(..r.consumed()).unwrap_or(&[]);
@@ -116,7 +126,10 @@ fn decode_plain<'m, T>(msg: &'m [u8], read: impl FnOnce(&mut Reader<'m>) -> wire
 }
 
 /// Reads a secured request, which must fill its application data exactly.
-fn decode_exact<'m, T>(msg: &'m [u8], read: impl FnOnce(&mut Reader<'m>) -> wire::Result<T>) -> core::result::Result<T, Fail> {
+fn decode_exact<'m, T>(
+    msg: &'m [u8],
+    read: impl FnOnce(&mut Reader<'m>) -> wire::Result<T>,
+) -> core::result::Result<T, Fail> {
     let mut r = Reader::new(msg);
     let value = invalid(read(&mut r))?;
     invalid(r.finish())?;
@@ -171,7 +184,12 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
 
     /// Processes one DOE request object and writes the DOE response object
     /// into `response`, returning its length. `request` is decrypted in place.
-    pub fn process(&mut self, request: &mut [u8], response: &mut [u8], vendor: &mut dyn VendorHandler) -> Result<usize> {
+    pub fn process(
+        &mut self,
+        request: &mut [u8],
+        response: &mut [u8],
+        vendor: &mut dyn VendorHandler,
+    ) -> Result<usize> {
         let (header, payload_len) = {
             let (header, payload) = doe::decode_object(request)?;
             (header, payload.len())
@@ -189,13 +207,24 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         }
     }
 
-    fn process_plain(&mut self, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Result<usize> {
-        let body = out.get_mut(PLAIN_OFFSET..).ok_or(wire::Error::BufferTooSmall)?;
+    fn process_plain(
+        &mut self,
+        msg: &[u8],
+        out: &mut [u8],
+        vendor: &mut dyn VendorHandler,
+    ) -> Result<usize> {
+        let body = out
+            .get_mut(PLAIN_OFFSET..)
+            .ok_or(wire::Error::BufferTooSmall)?;
         let handled = match Header::peek(msg) {
             Err(_) => Err(Fail::Reply(error_code::INVALID_REQUEST, 0)),
             Ok(h) => self.dispatch_plain(&h, msg, body, vendor),
         };
-        let len = self.answer(handled, out.get_mut(PLAIN_OFFSET..).ok_or(wire::Error::BufferTooSmall)?)?;
+        let len = self.answer(
+            handled,
+            out.get_mut(PLAIN_OFFSET..)
+                .ok_or(wire::Error::BufferTooSmall)?,
+        )?;
         session::frame::<C>(out, len, None)
     }
 
@@ -205,12 +234,24 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             Ok(len) => Ok(len),
             Err(Fail::Local(e)) => Err(e),
             Err(Fail::Reply(code, data)) => Ok(wire::encode_into(body, |w| {
-                msg::ErrorRsp { version: self.version, code, data, extended: &[] }.write(w)
+                msg::ErrorRsp {
+                    version: self.version,
+                    code,
+                    data,
+                    extended: &[],
+                }
+                .write(w)
             })?),
         }
     }
 
-    fn dispatch_plain(&mut self, h: &Header, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Handled {
+    fn dispatch_plain(
+        &mut self,
+        h: &Header,
+        msg: &[u8],
+        out: &mut [u8],
+        vendor: &mut dyn VendorHandler,
+    ) -> Handled {
         if h.code == code::GET_VERSION {
             return self.get_version(msg, out, vendor);
         }
@@ -252,24 +293,36 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         }
     }
 
-    fn get_version(&mut self, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Handled {
+    fn get_version(
+        &mut self,
+        msg: &[u8],
+        out: &mut [u8],
+        vendor: &mut dyn VendorHandler,
+    ) -> Handled {
         let (_, req) = decode_plain(msg, msg::GetVersion::read)?;
         // GET_VERSION resets the connection and ends any session.
         self.end_session(vendor);
         self.state = Connection::Start;
         self.version = VERSION_10;
         // Entry 0x1200: SPDM 1.2, update 0, alpha 0.
-        let len = wire::encode_into(out, |w| msg::Version { entries: &[0x00, 0x12] }.write(w))?;
+        let len = wire::encode_into(out, |w| {
+            msg::Version {
+                entries: &[0x00, 0x12],
+            }
+            .write(w)
+        })?;
         self.vca = self.crypto.hash_new();
         self.crypto.hash_update(&mut self.vca, req);
-        self.crypto.hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
         self.state = Connection::Versioned;
         Ok(len)
     }
 
     fn get_capabilities(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
         self.expect(Connection::Versioned)?;
-        let (caps, req) = decode_plain(msg, |r| msg::Capabilities::read(r, code::GET_CAPABILITIES))?;
+        let (caps, req) =
+            decode_plain(msg, |r| msg::Capabilities::read(r, code::GET_CAPABILITIES))?;
         if caps.version != VERSION_12 {
             return Err(Fail::Reply(error_code::VERSION_MISMATCH, 0));
         }
@@ -284,7 +337,8 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         };
         let len = wire::encode_into(out, |w| rsp.write(w, code::CAPABILITIES))?;
         self.crypto.hash_update(&mut self.vca, req);
-        self.crypto.hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
         self.state = Connection::Capable;
         Ok(len)
     }
@@ -312,7 +366,8 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         };
         let len = wire::encode_into(out, |w| rsp.write(w))?;
         self.crypto.hash_update(&mut self.vca, bytes);
-        self.crypto.hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
         self.m1 = self.vca.clone();
         self.l1 = self.vca.clone();
         self.state = Connection::Negotiated;
@@ -333,10 +388,16 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         let (_, req) = decode_plain(msg, |r| msg::Bare::read(r, code::GET_DIGESTS))?;
         let digest = hash_all(&self.crypto, self.config.cert_chain);
         let len = wire::encode_into(out, |w| {
-            msg::Digests { version: self.version, slot_mask: 1, digests: &digest }.write(w, &SIZES)
+            msg::Digests {
+                version: self.version,
+                slot_mask: 1,
+                digests: &digest,
+            }
+            .write(w, &SIZES)
         })?;
         self.crypto.hash_update(&mut self.m1, req);
-        self.crypto.hash_update(&mut self.m1, out.get(..len).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut self.m1, out.get(..len).unwrap_or(&[]));
         Ok(len)
     }
 
@@ -353,20 +414,36 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         let limit = (self.config.data_transfer_size as usize).saturating_sub(8);
         let portion_len = usize::from(req.length).min(limit).min(chain.len() - offset);
         let portion = chain.get(offset..offset + portion_len).unwrap_or(&[]);
-        let remainder = u16::try_from(chain.len() - offset - portion_len).map_err(|_| Fail::Reply(error_code::UNSPECIFIED, 0))?;
+        let remainder = u16::try_from(chain.len() - offset - portion_len)
+            .map_err(|_| Fail::Reply(error_code::UNSPECIFIED, 0))?;
         let len = wire::encode_into(out, |w| {
-            msg::Certificate { version: self.version, slot: 0, portion, remainder_length: remainder }.write(w)
+            msg::Certificate {
+                version: self.version,
+                slot: 0,
+                portion,
+                remainder_length: remainder,
+            }
+            .write(w)
         })?;
         self.crypto.hash_update(&mut self.m1, bytes);
-        self.crypto.hash_update(&mut self.m1, out.get(..len).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut self.m1, out.get(..len).unwrap_or(&[]));
         Ok(len)
     }
 
     /// Signs `out[..sig_end - S]` (already hashed into `transcript`) and
     /// writes the signature at `out[sig_end - S..sig_end]`.
-    fn sign_into(&mut self, transcript: C::Hash, context: &[u8], out: &mut [u8], sig_end: usize) -> core::result::Result<(), Fail> {
+    fn sign_into(
+        &mut self,
+        transcript: C::Hash,
+        context: &[u8],
+        out: &mut [u8],
+        sig_end: usize,
+    ) -> core::result::Result<(), Fail> {
         let digest = self.crypto.hash_finish(transcript);
-        let signature = self.crypto.sign(&session::signing_input(context, &digest))?;
+        let signature = self
+            .crypto
+            .sign(&session::signing_input(context, &digest))?;
         out.get_mut(sig_end - SIZES.signature..sig_end)
             .ok_or(Fail::Local(wire::Error::BufferTooSmall.into()))?
             .copy_from_slice(&signature);
@@ -396,7 +473,8 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         let len = wire::encode_into(out, |w| rsp.write(w))?;
         let mut m1 = self.m1.clone();
         self.crypto.hash_update(&mut m1, bytes);
-        self.crypto.hash_update(&mut m1, out.get(..len - SIZES.signature).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut m1, out.get(..len - SIZES.signature).unwrap_or(&[]));
         self.sign_into(m1, session::CONTEXT_CHALLENGE_AUTH, out, len)?;
         // A completed CHALLENGE starts a new M1.
         self.m1 = self.vca.clone();
@@ -407,12 +485,21 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         self.expect(Connection::Negotiated)?;
         let (req, bytes) = decode_plain(msg, msg::GetMeasurements::read)?;
         let signed = req.signed.is_some();
-        self.require_cap(if signed { cap::MEAS_SIG } else { cap::MEAS_NO_SIG | cap::MEAS_SIG }, code::GET_MEASUREMENTS)?;
+        self.require_cap(
+            if signed {
+                cap::MEAS_SIG
+            } else {
+                cap::MEAS_NO_SIG | cap::MEAS_SIG
+            },
+            code::GET_MEASUREMENTS,
+        )?;
         if req.signed.is_some_and(|(_, slot)| slot != 0) {
             return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
         }
         let blocks = self.config.measurements;
-        let selected = |b: &&MeasurementBlock<'_>| req.operation == msg::MEAS_OP_ALL || b.index == req.operation;
+        let selected = |b: &&MeasurementBlock<'_>| {
+            req.operation == msg::MEAS_OP_ALL || b.index == req.operation
+        };
         let (total, count) = match req.operation {
             msg::MEAS_OP_COUNT => (u8::try_from(blocks.len()).unwrap_or(u8::MAX), 0),
             _ => (0, blocks.iter().filter(selected).count()),
@@ -425,10 +512,27 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         let sig_len = if signed { SIZES.signature } else { 0 };
         // The record is written in place; the header fields are patched after.
         let len = wire::encode_into(out, |w| {
-            Header { version: self.version, code: code::MEASUREMENTS, param1: total, param2: 0 }.write(w)?;
+            Header {
+                version: self.version,
+                code: code::MEASUREMENTS,
+                param1: total,
+                param2: 0,
+            }
+            .write(w)?;
             w.u8(u8::try_from(count).map_err(|_| wire::Error::InvalidField("NumberOfBlocks"))?)?;
-            let record_len: usize = blocks.iter().filter(selected).map(|b| b.encoded_len()).sum();
-            w.u24(u32::try_from(if req.operation == msg::MEAS_OP_COUNT { 0 } else { record_len }).unwrap_or(u32::MAX))?;
+            let record_len: usize = blocks
+                .iter()
+                .filter(selected)
+                .map(|b| b.encoded_len())
+                .sum();
+            w.u24(
+                u32::try_from(if req.operation == msg::MEAS_OP_COUNT {
+                    0
+                } else {
+                    record_len
+                })
+                .unwrap_or(u32::MAX),
+            )?;
             if req.operation != msg::MEAS_OP_COUNT {
                 for b in blocks.iter().filter(selected) {
                     b.write(w)?;
@@ -440,7 +544,8 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         })?;
         let mut l1 = self.l1.clone();
         self.crypto.hash_update(&mut l1, bytes);
-        self.crypto.hash_update(&mut l1, out.get(..len - sig_len).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut l1, out.get(..len - sig_len).unwrap_or(&[]));
         if signed {
             self.sign_into(l1, session::CONTEXT_MEASUREMENTS, out, len)?;
             self.l1 = self.vca.clone();
@@ -463,7 +568,10 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         if req.slot != 0 || req.meas_summary_type != msg::meas_summary::NONE {
             return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
         }
-        if !invalid(opaque::supports(req.opaque, opaque::SECURED_MESSAGE_VERSION_11))? {
+        if !invalid(opaque::supports(
+            req.opaque,
+            opaque::SECURED_MESSAGE_VERSION_11,
+        ))? {
             return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
         }
         let (secret, public) = self.crypto.dhe_generate()?;
@@ -474,7 +582,9 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         let mut random = [0u8; NONCE_LEN];
         self.crypto.random(&mut random)?;
         let mut selection = [0u8; opaque::MAX_LEN];
-        let selection_len = wire::encode_into(&mut selection, |w| opaque::write_selection(w, opaque::SECURED_MESSAGE_VERSION_11))?;
+        let selection_len = wire::encode_into(&mut selection, |w| {
+            opaque::write_selection(w, opaque::SECURED_MESSAGE_VERSION_11)
+        })?;
         let rsp = msg::KeyExchangeRsp {
             version: self.version,
             heartbeat_period: 0,
@@ -491,21 +601,33 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         let len = wire::encode_into(out, |w| rsp.write(w))?;
         let sig_end = len - SIZES.hash;
         let mut th = self.vca.clone();
-        self.crypto.hash_update(&mut th, &hash_all(&self.crypto, self.config.cert_chain));
+        self.crypto
+            .hash_update(&mut th, &hash_all(&self.crypto, self.config.cert_chain));
         self.crypto.hash_update(&mut th, bytes);
-        self.crypto.hash_update(&mut th, out.get(..sig_end - SIZES.signature).unwrap_or(&[]));
+        self.crypto
+            .hash_update(&mut th, out.get(..sig_end - SIZES.signature).unwrap_or(&[]));
         self.sign_into(th.clone(), session::CONTEXT_KEY_EXCHANGE_RSP, out, sig_end)?;
-        self.crypto.hash_update(&mut th, out.get(sig_end - SIZES.signature..sig_end).unwrap_or(&[]));
+        self.crypto.hash_update(
+            &mut th,
+            out.get(sig_end - SIZES.signature..sig_end).unwrap_or(&[]),
+        );
         let id = (u32::from(self.config.rsp_session_id) << 16) | u32::from(req.req_session_id);
         let mut session = Session::new(&self.crypto, id, th, &shared)?;
         let verify = session.responder_verify_data(&self.crypto);
         session.append(&self.crypto, &verify);
-        out.get_mut(sig_end..len).ok_or(Fail::Local(wire::Error::BufferTooSmall.into()))?.copy_from_slice(&verify);
+        out.get_mut(sig_end..len)
+            .ok_or(Fail::Local(wire::Error::BufferTooSmall.into()))?
+            .copy_from_slice(&verify);
         self.session = Some(session);
         Ok(len)
     }
 
-    fn process_secured(&mut self, record: &mut [u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Result<usize> {
+    fn process_secured(
+        &mut self,
+        record: &mut [u8],
+        out: &mut [u8],
+        vendor: &mut dyn VendorHandler,
+    ) -> Result<usize> {
         let id = super::secured::session_id(record)?;
         let Some(session) = self.session.as_mut().filter(|s| s.id == id) else {
             return Err(Error::Session("unknown session"));
@@ -518,15 +640,34 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
                 return Err(e);
             }
         };
-        let body = out.get_mut(SECURED_OFFSET..).ok_or(wire::Error::BufferTooSmall)?;
+        let body = out
+            .get_mut(SECURED_OFFSET..)
+            .ok_or(wire::Error::BufferTooSmall)?;
         let (handled, after) = match Header::peek(msg) {
-            Err(_) => (Err(Fail::Reply(error_code::INVALID_REQUEST, 0)), After::Nothing),
-            Ok(h) if h.version != self.version => (Err(Fail::Reply(error_code::VERSION_MISMATCH, 0)), After::Nothing),
+            Err(_) => (
+                Err(Fail::Reply(error_code::INVALID_REQUEST, 0)),
+                After::Nothing,
+            ),
+            Ok(h) if h.version != self.version => (
+                Err(Fail::Reply(error_code::VERSION_MISMATCH, 0)),
+                After::Nothing,
+            ),
             Ok(h) => self.dispatch_secured(&h, msg, body, vendor),
         };
-        let len = self.answer(handled, out.get_mut(SECURED_OFFSET..).ok_or(wire::Error::BufferTooSmall)?)?;
-        let session = self.session.as_mut().ok_or(Error::Session("unknown session"))?;
-        let framed = session::frame(out, len, Some((&self.crypto, &mut session.keys.response, id)));
+        let len = self.answer(
+            handled,
+            out.get_mut(SECURED_OFFSET..)
+                .ok_or(wire::Error::BufferTooSmall)?,
+        )?;
+        let session = self
+            .session
+            .as_mut()
+            .ok_or(Error::Session("unknown session"))?;
+        let framed = session::frame(
+            out,
+            len,
+            Some((&self.crypto, &mut session.keys.response, id)),
+        );
         match after {
             After::Nothing => {}
             // FINISH_RSP went out under the handshake keys; switch now.
@@ -538,25 +679,49 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
 
     /// Handles a decrypted request and says what happens to the session
     /// once the answer is sealed.
-    fn dispatch_secured(&mut self, h: &Header, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> (Handled, After) {
+    fn dispatch_secured(
+        &mut self,
+        h: &Header,
+        msg: &[u8],
+        out: &mut [u8],
+        vendor: &mut dyn VendorHandler,
+    ) -> (Handled, After) {
         let Some(session) = self.session.as_mut() else {
-            return (Err(Fail::Local(Error::Session("unknown session"))), After::Nothing);
+            return (
+                Err(Fail::Local(Error::Session("unknown session"))),
+                After::Nothing,
+            );
         };
         if !session.established {
             if h.code != code::FINISH {
-                return (Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)), After::Nothing);
+                return (
+                    Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)),
+                    After::Nothing,
+                );
             }
             let finish = match decode_exact(msg, |r| msg::Finish::read(r, &SIZES)) {
                 Ok(f) => f,
                 Err(e) => return (Err(e), After::Nothing),
             };
-            session.append(&self.crypto, msg.get(..msg::FINISH_HEADER_LEN).unwrap_or(&[]));
-            if !ct_eq(&session.requester_verify_data(&self.crypto), finish.verify_data) {
+            session.append(
+                &self.crypto,
+                msg.get(..msg::FINISH_HEADER_LEN).unwrap_or(&[]),
+            );
+            if !ct_eq(
+                &session.requester_verify_data(&self.crypto),
+                finish.verify_data,
+            ) {
                 // A wrong RequesterVerifyData kills the session after the ERROR.
                 return (Err(Fail::Reply(error_code::DECRYPT_ERROR, 0)), After::End);
             }
             session.append(&self.crypto, finish.verify_data);
-            let handled = wire::encode_into(out, |w| msg::Bare { version: self.version, code: code::FINISH_RSP }.write(w));
+            let handled = wire::encode_into(out, |w| {
+                msg::Bare {
+                    version: self.version,
+                    code: code::FINISH_RSP,
+                }
+                .write(w)
+            });
             return match handled {
                 Ok(len) => {
                     session.append(&self.crypto, out.get(..len).unwrap_or(&[]));
@@ -569,18 +734,37 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         match h.code {
             code::END_SESSION => {
                 let handled = decode_exact(msg, msg::EndSession::read).and_then(|_| {
-                    Ok(wire::encode_into(out, |w| msg::Bare { version: self.version, code: code::END_SESSION_ACK }.write(w))?)
+                    Ok(wire::encode_into(out, |w| {
+                        msg::Bare {
+                            version: self.version,
+                            code: code::END_SESSION_ACK,
+                        }
+                        .write(w)
+                    })?)
                 });
-                let after = if handled.is_ok() { After::End } else { After::Nothing };
+                let after = if handled.is_ok() {
+                    After::End
+                } else {
+                    After::Nothing
+                };
                 (handled, after)
             }
             code::HEARTBEAT => {
-                let handled = decode_exact(msg, |r| msg::Bare::read(r, code::HEARTBEAT)).and_then(|_| {
-                    Ok(wire::encode_into(out, |w| msg::Bare { version: self.version, code: code::HEARTBEAT_ACK }.write(w))?)
-                });
+                let handled =
+                    decode_exact(msg, |r| msg::Bare::read(r, code::HEARTBEAT)).and_then(|_| {
+                        Ok(wire::encode_into(out, |w| {
+                            msg::Bare {
+                                version: self.version,
+                                code: code::HEARTBEAT_ACK,
+                            }
+                            .write(w)
+                        })?)
+                    });
                 (handled, After::Nothing)
             }
-            code::VENDOR_DEFINED_REQUEST => (self.vendor_request(id, msg, out, vendor), After::Nothing),
+            code::VENDOR_DEFINED_REQUEST => {
+                (self.vendor_request(id, msg, out, vendor), After::Nothing)
+            }
             code::GET_VERSION
             | code::GET_CAPABILITIES
             | code::NEGOTIATE_ALGORITHMS
@@ -589,19 +773,39 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             | code::GET_MEASUREMENTS
             | code::GET_DIGESTS
             | code::GET_CERTIFICATE
-            | code::CHALLENGE => (Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)), After::Nothing),
-            other => (Err(Fail::Reply(error_code::UNSUPPORTED_REQUEST, other)), After::Nothing),
+            | code::CHALLENGE => (
+                Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)),
+                After::Nothing,
+            ),
+            other => (
+                Err(Fail::Reply(error_code::UNSUPPORTED_REQUEST, other)),
+                After::Nothing,
+            ),
         }
     }
 
-    fn vendor_request(&mut self, id: u32, msg: &[u8], out: &mut [u8], vendor: &mut dyn VendorHandler) -> Handled {
-        let req = decode_exact(msg, |r| PciSigMessage::read(r, code::VENDOR_DEFINED_REQUEST))?;
+    fn vendor_request(
+        &mut self,
+        id: u32,
+        msg: &[u8],
+        out: &mut [u8],
+        vendor: &mut dyn VendorHandler,
+    ) -> Handled {
+        let req = decode_exact(msg, |r| {
+            PciSigMessage::read(r, code::VENDOR_DEFINED_REQUEST)
+        })?;
         let mut outcome = Ok(());
         let len = wire::encode_into(out, |w| {
-            PciSigMessage::write_with(w, self.version, code::VENDOR_DEFINED_RESPONSE, req.protocol, |w| {
-                outcome = vendor.handle(id, req.protocol, req.body, w);
-                Ok(())
-            })
+            PciSigMessage::write_with(
+                w,
+                self.version,
+                code::VENDOR_DEFINED_RESPONSE,
+                req.protocol,
+                |w| {
+                    outcome = vendor.handle(id, req.protocol, req.body, w);
+                    Ok(())
+                },
+            )
         })?;
         outcome.map_err(|code| Fail::Reply(code, 0))?;
         Ok(len)

@@ -39,7 +39,10 @@ fn record_iv(keys: &DirectionKeys) -> [u8; AEAD_IV_LEN] {
 
 /// Advances the sequence number; a wrap would reuse a nonce, so it is refused.
 fn advance(keys: &mut DirectionKeys) -> Result<()> {
-    keys.sequence = keys.sequence.checked_add(1).ok_or(Error::Session("sequence number exhausted"))?;
+    keys.sequence = keys
+        .sequence
+        .checked_add(1)
+        .ok_or(Error::Session("sequence number exhausted"))?;
     Ok(())
 }
 
@@ -58,8 +61,9 @@ pub fn seal_in_place<C: SpdmCrypto + ?Sized>(
     record: &mut [u8],
     app_len: usize,
 ) -> Result<usize> {
-    let cipher_len = APP_LEN_FIELD + app_len;
-    let length = u16::try_from(cipher_len + AEAD_TAG_LEN).map_err(|_| wire::Error::InvalidField("Length"))?;
+    let too_long = wire::Error::InvalidField("Length");
+    let cipher_len = app_len.checked_add(APP_LEN_FIELD).ok_or(too_long)?;
+    let length = u16::try_from(cipher_len.saturating_add(AEAD_TAG_LEN)).map_err(|_| too_long)?;
     let total = HEADER_LEN + cipher_len + AEAD_TAG_LEN;
     let record = record.get_mut(..total).ok_or(wire::Error::BufferTooSmall)?;
     let (aad, body) = record.split_at_mut(HEADER_LEN);

@@ -51,13 +51,21 @@ pub(crate) fn frame<C: SpdmCrypto + ?Sized>(
     let (object_type, payload_len) = match seal {
         None => (doe::TYPE_CMA, msg_len),
         Some((crypto, keys, session_id)) => {
-            let record = out.get_mut(doe::HEADER_LEN..).ok_or(wire::Error::BufferTooSmall)?;
-            (doe::TYPE_SECURED_CMA, secured::seal_in_place(crypto, keys, session_id, record, msg_len)?)
+            let record = out
+                .get_mut(doe::HEADER_LEN..)
+                .ok_or(wire::Error::BufferTooSmall)?;
+            (
+                doe::TYPE_SECURED_CMA,
+                secured::seal_in_place(crypto, keys, session_id, record, msg_len)?,
+            )
         }
     };
-    Ok(doe::encode_object_with(doe::PCI_SIG_VENDOR_ID, object_type, out, |w: &mut Writer<'_>| {
-        w.reserve(payload_len).map(|_| ())
-    })?)
+    Ok(doe::encode_object_with(
+        doe::PCI_SIG_VENDOR_ID,
+        object_type,
+        out,
+        |w: &mut Writer<'_>| w.reserve(payload_len).map(|_| ()),
+    )?)
 }
 
 /// An SPDM session's transcript and keys, the same on both sides.
@@ -81,7 +89,14 @@ impl<C: SpdmCrypto> Session<C> {
         let th1 = crypto.hash_finish(th.clone());
         let secrets = HandshakeSecrets::derive(crypto, shared, &th1)?;
         let keys = secrets.keys(crypto)?;
-        Ok(Self { id, th, th1, secrets, keys, established: false })
+        Ok(Self {
+            id,
+            th,
+            th1,
+            secrets,
+            keys,
+            established: false,
+        })
     }
 
     /// ResponderVerifyData = HMAC(rsp finished key, TH1).
@@ -91,7 +106,10 @@ impl<C: SpdmCrypto> Session<C> {
 
     /// RequesterVerifyData = HMAC(req finished key, Hash(transcript so far)).
     pub(crate) fn requester_verify_data(&self, crypto: &C) -> Digest {
-        crypto.hmac(&self.secrets.request_finished, &crypto.hash_finish(self.th.clone()))
+        crypto.hmac(
+            &self.secrets.request_finished,
+            &crypto.hash_finish(self.th.clone()),
+        )
     }
 
     /// Appends message bytes to the session transcript.

@@ -8,9 +8,9 @@
 //! PayloadLength(2) | ProtocolID(1) protocol message...
 //! ```
 
+use super::code;
 use super::msg::Header;
 use super::wire::{Error, Reader, Result, Writer};
-use super::code;
 
 /// DMTF registry StandardID of PCI-SIG.
 pub const STANDARD_ID_PCI_SIG: u16 = 3;
@@ -49,7 +49,11 @@ impl<'a> PciSigMessage<'a> {
         let payload_len = usize::from(r.u16()?);
         let mut payload = Reader::new(r.bytes(payload_len)?);
         let protocol = payload.u8()?;
-        Ok(Self { version: h.version, protocol, body: payload.rest() })
+        Ok(Self {
+            version: h.version,
+            protocol,
+            body: payload.rest(),
+        })
     }
 
     /// Encodes the header and lets `body` write the protocol message
@@ -61,10 +65,17 @@ impl<'a> PciSigMessage<'a> {
         protocol: u8,
         body: impl FnOnce(&mut Writer<'_>) -> Result<()>,
     ) -> Result<()> {
-        if code != self::code::VENDOR_DEFINED_REQUEST && code != self::code::VENDOR_DEFINED_RESPONSE {
+        if code != self::code::VENDOR_DEFINED_REQUEST && code != self::code::VENDOR_DEFINED_RESPONSE
+        {
             return Err(Error::InvalidField("RequestResponseCode"));
         }
-        Header { version, code, param1: 0, param2: 0 }.write(w)?;
+        Header {
+            version,
+            code,
+            param1: 0,
+            param2: 0,
+        }
+        .write(w)?;
         w.u16(STANDARD_ID_PCI_SIG)?;
         w.u8(2)?;
         w.u16(VENDOR_ID_PCI_SIG)?;
@@ -98,12 +109,20 @@ mod tests {
     fn golden_ide_km_query_wrapper() {
         let mut out = [0u8; 32];
         let mut w = Writer::new(&mut out);
-        PciSigMessage { version: 0x12, protocol: PROTOCOL_IDE_KM, body: &[0x00, 0x00, 0x00] }
-            .write(&mut w, code::VENDOR_DEFINED_REQUEST)
-            .unwrap();
+        PciSigMessage {
+            version: 0x12,
+            protocol: PROTOCOL_IDE_KM,
+            body: &[0x00, 0x00, 0x00],
+        }
+        .write(&mut w, code::VENDOR_DEFINED_REQUEST)
+        .unwrap();
         let len = w.len();
-        assert_eq!(&out[..len], &[0x12, 0xFE, 0, 0, 0x03, 0x00, 0x02, 0x01, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00]);
-        let m = PciSigMessage::read(&mut Reader::new(&out[..len]), code::VENDOR_DEFINED_REQUEST).unwrap();
+        assert_eq!(
+            &out[..len],
+            &[0x12, 0xFE, 0, 0, 0x03, 0x00, 0x02, 0x01, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00]
+        );
+        let m = PciSigMessage::read(&mut Reader::new(&out[..len]), code::VENDOR_DEFINED_REQUEST)
+            .unwrap();
         assert_eq!(m.body, &[0, 0, 0]);
         assert_eq!(m.protocol, PROTOCOL_IDE_KM);
     }

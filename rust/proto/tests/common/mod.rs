@@ -27,7 +27,11 @@ pub struct HostCrypto {
 impl HostCrypto {
     /// A provider with a seeded RNG and optionally a signing key.
     pub fn new(seed: u64, signing_key: Option<SigningKey>) -> Self {
-        Self { rng: ChaCha20Rng::seed_from_u64(seed), signing_key, peer: None }
+        Self {
+            rng: ChaCha20Rng::seed_from_u64(seed),
+            signing_key,
+            peer: None,
+        }
     }
 }
 
@@ -43,7 +47,10 @@ pub fn signing_key(seed: u8) -> SigningKey {
 /// to the integrator (the kernel's x509 parser); the test provider only
 /// needs the leaf key.
 pub fn cert_chain(key: &SigningKey) -> Vec<u8> {
-    let cert = VerifyingKey::from(key).to_encoded_point(false).as_bytes().to_vec();
+    let cert = VerifyingKey::from(key)
+        .to_encoded_point(false)
+        .as_bytes()
+        .to_vec();
     let total = 4 + HASH_LEN + cert.len();
     let mut chain = Vec::with_capacity(total);
     chain.extend_from_slice(&(total as u16).to_le_bytes());
@@ -94,7 +101,9 @@ impl SpdmCrypto for HostCrypto {
         buf: &mut [u8],
     ) -> Result<[u8; AEAD_TAG_LEN], CryptoError> {
         let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| CryptoError::Failed)?;
-        let tag = cipher.encrypt_in_place_detached(&Nonce::from(*iv), aad, buf).map_err(|_| CryptoError::Failed)?;
+        let tag = cipher
+            .encrypt_in_place_detached(&Nonce::from(*iv), aad, buf)
+            .map_err(|_| CryptoError::Failed)?;
         Ok(tag.into())
     }
 
@@ -124,11 +133,16 @@ impl SpdmCrypto for HostCrypto {
         Ok((secret, xy.try_into().map_err(|_| CryptoError::Failed)?))
     }
 
-    fn dhe_shared_secret(&self, secret: Self::DheSecret, peer: &[u8]) -> Result<[u8; HASH_LEN], CryptoError> {
+    fn dhe_shared_secret(
+        &self,
+        secret: Self::DheSecret,
+        peer: &[u8],
+    ) -> Result<[u8; HASH_LEN], CryptoError> {
         let mut sec1 = vec![0x04];
         sec1.extend_from_slice(peer);
         let point = EncodedPoint::from_bytes(&sec1).map_err(|_| CryptoError::BadKey)?;
-        let public = Option::<PublicKey>::from(PublicKey::from_encoded_point(&point)).ok_or(CryptoError::BadKey)?;
+        let public = Option::<PublicKey>::from(PublicKey::from_encoded_point(&point))
+            .ok_or(CryptoError::BadKey)?;
         let shared = secret.diffie_hellman(&public);
         Ok((*shared.raw_secret_bytes()).into())
     }
@@ -153,7 +167,8 @@ impl SpdmCrypto for HostCrypto {
     fn verify_peer(&self, data: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
         let key = self.peer.as_ref().ok_or(CryptoError::BadKey)?;
         let signature = Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
-        key.verify(data, &signature).map_err(|_| CryptoError::BadSignature)
+        key.verify(data, &signature)
+            .map_err(|_| CryptoError::BadSignature)
     }
 }
 
@@ -182,6 +197,12 @@ impl Prng {
     /// A random value below `bound` (bound > 0).
     pub fn below(&mut self, bound: usize) -> usize {
         (self.next() % bound as u64) as usize
+    }
+
+    /// Up to `max - 1` random bytes.
+    pub fn bytes_below(&mut self, max: usize) -> Vec<u8> {
+        let len = self.below(max);
+        self.bytes(len)
     }
 
     /// `len` random bytes.

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+//! RISC-V CoVE-IO (AP-TEE-IO) SBI calls.
+//!
+//! Source: riscv-non-isa/riscv-ap-tee-io `src/09-coveio_abi.adoc` (draft).
+//! **Not confirmed**: the specification is a draft; in particular it does
+//! not say how a pending SPDM request signals DOE type 1 versus 2, so
+//! [`PendingRequest::doe_type`] uses this project's convention.
+
+use super::super::wire::{Error, Reader, Result, Writer};
+
+/// Host-side CoVE extension (COVH).
+pub const EID_COVH: u32 = 0x434F_5648;
+/// Guest-side CoVE extension (COVG).
+pub const EID_COVG: u32 = 0x434F_5647;
+/// Root-of-trust interface extension (COVT).
+pub const EID_COVT: u32 = 0x434F_5654;
+
+/// COVH function IDs.
+pub mod covh {
+    /// connect_device(device_id, ide_stream_desc_addr, connection_data_out_addr, size).
+    pub const CONNECT_DEVICE: u32 = 1024;
+    /// disconnect_device(device_id).
+    pub const DISCONNECT_DEVICE: u32 = 1025;
+    /// add_tvm_interface_region(tvm_id, device_if_id, base, len).
+    pub const ADD_TVM_INTERFACE_REGION: u32 = 1026;
+    /// reclaim_tvm_interface_region(tvm_id, device_if_id, base, len).
+    pub const RECLAIM_TVM_INTERFACE_REGION: u32 = 1027;
+    /// bind_interface(tvm_id, device_if_id).
+    pub const BIND_INTERFACE: u32 = 1028;
+    /// unbind_interface(tvm_id, device_if_id).
+    pub const UNBIND_INTERFACE: u32 = 1030;
+    /// spdm_key_update(device_id).
+    pub const SPDM_KEY_UPDATE: u32 = 1031;
+    /// ide_key_refresh(device_id, stream_id).
+    pub const IDE_KEY_REFRESH: u32 = 1032;
+    /// spdm_heartbeat(device_id).
+    pub const SPDM_HEARTBEAT: u32 = 1033;
+    /// get_device_connection_transcript(device_id, out_addr, size).
+    pub const GET_CONNECTION_TRANSCRIPT: u32 = 1034;
+}
+
+/// COVG function IDs.
+pub mod covg {
+    /// get_device_link(if).
+    pub const GET_DEVICE_LINK: u32 = 1024;
+    /// get_device_connection_transcript(if, element, param, out, size).
+    pub const GET_CONNECTION_TRANSCRIPT: u32 = 1025;
+    /// get_device_measurements(if, nonce_addr, attr, out, size).
+    pub const GET_DEVICE_MEASUREMENTS: u32 = 1026;
+    /// get_interface_report(if, ...).
+    pub const GET_INTERFACE_REPORT: u32 = 1027;
+    /// get_interface_state(if).
+    pub const GET_INTERFACE_STATE: u32 = 1028;
+    /// map_interface_mmio(if, gpa, hpa, size).
+    pub const MAP_INTERFACE_MMIO: u32 = 1029;
+    /// start_interface(if).
+    pub const START_INTERFACE: u32 = 1030;
+    /// stop_interface(if).
+    pub const STOP_INTERFACE: u32 = 1031;
+}
+
+/// SBI error values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbiError {
+    /// 0 SUCCESS.
+    Success,
+    /// -1 FAILED.
+    Failed,
+    /// -2 NOT_SUPPORTED.
+    NotSupported,
+    /// -3 INVALID_PARAM.
+    InvalidParam,
+    /// -4 DENIED.
+    Denied,
+    /// -5 INVALID_ADDRESS.
+    InvalidAddress,
+    /// -6 ALREADY_AVAILABLE.
+    AlreadyAvailable,
+    /// -7 ALREADY_STARTED.
+    AlreadyStarted,
+    /// -8 ALREADY_STOPPED.
+    AlreadyStopped,
+    /// -9 NO_SHMEM.
+    NoShmem,
+    /// -10 INVALID_STATE.
+    InvalidState,
+    /// -11 BAD_RANGE.
+    BadRange,
+    /// -12 TIMEOUT.
+    Timeout,
+    /// -13 IO.
+    Io,
+    /// Any other value.
+    Other(i64),
+}
+
+const SBI_ERRORS: [SbiError; 14] = [
+    SbiError::Success,
+    SbiError::Failed,
+    SbiError::NotSupported,
+    SbiError::InvalidParam,
+    SbiError::Denied,
+    SbiError::InvalidAddress,
+    SbiError::AlreadyAvailable,
+    SbiError::AlreadyStarted,
+    SbiError::AlreadyStopped,
+    SbiError::NoShmem,
+    SbiError::InvalidState,
+    SbiError::BadRange,
+    SbiError::Timeout,
+    SbiError::Io,
+];
+
+impl SbiError {
+    /// Decodes the `error` half of an SBI return.
+    pub fn from_raw(raw: i64) -> Self {
+        raw.checked_neg()
+            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|i| SBI_ERRORS.get(i).copied())
+            .unwrap_or(SbiError::Other(raw))
+    }
+
+    /// Encodes the value.
+    pub fn raw(self) -> i64 {
+        match self {
+            SbiError::Other(raw) => raw,
+            known => SBI_ERRORS
+                .iter()
+                .position(|e| *e == known)
+                .map_or(i64::MIN, |i| -(i as i64)),
+        }
+    }
+}
+
+/// COVH `value` when the call needs the host to relay an SPDM request.
+pub const SPDM_PENDING_REQUEST: u64 = 1;
+/// COVH `value` when the SPDM exchange completed.
+pub const SPDM_REQUEST_COMPLETED: u64 = 0;
+
+/// One SBI call: extension, function and up to six arguments (a0..a5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SbiCall {
+    /// Extension ID (a7).
+    pub eid: u32,
+    /// Function ID (a6).
+    pub fid: u32,
+    /// Arguments a0..a5.
+    pub args: [u64; 6],
+}
+
+impl SbiCall {
+    /// COVH connect_device.
+    pub fn connect_device(
+        device_id: u64,
+        ide_stream_desc: u64,
+        connection_data_out: u64,
+        size: u64,
+    ) -> Self {
+        Self {
+            eid: EID_COVH,
+            fid: covh::CONNECT_DEVICE,
+            args: [device_id, ide_stream_desc, connection_data_out, size, 0, 0],
+        }
+    }
+
+    /// COVH disconnect_device.
+    pub fn disconnect_device(device_id: u64) -> Self {
+        Self {
+            eid: EID_COVH,
+            fid: covh::DISCONNECT_DEVICE,
+            args: [device_id, 0, 0, 0, 0, 0],
+        }
+    }
+
+    /// COVH bind_interface.
+    pub fn bind_interface(tvm_id: u64, device_if_id: u64) -> Self {
+        Self {
+            eid: EID_COVH,
+            fid: covh::BIND_INTERFACE,
+            args: [tvm_id, device_if_id, 0, 0, 0, 0],
+        }
+    }
+
+    /// COVH unbind_interface.
+    pub fn unbind_interface(tvm_id: u64, device_if_id: u64) -> Self {
+        Self {
+            eid: EID_COVH,
+            fid: covh::UNBIND_INTERFACE,
+            args: [tvm_id, device_if_id, 0, 0, 0, 0],
+        }
+    }
+}
+
+/// `ide_stream_desc`: Stream_ID, Num_Addr_Assoc, reserved(2), RID_Assoc_1,
+/// RID_Assoc_2, then 3 dwords per address association block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdeStreamDesc<'a> {
+    /// Stream ID.
+    pub stream_id: u8,
+    /// RID association register 1.
+    pub rid_assoc_1: u32,
+    /// RID association register 2.
+    pub rid_assoc_2: u32,
+    /// Address association blocks, 12 bytes each.
+    pub addr_assoc: &'a [u8],
+}
+
+impl<'a> IdeStreamDesc<'a> {
+    /// Decodes a descriptor.
+    pub fn decode(buf: &'a [u8]) -> Result<Self> {
+        let mut r = Reader::new(buf);
+        let stream_id = r.u8()?;
+        let count = usize::from(r.u8()?);
+        r.skip(2)?;
+        let d = Self {
+            stream_id,
+            rid_assoc_1: r.u32()?,
+            rid_assoc_2: r.u32()?,
+            addr_assoc: r.bytes(count * 12)?,
+        };
+        r.finish()?;
+        Ok(d)
+    }
+
+    /// Encodes a descriptor.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        if self.addr_assoc.len() % 12 != 0 {
+            return Err(Error::InvalidField("Num_Addr_Assoc"));
+        }
+        w.u8(self.stream_id)?;
+        w.u8(u8::try_from(self.addr_assoc.len() / 12)
+            .map_err(|_| Error::InvalidField("Num_Addr_Assoc"))?)?;
+        w.zeros(2)?;
+        w.u32(self.rid_assoc_1)?;
+        w.u32(self.rid_assoc_2)?;
+        w.bytes(self.addr_assoc)
+    }
+}
+
+/// The per-device relay buffer in NACL shared memory:
+/// FUNCTION_ID(4), DEVICE_ID(4), SPDM_PAYLOAD_LENGTH(4), payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingRequest<'a> {
+    /// The COVH function that is waiting.
+    pub function_id: u32,
+    /// The device.
+    pub device_id: u32,
+    /// The SPDM payload to relay (or the response written back).
+    pub payload: &'a [u8],
+}
+
+impl<'a> PendingRequest<'a> {
+    /// Decodes the buffer; bytes after the payload are ignored (the buffer
+    /// is a fixed shared-memory area).
+    pub fn decode(buf: &'a [u8]) -> Result<Self> {
+        let mut r = Reader::new(buf);
+        let function_id = r.u32()?;
+        let device_id = r.u32()?;
+        let len = r.u32()? as usize;
+        Ok(Self {
+            function_id,
+            device_id,
+            payload: r.bytes(len)?,
+        })
+    }
+
+    /// Encodes the buffer.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u32(self.function_id)?;
+        w.u32(self.device_id)?;
+        w.u32(
+            u32::try_from(self.payload.len())
+                .map_err(|_| Error::InvalidField("SPDM_PAYLOAD_LENGTH"))?,
+        )?;
+        w.bytes(self.payload)
+    }
+
+    /// DOE type of the payload. Project convention (not in the draft): a
+    /// payload starting with an SPDM version byte (0x1X) is plain CMA,
+    /// anything else is a secured record (it starts with a session id).
+    pub fn doe_type(&self) -> u8 {
+        match self.payload.first() {
+            Some(b) if b >> 4 == 1 => super::super::doe::TYPE_CMA,
+            _ => super::super::doe::TYPE_SECURED_CMA,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sbi_errors_round_trip_and_buffers_decode() {
+        for raw in -20..=2 {
+            assert_eq!(SbiError::from_raw(raw).raw(), raw);
+        }
+        assert_eq!(SbiError::from_raw(-10), SbiError::InvalidState);
+        assert_eq!(SbiError::from_raw(i64::MIN), SbiError::Other(i64::MIN));
+        let buf = [
+            0x00, 0x04, 0, 0, 7, 0, 0, 0, 4, 0, 0, 0, 0x12, 0x84, 0, 0, 0xEE,
+        ];
+        let p = PendingRequest::decode(&buf).unwrap();
+        assert_eq!(
+            (p.function_id, p.device_id, p.payload),
+            (covh::CONNECT_DEVICE, 7, &buf[12..16])
+        );
+        assert_eq!(p.doe_type(), super::super::super::doe::TYPE_CMA);
+        assert_eq!(PendingRequest::decode(&buf[..15]), Err(Error::Truncated));
+    }
+}

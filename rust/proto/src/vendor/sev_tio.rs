@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0
+//! AMD SEV-TIO PSP commands (Linux 7.3 `drivers/crypto/ccp/sev-dev-tio.[ch]`,
+//! `include/linux/psp-sev.h`, `include/uapi/linux/psp-sev.h`).
+//!
+//! Confirmed by the 7.3 sources: command IDs 0xD0..=0xD5, their buffer
+//! layouts below, the SLA address and buffer header, the SPDM data object
+//! header, the TIO_STATUS output and the status codes. Command IDs
+//! 0xD6..=0xE4 come from the SEV-TIO RFC host driver and are **not
+//! confirmed** against AMD document #58271; only their IDs are encoded.
+
+use super::super::wire::{Error, Reader, Result, Writer};
+
+/// PSP command IDs.
+pub mod cmd {
+    /// TIO_STATUS.
+    pub const TIO_STATUS: u32 = 0xD0;
+    /// TIO_INIT.
+    pub const TIO_INIT: u32 = 0xD1;
+    /// TIO_DEV_CREATE.
+    pub const TIO_DEV_CREATE: u32 = 0xD2;
+    /// TIO_DEV_RECLAIM.
+    pub const TIO_DEV_RECLAIM: u32 = 0xD3;
+    /// TIO_DEV_CONNECT.
+    pub const TIO_DEV_CONNECT: u32 = 0xD4;
+    /// TIO_DEV_DISCONNECT.
+    pub const TIO_DEV_DISCONNECT: u32 = 0xD5;
+    /// TIO_DEV_STATUS (not confirmed).
+    pub const TIO_DEV_STATUS: u32 = 0xD6;
+    /// TIO_DEV_MEASUREMENTS (not confirmed).
+    pub const TIO_DEV_MEASUREMENTS: u32 = 0xD7;
+    /// TIO_DEV_CERTIFICATES (not confirmed).
+    pub const TIO_DEV_CERTIFICATES: u32 = 0xD8;
+    /// TIO_TDI_CREATE (not confirmed).
+    pub const TIO_TDI_CREATE: u32 = 0xDA;
+    /// TIO_TDI_RECLAIM (not confirmed).
+    pub const TIO_TDI_RECLAIM: u32 = 0xDB;
+    /// TIO_TDI_BIND (not confirmed).
+    pub const TIO_TDI_BIND: u32 = 0xDC;
+    /// TIO_TDI_UNBIND (not confirmed).
+    pub const TIO_TDI_UNBIND: u32 = 0xDD;
+    /// TIO_TDI_REPORT (not confirmed).
+    pub const TIO_TDI_REPORT: u32 = 0xDE;
+    /// TIO_TDI_STATUS (not confirmed).
+    pub const TIO_TDI_STATUS: u32 = 0xDF;
+    /// TIO_GUEST_REQUEST (not confirmed).
+    pub const TIO_GUEST_REQUEST: u32 = 0xE0;
+    /// TIO_ASID_FENCE_CLEAR (not confirmed).
+    pub const TIO_ASID_FENCE_CLEAR: u32 = 0xE1;
+    /// TIO_ASID_FENCE_STATUS (not confirmed).
+    pub const TIO_ASID_FENCE_STATUS: u32 = 0xE2;
+    /// TIO_TDI_INFO (not confirmed).
+    pub const TIO_TDI_INFO: u32 = 0xE3;
+    /// TIO_ROLL_KEY (not confirmed).
+    pub const TIO_ROLL_KEY: u32 = 0xE4;
+}
+
+/// PSP status codes relevant to SEV-TIO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// 0x00 SUCCESS.
+    Success,
+    /// 0x01 INVALID_PLATFORM_STATE.
+    InvalidPlatformState,
+    /// 0x04 INVALID_LEN.
+    InvalidLen,
+    /// 0x09 INVALID_ADDRESS.
+    InvalidAddress,
+    /// 0x11 INVALID_COMMAND.
+    InvalidCommand,
+    /// 0x15 UNSUPPORTED.
+    Unsupported,
+    /// 0x16 INVALID_PARAM.
+    InvalidParam,
+    /// 0x17 RESOURCE_LIMIT.
+    ResourceLimit,
+    /// 0x1A INVALID_PAGE_STATE.
+    InvalidPageState,
+    /// 0x1C INVALID_PAGE_OWNER.
+    InvalidPageOwner,
+    /// 0x30 INCORRECT_BUFFER_LENGTH.
+    IncorrectBufferLength,
+    /// 0x31 EXPAND_BUFFER_LENGTH_REQUEST: grow output/scratch and reissue.
+    ExpandBufferLengthRequest,
+    /// 0x32 SPDM_REQUEST: relay the request object over DOE and reissue.
+    SpdmRequest,
+    /// 0x33 SPDM_ERROR.
+    SpdmError,
+    /// 0x35 ERR_IN_DEV_CONN.
+    ErrInDevConn,
+    /// 0x36 INVALID_DEV_CTX.
+    InvalidDevCtx,
+    /// 0x37 INVALID_TDI_CTX.
+    InvalidTdiCtx,
+    /// 0x38 INVALID_TDI.
+    InvalidTdi,
+    /// 0x39 RECLAIM_REQUIRED.
+    ReclaimRequired,
+    /// 0x3A IN_USE.
+    InUse,
+    /// 0x3B INVALID_DEV_STATE.
+    InvalidDevState,
+    /// 0x3C INVALID_TDI_STATE.
+    InvalidTdiState,
+    /// 0x3D DEV_CERT_CHANGED.
+    DevCertChanged,
+    /// 0x3E RESYNC_REQ.
+    ResyncReq,
+    /// 0x3F RESPONSE_TOO_LARGE.
+    ResponseTooLarge,
+    /// Any other value.
+    Other(u32),
+}
+
+const STATUS_TABLE: [(u32, Status); 25] = [
+    (0x00, Status::Success),
+    (0x01, Status::InvalidPlatformState),
+    (0x04, Status::InvalidLen),
+    (0x09, Status::InvalidAddress),
+    (0x11, Status::InvalidCommand),
+    (0x15, Status::Unsupported),
+    (0x16, Status::InvalidParam),
+    (0x17, Status::ResourceLimit),
+    (0x1A, Status::InvalidPageState),
+    (0x1C, Status::InvalidPageOwner),
+    (0x30, Status::IncorrectBufferLength),
+    (0x31, Status::ExpandBufferLengthRequest),
+    (0x32, Status::SpdmRequest),
+    (0x33, Status::SpdmError),
+    (0x35, Status::ErrInDevConn),
+    (0x36, Status::InvalidDevCtx),
+    (0x37, Status::InvalidTdiCtx),
+    (0x38, Status::InvalidTdi),
+    (0x39, Status::ReclaimRequired),
+    (0x3A, Status::InUse),
+    (0x3B, Status::InvalidDevState),
+    (0x3C, Status::InvalidTdiState),
+    (0x3D, Status::DevCertChanged),
+    (0x3E, Status::ResyncReq),
+    (0x3F, Status::ResponseTooLarge),
+];
+
+impl Status {
+    /// Decodes a `psp_ret` value.
+    pub fn from_raw(raw: u32) -> Self {
+        STATUS_TABLE
+            .iter()
+            .find(|(v, _)| *v == raw)
+            .map_or(Status::Other(raw), |(_, s)| *s)
+    }
+
+    /// The raw `psp_ret` value.
+    pub fn raw(self) -> u32 {
+        match self {
+            Status::Other(raw) => raw,
+            known => STATUS_TABLE
+                .iter()
+                .find(|(_, s)| *s == known)
+                .map_or(u32::MAX, |(v, _)| *v),
+        }
+    }
+}
+
+/// A scatter-list address (`sla_addr_t`): bit 0 page type (1 = scatter
+/// list), bit 1 page size (1 = 2M), bits 51:12 PFN; all-ones PFN ends a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlaAddr {
+    /// The page is a scatter list rather than data.
+    pub scatter_list: bool,
+    /// 2 MiB page rather than 4 KiB.
+    pub page_2m: bool,
+    /// Page frame number (40 bits).
+    pub pfn: u64,
+}
+
+const PFN_MASK: u64 = (1 << 40) - 1;
+
+impl SlaAddr {
+    /// The end-of-list marker.
+    pub const EOL: SlaAddr = SlaAddr {
+        scatter_list: false,
+        page_2m: false,
+        pfn: PFN_MASK,
+    };
+
+    /// Decodes the raw value (reserved bits ignored).
+    pub fn from_raw(raw: u64) -> Self {
+        Self {
+            scatter_list: raw & 1 != 0,
+            page_2m: raw & 2 != 0,
+            pfn: (raw >> 12) & PFN_MASK,
+        }
+    }
+
+    /// Encodes the raw value; fails if the PFN does not fit.
+    pub fn raw(&self) -> Result<u64> {
+        if self.pfn > PFN_MASK {
+            return Err(Error::InvalidField("pfn"));
+        }
+        Ok(u64::from(self.scatter_list) | (u64::from(self.page_2m) << 1) | (self.pfn << 12))
+    }
+}
+
+/// `sla_buffer_hdr`: the 0x40-byte header of every SLA buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlaBufferHeader {
+    /// capacity_sz: bytes the buffer can hold.
+    pub capacity: u32,
+    /// payload_sz: bytes used, a multiple of 32.
+    pub payload: u32,
+    /// flags: bit 0 encrypted.
+    pub flags: u32,
+    /// AES-GCM IV of an encrypted payload.
+    pub iv: [u8; 16],
+    /// AES-GCM tag of an encrypted payload.
+    pub authtag: [u8; 16],
+}
+
+/// Size of [`SlaBufferHeader`].
+pub const SLA_BUFFER_HEADER_LEN: usize = 0x40;
+
+impl SlaBufferHeader {
+    /// Decodes the header; payload_sz must be a multiple of 32 and fit.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let capacity = r.u32()?;
+        let payload = r.u32()?;
+        let flags = r.u32()?;
+        r.skip(4)?;
+        let iv = *r.array()?;
+        let authtag = *r.array()?;
+        r.skip(16)?;
+        if payload % 32 != 0 || payload > capacity {
+            return Err(Error::InvalidField("payload_sz"));
+        }
+        Ok(Self {
+            capacity,
+            payload,
+            flags,
+            iv,
+            authtag,
+        })
+    }
+
+    /// Encodes the header.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u32(self.capacity)?;
+        w.u32(self.payload)?;
+        w.u32(self.flags)?;
+        w.zeros(4)?;
+        w.bytes(&self.iv)?;
+        w.bytes(&self.authtag)?;
+        w.zeros(16)
+    }
+}
+
+/// `spdm_dobj_hdr` id of a request object.
+pub const DOBJ_ID_REQ: u32 = 1;
+/// `spdm_dobj_hdr` id of a response object.
+pub const DOBJ_ID_RESP: u32 = 2;
+/// Data type: plain SPDM (DOE type 1).
+pub const DOBJ_DATA_TYPE_SPDM: u8 = 1;
+/// Data type: secured SPDM (DOE type 2).
+pub const DOBJ_DATA_TYPE_SECURE_SPDM: u8 = 2;
+/// Size of [`SpdmDataObjectHeader`].
+pub const DOBJ_HEADER_LEN: usize = 0x10;
+
+/// The data object header at offset 0x40 of req/resp buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpdmDataObjectHeader {
+    /// Object id ([`DOBJ_ID_REQ`], [`DOBJ_ID_RESP`]).
+    pub id: u32,
+    /// Length including this header.
+    pub length: u32,
+    /// Version minor.
+    pub minor: u8,
+    /// Version major.
+    pub major: u8,
+    /// Data type: [`DOBJ_DATA_TYPE_SPDM`] or [`DOBJ_DATA_TYPE_SECURE_SPDM`].
+    pub data_type: u8,
+}
+
+impl SpdmDataObjectHeader {
+    /// Decodes the header and splits off the payload from `buf` (which
+    /// starts at the header).
+    pub fn split(buf: &[u8]) -> Result<(Self, &[u8])> {
+        let mut r = Reader::new(buf);
+        let h = Self {
+            id: r.u32()?,
+            length: r.u32()?,
+            minor: r.u8()?,
+            major: r.u8()?,
+            data_type: r.u8()?,
+        };
+        r.skip(5)?;
+        let payload_len = (h.length as usize)
+            .checked_sub(DOBJ_HEADER_LEN)
+            .ok_or(Error::InvalidField("length"))?;
+        Ok((h, r.bytes(payload_len)?))
+    }
+
+    /// The DOE object type the payload travels as.
+    pub fn doe_type(&self) -> Result<u8> {
+        match self.data_type {
+            DOBJ_DATA_TYPE_SPDM => Ok(super::super::doe::TYPE_CMA),
+            DOBJ_DATA_TYPE_SECURE_SPDM => Ok(super::super::doe::TYPE_SECURED_CMA),
+            _ => Err(Error::InvalidField("data_type")),
+        }
+    }
+
+    /// Encodes the header.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u32(self.id)?;
+        w.u32(self.length)?;
+        w.bytes(&[self.minor, self.major, self.data_type])?;
+        w.zeros(5)
+    }
+}
+
+/// `spdm_ctrl`: the four SLAs every SPDM-speaking command carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpdmCtrl {
+    /// Request buffer (firmware-owned).
+    pub req: SlaAddr,
+    /// Response buffer (host-owned).
+    pub resp: SlaAddr,
+    /// Scratch buffer (firmware-owned).
+    pub scratch: SlaAddr,
+    /// Output buffer (firmware-owned).
+    pub output: SlaAddr,
+}
+
+impl SpdmCtrl {
+    fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        for sla in [self.req, self.resp, self.scratch, self.output] {
+            w.u64(sla.raw()?)?;
+        }
+        Ok(())
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            req: SlaAddr::from_raw(r.u64()?),
+            resp: SlaAddr::from_raw(r.u64()?),
+            scratch: SlaAddr::from_raw(r.u64()?),
+            output: SlaAddr::from_raw(r.u64()?),
+        })
+    }
+}
+
+/// The command buffers of the commands in Linux 7.3. Each encoding starts
+/// with its own length, which the PSP checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// TIO_STATUS (16 bytes): physical address of a 64-byte status page.
+    Status {
+        /// Status page address.
+        status_paddr: u64,
+    },
+    /// TIO_INIT (16 bytes).
+    Init,
+    /// TIO_DEV_CREATE (32 bytes).
+    DevCreate {
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+        /// Requester ID of function 0.
+        device_id: u16,
+        /// Root port ID (its LnkCap port number).
+        root_port_id: u16,
+        /// PCI segment.
+        segment: u8,
+    },
+    /// TIO_DEV_RECLAIM (16 bytes).
+    DevReclaim {
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+    },
+    /// TIO_DEV_CONNECT (80 bytes).
+    DevConnect {
+        /// SPDM buffers.
+        spdm_ctrl: SpdmCtrl,
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+        /// Traffic class mask (bit 0 mandatory).
+        tc_mask: u8,
+        /// Certificate slot.
+        cert_slot: u8,
+        /// IDE stream ID per traffic class (0xFF unused).
+        ide_stream_id: [u8; 8],
+    },
+    /// TIO_DEV_DISCONNECT (48 bytes).
+    DevDisconnect {
+        /// Flags: bit 0 FORCE.
+        flags: u32,
+        /// SPDM buffers.
+        spdm_ctrl: SpdmCtrl,
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+    },
+}
+
+/// TIO_DEV_DISCONNECT flag: tear down even if the device does not answer.
+pub const DISCONNECT_FORCE: u32 = 1 << 0;
+
+impl Command {
+    /// The PSP command ID.
+    pub fn id(&self) -> u32 {
+        match self {
+            Command::Status { .. } => cmd::TIO_STATUS,
+            Command::Init => cmd::TIO_INIT,
+            Command::DevCreate { .. } => cmd::TIO_DEV_CREATE,
+            Command::DevReclaim { .. } => cmd::TIO_DEV_RECLAIM,
+            Command::DevConnect { .. } => cmd::TIO_DEV_CONNECT,
+            Command::DevDisconnect { .. } => cmd::TIO_DEV_DISCONNECT,
+        }
+    }
+
+    /// Size of the command buffer.
+    pub fn len(&self) -> usize {
+        match self {
+            Command::Status { .. } | Command::Init | Command::DevReclaim { .. } => 16,
+            Command::DevCreate { .. } => 32,
+            Command::DevConnect { .. } => 80,
+            Command::DevDisconnect { .. } => 48,
+        }
+    }
+
+    /// Whether the buffer is empty (never: every buffer holds its length).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Encodes the command buffer.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        let start = w.len();
+        w.u32(self.len() as u32)?;
+        match *self {
+            Command::Status { status_paddr } => {
+                w.zeros(4)?;
+                w.u64(status_paddr)?;
+            }
+            Command::Init => w.zeros(12)?,
+            Command::DevCreate {
+                dev_ctx,
+                device_id,
+                root_port_id,
+                segment,
+            } => {
+                w.zeros(4)?;
+                w.u64(dev_ctx.raw()?)?;
+                w.u16(device_id)?;
+                w.u16(root_port_id)?;
+                w.u8(segment)?;
+                w.zeros(11)?;
+            }
+            Command::DevReclaim { dev_ctx } => {
+                w.zeros(4)?;
+                w.u64(dev_ctx.raw()?)?;
+            }
+            Command::DevConnect {
+                spdm_ctrl,
+                dev_ctx,
+                tc_mask,
+                cert_slot,
+                ide_stream_id,
+            } => {
+                w.zeros(4)?;
+                spdm_ctrl.write(w)?;
+                w.zeros(8)?;
+                w.u64(dev_ctx.raw()?)?;
+                w.u8(tc_mask)?;
+                w.u8(cert_slot)?;
+                w.zeros(6)?;
+                w.bytes(&ide_stream_id)?;
+                w.zeros(8)?;
+            }
+            Command::DevDisconnect {
+                flags,
+                spdm_ctrl,
+                dev_ctx,
+            } => {
+                w.u32(flags)?;
+                spdm_ctrl.write(w)?;
+                w.u64(dev_ctx.raw()?)?;
+            }
+        }
+        if w.len() - start != self.len() {
+            return Err(Error::InvalidField("length"));
+        }
+        Ok(())
+    }
+
+    /// Decodes a command buffer of command `id` (firmware-model side);
+    /// the length field must match the command.
+    pub fn decode(id: u32, buf: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(buf);
+        let length = r.u32()? as usize;
+        let command = match id {
+            cmd::TIO_STATUS => {
+                r.skip(4)?;
+                Command::Status {
+                    status_paddr: r.u64()?,
+                }
+            }
+            cmd::TIO_INIT => {
+                r.skip(12)?;
+                Command::Init
+            }
+            cmd::TIO_DEV_CREATE => {
+                r.skip(4)?;
+                let dev_ctx = SlaAddr::from_raw(r.u64()?);
+                let c = Command::DevCreate {
+                    dev_ctx,
+                    device_id: r.u16()?,
+                    root_port_id: r.u16()?,
+                    segment: r.u8()?,
+                };
+                r.skip(11)?;
+                c
+            }
+            cmd::TIO_DEV_RECLAIM => {
+                r.skip(4)?;
+                Command::DevReclaim {
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                }
+            }
+            cmd::TIO_DEV_CONNECT => {
+                r.skip(4)?;
+                let spdm_ctrl = SpdmCtrl::read(&mut r)?;
+                r.skip(8)?;
+                let dev_ctx = SlaAddr::from_raw(r.u64()?);
+                let tc_mask = r.u8()?;
+                let cert_slot = r.u8()?;
+                r.skip(6)?;
+                let ide_stream_id = *r.array()?;
+                r.skip(8)?;
+                Command::DevConnect {
+                    spdm_ctrl,
+                    dev_ctx,
+                    tc_mask,
+                    cert_slot,
+                    ide_stream_id,
+                }
+            }
+            cmd::TIO_DEV_DISCONNECT => {
+                let flags = r.u32()?;
+                Command::DevDisconnect {
+                    flags,
+                    spdm_ctrl: SpdmCtrl::read(&mut r)?,
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                }
+            }
+            _ => return Err(Error::InvalidField("command")),
+        };
+        if length != command.len() || r.consumed() != length {
+            return Err(Error::InvalidField("length"));
+        }
+        r.finish()?;
+        Ok(command)
+    }
+}
+
+/// The 64-byte TIO_STATUS output (`struct sev_tio_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TioStatus {
+    /// Flags: bit 0 tio_en, bit 1 tio_init_done; bits 2..31 must be zero.
+    pub flags: u32,
+    /// Minimum SPDM request buffer size.
+    pub spdm_req_size_min: u16,
+    /// Maximum SPDM request buffer size.
+    pub spdm_req_size_max: u16,
+    /// Minimum scratch buffer size.
+    pub spdm_scratch_size_min: u16,
+    /// Maximum scratch buffer size.
+    pub spdm_scratch_size_max: u16,
+    /// Minimum output buffer size.
+    pub spdm_out_size_min: u16,
+    /// Maximum output buffer size.
+    pub spdm_out_size_max: u16,
+    /// Minimum response buffer size.
+    pub spdm_rsp_size_min: u16,
+    /// Maximum response buffer size.
+    pub spdm_rsp_size_max: u16,
+    /// Device context size.
+    pub devctx_size: u16,
+    /// TDI context size.
+    pub tdictx_size: u16,
+    /// Supported crypto algorithms.
+    pub tio_crypto_alg: u16,
+}
+
+/// Size of [`TioStatus`].
+pub const TIO_STATUS_LEN: usize = 64;
+
+impl TioStatus {
+    /// Decodes the status page; its length field must be 64 and the
+    /// reserved flag bits zero.
+    pub fn decode(buf: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(buf);
+        if r.u32()? as usize != TIO_STATUS_LEN {
+            return Err(Error::InvalidField("length"));
+        }
+        let flags = r.u32()?;
+        if flags & !3 != 0 {
+            return Err(Error::InvalidField("flags"));
+        }
+        let s = Self {
+            flags,
+            spdm_req_size_min: r.u16()?,
+            spdm_req_size_max: r.u16()?,
+            spdm_scratch_size_min: r.u16()?,
+            spdm_scratch_size_max: r.u16()?,
+            spdm_out_size_min: r.u16()?,
+            spdm_out_size_max: r.u16()?,
+            spdm_rsp_size_min: r.u16()?,
+            spdm_rsp_size_max: r.u16()?,
+            devctx_size: r.u16()?,
+            tdictx_size: r.u16()?,
+            tio_crypto_alg: r.u16()?,
+        };
+        r.skip(TIO_STATUS_LEN - 8 - 22)?;
+        r.finish()?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TIO_DEV_CREATE as 7.3 `sev_tio_dev_create` fills it: length 32,
+    /// dev_ctx_sla at 8, device_id at 16, root_port_id at 18, segment at 20.
+    #[test]
+    fn golden_dev_create() {
+        let c = Command::DevCreate {
+            dev_ctx: SlaAddr {
+                scatter_list: false,
+                page_2m: false,
+                pfn: 0x12345,
+            },
+            device_id: 0x0100,
+            root_port_id: 3,
+            segment: 0,
+        };
+        let mut out = [0u8; 32];
+        super::super::super::wire::encode_into(&mut out, |w| c.write(w)).unwrap();
+        let mut expected = [0u8; 32];
+        expected[0] = 32;
+        expected[8..16].copy_from_slice(&(0x12345u64 << 12).to_le_bytes());
+        expected[16..20].copy_from_slice(&[0x00, 0x01, 0x03, 0x00]);
+        assert_eq!(out, expected);
+        assert_eq!(Command::decode(cmd::TIO_DEV_CREATE, &out), Ok(c));
+        assert_eq!(
+            Command::decode(cmd::TIO_DEV_CONNECT, &out),
+            Err(Error::Truncated)
+        );
+    }
+
+    #[test]
+    fn status_codes_round_trip() {
+        for raw in 0..0x50 {
+            assert_eq!(Status::from_raw(raw).raw(), raw);
+        }
+        assert_eq!(Status::from_raw(0x32), Status::SpdmRequest);
+        assert_eq!(SlaAddr::EOL.raw(), Ok(0x000F_FFFF_FFFF_F000));
+    }
+}
