@@ -11,7 +11,8 @@
 //! all, exactly as C's `DEFINE_SYSFS_GROUP_VISIBLE()` arranges: the visibility callback returns
 //! `SYSFS_GROUP_INVISIBLE` for attribute 0. After the condition changes, [`AttributeGroup::update`]
 //! (C's `sysfs_update_group()`) creates or removes the directory. For an *unnamed* group the same
-//! answer only hides the group's files, one by one.
+//! answer hides every file of the group, one by one. (C's `DEFINE_SIMPLE_SYSFS_GROUP_VISIBLE()`
+//! hides only the first file of an unnamed group; the others keep their modes.)
 //!
 //! C header: [`include/linux/sysfs.h`](srctree/include/linux/sysfs.h)
 
@@ -265,8 +266,10 @@ impl AttributeGroup {
         let dev = unsafe { crate::container_of!(kobj, bindings::device, kobj) };
         // SAFETY: sysfs holds a reference to the device while it evaluates visibility.
         let dev = unsafe { Device::from_raw(dev) };
-        if n == 0 && !V::group_visible(dev) {
-            return GROUP_INVISIBLE;
+        if !V::group_visible(dev) {
+            // Attribute 0 carries the verdict for a named group's directory; the others are
+            // only asked about in unnamed groups, where each file must hide itself.
+            return if n == 0 { GROUP_INVISIBLE } else { 0 };
         }
         // SAFETY: By the function's safety requirements `attr` is valid.
         let mode = unsafe { (*attr).mode };

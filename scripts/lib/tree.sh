@@ -34,7 +34,7 @@ prepare_tree() {
 	[ -f "$src/Makefile" ] || die "no kernel source at $src; run scripts/setup"
 	mkdir -p "$work"
 	stage=$(mktemp -d "$TSM_CACHE/stage.XXXX")
-	trap 'rm -rf "$stage"' RETURN
+	trap 'rm -rf "$stage"; trap - RETURN' RETURN
 
 	# Patched files, produced from pristine copies.
 	patched_files > "$stage/patched"

@@ -9,7 +9,7 @@
 //!   failed registration sends no uevents;
 //! - each `tsmN` has a `host` symlink to the device that provides the TSM (the seed RFC's link).
 
-use kernel::{prelude::*, str::CStr, ModuleMetadata, ThisModule};
+use kernel::{str::CStr, ModuleMetadata, ThisModule};
 
 pub mod abi;
 mod ids;
