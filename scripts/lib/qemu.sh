@@ -25,6 +25,7 @@ make_initramfs() {
 	root=$(mktemp -d "$TSM_CACHE/initramfs.XXXX")
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,lib,e2e}
 	cp /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
 	cp "$TSM_ROOT/tests/e2e/init" "$root/init"
 	cp -r "$TSM_ROOT"/tests/e2e/. "$root/e2e/"
 	[ -d "$build/modules/lib/modules" ] && cp -a "$build/modules/lib/modules" "$root/lib/"
