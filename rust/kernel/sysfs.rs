@@ -341,6 +341,50 @@ pub enum Entry {
 /// # Ok::<(), Error>(())
 /// ```
 pub fn lookup(dev: &Device, path: &[&CStr]) -> Option<Entry> {
+    with_node(dev, path, |node| {
+        let kind = u32::from(node.flags) & bindings::KERNFS_TYPE_MASK;
+        if kind == bindings::kernfs_node_type_KERNFS_DIR {
+            Entry::Dir
+        } else if kind == bindings::kernfs_node_type_KERNFS_LINK {
+            Entry::Link
+        } else {
+            Entry::File(node.mode & 0o777)
+        }
+    })
+}
+
+/// Whether `path` below `dev` is a symbolic link to `target`'s sysfs directory.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{class, faux, sysfs};
+///
+/// let reg_a = faux::Registration::new(c"sysfs_link_a", None)?;
+/// let reg_b = faux::Registration::new(c"sysfs_link_b", None)?;
+/// let (a, b) = (reg_a.as_ref().as_ref(), reg_b.as_ref().as_ref());
+/// class::create_link(a, b, c"peer")?;
+/// assert!(sysfs::is_link_to(a, &[c"peer"], b));
+/// assert!(!sysfs::is_link_to(a, &[c"peer"], a));
+/// assert!(!sysfs::is_link_to(a, &[c"uevent"], b));
+/// class::remove_link(a, c"peer");
+/// assert!(!sysfs::is_link_to(a, &[c"peer"], b));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn is_link_to(dev: &Device, path: &[&CStr], target: &Device) -> bool {
+    // SAFETY: `kobj_of` is valid; `sd` is the target's directory while it is registered.
+    let target_dir = unsafe { (*kobj_of(target)).sd };
+    with_node(dev, path, |node| {
+        let kind = u32::from(node.flags) & bindings::KERNFS_TYPE_MASK;
+        // SAFETY: A link node's union holds `symlink`, immutable after creation.
+        kind == bindings::kernfs_node_type_KERNFS_LINK
+            && unsafe { node.__bindgen_anon_1.symlink.target_kn } == target_dir
+    })
+    .unwrap_or(false)
+}
+
+/// Walks `path` below `dev` and applies `f` to the node found, holding a reference to it.
+fn with_node<R>(dev: &Device, path: &[&CStr], f: impl FnOnce(&bindings::kernfs_node) -> R) -> Option<R> {
     // SAFETY: `kobj_of` is valid; `sd` is the device's kernfs directory while it is registered.
     let mut node = NonNull::new(unsafe { (*kobj_of(dev)).sd })?;
     // SAFETY: `node` is a live kernfs node; take a reference so the loop can put one per step.
@@ -354,18 +398,11 @@ pub fn lookup(dev: &Device, path: &[&CStr]) -> Option<Entry> {
         unsafe { bindings::kernfs_put(node.as_ptr()) };
         node = NonNull::new(child)?;
     }
-    // SAFETY: `node` is referenced; `flags` and `mode` are stable after creation.
-    let (flags, mode) = unsafe { ((*node.as_ptr()).flags, (*node.as_ptr()).mode) };
+    // SAFETY: `node` is referenced, so it stays valid during `f`.
+    let result = f(unsafe { node.as_ref() });
     // SAFETY: Drops the last reference taken above.
     unsafe { bindings::kernfs_put(node.as_ptr()) };
-    let kind = u32::from(flags) & bindings::KERNFS_TYPE_MASK;
-    Some(if kind == bindings::kernfs_node_type_KERNFS_DIR {
-        Entry::Dir
-    } else if kind == bindings::kernfs_node_type_KERNFS_LINK {
-        Entry::Link
-    } else {
-        Entry::File(mode & 0o777)
-    })
+    Some(result)
 }
 
 /// Declares a `static` [`AttributeGroup`] of device attributes.

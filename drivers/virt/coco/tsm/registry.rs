@@ -128,6 +128,10 @@ mod tests {
         fn disconnect(_pdev: &pci::Device, _function: &()) {}
     }
 
+    fn dev_of(faux: &faux::Registration) -> &Device {
+        faux.as_ref().as_ref()
+    }
+
     fn name_of(tsm: &TsmDevice) -> Result<CString> {
         CString::try_from_fmt(fmt!("tsm{}", tsm.id()))
     }
@@ -145,16 +149,16 @@ mod tests {
     #[test]
     fn register_adds_tsm_with_host_and_device_links() -> Result {
         let parent = faux::Registration::new(c"tsm_class_test_links", None)?;
-        let tsm = Registration::new_plain(parent.as_ref().as_ref())?;
+        let tsm = Registration::new_plain(dev_of(&parent))?;
         let dev = tsm.device().device();
-        assert_eq!(sysfs::lookup(dev, &[c"host"]), Some(Entry::Link));
-        assert_eq!(sysfs::lookup(dev, &[c"device"]), Some(Entry::Link));
-        assert_eq!(entry_below_parent(parent.as_ref().as_ref(), tsm.device())?, Some(Entry::Dir));
+        assert!(sysfs::is_link_to(dev, &[c"host"], dev_of(&parent)));
+        assert!(sysfs::is_link_to(dev, &[c"device"], dev_of(&parent)));
+        assert_eq!(entry_below_parent(dev_of(&parent), tsm.device())?, Some(Entry::Dir));
 
         let held = tsm.device_ref();
         drop(tsm);
         // Unregistered: gone from sysfs and lookups even while a reference keeps it alive.
-        assert_eq!(entry_below_parent(parent.as_ref().as_ref(), &held)?, None);
+        assert_eq!(entry_below_parent(dev_of(&parent), &held)?, None);
         assert!(find(held.id()).is_none());
         Ok(())
     }
@@ -162,19 +166,19 @@ mod tests {
     #[test]
     fn number_is_reused_after_release() -> Result {
         let parent = faux::Registration::new(c"tsm_class_test_reuse", None)?;
-        let first = Registration::new_plain(parent.as_ref().as_ref())?;
-        let second = Registration::new_plain(parent.as_ref().as_ref())?;
+        let first = Registration::new_plain(dev_of(&parent))?;
+        let second = Registration::new_plain(dev_of(&parent))?;
         let first_id = first.device().id();
         assert!(second.device().id() > first_id);
 
         // A reference outliving unregistration keeps the number taken.
         let held = first.device_ref();
         drop(first);
-        let third = Registration::new_plain(parent.as_ref().as_ref())?;
+        let third = Registration::new_plain(dev_of(&parent))?;
         assert!(third.device().id() != first_id);
 
         drop(held);
-        let fourth = Registration::new_plain(parent.as_ref().as_ref())?;
+        let fourth = Registration::new_plain(dev_of(&parent))?;
         assert_eq!(fourth.device().id(), first_id);
         Ok(())
     }
@@ -183,17 +187,19 @@ mod tests {
     fn two_tsms_are_found_by_number() -> Result {
         let parent_a = faux::Registration::new(c"tsm_class_test_a", None)?;
         let parent_b = faux::Registration::new(c"tsm_class_test_b", None)?;
-        let a = Registration::new_link::<IdleLinkTsm>(parent_a.as_ref().as_ref())?;
-        let b = Registration::new_plain(parent_b.as_ref().as_ref())?;
+        let a = Registration::new_link::<IdleLinkTsm>(dev_of(&parent_a))?;
+        let b = Registration::new_plain(dev_of(&parent_b))?;
         let found_a = find(a.device().id()).ok_or(ENOENT)?;
         let found_b = find(b.device().id()).ok_or(ENOENT)?;
         assert!(core::ptr::eq(&*found_a, a.device()));
         assert!(core::ptr::eq(&*found_b, b.device()));
         assert!(found_a.pci_ops().is_some());
         assert!(found_b.pci_ops().is_none());
-        assert_eq!(entry_below_parent(parent_a.as_ref().as_ref(), a.device())?, Some(Entry::Dir));
-        assert_eq!(entry_below_parent(parent_b.as_ref().as_ref(), b.device())?, Some(Entry::Dir));
-        assert_eq!(entry_below_parent(parent_a.as_ref().as_ref(), b.device())?, None);
+        assert_eq!(entry_below_parent(dev_of(&parent_a), a.device())?, Some(Entry::Dir));
+        assert_eq!(entry_below_parent(dev_of(&parent_b), b.device())?, Some(Entry::Dir));
+        assert_eq!(entry_below_parent(dev_of(&parent_a), b.device())?, None);
+        assert!(sysfs::is_link_to(a.device().device(), &[c"host"], dev_of(&parent_a)));
+        assert!(sysfs::is_link_to(b.device().device(), &[c"host"], dev_of(&parent_b)));
         Ok(())
     }
 
@@ -239,8 +245,8 @@ mod tests {
     fn readiness_uevent_only_once_pci_ops_are_live() -> Result {
         let parent = faux::Registration::new(c"tsm_class_test_uevent", None)?;
         let listener = uevent::Listener::new()?;
-        let plain = Registration::new_plain(parent.as_ref().as_ref())?;
-        let link = Registration::new_link::<IdleLinkTsm>(parent.as_ref().as_ref())?;
+        let plain = Registration::new_plain(dev_of(&parent))?;
+        let link = Registration::new_link::<IdleLinkTsm>(dev_of(&parent))?;
         let events = listener.drain()?;
 
         let plain_path = devpath_suffix(plain.device())?;
@@ -255,7 +261,7 @@ mod tests {
     #[test]
     fn unregister_sends_remove_uevent() -> Result {
         let parent = faux::Registration::new(c"tsm_class_test_remove", None)?;
-        let tsm = Registration::new_link::<IdleLinkTsm>(parent.as_ref().as_ref())?;
+        let tsm = Registration::new_link::<IdleLinkTsm>(dev_of(&parent))?;
         let path = devpath_suffix(tsm.device())?;
         let listener = uevent::Listener::new()?;
         drop(tsm);
