@@ -59,8 +59,15 @@ prepare_tree() {
 			[ -n "$top" ] && printf '/%s/\n' "$top"
 		done | sort -u
 	} > "$stage/exclude"
-	rsync -a --delete --exclude-from="$stage/exclude" "$src/" "$work/" ||
+	rsync -a --delete --exclude=/.tsm-rs-managed --exclude-from="$stage/exclude" "$src/" "$work/" ||
 		die "tree: cannot mirror $src into $work"
+	# A file a patch or the overlay provided last time and rsync just put back to
+	# pristine has pristine's old mtime: make it newer than its objects.
+	if [ -f "$work/.tsm-rs-managed" ]; then
+		comm -23 <(sort -u "$work/.tsm-rs-managed") <(sort -u "$stage/exclude") |
+		while read -r f; do [ -f "$work$f" ] && touch "$work$f"; done
+	fi
+	cp "$stage/exclude" "$work/.tsm-rs-managed"
 
 	while read -r f; do
 		mkdir -p "$work/$(dirname "$f")"
