@@ -376,9 +376,12 @@ pub fn is_link_to(dev: &Device, path: &[&CStr], target: &Device) -> bool {
     let target_dir = unsafe { (*kobj_of(target)).sd };
     with_node(dev, path, |node| {
         let kind = u32::from(node.flags) & bindings::KERNFS_TYPE_MASK;
+        if kind != bindings::kernfs_node_type_KERNFS_LINK {
+            return false;
+        }
         // SAFETY: A link node's union holds `symlink`, immutable after creation.
-        kind == bindings::kernfs_node_type_KERNFS_LINK
-            && unsafe { node.__bindgen_anon_1.symlink.target_kn } == target_dir
+        let link_target = unsafe { node.__bindgen_anon_1.symlink.target_kn };
+        link_target == target_dir
     })
     .unwrap_or(false)
 }
