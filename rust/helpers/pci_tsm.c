@@ -15,6 +15,11 @@ __rust_helper int rust_helper_copy_from_sockptr_offset(void *dst, sockptr_t src,
 	return copy_from_sockptr_offset(dst, src, offset, size);
 }
 
+__rust_helper sockptr_t rust_helper_kernel_sockptr(void *p)
+{
+	return KERNEL_SOCKPTR(p);
+}
+
 __rust_helper int rust_helper_copy_to_sockptr_offset(sockptr_t dst, size_t offset,
 						     const void *src, size_t size)
 {

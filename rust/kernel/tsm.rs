@@ -188,6 +188,15 @@ pub enum RequestScope {
 }
 
 impl RequestScope {
+    fn as_raw(self) -> bindings::pci_tsm_req_scope {
+        match self {
+            Self::Info => bindings::pci_tsm_req_scope_PCI_TSM_REQ_INFO,
+            Self::StateChange => bindings::pci_tsm_req_scope_PCI_TSM_REQ_STATE_CHANGE,
+            Self::DebugRead => bindings::pci_tsm_req_scope_PCI_TSM_REQ_DEBUG_READ,
+            Self::DebugWrite => bindings::pci_tsm_req_scope_PCI_TSM_REQ_DEBUG_WRITE,
+        }
+    }
+
     fn from_raw(scope: bindings::pci_tsm_req_scope) -> Option<Self> {
         Some(match scope {
             bindings::pci_tsm_req_scope_PCI_TSM_REQ_INFO => Self::Info,
@@ -203,6 +212,82 @@ impl RequestScope {
 /// dereferenced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VmHandle(usize);
+
+impl VmHandle {
+    /// A handle for a VM that only exists as a number, e.g. in test controls: 7.3 has no
+    /// VFIO/KVM caller of the bind interface, and the core never dereferences the handle.
+    pub const fn from_cookie(cookie: core::num::NonZeroUsize) -> Self {
+        Self(cookie.get())
+    }
+
+    fn as_raw(self) -> *mut bindings::kvm {
+        self.0 as *mut bindings::kvm
+    }
+}
+
+/// Binds the TDI of the managed function `pdev` to `vm` through its TSM (C `pci_tsm_bind()`).
+///
+/// Binding again to the same VM succeeds; `EBUSY` if bound to another, `ENXIO` if `pdev` is not
+/// managed by a link TSM.
+pub fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
+    // SAFETY: `pdev` is live; the core checks its TSM state under its own locks.
+    to_result(unsafe { bindings::pci_tsm_bind(raw_pci_device(pdev), vm.as_raw(), tdi_id) })
+}
+
+/// Unbinds the TDI of `pdev`, if bound (C `pci_tsm_unbind()`).
+pub fn unbind(pdev: &pci::Device) {
+    // SAFETY: `pdev` is live.
+    unsafe { bindings::pci_tsm_unbind(raw_pci_device(pdev)) }
+}
+
+/// Relays a guest request from kernel buffers to the TSM of the bound TDI `pdev`
+/// (C `pci_tsm_guest_req()`). Returns the residue and the TSM's status code.
+pub fn guest_req(
+    pdev: &pci::Device,
+    scope: RequestScope,
+    request: &[u8],
+    response: &mut [u8],
+) -> Result<(usize, u64)> {
+    let mut code = 0u64;
+    // SAFETY: `pdev` is live; both sockptrs are kernel buffers of the lengths passed.
+    let ret = unsafe {
+        bindings::pci_tsm_guest_req(
+            raw_pci_device(pdev),
+            scope.as_raw(),
+            bindings::kernel_sockptr(request.as_ptr().cast_mut().cast()),
+            request.len(),
+            bindings::kernel_sockptr(response.as_mut_ptr().cast()),
+            response.len(),
+            &mut code,
+        )
+    };
+    if ret < 0 {
+        // CAST: a negative return is an errno.
+        return Err(Error::from_errno(ret as c_int));
+    }
+    // CAST: non-negative and at most `response.len()`.
+    Ok((ret as usize, code))
+}
+
+/// Exchanges one DOE object with the DSM `pdev` over its CMA mailbox
+/// (C `pci_tsm_doe_transfer()`); returns the response length.
+pub fn doe_transfer(pdev: &pci::Device, object_type: u8, request: &[u8], response: &mut [u8]) -> Result<usize> {
+    // SAFETY: `pdev` is live; the buffers are valid for their lengths.
+    let ret = unsafe {
+        bindings::pci_tsm_doe_transfer(
+            raw_pci_device(pdev),
+            object_type,
+            request.as_ptr().cast(),
+            request.len(),
+            response.as_mut_ptr().cast(),
+            response.len(),
+        )
+    };
+    to_result(ret)?;
+    // CAST: non-negative here.
+    Ok(ret as usize)
+}
+
 
 /// The buffers of one guest request; user or kernel memory (C `sockptr_t`).
 pub struct GuestRequest {
@@ -345,6 +430,11 @@ impl<F> Context<F> {
         // SAFETY: Non-NULL `tsm` is a `Context<F>` by the function's safety requirements.
         (!tsm.is_null()).then(|| unsafe { Self::from_base(tsm) })
     }
+}
+
+/// The C `struct pci_dev` of `pdev` (`pci::Device` is a transparent wrapper over it).
+fn raw_pci_device(pdev: &pci::Device) -> *mut bindings::pci_dev {
+    core::ptr::from_ref(pdev).cast_mut().cast()
 }
 
 /// # Safety
