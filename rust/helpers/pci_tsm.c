@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
+#include <linux/pci.h>
 #include <linux/pci-tsm.h>
 #include <linux/sockptr.h>
 
@@ -24,5 +25,32 @@ __rust_helper int rust_helper_copy_to_sockptr_offset(sockptr_t dst, size_t offse
 						     const void *src, size_t size)
 {
 	return copy_to_sockptr_offset(dst, offset, src, size);
+}
+__rust_helper bool rust_helper_pci_is_pcie(struct pci_dev *pdev)
+{
+	return pci_is_pcie(pdev);
+}
+
+__rust_helper int rust_helper_pci_pcie_type(const struct pci_dev *pdev)
+{
+	return pci_pcie_type(pdev);
+}
+
+__rust_helper struct pci_dev *rust_helper_pci_physfn(struct pci_dev *pdev)
+{
+	return pci_physfn(pdev);
+}
+
+__rust_helper int rust_helper_pci_tsm_num_vf(struct pci_dev *pf)
+{
+	return pci_num_vf(pf);
+}
+
+/* Virtual function @id of @pf with a reference, or NULL. */
+__rust_helper struct pci_dev *rust_helper_pci_tsm_get_vf(struct pci_dev *pf, int id)
+{
+	return pci_get_domain_bus_and_slot(pci_domain_nr(pf->bus),
+					   pci_iov_virtfn_bus(pf, id),
+					   pci_iov_virtfn_devfn(pf, id));
 }
 #endif

@@ -24,6 +24,8 @@ use crate::{
 };
 use core::{marker::PhantomData, ptr::NonNull};
 
+pub mod context;
+
 /// A TSM class device, `/sys/class/tsm/tsmN` (C `struct tsm_dev`).
 ///
 /// # Invariants
@@ -231,13 +233,13 @@ impl VmHandle {
 /// managed by a link TSM.
 pub fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
     // SAFETY: `pdev` is live; the core checks its TSM state under its own locks.
-    to_result(unsafe { bindings::pci_tsm_bind(raw_pci_device(pdev), vm.as_raw(), tdi_id) })
+    to_result(unsafe { bindings::pci_tsm_bind(pdev.as_raw_pci_dev(), vm.as_raw(), tdi_id) })
 }
 
 /// Unbinds the TDI of `pdev`, if bound (C `pci_tsm_unbind()`).
 pub fn unbind(pdev: &pci::Device) {
     // SAFETY: `pdev` is live.
-    unsafe { bindings::pci_tsm_unbind(raw_pci_device(pdev)) }
+    unsafe { bindings::pci_tsm_unbind(pdev.as_raw_pci_dev()) }
 }
 
 /// Relays a guest request from kernel buffers to the TSM of the bound TDI `pdev`
@@ -252,7 +254,7 @@ pub fn guest_req(
     // SAFETY: `pdev` is live; both sockptrs are kernel buffers of the lengths passed.
     let ret = unsafe {
         bindings::pci_tsm_guest_req(
-            raw_pci_device(pdev),
+            pdev.as_raw_pci_dev(),
             scope.as_raw(),
             bindings::kernel_sockptr(request.as_ptr().cast_mut().cast()),
             request.len(),
@@ -275,7 +277,7 @@ pub fn doe_transfer(pdev: &pci::Device, object_type: u8, request: &[u8], respons
     // SAFETY: `pdev` is live; the buffers are valid for their lengths.
     let ret = unsafe {
         bindings::pci_tsm_doe_transfer(
-            raw_pci_device(pdev),
+            pdev.as_raw_pci_dev(),
             object_type,
             request.as_ptr().cast(),
             request.len(),
@@ -406,16 +408,16 @@ pub trait DevsecTsm: Sized + 'static {
 /// `tsm.base_tsm` is what the PCI core sees (`pdev->tsm`); the `pci_tsm_pf0` around it is only
 /// initialised as such for a DSM (`dsm`).
 #[repr(C)]
-struct Context<F> {
+struct BackendContext<F> {
     tsm: bindings::pci_tsm_pf0,
     dsm: bool,
     function: F,
 }
 
-impl<F> Context<F> {
+impl<F> BackendContext<F> {
     /// # Safety
     ///
-    /// `tsm` must be the `base_tsm` of a live `Context<F>`.
+    /// `tsm` must be the `base_tsm` of a live `BackendContext<F>`.
     unsafe fn from_base<'a>(tsm: *mut bindings::pci_tsm) -> &'a Self {
         // SAFETY: `base_tsm` is the first field of `pci_tsm_pf0`, itself the first field.
         unsafe { &*tsm.cast::<Self>() }
@@ -423,26 +425,13 @@ impl<F> Context<F> {
 
     /// # Safety
     ///
-    /// `pdev` must be a live device whose `tsm` is the `base_tsm` of a live `Context<F>`.
+    /// `pdev` must be a live device whose `tsm` is the `base_tsm` of a live `BackendContext<F>`.
     unsafe fn of_device<'a>(pdev: *mut bindings::pci_dev) -> Option<&'a Self> {
         // SAFETY: By the function's safety requirements.
         let tsm = unsafe { (*pdev).tsm };
-        // SAFETY: Non-NULL `tsm` is a `Context<F>` by the function's safety requirements.
+        // SAFETY: Non-NULL `tsm` is a `BackendContext<F>` by the function's safety requirements.
         (!tsm.is_null()).then(|| unsafe { Self::from_base(tsm) })
     }
-}
-
-/// The C `struct pci_dev` of `pdev` (`pci::Device` is a transparent wrapper over it).
-fn raw_pci_device(pdev: &pci::Device) -> *mut bindings::pci_dev {
-    core::ptr::from_ref(pdev).cast_mut().cast()
-}
-
-/// # Safety
-///
-/// `pdev` must be valid for `'a`.
-unsafe fn pci_device<'a>(pdev: *mut bindings::pci_dev) -> &'a pci::Device {
-    // SAFETY: `pci::Device` is a transparent wrapper over `struct pci_dev`.
-    unsafe { &*pdev.cast() }
 }
 
 struct LinkAdapter<T>(PhantomData<T>);
@@ -467,7 +456,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
         pdev: *mut bindings::pci_dev,
     ) -> *mut bindings::pci_tsm {
         // SAFETY: The PCI/TSM core passes live devices.
-        let (tsm, dev) = unsafe { (TsmDevice::from_raw(tsm_dev), pci_device(pdev)) };
+        let (tsm, dev) = unsafe { (TsmDevice::from_raw(tsm_dev), pci::Device::from_raw_pci_dev(pdev)) };
         // SAFETY: `pdev` is live.
         let dsm = unsafe { bindings::is_pci_tsm_pf0(pdev) };
         let function = match T::probe(tsm, dev, dsm) {
@@ -479,7 +468,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
             }
         };
         let ctx = match KBox::new(
-            Context {
+            BackendContext {
                 tsm: pin_init::zeroed(),
                 dsm,
                 function,
@@ -509,7 +498,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
     }
 
     unsafe extern "C" fn remove(tsm: *mut bindings::pci_tsm) {
-        let ctx = tsm.cast::<Context<T::Function>>();
+        let ctx = tsm.cast::<BackendContext<T::Function>>();
         // SAFETY: `tsm` was returned by `probe`, so it heads a live boxed `Context`, now ours.
         unsafe {
             if (*ctx).dsm {
@@ -520,13 +509,13 @@ impl<T: LinkTsm> LinkAdapter<T> {
         // SAFETY: As above; the box is not used by C any more.
         let ctx = KBox::into_inner(unsafe { KBox::from_raw(ctx) });
         // SAFETY: The context's device outlives its context.
-        let dev = unsafe { pci_device(ctx.tsm.base_tsm.pdev) };
+        let dev = unsafe { pci::Device::from_raw_pci_dev(ctx.tsm.base_tsm.pdev) };
         T::remove(dev, ctx.function);
     }
 
     unsafe extern "C" fn connect(pdev: *mut bindings::pci_dev) -> c_int {
         // SAFETY: The core calls connect on a live DSM whose context came from `probe`.
-        let (dev, ctx) = unsafe { (pci_device(pdev), Context::<T::Function>::of_device(pdev)) };
+        let (dev, ctx) = unsafe { (pci::Device::from_raw_pci_dev(pdev), BackendContext::<T::Function>::of_device(pdev)) };
         let Some(ctx) = ctx else { return ENXIO.to_errno() };
         match T::connect(dev, &ctx.function) {
             Ok(()) => 0,
@@ -536,7 +525,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
 
     unsafe extern "C" fn disconnect(pdev: *mut bindings::pci_dev) {
         // SAFETY: As for `connect`.
-        let (dev, ctx) = unsafe { (pci_device(pdev), Context::<T::Function>::of_device(pdev)) };
+        let (dev, ctx) = unsafe { (pci::Device::from_raw_pci_dev(pdev), BackendContext::<T::Function>::of_device(pdev)) };
         if let Some(ctx) = ctx {
             T::disconnect(dev, &ctx.function);
         }
@@ -548,7 +537,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
         tdi_id: u32,
     ) -> *mut bindings::pci_tdi {
         // SAFETY: The core binds a live, managed device.
-        let (dev, ctx) = unsafe { (pci_device(pdev), Context::<T::Function>::of_device(pdev)) };
+        let (dev, ctx) = unsafe { (pci::Device::from_raw_pci_dev(pdev), BackendContext::<T::Function>::of_device(pdev)) };
         let Some(ctx) = ctx else { return ENXIO.to_ptr() };
         let tdi = match T::bind(dev, &ctx.function, VmHandle(kvm as usize), tdi_id) {
             Ok(tdi) => tdi,
@@ -574,7 +563,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
         // SAFETY: `tdi` was returned by `bind`, so it heads a boxed `BoundTdi`.
         let bound = unsafe { KBox::from_raw(tdi.cast::<BoundTdi<T::Tdi>>()) };
         // SAFETY: The TDI's device outlives the binding.
-        let dev = unsafe { pci_device(bound.tdi.pdev) };
+        let dev = unsafe { pci::Device::from_raw_pci_dev(bound.tdi.pdev) };
         T::unbind(dev, KBox::into_inner(bound).data);
     }
 
@@ -600,7 +589,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
         };
         let mut code = 0;
         // SAFETY: The TDI's device outlives the binding.
-        let dev = unsafe { pci_device(bound.tdi.pdev) };
+        let dev = unsafe { pci::Device::from_raw_pci_dev(bound.tdi.pdev) };
         let ret = T::guest_req(dev, &bound.data, scope, &req, &mut code);
         if !tsm_code.is_null() {
             // SAFETY: The caller passes a writable code slot or NULL.
@@ -638,13 +627,13 @@ impl<T: DevsecTsm> DevsecAdapter<T> {
         pdev: *mut bindings::pci_dev,
     ) -> *mut bindings::pci_tsm {
         // SAFETY: The PCI/TSM core passes live devices.
-        let (tsm, dev) = unsafe { (TsmDevice::from_raw(tsm_dev), pci_device(pdev)) };
+        let (tsm, dev) = unsafe { (TsmDevice::from_raw(tsm_dev), pci::Device::from_raw_pci_dev(pdev)) };
         let function = match T::lock(tsm, dev) {
             Ok(function) => function,
             Err(e) => return e.to_ptr(),
         };
         match KBox::new(
-            Context {
+            BackendContext {
                 tsm: pin_init::zeroed(),
                 dsm: false,
                 function,
@@ -666,9 +655,9 @@ impl<T: DevsecTsm> DevsecAdapter<T> {
 
     unsafe extern "C" fn unlock(tsm: *mut bindings::pci_tsm) {
         // SAFETY: `tsm` was returned by `lock`, so it heads a boxed `Context`.
-        let ctx = unsafe { KBox::from_raw(tsm.cast::<Context<T::Function>>()) };
+        let ctx = unsafe { KBox::from_raw(tsm.cast::<BackendContext<T::Function>>()) };
         // SAFETY: The context's device outlives its context.
-        let dev = unsafe { pci_device(ctx.tsm.base_tsm.pdev) };
+        let dev = unsafe { pci::Device::from_raw_pci_dev(ctx.tsm.base_tsm.pdev) };
         T::unlock(dev, KBox::into_inner(ctx).function);
     }
 }

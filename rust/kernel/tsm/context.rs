@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What a PCI/TSM core needs from the kernel crate: the PCI topology of device security managers
+//! (DSMs), the per-function TSM context (`pdev->tsm`) and calls into a TSM's link operations.
+//!
+//! The context pointer of a device and the objects behind it are owned by the PCI/TSM core's
+//! locks, which this module cannot see; the functions that depend on them are `unsafe` and say
+//! which guarantee they need.
+
+use super::{PciTsmOps, TsmDevice, VmHandle};
+use crate::{
+    bindings,
+    pci,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{Acquire, Atomic, Relaxed, Release},
+    },
+    types::Opaque, //
+};
+use core::ptr::NonNull;
+
+/// PCI device functions per slot.
+const FUNCTIONS_PER_SLOT: u8 = 8;
+
+impl pci::Device {
+    /// Calls `f` on every function this DSM may manage, other than itself: each function of the
+    /// slot (after function 0) followed by its virtual functions, then, for a switch upstream
+    /// port, every device below it. With `reverse`, the exact opposite order, for teardown.
+    pub fn walk_dsm_functions(&self, reverse: bool, f: &mut dyn FnMut(&Self)) {
+        let downstream = self.is_upstream_port();
+        if reverse && downstream {
+            self.walk_subordinate(true, f);
+        }
+        for step in 0..FUNCTIONS_PER_SLOT {
+            let function = if reverse { FUNCTIONS_PER_SLOT - 1 - step } else { step };
+            let Some(pf) = self.slot_function(function) else {
+                continue;
+            };
+            let vfs = pf.num_vfs();
+            if !reverse && function > 0 {
+                f(&pf);
+            }
+            for step in 0..vfs {
+                let index = if reverse { vfs - 1 - step } else { step };
+                if let Some(vf) = pf.virtual_function(index) {
+                    f(&vf);
+                }
+            }
+            if reverse && function > 0 {
+                f(&pf);
+            }
+        }
+        if !reverse && downstream {
+            self.walk_subordinate(false, f);
+        }
+    }
+}
+
+impl pci::Device {
+    /// The C `struct pci_dev`.
+    pub(crate) fn as_raw_pci_dev(&self) -> *mut bindings::pci_dev {
+        core::ptr::from_ref(self).cast_mut().cast()
+    }
+
+    /// # Safety
+    ///
+    /// `pdev` must be valid for `'a`.
+    pub(crate) unsafe fn from_raw_pci_dev<'a>(pdev: *mut bindings::pci_dev) -> &'a Self {
+        // SAFETY: `pci::Device` is a transparent wrapper over `struct pci_dev`.
+        unsafe { &*pdev.cast() }
+    }
+
+    /// Takes a reference on a device returned by a C lookup that already holds one for us.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` is NULL or a device whose reference the caller hands over.
+    unsafe fn from_owned(pdev: *mut bindings::pci_dev) -> Option<ARef<Self>> {
+        // SAFETY: By the function's safety requirements.
+        NonNull::new(pdev).map(|p| unsafe { ARef::from_raw(p.cast()) })
+    }
+
+    /// Whether this is function 0 of a TEE-IO or IDE capable endpoint, upstream port or RCiEP:
+    /// a candidate DSM that may be connected (C `is_pci_tsm_pf0()`).
+    pub fn is_tsm_pf0(&self) -> bool {
+        // SAFETY: The device is live.
+        unsafe { bindings::is_pci_tsm_pf0(self.as_raw_pci_dev()) }
+    }
+
+    /// Whether the device advertises TEE-IO in its PCIe Device Capabilities.
+    pub fn has_tee(&self) -> bool {
+        // SAFETY: `devcap` is read once at enumeration and immutable afterwards.
+        unsafe { (*self.as_raw_pci_dev()).devcap & bindings::PCI_EXP_DEVCAP_TEE != 0 }
+    }
+
+    /// Whether the device has an IDE extended capability.
+    pub fn has_ide(&self) -> bool {
+        // SAFETY: `ide_cap` is set once at enumeration.
+        unsafe { (*self.as_raw_pci_dev()).ide_cap != 0 }
+    }
+
+    /// Whether the device has a PCI Express capability.
+    pub fn is_pcie(&self) -> bool {
+        // SAFETY: The device is live.
+        unsafe { bindings::pci_is_pcie(self.as_raw_pci_dev()) }
+    }
+
+    /// Whether the device is the upstream port of a PCIe switch.
+    pub fn is_upstream_port(&self) -> bool {
+        // SAFETY: The device is live.
+        self.is_pcie()
+            && unsafe { bindings::pci_pcie_type(self.as_raw_pci_dev()) }
+                == bindings::PCI_EXP_TYPE_UPSTREAM as c_int
+    }
+
+    fn devfn(&self) -> u8 {
+        // SAFETY: `devfn` is immutable after enumeration.
+        unsafe { (*self.as_raw_pci_dev()).devfn as u8 }
+    }
+
+    /// The function number within the slot (0-7).
+    pub fn function(&self) -> u8 {
+        self.devfn() & 7
+    }
+
+    /// Function `function` of this device's slot, if present.
+    pub fn slot_function(&self, function: u8) -> Option<ARef<Self>> {
+        let devfn = (self.devfn() & !7) | (function & 7);
+        // SAFETY: `bus` is live while the device is; `pci_get_slot` returns a reference.
+        unsafe { Self::from_owned(bindings::pci_get_slot((*self.as_raw_pci_dev()).bus, devfn.into())) }
+    }
+
+    /// The physical function of a virtual function, or the device itself.
+    pub fn physical_function(&self) -> ARef<Self> {
+        // SAFETY: A VF holds a reference on its PF, so the PF is live.
+        unsafe { Self::from_raw_pci_dev(bindings::pci_physfn(self.as_raw_pci_dev())) }.into()
+    }
+
+    /// Function 0 of the slot of the device's physical function, whatever its capabilities.
+    pub fn function0(&self) -> Option<ARef<Self>> {
+        let pf = self.physical_function();
+        if pf.function() == 0 {
+            return Some(pf);
+        }
+        pf.slot_function(0)
+    }
+
+    /// The number of enabled SR-IOV virtual functions.
+    pub fn num_vfs(&self) -> u16 {
+        // SAFETY: The device is live.
+        let n = unsafe { bindings::pci_tsm_num_vf(self.as_raw_pci_dev()) };
+        u16::try_from(n).unwrap_or(0)
+    }
+
+    /// Virtual function `index` of this physical function, if present.
+    pub fn virtual_function(&self, index: u16) -> Option<ARef<Self>> {
+        // SAFETY: The device is live; the lookup returns a reference or NULL.
+        unsafe { Self::from_owned(bindings::pci_tsm_get_vf(self.as_raw_pci_dev(), index.into())) }
+    }
+
+    /// The switch upstream port two levels up (the device's bus is below a downstream port of
+    /// that switch), if any.
+    pub fn upstream_port_above(&self) -> Option<ARef<Self>> {
+        let dev: &crate::device::Device = self.as_ref();
+        let grandparent = dev.parent()?.parent()?;
+        let port: &Self = grandparent.try_into().ok()?;
+        port.is_upstream_port().then(|| port.into())
+    }
+
+    /// Calls `f` on every device below this bridge, depth first (`pci_walk_bus()`), or in the
+    /// reverse order.
+    pub fn walk_subordinate(&self, reverse: bool, f: &mut dyn FnMut(&Self)) {
+        // SAFETY: The device is live.
+        let bus = unsafe { (*self.as_raw_pci_dev()).subordinate };
+        if bus.is_null() {
+            return;
+        }
+        let mut f: &mut dyn FnMut(&Self) = f;
+        let data = (&raw mut f).cast::<c_void>();
+        // SAFETY: `bus` is live while its bridge is; `data` is the closure for the duration
+        // of the walk, which is synchronous.
+        unsafe {
+            if reverse {
+                bindings::pci_walk_bus_reverse(bus, Some(walk_trampoline), data)
+            } else {
+                bindings::pci_walk_bus(bus, Some(walk_trampoline), data)
+            }
+        }
+    }
+
+    /// The device's TSM context, if any.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds whatever lock of the PCI/TSM core keeps the context alive for `'a`.
+    pub unsafe fn tsm_context<'a>(&'a self) -> Option<&'a Context> {
+        let ptr = self.context_slot().load(Acquire);
+        // SAFETY: A published context is fully built (release store) and alive by the
+        // function's safety requirements.
+        NonNull::new(ptr).map(|p| unsafe { &*p.as_ptr().cast::<Context>() })
+    }
+
+    /// Publishes `context` as the device's TSM context if the device has none.
+    ///
+    /// # Safety
+    ///
+    /// `context` is a fully built context of this device, which the caller's PCI/TSM core
+    /// owns from now on.
+    pub unsafe fn publish_tsm_context(&self, context: NonNull<Context>) -> bool {
+        self.context_slot()
+            .cmpxchg(core::ptr::null_mut(), context.as_ptr().cast(), Release)
+            .is_ok()
+    }
+
+    /// Clears the device's TSM context; the caller frees it afterwards.
+    ///
+    /// # Safety
+    ///
+    /// No one may use the old context any more, per the PCI/TSM core's locks.
+    pub unsafe fn clear_tsm_context(&self) {
+        self.context_slot().store(core::ptr::null_mut(), Relaxed);
+    }
+
+    fn context_slot(&self) -> &Atomic<*mut bindings::pci_tsm> {
+        // SAFETY: `tsm` is a pointer-sized field of the live device, only accessed atomically
+        // by the PCI/TSM core.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw_pci_dev()).tsm) }
+    }
+}
+
+/// C callback of `pci_walk_bus()`: runs the closure passed in `data`.
+///
+/// # Safety
+///
+/// `data` is the `&mut &mut dyn FnMut` set up by [`pci::Device::walk_subordinate`].
+unsafe extern "C" fn walk_trampoline(pdev: *mut bindings::pci_dev, data: *mut c_void) -> c_int {
+    // SAFETY: By the function's safety requirements.
+    let f = unsafe { &mut *data.cast::<&mut dyn FnMut(&pci::Device)>() };
+    // SAFETY: The walk holds the bus semaphore, so `pdev` is live during the call.
+    f(unsafe { pci::Device::from_raw_pci_dev(pdev) });
+    0
+}
+
+/// Calls `f` on every PCI device of the system, in enumeration order or in reverse.
+pub fn for_each_pci_device(reverse: bool, mut f: impl FnMut(&pci::Device)) {
+    let mut pdev: *mut bindings::pci_dev = core::ptr::null_mut();
+    loop {
+        // SAFETY: `pdev` is NULL or the previous result, whose reference the lookup drops.
+        pdev = unsafe {
+            if reverse {
+                bindings::pci_get_device_reverse(!0, !0, pdev)
+            } else {
+                bindings::pci_get_device(!0, !0, pdev)
+            }
+        };
+        if pdev.is_null() {
+            return;
+        }
+        // SAFETY: The lookup returned a referenced device.
+        f(unsafe { pci::Device::from_raw_pci_dev(pdev) });
+    }
+}
+
+/// The TSM context of one PCI function (C `struct pci_tsm`), allocated by its TSM's `probe`.
+///
+/// # Invariants
+///
+/// Built by a link TSM's `probe` (or a devsec TSM's `lock`): `pdev`, `dsm_dev` and `tsm_dev`
+/// point to live objects for the context's lifetime, and `tsm_dev`'s ops made it.
+#[repr(transparent)]
+pub struct Context(Opaque<bindings::pci_tsm>);
+
+impl Context {
+    fn raw_ctx(&self) -> *mut bindings::pci_tsm {
+        self.0.get()
+    }
+
+    /// The function the context belongs to.
+    pub fn pdev(&self) -> &pci::Device {
+        // SAFETY: By the type invariants.
+        unsafe { pci::Device::from_raw_pci_dev((*self.raw_ctx()).pdev) }
+    }
+
+    /// The device security manager of the function (possibly the function itself).
+    pub fn dsm_dev(&self) -> &pci::Device {
+        // SAFETY: By the type invariants (a DSM outlives the functions it manages).
+        unsafe { pci::Device::from_raw_pci_dev((*self.raw_ctx()).dsm_dev) }
+    }
+
+    /// Whether this is the context of a DSM.
+    pub fn is_dsm(&self) -> bool {
+        // SAFETY: Both fields are immutable after construction.
+        unsafe { (*self.raw_ctx()).dsm_dev == (*self.raw_ctx()).pdev }
+    }
+
+    /// The TSM that made the context.
+    pub fn tsm_dev(&self) -> &TsmDevice {
+        // SAFETY: By the type invariants.
+        unsafe { TsmDevice::from_raw((*self.raw_ctx()).tsm_dev) }
+    }
+
+    fn link_ops(&self) -> Option<&'static bindings::pci_tsm_ops__bindgen_ty_1_pci_tsm_link_ops> {
+        self.tsm_dev().pci_ops().map(PciTsmOps::link)
+    }
+
+    /// The VM the function's TDI is bound to, if bound.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the DSM lock, which serialises bind and unbind.
+    pub unsafe fn bound_vm(&self) -> Option<VmHandle> {
+        // SAFETY: By the function's safety requirements `tdi` is stable and, if set, live.
+        let tdi = unsafe { (*self.raw_ctx()).tdi };
+        // SAFETY: As above.
+        (!tdi.is_null()).then(|| VmHandle(unsafe { (*tdi).kvm } as usize))
+    }
+
+    /// Binds the function's TDI to `vm` through the TSM's `bind`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the DSM lock and the function is not bound.
+    pub unsafe fn bind(&self, vm: VmHandle, tdi_id: u32) -> Result {
+        let bind = self.link_ops().and_then(|ops| ops.bind).ok_or(EOPNOTSUPP)?;
+        // SAFETY: The device is live and managed by this TSM.
+        let tdi = unsafe { bind(self.pdev().as_raw_pci_dev(), vm.as_raw(), tdi_id) };
+        let tdi = crate::error::from_err_ptr(tdi)?;
+        if tdi.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: Serialised by the DSM lock.
+        unsafe { (*self.raw_ctx()).tdi = tdi };
+        Ok(())
+    }
+
+    /// Unbinds the function's TDI, if bound.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the DSM lock.
+    pub unsafe fn unbind(&self) {
+        // SAFETY: Serialised by the DSM lock.
+        let tdi = unsafe { (*self.raw_ctx()).tdi };
+        if tdi.is_null() {
+            return;
+        }
+        if let Some(unbind) = self.link_ops().and_then(|ops| ops.unbind) {
+            // SAFETY: `tdi` came from this TSM's `bind` and is given back once.
+            unsafe { unbind(tdi) };
+        }
+        // SAFETY: Serialised by the DSM lock.
+        unsafe { (*self.raw_ctx()).tdi = core::ptr::null_mut() };
+    }
+
+    /// Relays a guest request to the TSM for the bound TDI (`ENXIO` if unbound).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the DSM lock; the buffers are valid as the C interface describes.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn guest_req(
+        &self,
+        scope: bindings::pci_tsm_req_scope,
+        req_in: bindings::sockptr_t,
+        in_len: usize,
+        req_out: bindings::sockptr_t,
+        out_len: usize,
+        tsm_code: *mut u64,
+    ) -> isize {
+        // SAFETY: Serialised by the DSM lock.
+        let tdi = unsafe { (*self.raw_ctx()).tdi };
+        if tdi.is_null() {
+            return ENXIO.to_errno() as isize;
+        }
+        let Some(guest_req) = self.link_ops().and_then(|ops| ops.guest_req) else {
+            return EOPNOTSUPP.to_errno() as isize;
+        };
+        // SAFETY: `tdi` is bound; the buffers are the caller's promise.
+        unsafe { guest_req(tdi, scope, req_in, in_len, req_out, out_len, tsm_code) }
+    }
+}
+
+impl PciTsmOps {
+    fn link(&self) -> &bindings::pci_tsm_ops__bindgen_ty_1_pci_tsm_link_ops {
+        // SAFETY: The link view of the union is always initialised (zero for a devsec TSM).
+        unsafe { &self.0.__bindgen_anon_1.link_ops }
+    }
+
+    /// Asks the link TSM `tsm` to build a context for `pdev` (`None`: not managed).
+    ///
+    /// # Safety
+    ///
+    /// `self` is `tsm`'s link operations table and the caller serialises this with the other
+    /// operations on `pdev`'s DSM.
+    pub unsafe fn probe(&self, tsm: &TsmDevice, pdev: &pci::Device) -> Option<NonNull<Context>> {
+        let probe = self.link().probe?;
+        // SAFETY: Both devices are live.
+        NonNull::new(unsafe { probe(tsm.as_raw(), pdev.as_raw_pci_dev()) }.cast())
+    }
+
+    /// Gives a context back to the TSM that made it.
+    ///
+    /// # Safety
+    ///
+    /// `context` was made by `self.probe` and is no longer published or used.
+    pub unsafe fn remove(&self, context: NonNull<Context>) {
+        if let Some(remove) = self.link().remove {
+            // SAFETY: By the function's safety requirements.
+            unsafe { remove(context.as_ptr().cast()) };
+        }
+    }
+
+    /// Connects the DSM `pdev`, whose context is published.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the DSM lock.
+    pub unsafe fn connect(&self, pdev: &pci::Device) -> Result {
+        let connect = self.link().connect.ok_or(ENXIO)?;
+        // SAFETY: The device is live and its context published.
+        crate::error::to_result(unsafe { connect(pdev.as_raw_pci_dev()) })
+    }
+
+    /// Disconnects the DSM `pdev`.
+    ///
+    /// # Safety
+    ///
+    /// The caller excludes every other operation on the DSM.
+    pub unsafe fn disconnect(&self, pdev: &pci::Device) {
+        if let Some(disconnect) = self.link().disconnect {
+            // SAFETY: The device is live and connected.
+            unsafe { disconnect(pdev.as_raw_pci_dev()) };
+        }
+    }
+}
