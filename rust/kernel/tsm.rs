@@ -65,6 +65,15 @@ impl TsmDevice {
         unsafe { &*ptr.cast() }
     }
 
+    /// The registered TSM `tsmN` (C `find_tsm_dev()`).
+    pub fn find(id: u32) -> Option<ARef<Self>> {
+        let id = c_int::try_from(id).ok()?;
+        // SAFETY: `find_tsm_dev` returns NULL or a device with a reference for us.
+        let dev = unsafe { bindings::find_tsm_dev(id) };
+        // SAFETY: As above; the reference is handed over.
+        NonNull::new(dev.cast::<Self>()).map(|dev| unsafe { ARef::from_raw(dev) })
+    }
+
     /// Returns the C `struct tsm_dev`.
     pub fn as_raw(&self) -> *mut bindings::tsm_dev {
         self.0.get()

@@ -59,14 +59,14 @@ impl pci::Device {
 
 impl pci::Device {
     /// The C `struct pci_dev`.
-    pub(crate) fn as_raw_pci_dev(&self) -> *mut bindings::pci_dev {
+    pub fn as_raw_pci_dev(&self) -> *mut bindings::pci_dev {
         core::ptr::from_ref(self).cast_mut().cast()
     }
 
     /// # Safety
     ///
     /// `pdev` must be valid for `'a`.
-    pub(crate) unsafe fn from_raw_pci_dev<'a>(pdev: *mut bindings::pci_dev) -> &'a Self {
+    pub unsafe fn from_raw_pci_dev<'a>(pdev: *mut bindings::pci_dev) -> &'a Self {
         // SAFETY: `pci::Device` is a transparent wrapper over `struct pci_dev`.
         unsafe { &*pdev.cast() }
     }
@@ -199,6 +199,11 @@ impl pci::Device {
         // SAFETY: A published context is fully built (release store) and alive by the
         // function's safety requirements.
         NonNull::new(ptr).map(|p| unsafe { &*p.as_ptr().cast::<Context>() })
+    }
+
+    /// Whether the device has a TSM context (a connected DSM or a managed function).
+    pub fn has_tsm_context(&self) -> bool {
+        !self.context_slot().load(Relaxed).is_null()
     }
 
     /// Publishes `context` as the device's TSM context if the device has none.

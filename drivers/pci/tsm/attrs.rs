@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `tsm/` group and the `authenticated` file of PCI devices, with 7.3's visibility rules.
+
+use crate::{input::parse_tsm_name, lifecycle};
+use core::fmt::Write;
+use kernel::{
+    class::ClassDevice,
+    device::Device,
+    pci,
+    prelude::*,
+    str::Formatter,
+    sysfs::{DeviceAttributeOps, GroupVisibility},
+};
+
+fn pci_device(dev: &Device) -> Result<&pci::Device> {
+    dev.try_into().map_err(|_| ENODEV)
+}
+
+/// Prints a device's name on a line of its own.
+fn write_name(out: &mut Formatter<'_>, dev: &Device) -> Result {
+    Ok(writeln!(out, "{}", dev.name().to_str().map_err(|_| EINVAL)?)?)
+}
+
+/// Prints the connected (or managing) TSM's name, or an empty line.
+fn show_tsm_name(dev: &Device, out: &mut Formatter<'_>) -> Result {
+    let pdev = pci_device(dev)?;
+    if !lifecycle::connected_tsm(pdev, &mut |tsm| write_name(out, tsm.device()))? {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+struct Connect;
+
+#[vtable]
+impl DeviceAttributeOps for Connect {
+    fn show(dev: &Device, out: &mut Formatter<'_>) -> Result {
+        show_tsm_name(dev, out)
+    }
+
+    fn store(dev: &Device, input: &[u8]) -> Result {
+        let tsm_id = parse_tsm_name(input)?;
+        lifecycle::connect(pci_device(dev)?, tsm_id)
+    }
+}
+
+struct Disconnect;
+
+#[vtable]
+impl DeviceAttributeOps for Disconnect {
+    fn store(dev: &Device, input: &[u8]) -> Result {
+        lifecycle::disconnect(pci_device(dev)?, input)
+    }
+}
+
+struct Bound;
+
+#[vtable]
+impl DeviceAttributeOps for Bound {
+    fn show(dev: &Device, out: &mut Formatter<'_>) -> Result {
+        let pdev = pci_device(dev)?;
+        if !lifecycle::bound_tsm(pdev, &mut |tsm| write_name(out, tsm.device()))? {
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
+struct Dsm;
+
+#[vtable]
+impl DeviceAttributeOps for Dsm {
+    fn show(dev: &Device, out: &mut Formatter<'_>) -> Result {
+        let pdev = pci_device(dev)?;
+        let shown = lifecycle::dsm_of(pdev, &mut |dsm| write_name(out, dsm.as_ref()))?;
+        if !shown {
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
+struct Authenticated;
+
+#[vtable]
+impl DeviceAttributeOps for Authenticated {
+    /// With the SPDM session held by a TSM, "authenticated" is the connect state.
+    fn show(dev: &Device, out: &mut Formatter<'_>) -> Result {
+        show_tsm_name(dev, out)
+    }
+}
+
+/// Where the groups show: while a link TSM is registered, on PCIe functions that can be
+/// connected (function 0 with IDE or TEE-IO) and on functions a connected DSM manages.
+struct LinkVisibility;
+
+impl GroupVisibility for LinkVisibility {
+    fn group_visible(dev: &Device) -> bool {
+        let Ok(pdev) = pci_device(dev) else {
+            return false;
+        };
+        lifecycle::link_tsm_registered()
+            && pdev.is_pcie()
+            && (pdev.is_tsm_pf0() || pdev.has_tsm_context())
+    }
+}
+
+/// Index of each file in [`pci_tsm_attr_group`].
+const CONNECT: usize = 0;
+const DISCONNECT: usize = 1;
+const BOUND: usize = 2;
+const DSM: usize = 3;
+
+/// Per-file rules of `tsm/`: `connect` and `disconnect` only on DSM-capable functions, `bound`
+/// only where a TDI can exist (TEE-IO function 0, or a managed function), `dsm` on both kinds.
+struct TsmFileVisibility;
+
+impl GroupVisibility for TsmFileVisibility {
+    fn group_visible(dev: &Device) -> bool {
+        LinkVisibility::group_visible(dev)
+    }
+
+    fn attr_visible(dev: &Device, index: usize, mode: u16) -> u16 {
+        let Ok(pdev) = pci_device(dev) else {
+            return 0;
+        };
+        let pf0 = pdev.is_tsm_pf0();
+        // A managed function's DSM always has TEE-IO: only such DSMs manage other functions.
+        let managed = !pf0 && pdev.has_tsm_context();
+        let visible = match index {
+            CONNECT | DISCONNECT => pf0,
+            BOUND => (pf0 && pdev.has_tee()) || managed,
+            DSM => pf0 || managed,
+            _ => false,
+        };
+        if visible {
+            mode
+        } else {
+            0
+        }
+    }
+}
+
+kernel::device_attribute_group! {
+    /// `tsm/`: listed in the PCI core's `pci_dev_attr_groups[]`.
+    #[no_mangle]
+    #[allow(non_upper_case_globals)]
+    pub static pci_tsm_attr_group = {
+        name: c"tsm",
+        visibility: TsmFileVisibility,
+        attributes: [
+            CONNECT_ATTR: Connect = (c"connect", 0o644),
+            DISCONNECT_ATTR: Disconnect = (c"disconnect", 0o200),
+            BOUND_ATTR: Bound = (c"bound", 0o444),
+            DSM_ATTR: Dsm = (c"dsm", 0o444),
+        ],
+    };
+}
+
+kernel::device_attribute_group! {
+    /// `authenticated`: listed in the PCI core's `pci_dev_attr_groups[]`.
+    #[no_mangle]
+    #[allow(non_upper_case_globals)]
+    pub static pci_tsm_auth_attr_group = {
+        visibility: LinkVisibility,
+        attributes: [AUTHENTICATED_ATTR: Authenticated = (c"authenticated", 0o444)],
+    };
+}
+
+/// Re-evaluates both groups on `pdev` after its state changed.
+pub(crate) fn refresh(pdev: &pci::Device) {
+    let dev: &Device = pdev.as_ref();
+    // A device being removed has no groups left to update; nothing to undo either way.
+    let _ = pci_tsm_auth_attr_group.update(dev);
+    let _ = pci_tsm_attr_group.update(dev);
+}

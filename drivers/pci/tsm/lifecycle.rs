@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Connect, disconnect, bind and teardown of device contexts, and the locks around them.
+//!
+//! # Locking
+//!
+//! - `global` (rwsem): held for write by TSM registration and unregistration, device removal and
+//!   disconnect, which free contexts; held for read by everything else. A context of a function
+//!   that is not a DSM is therefore stable for any holder of `global`.
+//! - DSM locks (one rwsem per hash bucket of DSM devices; a process never holds two): held for
+//!   write by connect, bind, unbind, guest requests and late sub-function probes on that DSM,
+//!   for read by sysfs readers of a DSM. A connect publishes the DSM's context before calling
+//!   the TSM (the C interface requires it) and may free it again on failure, so DSM readers take
+//!   the DSM lock and never see a connect in progress. Sub-function contexts are only published
+//!   complete, after the DSM connected.
+//! - `pf0_sysfs` and `fn_sysfs` serialise sysfs group updates of DSM-capable functions and of
+//!   the others. Updates run with no other lock held: updating a group removes and re-adds its
+//!   files, which waits for every reader of those files, and a reader may be waiting for
+//!   `global` or a DSM lock.
+//!
+//! Order: `global`, then one DSM lock. Hooks may run before [`init`] (no TSM can be registered
+//! then, so there is nothing to do) and find no locks.
+
+use crate::attrs;
+use kernel::{
+    class::ClassDevice,
+    new_mutex, new_rwsem, pci,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+        rwsem::{ReadGuard, RwSemaphore, WriteGuard},
+        Mutex, SetOnce,
+    },
+    tsm::{
+        context::{for_each_pci_device, Context},
+        Personality, TsmDevice, VmHandle,
+    },
+};
+
+/// Buckets of DSM locks; DSMs hashing to the same bucket serialise their operations.
+const DSM_LOCK_BUCKETS: usize = 64;
+
+/// Registered TSMs with link operations; read locklessly by sysfs visibility.
+static LINK_TSMS: Atomic<i32> = Atomic::new(0);
+/// Registered TSMs with devsec operations (7.3 counts them; nothing uses them yet).
+static DEVSEC_TSMS: Atomic<i32> = Atomic::new(0);
+
+static LOCKS: SetOnce<Pin<KBox<Locks>>> = SetOnce::new();
+
+#[pin_data]
+struct Locks {
+    #[pin]
+    global: RwSemaphore<()>,
+    #[pin]
+    dsm: [RwSemaphore<()>; DSM_LOCK_BUCKETS],
+    #[pin]
+    pf0_sysfs: Mutex<()>,
+    #[pin]
+    fn_sysfs: Mutex<()>,
+}
+
+impl Locks {
+    fn dsm_lock(&self, dsm: &pci::Device) -> &RwSemaphore<()> {
+        let addr = core::ptr::from_ref(dsm) as usize as u64;
+        // Fibonacci hashing of the device address: slab objects share their low bits.
+        let bucket = addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - DSM_LOCK_BUCKETS.ilog2());
+        // CAST: `bucket` < `DSM_LOCK_BUCKETS`.
+        &self.dsm[bucket as usize]
+    }
+}
+
+/// Sets the locks up; from an initcall that runs before PCI enumeration.
+pub(crate) fn init() -> Result {
+    let locks = KBox::pin_init(
+        pin_init!(Locks {
+            global <- new_rwsem!((), "pci_tsm_global"),
+            dsm <- pin_init::pin_init_array_from_fn(|_| new_rwsem!((), "pci_tsm_dsm")),
+            pf0_sysfs <- new_mutex!((), "pci_tsm_pf0_sysfs"),
+            fn_sysfs <- new_mutex!((), "pci_tsm_fn_sysfs"),
+        }),
+        GFP_KERNEL,
+    )?;
+    if LOCKS.populate(locks) {
+        Ok(())
+    } else {
+        Err(EBUSY)
+    }
+}
+
+fn locks() -> Option<&'static Locks> {
+    LOCKS.as_ref().map(|locks| &**locks)
+}
+
+/// Whether a TSM with link operations is registered.
+pub(crate) fn link_tsm_registered() -> bool {
+    LINK_TSMS.load(Relaxed) > 0
+}
+
+fn is_link_tsm(tsm: &TsmDevice) -> bool {
+    tsm.pci_ops()
+        .is_some_and(|ops| ops.personality() == Personality::Link)
+}
+
+/// A held DSM lock.
+enum DsmGuard<'a> {
+    Shared(#[allow(dead_code)] ReadGuard<'a, ()>),
+    Exclusive(#[allow(dead_code)] WriteGuard<'a, ()>),
+}
+
+/// How to wait for a DSM lock.
+#[derive(Clone, Copy)]
+enum DsmAccess {
+    /// Readers: shared, signals interrupt the wait.
+    Read,
+    /// Operations from user space: exclusive, fatal signals interrupt the wait.
+    WriteKillable,
+    /// Operations that must not fail: exclusive, uninterruptible.
+    Write,
+}
+
+fn lock_dsm<'a>(locks: &'a Locks, dsm: &pci::Device, access: DsmAccess) -> Result<DsmGuard<'a>> {
+    let lock = locks.dsm_lock(dsm);
+    Ok(match access {
+        DsmAccess::Read => DsmGuard::Shared(lock.read_interruptible()?),
+        DsmAccess::WriteKillable => DsmGuard::Exclusive(lock.write_killable()?),
+        DsmAccess::Write => DsmGuard::Exclusive(lock.write()),
+    })
+}
+
+/// Runs `f` on `pdev`'s context (if any) under the lock of the DSM that manages it.
+///
+/// The caller holds `global`.
+fn with_context<R>(
+    locks: &Locks,
+    pdev: &pci::Device,
+    access: DsmAccess,
+    f: impl FnOnce(Option<&Context>) -> Result<R>,
+) -> Result<R> {
+    if pdev.is_tsm_pf0() {
+        let guard = lock_dsm(locks, pdev, access)?;
+        // SAFETY: A DSM-capable function's context changes only under its own DSM lock or
+        // under `global` for write.
+        match unsafe { pdev.tsm_context() } {
+            // Managed by a switch upstream port: a sub-function context, stable under `global`.
+            Some(ctx) if !ctx.is_dsm() => {
+                drop(guard);
+                let _guard = lock_dsm(locks, ctx.dsm_dev(), access)?;
+                f(Some(ctx))
+            }
+            ctx => f(ctx),
+        }
+    } else {
+        // SAFETY: Sub-function contexts are published complete and freed under `global` for
+        // write only.
+        match unsafe { pdev.tsm_context() } {
+            None => f(None),
+            Some(ctx) => {
+                let _guard = lock_dsm(locks, ctx.dsm_dev(), access)?;
+                f(Some(ctx))
+            }
+        }
+    }
+}
+
+/// The TSM name `tsmN` of the TSM `pdev` is connected to or managed by (`connect`,
+/// `authenticated`); `None` if none.
+pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
+    let locks = locks().ok_or(ENXIO)?;
+    let _global = locks.global.read_interruptible()?;
+    with_context(locks, pdev, DsmAccess::Read, |ctx| match ctx {
+        Some(ctx) => out(ctx.tsm_dev()).map(|()| true),
+        None => Ok(false),
+    })
+}
+
+/// Calls `out` with the DSM of a managed function (`dsm`); `false` if unmanaged.
+pub(crate) fn dsm_of(pdev: &pci::Device, out: &mut impl FnMut(&pci::Device) -> Result) -> Result<bool> {
+    let locks = locks().ok_or(ENXIO)?;
+    let _global = locks.global.read_interruptible()?;
+    with_context(locks, pdev, DsmAccess::Read, |ctx| match ctx {
+        Some(ctx) => out(ctx.dsm_dev()).map(|()| true),
+        None => Ok(false),
+    })
+}
+
+/// Calls `out` with the TSM that `pdev`'s TDI is bound through (`bound`); `false` if unbound.
+pub(crate) fn bound_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
+    let locks = locks().ok_or(ENXIO)?;
+    let _global = locks.global.read_interruptible()?;
+    with_context(locks, pdev, DsmAccess::Read, |ctx| match ctx {
+        // SAFETY: `with_context` holds the DSM lock.
+        Some(ctx) if unsafe { ctx.bound_vm() }.is_some() => out(ctx.tsm_dev()).map(|()| true),
+        _ => Ok(false),
+    })
+}
+
+/// Connects the DSM-capable function `pdev` through TSM `tsm_id` (`tsm/connect`).
+pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
+    let locks = locks().ok_or(ENXIO)?;
+    {
+        let _global = locks.global.read_killable()?;
+        let _dsm = lock_dsm(locks, pdev, DsmAccess::WriteKillable)?;
+        // SAFETY: We hold `pdev`'s DSM lock.
+        if unsafe { pdev.tsm_context() }.is_some() {
+            return Err(EBUSY);
+        }
+        let tsm = TsmDevice::find(tsm_id).ok_or(ENXIO)?;
+        if !is_link_tsm(&tsm) {
+            return Err(ENXIO);
+        }
+        establish(pdev, &tsm)?;
+    }
+    refresh_functions_of(pdev);
+    Ok(())
+}
+
+/// Probes, publishes and connects the DSM `pdev`, then probes the functions it manages.
+///
+/// The caller holds `global` for read and `pdev`'s DSM lock for write.
+fn establish(pdev: &pci::Device, tsm: &TsmDevice) -> Result {
+    let ops = tsm.pci_ops().ok_or(ENXIO)?;
+    // SAFETY: The DSM lock serialises this with every other operation on `pdev`.
+    let ctx = unsafe { ops.probe(tsm, pdev) }.ok_or(ENXIO)?;
+    // SAFETY: `probe` built the context for `pdev`; from here we own it through `pdev`.
+    if !unsafe { pdev.publish_tsm_context(ctx) } {
+        // A switch upstream port took this function while it was probed.
+        // SAFETY: Never published.
+        unsafe { ops.remove(ctx) };
+        return Err(EBUSY);
+    }
+    // SAFETY: We hold the DSM lock; the context is published.
+    if let Err(e) = unsafe { ops.connect(pdev) } {
+        // SAFETY: DSM readers hold the DSM lock, which we hold; nothing else looks at a DSM
+        // context that is not connected.
+        unsafe {
+            pdev.clear_tsm_context();
+            ops.remove(ctx);
+        }
+        return Err(e);
+    }
+    // SAFETY: Published above and alive while we hold the DSM lock.
+    let ctx = unsafe { ctx.as_ref() };
+    // Like 7.3, only a TEE-IO DSM manages other functions; the DSM decides which.
+    if pdev.has_tee() {
+        pdev.walk_dsm_functions(false, &mut |function| probe_function(function, ctx));
+    }
+    Ok(())
+}
+
+/// Gives the unmanaged `function` a context from the TSM of the connected DSM `dsm`.
+///
+/// The caller holds `global` for read and the DSM lock for write.
+fn probe_function(function: &pci::Device, dsm: &Context) {
+    // SAFETY: Under `global`; a function that already has a context (e.g. its own DSM) stays.
+    if unsafe { function.tsm_context() }.is_some() {
+        return;
+    }
+    let tsm = dsm.tsm_dev();
+    let Some(ops) = tsm.pci_ops() else { return };
+    // SAFETY: Serialised by the DSM lock.
+    let Some(ctx) = (unsafe { ops.probe(tsm, function) }) else {
+        return;
+    };
+    // SAFETY: The context is complete; if publishing loses a race, it was never seen.
+    if !unsafe { function.publish_tsm_context(ctx) } {
+        // SAFETY: Never published.
+        unsafe { ops.remove(ctx) };
+    }
+}
+
+/// Disconnects the DSM `pdev` from the TSM named `tsm_name` (`tsm/disconnect`).
+pub(crate) fn disconnect(pdev: &pci::Device, tsm_name: &[u8]) -> Result {
+    let locks = locks().ok_or(ENXIO)?;
+    {
+        let _global = locks.global.write_killable()?;
+        // SAFETY: `global` is held for write.
+        let ctx = unsafe { pdev.tsm_context() }.ok_or(ENXIO)?;
+        if !ctx.is_dsm() {
+            // Managed by a switch upstream port: only that port disconnects.
+            return Err(ENXIO);
+        }
+        if ctx.tsm_dev().device().name().to_bytes() != tsm_name {
+            return Err(EINVAL);
+        }
+        teardown_dsm(pdev, ctx);
+    }
+    refresh_functions_of(pdev);
+    Ok(())
+}
+
+/// Unbinds every TDI of the DSM `pdev`, removes its functions' contexts in reverse order,
+/// disconnects it and removes its own context.
+///
+/// The caller holds `global` for write.
+fn teardown_dsm(pdev: &pci::Device, ctx: &Context) {
+    fn managed<'a>(function: &'a pci::Device, dsm: &pci::Device) -> Option<&'a Context> {
+        // SAFETY: `global` is held for write.
+        unsafe { function.tsm_context() }.filter(|fctx| core::ptr::eq(fctx.dsm_dev(), dsm))
+    }
+    pdev.walk_dsm_functions(true, &mut |function| {
+        if let Some(fctx) = managed(function, pdev) {
+            // SAFETY: `global` for write excludes every DSM lock holder.
+            unsafe { fctx.unbind() };
+        }
+    });
+    // SAFETY: As above.
+    unsafe { ctx.unbind() };
+    pdev.walk_dsm_functions(true, &mut |function| {
+        if let Some(fctx) = managed(function, pdev) {
+            remove_context(function, fctx);
+        }
+    });
+    if let Some(ops) = ctx.tsm_dev().pci_ops() {
+        // SAFETY: `global` is held for write: nothing else runs on this DSM.
+        unsafe { ops.disconnect(pdev) };
+    }
+    remove_context(pdev, ctx);
+}
+
+/// Unpublishes and frees `ctx`, the context of `pdev`. The caller holds `global` for write.
+fn remove_context(pdev: &pci::Device, ctx: &Context) {
+    let ops = ctx.tsm_dev().pci_ops();
+    // SAFETY: `global` is held for write, so no one else uses the context.
+    unsafe { pdev.clear_tsm_context() };
+    if let Some(ops) = ops {
+        // SAFETY: Unpublished above; `probe` of this TSM made it.
+        unsafe { ops.remove(core::ptr::NonNull::from(ctx)) };
+    }
+}
+
+/// Tears down `pdev`'s context if it belongs to `tsm` (any TSM if `None`): a full disconnect
+/// for a DSM, unbind and removal for another function. The caller holds `global` for write.
+fn destroy_context(pdev: &pci::Device, tsm: Option<&TsmDevice>) {
+    // SAFETY: `global` is held for write.
+    let Some(ctx) = (unsafe { pdev.tsm_context() }) else {
+        return;
+    };
+    if tsm.is_some_and(|tsm| !core::ptr::eq(tsm, ctx.tsm_dev())) {
+        return;
+    }
+    if ctx.is_dsm() {
+        teardown_dsm(pdev, ctx);
+    } else {
+        // SAFETY: As above.
+        unsafe { ctx.unbind() };
+        remove_context(pdev, ctx);
+    }
+}
+
+/// `pci_tsm_destroy()`: the device is about to be removed (still in D0).
+pub(crate) fn destroy_device(pdev: &pci::Device) {
+    let Some(locks) = locks() else { return };
+    let was_dsm;
+    {
+        let _global = locks.global.write();
+        // SAFETY: `global` is held for write.
+        was_dsm = unsafe { pdev.tsm_context() }.is_some_and(|ctx| ctx.is_dsm());
+        destroy_context(pdev, None);
+    }
+    if was_dsm {
+        refresh_functions_of(pdev);
+    }
+}
+
+/// `pci_tsm_init()`: a device was added; if its DSM is connected, let the DSM's TSM probe it
+/// (SR-IOV VFs created after connect, or a connect that raced enumeration).
+pub(crate) fn init_device(pdev: &pci::Device) {
+    let Some(locks) = locks() else { return };
+    let probed = {
+        let _global = locks.global.read();
+        link_tsm_registered() && probe_late_function(locks, pdev)
+    };
+    if probed {
+        refresh_sysfs(locks, pdev);
+    }
+}
+
+fn probe_late_function(locks: &Locks, pdev: &pci::Device) -> bool {
+    if pdev.is_tsm_pf0() {
+        // Only `connect` makes a DSM.
+        return false;
+    }
+    let candidates = [pdev.function0(), pdev.upstream_port_above()];
+    for dsm in candidates.iter().flatten() {
+        // Cannot fail: uninterruptible.
+        let Ok(_guard) = lock_dsm(locks, dsm, DsmAccess::Write) else {
+            continue;
+        };
+        // SAFETY: We hold the candidate's DSM lock.
+        if let Some(ctx) = unsafe { dsm.tsm_context() } {
+            if ctx.is_dsm() && dsm.has_tee() {
+                probe_function(pdev, ctx);
+                // SAFETY: Under `global`.
+                return unsafe { pdev.tsm_context() }.is_some();
+            }
+        }
+    }
+    false
+}
+
+/// The DSM of `pdev` for a new context (`pci_tsm_link_constructor()`): itself if DSM-capable,
+/// else the connected function 0 of its slot, else a connected switch upstream port above it.
+///
+/// Runs inside a TSM's `probe`, under the lock of the DSM being connected or probed for.
+pub(crate) fn find_dsm(pdev: &pci::Device) -> Option<ARef<pci::Device>> {
+    if pdev.is_tsm_pf0() {
+        return Some(pdev.into());
+    }
+    let is_dsm = |dev: &pci::Device| {
+        // SAFETY: The caller holds the lock that `probe` runs under.
+        unsafe { dev.tsm_context() }.is_some_and(|ctx| ctx.is_dsm())
+    };
+    let pf0 = pdev.function0()?;
+    if is_dsm(&pf0) {
+        return Some(pf0);
+    }
+    pdev.upstream_port_above().filter(|port| is_dsm(port))
+}
+
+/// `pci_tsm_register()`.
+pub(crate) fn register(tsm: &TsmDevice) -> Result {
+    let locks = locks().ok_or(ENODEV)?;
+    let first_link = {
+        let _global = locks.global.write();
+        match tsm.pci_ops().map(|ops| ops.personality()) {
+            Some(Personality::Link) => LINK_TSMS.fetch_add(1, Relaxed) == 0,
+            Some(Personality::Devsec) => {
+                DEVSEC_TSMS.fetch_add(1, Relaxed);
+                false
+            }
+            _ => return Err(EINVAL),
+        }
+    };
+    if first_link {
+        for_each_pci_device(false, |pdev| {
+            if pdev.is_tsm_pf0() {
+                refresh_sysfs(locks, pdev);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// `pci_tsm_unregister()`: tears down every context of `tsm`, newest device first.
+pub(crate) fn unregister(tsm: &TsmDevice) {
+    let Some(locks) = locks() else { return };
+    let last_link = {
+        let _global = locks.global.write();
+        let last_link = match tsm.pci_ops().map(|ops| ops.personality()) {
+            Some(Personality::Link) => LINK_TSMS.fetch_sub(1, Relaxed) == 1,
+            Some(Personality::Devsec) => {
+                DEVSEC_TSMS.fetch_sub(1, Relaxed);
+                false
+            }
+            _ => false,
+        };
+        for_each_pci_device(true, |pdev| destroy_context(pdev, Some(tsm)));
+        last_link
+    };
+    for_each_pci_device(true, |pdev| {
+        if last_link || !pdev.is_tsm_pf0() {
+            refresh_sysfs(locks, pdev);
+        }
+    });
+}
+
+/// Binds `pdev`'s TDI to `vm` (`pci_tsm_bind()`).
+pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
+    let locks = locks().ok_or(EINVAL)?;
+    let _global = locks.global.read();
+    with_context(locks, pdev, DsmAccess::Write, |ctx| {
+        let ctx = ctx.ok_or(EINVAL)?;
+        if !is_link_tsm(ctx.tsm_dev()) {
+            return Err(ENXIO);
+        }
+        // SAFETY: `with_context` holds the DSM lock.
+        match unsafe { ctx.bound_vm() } {
+            Some(bound) if bound == vm => Ok(()),
+            Some(_) => Err(EBUSY),
+            // SAFETY: As above, and unbound.
+            None => unsafe { ctx.bind(vm, tdi_id) },
+        }
+    })
+}
+
+/// Unbinds `pdev`'s TDI, if bound (`pci_tsm_unbind()`).
+pub(crate) fn unbind(pdev: &pci::Device) {
+    let Some(locks) = locks() else { return };
+    let _global = locks.global.read();
+    let _ = with_context(locks, pdev, DsmAccess::Write, |ctx| {
+        if let Some(ctx) = ctx {
+            // SAFETY: `with_context` holds the DSM lock.
+            unsafe { ctx.unbind() };
+        }
+        Ok(())
+    });
+}
+
+/// Runs `f` on the context of the bound TDI `pdev` under its DSM lock (guest requests).
+pub(crate) fn with_bound_context(pdev: &pci::Device, f: impl FnOnce(&Context) -> isize) -> isize {
+    let run = || -> Result<isize> {
+        let locks = locks().ok_or(ENXIO)?;
+        let _global = locks.global.read_interruptible()?;
+        with_context(locks, pdev, DsmAccess::WriteKillable, |ctx| {
+            let ctx = ctx.ok_or(ENXIO)?;
+            if !is_link_tsm(ctx.tsm_dev()) {
+                return Err(ENXIO);
+            }
+            Ok(f(ctx))
+        })
+    };
+    run().unwrap_or_else(|e| e.to_errno() as isize)
+}
+
+/// Re-evaluates the `tsm/` and `authenticated` groups of every function the DSM `pdev` may
+/// manage (not of DSM-capable functions, whose groups depend only on registered TSMs).
+fn refresh_functions_of(pdev: &pci::Device) {
+    let Some(locks) = locks() else { return };
+    pdev.walk_dsm_functions(false, &mut |function| {
+        if !function.is_tsm_pf0() {
+            refresh_sysfs(locks, function);
+        }
+    });
+}
+
+fn refresh_sysfs(locks: &Locks, pdev: &pci::Device) {
+    let _serialised = if pdev.is_tsm_pf0() {
+        locks.pf0_sysfs.lock()
+    } else {
+        locks.fn_sysfs.lock()
+    };
+    attrs::refresh(pdev);
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI/TSM core: device security (PCIe TDISP) for PCI devices, in place of
+//! `drivers/pci/tsm.c`.
+//!
+//! Provides what the PCI core and TSM drivers see in Linux 7.3: the hooks `pci_tsm_init()` and
+//! `pci_tsm_destroy()`, the static sysfs groups `pci_tsm_attr_group` (`tsm/`) and
+//! `pci_tsm_auth_attr_group` (`authenticated`), and the library of `include/linux/pci-tsm.h`.
+//!
+//! Locking differs from the C core, which holds one global semaphore for write across a whole
+//! connect (an SPDM handshake: seconds on real hardware). Here a connect holds the global
+//! semaphore for read and only its own DSM's lock for write, so connects on different DSMs run
+//! in parallel; see [`lifecycle`] for the rules. Sysfs groups are updated after the locks are
+//! dropped, so a reader blocked on a lock can never stall the removal of its own file.
+
+use kernel::{str::CStr, ModuleMetadata, ThisModule};
+
+pub mod abi;
+mod attrs;
+mod input;
+mod lifecycle;
+
+/// Prefix of this crate's log messages.
+const __LOG_PREFIX: &[u8] = b"pci_tsm\0";
+
+/// Owner of this built-in crate's `#[vtable]` implementations (its sysfs attributes).
+struct LocalModule;
+
+impl ModuleMetadata for LocalModule {
+    const NAME: &'static CStr = c"pci_tsm";
+    const THIS_MODULE: ThisModule = {
+        // SAFETY: A built-in crate has no `struct module`; NULL is what C uses for it.
+        unsafe { ThisModule::from_ptr(core::ptr::null_mut()) }
+    };
+}
