@@ -31,7 +31,8 @@ pub use new_rwsem;
 /// A sleeping lock with shared (read) and exclusive (write) holders, C `struct rw_semaphore`.
 ///
 /// Unlike [`crate::sync::Mutex`], waits can be interrupted by signals (readers) or by fatal
-/// signals (readers and writers), which is what sysfs handlers need.
+/// signals (readers and writers), which is what sysfs handlers need. A thread must not take a
+/// read lock it already holds: a writer queued in between would deadlock both (lockdep says so).
 ///
 /// # Examples
 ///
@@ -40,13 +41,10 @@ pub use new_rwsem;
 ///
 /// let sem = KBox::pin_init(new_rwsem!(0u32), GFP_KERNEL)?;
 /// *sem.write() += 1;
-/// {
-///     let a = sem.read();
-///     let b = sem.read_interruptible()?;
-///     assert_eq!(*a + *b, 2);
-/// }
+/// assert_eq!(*sem.read_interruptible()?, 1);
 /// *sem.write_killable()? += 1;
 /// assert_eq!(*sem.read(), 2);
+/// assert_eq!(*sem.read_killable()?, 2);
 /// # Ok::<(), Error>(())
 /// ```
 ///
