@@ -96,11 +96,6 @@ impl Stream {
         unsafe { self.ide.as_ref() }
     }
 
-    /// The Endpoint of the stream.
-    pub fn endpoint(&self) -> &Device {
-        &self.endpoint
-    }
-
     /// The slot of the host bridge's stream pool (the `H` of `streamH.R.E`).
     pub fn host_bridge_stream(&self) -> u8 {
         self.raw().host_bridge_stream

@@ -72,18 +72,20 @@ impl Device {
         Some(unsafe { &*rp.as_ptr().cast::<Device>() })
     }
 
-    /// The function number (the `F` of `DDDD:BB:DD.F`).
-    pub fn function(&self) -> u8 {
-        // SAFETY: `devfn` is fixed for the life of the device.
-        let devfn = unsafe { (*self.as_raw()).devfn };
-        // CAST: a function number has three bits.
-        (devfn & 7) as u8
-    }
-
     /// Finds the PCI device named `name` (its sysfs name, `DDDD:BB:DD.F`) and takes a
     /// reference to it.
     ///
     /// `ENODEV` if there is none, `EINVAL` if `name` contains a NUL byte.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::pci;
+    ///
+    /// assert_eq!(pci::Device::find_by_name(b"ffff:ff:1f.7").err(), Some(ENODEV));
+    /// assert_eq!(pci::Device::find_by_name(b"0000:00\000:00.0").err(), Some(EINVAL));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn find_by_name(name: &[u8]) -> Result<ARef<Device>> {
         let mut buf = KVec::with_capacity(name.len() + 1, GFP_KERNEL)?;
         buf.extend_from_slice(name, GFP_KERNEL)?;

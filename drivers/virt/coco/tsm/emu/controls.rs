@@ -102,10 +102,10 @@ impl sysfs::DeviceAttributeOps for Unbind {
     }
 }
 
-struct GuestRequest;
+struct GuestReq;
 
 #[vtable]
-impl sysfs::DeviceAttributeOps for GuestRequest {
+impl sysfs::DeviceAttributeOps for GuestReq {
     fn store(_dev: &Device, input: &[u8]) -> Result {
         let (name, payload) = match input.iter().position(|&b| b == b' ') {
             Some(space) => (&input[..space], &input[space + 1..]),
@@ -157,7 +157,7 @@ kernel::device_attribute_group! {
         attributes: [
             BIND: Bind = (c"bind", 0o200),
             UNBIND: Unbind = (c"unbind", 0o200),
-            GUEST_REQUEST: GuestRequest = (c"guest_request", 0o200),
+            GUEST_REQUEST: GuestReq = (c"guest_request", 0o200),
             FAIL_CONNECT: FailConnect = (c"fail_connect", 0o200),
             BUSY_CONTROL: Busy = (c"busy", 0o200),
         ],

@@ -150,9 +150,11 @@ impl LinkTsm for EmuLink {
         let established = Self::establish_stream(pdev)?;
         dev_info!(
             pdev.as_ref(),
-            "connected: IDE stream {} (Stream ID {})\n",
+            "connected: IDE stream{}.{}.{}, Stream ID {:?}\n",
             established.host_bridge_stream(),
-            established.host_bridge_stream()
+            established.stream_index(Partner::RootPort),
+            established.stream_index(Partner::Endpoint),
+            established.stream_id()
         );
         *stream.lock() = Some(established);
         Ok(())
