@@ -59,11 +59,12 @@ errno_of() {
 	esac
 }
 
-# write_attr FILE DATA: writes DATA (printf %s, no newline added) in one
-# write; prints OK or the errno name.
+# write_attr FILE DATA: writes DATA (no newline added) in one write; prints OK
+# or the errno name. busybox's echo reports a failed write with its strerror
+# text (its printf fails silently). Empty DATA makes no write at all.
 write_attr() {
 	local err
-	if err=$( (printf '%s' "$2" > "$1") 2>&1 ); then echo OK; else errno_of "$err"; fi
+	if err=$( (echo -n "$2" > "$1") 2>&1 ); then echo OK; else errno_of "$err"; fi
 }
 
 # expect_write FILE DATA RESULT (OK or an errno name)

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Test controls of the emulated link TSM: the `tsm_emu_link` faux device's write-only
+//! attributes standing in for the VFIO/KVM callers that Linux 7.3 lacks, plus fault injection
+//! into `connect`.
+
+use crate::on_platform;
+use core::num::NonZeroUsize;
+use kernel::{
+    class::GroupList,
+    device::Device,
+    pci,
+    prelude::*,
+    str::kstrtobool_bytes,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+    },
+    sysfs,
+    tsm::{self, RequestScope, VmHandle},
+};
+
+/// A step of `connect` at which a failure (`EIO`) can be injected.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Step {
+    /// No injected failure.
+    None = 0,
+    /// Before the SPDM exchange over DOE.
+    Doe = 1,
+    /// Before the IDE stream is allocated.
+    StreamAlloc = 2,
+    /// Before it is registered (`streamH.R.E`).
+    StreamRegister = 3,
+    /// Before the Endpoint and Root Port are set up.
+    StreamSetup = 4,
+    /// Before the stream is enabled.
+    StreamEnable = 5,
+}
+
+static FAIL_AT: Atomic<u32> = Atomic::new(Step::None as u32);
+static BUSY: Atomic<bool> = Atomic::new(false);
+
+impl Step {
+    const NAMES: [(&'static [u8], Step); 6] = [
+        (b"none", Step::None),
+        (b"doe", Step::Doe),
+        (b"stream_alloc", Step::StreamAlloc),
+        (b"stream_register", Step::StreamRegister),
+        (b"stream_setup", Step::StreamSetup),
+        (b"stream_enable", Step::StreamEnable),
+    ];
+
+    /// Fails with `EIO` if a failure is injected at this step.
+    pub(crate) fn check(self) -> Result {
+        if FAIL_AT.load(Relaxed) == self as u32 {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+}
+
+/// Fails with `EBUSY` while `busy` is set.
+pub(crate) fn check_busy() -> Result {
+    if BUSY.load(Relaxed) {
+        return Err(EBUSY);
+    }
+    Ok(())
+}
+
+/// The emulated platform's device named `name`; `ENXIO` for a device of another platform,
+/// whatever TSM owns it.
+fn platform_device(name: &[u8]) -> Result<ARef<pci::Device>> {
+    let pdev = pci::Device::find_by_name(name)?;
+    if !on_platform(&pdev) {
+        return Err(ENXIO);
+    }
+    Ok(pdev)
+}
+
+/// The VM that test binds use: 7.3 only compares VM handles.
+const TEST_VM: VmHandle = VmHandle::from_cookie(NonZeroUsize::MIN);
+
+struct Bind;
+
+#[vtable]
+impl sysfs::DeviceAttributeOps for Bind {
+    fn store(_dev: &Device, input: &[u8]) -> Result {
+        let pdev = platform_device(input)?;
+        tsm::bind(&pdev, TEST_VM, pdev.dev_id().into())
+    }
+}
+
+struct Unbind;
+
+#[vtable]
+impl sysfs::DeviceAttributeOps for Unbind {
+    fn store(_dev: &Device, input: &[u8]) -> Result {
+        let pdev = platform_device(input)?;
+        tsm::unbind(&pdev);
+        Ok(())
+    }
+}
+
+struct GuestReq;
+
+#[vtable]
+impl sysfs::DeviceAttributeOps for GuestReq {
+    fn store(_dev: &Device, input: &[u8]) -> Result {
+        let (name, payload) = match input.iter().position(|&b| b == b' ') {
+            Some(space) => (&input[..space], &input[space + 1..]),
+            None => (input, &[][..]),
+        };
+        let pdev = platform_device(name)?;
+        let mut response = [0u8; 64];
+        let len = payload.len().min(response.len());
+        let (residue, code) =
+            tsm::guest_req(&pdev, RequestScope::Info, payload, &mut response[..len])?;
+        dev_info!(
+            pdev.as_ref(),
+            "guest request answered: {:?}, residue {}, TSM code {}\n",
+            kernel::str::BStr::from_bytes(&response[..len - residue]),
+            residue,
+            code
+        );
+        Ok(())
+    }
+}
+
+struct FailConnect;
+
+#[vtable]
+impl sysfs::DeviceAttributeOps for FailConnect {
+    fn store(_dev: &Device, input: &[u8]) -> Result {
+        let (_, step) = Step::NAMES
+            .iter()
+            .find(|(name, _)| *name == input)
+            .ok_or(EINVAL)?;
+        FAIL_AT.store(*step as u32, Relaxed);
+        Ok(())
+    }
+}
+
+struct Busy;
+
+#[vtable]
+impl sysfs::DeviceAttributeOps for Busy {
+    fn store(_dev: &Device, input: &[u8]) -> Result {
+        BUSY.store(kstrtobool_bytes(input)?, Relaxed);
+        Ok(())
+    }
+}
+
+kernel::device_attribute_group! {
+    static CONTROLS = {
+        visibility: sysfs::AlwaysVisible,
+        attributes: [
+            BIND: Bind = (c"bind", 0o200),
+            UNBIND: Unbind = (c"unbind", 0o200),
+            GUEST_REQUEST: GuestReq = (c"guest_request", 0o200),
+            FAIL_CONNECT: FailConnect = (c"fail_connect", 0o200),
+            BUSY_CONTROL: Busy = (c"busy", 0o200),
+        ],
+    };
+}
+
+/// The attribute groups of the `tsm_emu_link` faux device.
+pub(crate) static GROUPS: GroupList = GroupList::one(&CONTROLS);

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Emulated TDISP PCI platform.
+//!
+//! Creates a PCI host bridge in an emulated PCI domain (`10000` and up) below a faux device named
+//! `tsm_emu_bus`, with a Root Port and a multi-function TDISP Endpoint behind it; see
+//! [`platform`] for the devices and [`mailbox`] for the DOE mailbox. The host bridge offers a
+//! pool of `streams` IDE streams (`available_secure_streams`).
+//!
+//! The faux device carries test controls (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_bus`).
+
+use kernel::{
+    class::GroupList,
+    device::Device,
+    faux,
+    pci::{emul::RootBus, ide},
+    prelude::*,
+    sysfs, //
+};
+
+mod config_space;
+mod ide_regs;
+mod mailbox;
+mod platform;
+
+#[path = "../../../../../rust/proto/src/wire.rs"]
+pub mod wire;
+
+#[path = "../../../../../rust/proto/src/doe.rs"]
+pub mod doe;
+
+#[path = "../../../../../rust/proto/src/spdm/mod.rs"]
+pub mod spdm;
+
+module! {
+    type: EmuBusModule,
+    name: "tsm_emu_bus",
+    authors: ["tsm-rs developers"],
+    description: "Emulated TDISP PCI platform for tsm-rs tests and demo",
+    license: "GPL",
+    imports_ns: ["PCI_IDE"],
+    params: {
+        functions: u8 {
+            default: 2,
+            description: "Functions of the Endpoint, 1 to 8 (function 0 is the DSM)",
+        },
+        streams: u16 {
+            default: 4,
+            description: "IDE streams the host bridge offers, 1 to 256",
+        },
+    },
+}
+
+/// Size of the host bridge's prefetchable window: room for the Endpoint's BAR.
+const WINDOW_SIZE: u64 = 16 << 20;
+
+struct EmuBusModule {
+    // Fields drop in declaration order: the PCI hierarchy goes before the device it hangs from.
+    _bus: RootBus<platform::Platform>,
+    _parent: faux::Registration,
+}
+
+impl kernel::Module for EmuBusModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let streams = module_parameters::streams.value();
+        if !(1..=256).contains(&streams) {
+            return Err(EINVAL);
+        }
+        let parent = faux::Registration::new_with_groups(c"tsm_emu_bus", None, &CONTROL_GROUPS)?;
+        let bus = RootBus::new(
+            parent.as_ref().as_ref(),
+            WINDOW_SIZE,
+            platform::Platform::new(module_parameters::functions.value())?,
+        )?;
+        ide::set_nr_streams(bus.host_bridge(), streams);
+        bus.scan();
+        Ok(Self {
+            _bus: bus,
+            _parent: parent,
+        })
+    }
+}
+
+/// `doe_fault`: the fault every DOE mailbox of the platform injects.
+struct DoeFault;
+
+#[vtable]
+impl sysfs::DeviceAttributeOps for DoeFault {
+    fn store(_dev: &Device, input: &[u8]) -> Result {
+        match input {
+            b"none" => mailbox::Fault::None,
+            b"error" => mailbox::Fault::Error,
+            b"timeout" => mailbox::Fault::Timeout,
+            _ => return Err(EINVAL),
+        }
+        .set();
+        Ok(())
+    }
+}
+
+kernel::device_attribute_group! {
+    static CONTROLS = {
+        visibility: sysfs::AlwaysVisible,
+        attributes: [DOE_FAULT: DoeFault = (c"doe_fault", 0o200)],
+    };
+}
+
+static CONTROL_GROUPS: GroupList = GroupList::one(&CONTROLS);

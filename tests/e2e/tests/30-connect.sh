@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: GPL-2.0
+# Connecting a device of the emulated TDISP platform through the emulated link
+# TSM: tsm/ visibility, connect/disconnect, IDE stream accounting, the DSM of
+# each function, TDI binding, teardown by TSM unload and device removal, and
+# the errors of bad input. Both module load orders.
+
+BUS=tsm_emu_bus
+LINK=tsm_emu_link
+PF0=/sys/bus/pci/devices/10000:01:00.0
+FN1=/sys/bus/pci/devices/10000:01:00.1
+RP=/sys/bus/pci/devices/10000:00:01.0
+HB=/sys/devices/faux/tsm_emu_bus/pci10000:00
+CTL=/sys/devices/faux/tsm_emu_link
+NL='
+'
+
+teardown_case() { modprobe -r $LINK; modprobe -r $BUS; }
+
+streams() { cat $HB/available_secure_streams; }
+stream_links() { ls $HB | grep '^stream' | tr '\n' ' ' | sed 's/ $//'; }
+
+# cfg32 DEV OFFSET: a configuration space dword, as 8 hex digits.
+cfg32() {
+	dd if="$1/config" bs=1 skip=$(($2)) count=4 2>/dev/null | od -An -tx4 | tr -d ' \n'
+}
+
+# The first Selective IDE Stream block's Control and Status registers: the
+# Endpoint's IDE capability is at 0x120, the Root Port's at 0x100, each with
+# one Link IDE block (8 bytes) after the 12-byte header.
+EP_SEL_CTL=0x138
+RP_SEL_CTL=0x118
+
+load_both() {
+	if [ "$1" = tsm-first ]; then
+		load $LINK && load $BUS
+	else
+		load $BUS && load $LINK
+	fi
+}
+
+connect() { expect_write $PF0/tsm/connect tsm0 OK; }
+
+expect_connected() {
+	expect_eq "$(cat $PF0/tsm/connect)" tsm0 "connect" || return 1
+	expect_eq "$(streams)" 3 "available_secure_streams" || return 1
+	expect_eq "$(stream_links)" stream0.0.0 "stream links" || return 1
+	expect_eq "$(readlink -f $HB/stream0.0.0)" "$(readlink -f $PF0)" "stream link target" || return 1
+	expect_eq "$(cat $PF0/tsm/dsm)" 10000:01:00.0 "dsm of function 0" || return 1
+	expect_eq "$(cat $FN1/tsm/dsm)" 10000:01:00.0 "dsm of function 1" || return 1
+	expect_eq "$(cat $PF0/authenticated)" tsm0 "authenticated" || return 1
+	expect_eq "$(cat $FN1/authenticated)" tsm0 "authenticated of function 1"
+}
+
+# Nothing of a connection is left: no context, all streams back, no links.
+expect_disconnected() {
+	expect_eq "$(cat $PF0/tsm/connect)" "" "connect" || return 1
+	expect_eq "$(cat $PF0/tsm/dsm)" "" "dsm" || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "bound" || return 1
+	expect_eq "$(cat $PF0/authenticated)" "" "authenticated" || return 1
+	expect_eq "$(streams)" 4 "available_secure_streams" || return 1
+	expect_eq "$(stream_links)" "" "stream links" || return 1
+	expect_absent $FN1/tsm || return 1
+	expect_stream_idle $PF0 $EP_SEL_CTL Endpoint || return 1
+	expect_stream_idle $RP $RP_SEL_CTL "Root Port"
+}
+
+# expect_stream_idle DEV CTL_OFFSET WHAT: enable bit clear, state Insecure.
+expect_stream_idle() {
+	local ctl
+	ctl=$(cfg32 "$1" "$2")
+	[ $((0x$ctl & 1)) -eq 0 ] || fail "$3 stream enabled ($ctl)" || return 1
+	expect_eq "$(cfg32 "$1" $(($2 + 4)))" 00000000 "$3 stream status"
+}
+
+connect_flow() {
+	load_both "$1" || return 1
+	expect_exists $PF0/tsm || return 1
+	expect_absent $FN1/tsm || return 1
+	expect_eq "$(streams)" 4 "streams before connect" || return 1
+	expect_eq "$(cat $PF0/tsm/connect)" "" "connect before" || return 1
+	expect_eq "$(cat $PF0/tsm/dsm)" "" "dsm before" || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "bound before" || return 1
+	connect || return 1
+	expect_connected || return 1
+	expect_write $PF0/tsm/disconnect tsm0 OK || return 1
+	expect_eq "$(cat $PF0/tsm/connect)" "" "connect after disconnect" || return 1
+	expect_eq "$(streams)" 4 "streams after disconnect" || return 1
+	expect_eq "$(stream_links)" "" "stream links after disconnect" || return 1
+	expect_absent $FN1/tsm
+}
+
+case_connect_bus_first() { connect_flow bus-first; }
+case_connect_tsm_first() { connect_flow tsm-first; }
+
+case_tsm_dir_follows_link_tsm() {
+	load $BUS || return 1
+	expect_absent $PF0/tsm || return 1
+	expect_absent $PF0/authenticated || return 1
+	load $LINK || return 1
+	expect_exists $PF0/tsm/connect || return 1
+	expect_exists $PF0/authenticated || return 1
+	expect_absent $FN1/tsm || return 1
+	expect_absent $RP/tsm || return 1
+	unload $LINK || return 1
+	expect_absent $PF0/tsm
+}
+
+case_ide_registers_follow_the_stream() {
+	load_both bus-first || return 1
+	# Idle blocks carry the reserved Stream ID 255 (set by the kernel at enumeration).
+	expect_eq "$(cfg32 $PF0 $EP_SEL_CTL)" ff000000 "Endpoint stream control (idle)" || return 1
+	expect_eq "$(cfg32 $RP $RP_SEL_CTL)" ff000000 "Root Port stream control (idle)" || return 1
+	connect || return 1
+	# Enable, TEE-limited, Stream ID 0; state Secure.
+	expect_eq "$(cfg32 $PF0 $EP_SEL_CTL)" 00800001 "Endpoint stream control" || return 1
+	expect_eq "$(cfg32 $PF0 $((EP_SEL_CTL + 4)))" 00000002 "Endpoint stream status" || return 1
+	expect_eq "$(cfg32 $RP $RP_SEL_CTL)" 00800001 "Root Port stream control" || return 1
+	expect_eq "$(cfg32 $RP $((RP_SEL_CTL + 4)))" 00000002 "Root Port stream status" || return 1
+	# Root Port RID association: the Endpoint's functions 01:00.0 to 01:00.0.
+	expect_eq "$(cfg32 $RP $((RP_SEL_CTL + 8)))" 00010000 "Root Port RID limit" || return 1
+	expect_eq "$(cfg32 $RP $((RP_SEL_CTL + 12)))" 00010001 "Root Port RID base" || return 1
+	expect_write $PF0/tsm/disconnect tsm0 OK || return 1
+	expect_eq "$(cfg32 $PF0 $EP_SEL_CTL)" 00000000 "Endpoint stream control after teardown" || return 1
+	expect_eq "$(cfg32 $PF0 $((EP_SEL_CTL + 4)))" 00000000 "Endpoint stream status after teardown"
+}
+
+case_bind_and_unbind() {
+	load_both bus-first || return 1
+	# No TSM context before connect: the core refuses the bind.
+	expect_write $CTL/bind 10000:01:00.0 EINVAL || return 1
+	connect || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "bound before bind" || return 1
+	expect_eq "$(cat $FN1/tsm/bound)" "" "function 1 bound before bind" || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" tsm0 "bound" || return 1
+	expect_eq "$(cat $FN1/tsm/bound)" tsm0 "function 1 bound" || return 1
+	expect_write $CTL/unbind 10000:01:00.1 OK || return 1
+	expect_eq "$(cat $FN1/tsm/bound)" "" "function 1 after unbind" || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" tsm0 "function 0 still bound" || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "function 0 after unbind" || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK
+}
+
+case_disconnect_unbinds() {
+	load_both tsm-first || return 1
+	connect || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_write $PF0/tsm/disconnect tsm0 OK || return 1
+	expect_disconnected || return 1
+	# Reconnecting starts unbound.
+	connect || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "bound after reconnect" || return 1
+	expect_eq "$(cat $FN1/tsm/bound)" "" "function 1 bound after reconnect"
+}
+
+case_guest_request() {
+	# On the kCFI build (rs) the call into the backend's guest_req trips a
+	# CFI type mismatch: kernel::tsm passes enum pci_tsm_req_scope as a plain
+	# integer (bindgen needs --newtype-enum with a cfi_encoding for it).
+	only_on_core c "kCFI: enum pci_tsm_req_scope lacks a cfi_encoding in the bindings" || return 0
+	load_both bus-first || return 1
+	connect || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 hello" ENXIO || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	dmesg -c > /dev/null
+	expect_write $CTL/guest_request "10000:01:00.1 hello" OK || return 1
+	dmesg | grep -q 'guest request (Info, 5 bytes): \[68, 65, 6c, 6c, 6f\]' ||
+		fail "request not logged: $(dmesg | tail -3)" || return 1
+	dmesg | grep -q 'guest request answered: "hello", residue 0' ||
+		fail "echo not logged: $(dmesg | tail -3)" || return 1
+	expect_write $CTL/guest_request "10000:01:00.1" OK
+}
+
+case_controls_refuse_foreign_devices() {
+	load_both bus-first || return 1
+	connect || return 1
+	expect_write $CTL/bind 0000:00:00.0 ENXIO || return 1
+	expect_write $CTL/unbind 0000:00:00.0 ENXIO || return 1
+	expect_write $CTL/guest_request "0000:00:00.0 x" ENXIO || return 1
+	expect_write $CTL/bind 10000:01:00.7 ENODEV || return 1
+	expect_write $CTL/bind "$NL" ENODEV || return 1
+	expect_write $CTL/fail_connect bogus EINVAL || return 1
+	expect_write $CTL/busy maybe EINVAL
+}
+
+case_unload_tsm_while_connected() {
+	load_both bus-first || return 1
+	connect || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	unload $LINK || return 1
+	expect_absent $PF0/tsm || return 1
+	expect_absent $FN1/tsm || return 1
+	expect_eq "$(streams)" 4 "streams after TSM unload" || return 1
+	expect_eq "$(stream_links)" "" "stream links after TSM unload" || return 1
+	load $LINK || return 1
+	connect || return 1
+	expect_connected
+}
+
+case_unload_bus_while_connected() {
+	load_both bus-first || return 1
+	connect || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	unload $BUS || return 1
+	expect_absent $PF0 || return 1
+	load $BUS || return 1
+	expect_eq "$(cat $PF0/tsm/connect)" "" "connect after bus reload" || return 1
+	connect || return 1
+	expect_connected
+}
+
+case_remove_function0_while_connected() {
+	load_both bus-first || return 1
+	connect || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_write $PF0/remove 1 OK || return 1
+	expect_absent $PF0 || return 1
+	expect_absent $FN1/tsm || return 1
+	expect_eq "$(streams)" 4 "streams after removal" || return 1
+	expect_eq "$(stream_links)" "" "stream links after removal" || return 1
+	expect_write /sys/bus/pci/rescan 1 OK || return 1
+	expect_exists $PF0/tsm || return 1
+	expect_eq "$(cat $PF0/tsm/connect)" "" "connect after rescan" || return 1
+	connect || return 1
+	expect_connected
+}
+
+case_connect_bad_input() {
+	load_both bus-first || return 1
+	expect_write $PF0/tsm/connect "$NL" EINVAL || return 1
+	expect_write $PF0/tsm/connect " " EINVAL || return 1
+	expect_write $PF0/tsm/connect tsm EINVAL || return 1
+	expect_write $PF0/tsm/connect tsm1 ENXIO || return 1
+	expect_write $PF0/tsm/connect tsm1garbage ENXIO || return 1
+	expect_write $PF0/tsm/disconnect tsm0 ENXIO || return 1
+	expect_disconnected || return 1
+	connect || return 1
+	expect_write $PF0/tsm/connect tsm0 EBUSY || return 1
+	expect_write $PF0/tsm/disconnect "$NL" EINVAL || return 1
+	expect_write $PF0/tsm/disconnect " " EINVAL || return 1
+	expect_write $PF0/tsm/disconnect tsm1 EINVAL || return 1
+	expect_write $PF0/tsm/disconnect tsm0garbage EINVAL || return 1
+	expect_connected || return 1
+	expect_write $PF0/tsm/disconnect "tsm0$NL" OK
+}
+
+case_connect_trailing_garbage() {
+	load_both bus-first || return 1
+	# Upstream's PCI/TSM core parses connect with sscanf("tsm%d"), so text
+	# after the number is ignored. The rs build still runs that core (tsm-rs
+	# replaces the TSM class core so far), so both accept it today.
+	case $(core) in
+	c|rs) expect_write $PF0/tsm/connect tsm0garbage OK || return 1
+	      expect_connected;;
+	esac
+}
+
+# fault_rolls_back STEP: a connect failing at STEP leaves nothing behind, and
+# the next connect succeeds once the fault is gone.
+fault_rolls_back() {
+	load_both bus-first || return 1
+	expect_write $CTL/fail_connect "$1" OK || return 1
+	expect_write $PF0/tsm/connect tsm0 EIO || return 1
+	expect_disconnected || return 1
+	expect_write $CTL/fail_connect none OK || return 1
+	connect || return 1
+	expect_connected
+}
+
+case_fail_at_doe() { fault_rolls_back doe; }
+case_fail_at_stream_alloc() { fault_rolls_back stream_alloc; }
+case_fail_at_stream_register() { fault_rolls_back stream_register; }
+case_fail_at_stream_setup() { fault_rolls_back stream_setup; }
+case_fail_at_stream_enable() { fault_rolls_back stream_enable; }
+
+case_busy_tsm() {
+	load_both bus-first || return 1
+	expect_write $CTL/busy 1 OK || return 1
+	expect_write $PF0/tsm/connect tsm0 EBUSY || return 1
+	expect_disconnected || return 1
+	expect_write $CTL/busy 0 OK || return 1
+	connect
+}
+
+# doe_fault_rolls_back FAULT: the device's DOE mailbox fails the SPDM exchange.
+doe_fault_rolls_back() {
+	load_both bus-first || return 1
+	expect_write /sys/devices/faux/tsm_emu_bus/doe_fault "$1" OK || return 1
+	expect_write $PF0/tsm/connect tsm0 EIO || return 1
+	expect_disconnected || return 1
+	expect_write /sys/devices/faux/tsm_emu_bus/doe_fault none OK || return 1
+	connect || return 1
+	expect_connected
+}
+
+case_doe_error() { doe_fault_rolls_back error; }
+case_doe_timeout() { doe_fault_rolls_back timeout; }
