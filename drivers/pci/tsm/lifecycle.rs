@@ -7,8 +7,8 @@
 //! - `global` (rwsem): held for write by TSM registration and unregistration, device removal and
 //!   disconnect, which free contexts; held for read by everything else. A context of a function
 //!   that is not a DSM is therefore stable for any holder of `global`.
-//! - DSM locks (one rwsem per hash bucket of DSM devices; a process never holds two): held for
-//!   write by connect, bind, unbind, guest requests and late sub-function probes on that DSM,
+//! - DSM locks (one rwsem per DSM-capable function, made on first use and freed when the
+//!   device goes, under `global` for write; a process never holds two): held for write by connect, bind, unbind, guest requests and late sub-function probes on that DSM,
 //!   for read by sysfs readers of a DSM. A connect publishes the DSM's context before calling
 //!   the TSM (the C interface requires it) and may free it again on failure, so DSM readers take
 //!   the DSM lock and never see a connect in progress. Sub-function contexts are only published
@@ -38,9 +38,6 @@ use kernel::{
     },
 };
 
-/// Buckets of DSM locks; DSMs hashing to the same bucket serialise their operations.
-const DSM_LOCK_BUCKETS: usize = 64;
-
 /// Registered TSMs with link operations; read locklessly by sysfs visibility.
 static LINK_TSMS: Atomic<i32> = Atomic::new(0);
 /// Registered TSMs with devsec operations (7.3 counts them; nothing uses them yet).
@@ -53,20 +50,49 @@ struct Locks {
     #[pin]
     global: RwSemaphore<()>,
     #[pin]
-    dsm: [RwSemaphore<()>; DSM_LOCK_BUCKETS],
+    dsm_locks: Mutex<KVec<DsmLock>>,
     #[pin]
     pf0_sysfs: Mutex<()>,
     #[pin]
     fn_sysfs: Mutex<()>,
 }
 
+/// The lock of one DSM-capable function, found by the function's address.
+struct DsmLock {
+    dsm: *const pci::Device,
+    sem: Pin<KBox<RwSemaphore<()>>>,
+}
+
+// SAFETY: `dsm` is only compared, never dereferenced.
+unsafe impl Send for DsmLock {}
+
 impl Locks {
-    fn dsm_lock(&self, dsm: &pci::Device) -> &RwSemaphore<()> {
-        let addr = core::ptr::from_ref(dsm) as usize as u64;
-        // Fibonacci hashing of the device address: slab objects share their low bits.
-        let bucket = addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - DSM_LOCK_BUCKETS.ilog2());
-        // CAST: `bucket` < `DSM_LOCK_BUCKETS`.
-        &self.dsm[bucket as usize]
+    /// The lock of `dsm`, made on first use (`ENOMEM` if that fails).
+    ///
+    /// The caller holds `global` (`_global` proves it), which keeps the lock alive: locks are
+    /// only freed by [`Locks::forget_dsm`], under `global` for write.
+    fn dsm_lock<'a>(&'a self, _global: &ReadGuard<'a, ()>, dsm: &pci::Device) -> Result<&'a RwSemaphore<()>> {
+        let mut locks = self.dsm_locks.lock();
+        let key = core::ptr::from_ref(dsm);
+        let sem: *const RwSemaphore<()> = match locks.iter().find(|lock| lock.dsm == key) {
+            Some(lock) => &*lock.sem,
+            None => {
+                let sem = KBox::pin_init(new_rwsem!((), "pci_tsm_dsm"), GFP_KERNEL)?;
+                let ptr: *const RwSemaphore<()> = &*sem;
+                locks.push(DsmLock { dsm: key, sem }, GFP_KERNEL)?;
+                ptr
+            }
+        };
+        // SAFETY: The semaphore is boxed, so it does not move with the vector, and it lives
+        // until `forget_dsm`, which cannot run while the caller holds `global`.
+        Ok(unsafe { &*sem })
+    }
+
+    /// Frees the lock of `dsm`, a device being removed. The caller holds `global` for write, so
+    /// no one holds or waits for the lock.
+    fn forget_dsm(&self, _global: &WriteGuard<'_, ()>, dsm: &pci::Device) {
+        let key = core::ptr::from_ref(dsm);
+        self.dsm_locks.lock().retain(|lock| lock.dsm != key);
     }
 }
 
@@ -75,7 +101,7 @@ pub(crate) fn init() -> Result {
     let locks = KBox::pin_init(
         pin_init!(Locks {
             global <- new_rwsem!((), "pci_tsm_global"),
-            dsm <- pin_init::pin_init_array_from_fn(|_| new_rwsem!((), "pci_tsm_dsm")),
+            dsm_locks <- new_mutex!(KVec::new(), "pci_tsm_dsm_locks"),
             pf0_sysfs <- new_mutex!((), "pci_tsm_pf0_sysfs"),
             fn_sysfs <- new_mutex!((), "pci_tsm_fn_sysfs"),
         }),
@@ -119,8 +145,13 @@ enum DsmAccess {
     Write,
 }
 
-fn lock_dsm<'a>(locks: &'a Locks, dsm: &pci::Device, access: DsmAccess) -> Result<DsmGuard<'a>> {
-    let lock = locks.dsm_lock(dsm);
+fn lock_dsm<'a>(
+    locks: &'a Locks,
+    global: &ReadGuard<'a, ()>,
+    dsm: &pci::Device,
+    access: DsmAccess,
+) -> Result<DsmGuard<'a>> {
+    let lock = locks.dsm_lock(global, dsm)?;
     Ok(match access {
         DsmAccess::Read => DsmGuard::Shared(lock.read_interruptible()?),
         DsmAccess::WriteKillable => DsmGuard::Exclusive(lock.write_killable()?),
@@ -130,22 +161,22 @@ fn lock_dsm<'a>(locks: &'a Locks, dsm: &pci::Device, access: DsmAccess) -> Resul
 
 /// Runs `f` on `pdev`'s context (if any) under the lock of the DSM that manages it.
 ///
-/// The caller holds `global`.
-fn with_context<R>(
-    locks: &Locks,
+fn with_context<'a, R>(
+    locks: &'a Locks,
+    global: &ReadGuard<'a, ()>,
     pdev: &pci::Device,
     access: DsmAccess,
     f: impl FnOnce(Option<&Context>) -> Result<R>,
 ) -> Result<R> {
     if pdev.is_tsm_pf0() {
-        let guard = lock_dsm(locks, pdev, access)?;
+        let guard = lock_dsm(locks, global, pdev, access)?;
         // SAFETY: A DSM-capable function's context changes only under its own DSM lock or
         // under `global` for write.
         match unsafe { pdev.tsm_context() } {
             // Managed by a switch upstream port: a sub-function context, stable under `global`.
             Some(ctx) if !ctx.is_dsm() => {
                 drop(guard);
-                let _guard = lock_dsm(locks, ctx.dsm_dev(), access)?;
+                let _guard = lock_dsm(locks, global, ctx.dsm_dev(), access)?;
                 f(Some(ctx))
             }
             ctx => f(ctx),
@@ -156,7 +187,7 @@ fn with_context<R>(
         match unsafe { pdev.tsm_context() } {
             None => f(None),
             Some(ctx) => {
-                let _guard = lock_dsm(locks, ctx.dsm_dev(), access)?;
+                let _guard = lock_dsm(locks, global, ctx.dsm_dev(), access)?;
                 f(Some(ctx))
             }
         }
@@ -167,8 +198,8 @@ fn with_context<R>(
 /// `authenticated`); `None` if none.
 pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
-    let _global = locks.global.read_interruptible()?;
-    with_context(locks, pdev, DsmAccess::Read, |ctx| match ctx {
+    let global = locks.global.read_interruptible()?;
+    with_context(locks, &global, pdev, DsmAccess::Read, |ctx| match ctx {
         Some(ctx) => out(ctx.tsm_dev()).map(|()| true),
         None => Ok(false),
     })
@@ -177,8 +208,8 @@ pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice)
 /// Calls `out` with the DSM of a managed function (`dsm`); `false` if unmanaged.
 pub(crate) fn dsm_of(pdev: &pci::Device, out: &mut impl FnMut(&pci::Device) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
-    let _global = locks.global.read_interruptible()?;
-    with_context(locks, pdev, DsmAccess::Read, |ctx| match ctx {
+    let global = locks.global.read_interruptible()?;
+    with_context(locks, &global, pdev, DsmAccess::Read, |ctx| match ctx {
         Some(ctx) => out(ctx.dsm_dev()).map(|()| true),
         None => Ok(false),
     })
@@ -187,8 +218,8 @@ pub(crate) fn dsm_of(pdev: &pci::Device, out: &mut impl FnMut(&pci::Device) -> R
 /// Calls `out` with the TSM that `pdev`'s TDI is bound through (`bound`); `false` if unbound.
 pub(crate) fn bound_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
-    let _global = locks.global.read_interruptible()?;
-    with_context(locks, pdev, DsmAccess::Read, |ctx| match ctx {
+    let global = locks.global.read_interruptible()?;
+    with_context(locks, &global, pdev, DsmAccess::Read, |ctx| match ctx {
         // SAFETY: `with_context` holds the DSM lock.
         Some(ctx) if unsafe { ctx.bound_vm() }.is_some() => out(ctx.tsm_dev()).map(|()| true),
         _ => Ok(false),
@@ -199,8 +230,8 @@ pub(crate) fn bound_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> 
 pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
     let locks = locks().ok_or(ENXIO)?;
     {
-        let _global = locks.global.read_killable()?;
-        let _dsm = lock_dsm(locks, pdev, DsmAccess::WriteKillable)?;
+        let global = locks.global.read_killable()?;
+        let _dsm = lock_dsm(locks, &global, pdev, DsmAccess::WriteKillable)?;
         // SAFETY: We hold `pdev`'s DSM lock.
         if unsafe { pdev.tsm_context() }.is_some() {
             return Err(EBUSY);
@@ -353,10 +384,11 @@ pub(crate) fn destroy_device(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
     let was_dsm;
     {
-        let _global = locks.global.write();
+        let global = locks.global.write();
         // SAFETY: `global` is held for write.
         was_dsm = unsafe { pdev.tsm_context() }.is_some_and(|ctx| ctx.is_dsm());
         destroy_context(pdev, None);
+        locks.forget_dsm(&global, pdev);
     }
     if was_dsm {
         refresh_functions_of(pdev);
@@ -368,23 +400,23 @@ pub(crate) fn destroy_device(pdev: &pci::Device) {
 pub(crate) fn init_device(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
     let probed = {
-        let _global = locks.global.read();
-        link_tsm_registered() && probe_late_function(locks, pdev)
+        let global = locks.global.read();
+        link_tsm_registered() && probe_late_function(locks, &global, pdev)
     };
     if probed {
         refresh_sysfs(locks, pdev);
     }
 }
 
-fn probe_late_function(locks: &Locks, pdev: &pci::Device) -> bool {
+fn probe_late_function<'a>(locks: &'a Locks, global: &ReadGuard<'a, ()>, pdev: &pci::Device) -> bool {
     if pdev.is_tsm_pf0() {
         // Only `connect` makes a DSM.
         return false;
     }
     let candidates = [pdev.function0(), pdev.upstream_port_above()];
     for dsm in candidates.iter().flatten() {
-        // Cannot fail: uninterruptible.
-        let Ok(_guard) = lock_dsm(locks, dsm, DsmAccess::Write) else {
+        // Fails only without memory for the lock of a DSM that never connected.
+        let Ok(_guard) = lock_dsm(locks, global, dsm, DsmAccess::Write) else {
             continue;
         };
         // SAFETY: We hold the candidate's DSM lock.
@@ -459,7 +491,7 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
         last_link
     };
     for_each_pci_device(true, |pdev| {
-        if last_link || !pdev.is_tsm_pf0() {
+        if pdev.is_pcie() && (last_link || !pdev.is_tsm_pf0()) {
             refresh_sysfs(locks, pdev);
         }
     });
@@ -468,8 +500,8 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
 /// Binds `pdev`'s TDI to `vm` (`pci_tsm_bind()`).
 pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
     let locks = locks().ok_or(EINVAL)?;
-    let _global = locks.global.read();
-    with_context(locks, pdev, DsmAccess::Write, |ctx| {
+    let global = locks.global.read();
+    with_context(locks, &global, pdev, DsmAccess::Write, |ctx| {
         let ctx = ctx.ok_or(EINVAL)?;
         if !is_link_tsm(ctx.tsm_dev()) {
             return Err(ENXIO);
@@ -487,8 +519,8 @@ pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
 /// Unbinds `pdev`'s TDI, if bound (`pci_tsm_unbind()`).
 pub(crate) fn unbind(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
-    let _global = locks.global.read();
-    let _ = with_context(locks, pdev, DsmAccess::Write, |ctx| {
+    let global = locks.global.read();
+    let _ = with_context(locks, &global, pdev, DsmAccess::Write, |ctx| {
         if let Some(ctx) = ctx {
             // SAFETY: `with_context` holds the DSM lock.
             unsafe { ctx.unbind() };
@@ -501,8 +533,8 @@ pub(crate) fn unbind(pdev: &pci::Device) {
 pub(crate) fn with_bound_context(pdev: &pci::Device, f: impl FnOnce(&Context) -> isize) -> isize {
     let run = || -> Result<isize> {
         let locks = locks().ok_or(ENXIO)?;
-        let _global = locks.global.read_interruptible()?;
-        with_context(locks, pdev, DsmAccess::WriteKillable, |ctx| {
+        let global = locks.global.read_interruptible()?;
+        with_context(locks, &global, pdev, DsmAccess::WriteKillable, |ctx| {
             let ctx = ctx.ok_or(ENXIO)?;
             if !is_link_tsm(ctx.tsm_dev()) {
                 return Err(ENXIO);

@@ -20,6 +20,41 @@ mod attrs;
 mod input;
 mod lifecycle;
 
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+mod tests;
+
+// The KUnit suites run the core against the emulated TDISP platform of
+// drivers/virt/coco/tsm/emu/, whose device models (and the protocol code they
+// use) are compiled into this crate for them, from the same files.
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../virt/coco/tsm/emu/config_space.rs"]
+#[allow(dead_code)]
+mod config_space;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../virt/coco/tsm/emu/ide_regs.rs"]
+#[allow(dead_code)]
+mod ide_regs;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../virt/coco/tsm/emu/mailbox.rs"]
+#[allow(dead_code)]
+mod mailbox;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../virt/coco/tsm/emu/platform.rs"]
+#[allow(dead_code)]
+mod platform;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../../rust/proto/src/wire.rs"]
+#[allow(dead_code)]
+pub mod wire;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../../rust/proto/src/doe.rs"]
+#[allow(dead_code)]
+pub mod doe;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../../rust/proto/src/spdm/mod.rs"]
+#[allow(dead_code)]
+pub mod spdm;
+
 /// Prefix of this crate's log messages.
 const __LOG_PREFIX: &[u8] = b"pci_tsm\0";
 

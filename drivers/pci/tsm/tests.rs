@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit suites of the core, run against the emulated TDISP platform (a Root Port and a
+//! multi-function Endpoint per emulated host bridge) with a mock link TSM that records every
+//! call it gets.
+
+use crate::{lifecycle, platform::Platform};
+use core::num::NonZeroUsize;
+use kernel::{
+    class::ClassDevice,
+    faux,
+    pci::{self, emul::RootBus},
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+    },
+    time::{delay::fsleep, Delta},
+    tsm::{self, LinkTsm, RequestScope, TsmDevice, VmHandle},
+    workqueue,
+};
+
+/// Host bridge window of a test platform.
+const WINDOW_SIZE: u64 = 16 << 20;
+/// Name prefix of the faux devices the test platforms hang from; the mock manages only those.
+const PLATFORM_PREFIX: &[u8] = b"pci_tsm_kunit_bus";
+
+/// What the mock TSM was asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+enum Op {
+    Probe = 1,
+    Remove,
+    Connect,
+    Disconnect,
+    Bind,
+    Unbind,
+    GuestReq,
+}
+
+/// The mock's call log: `op << 16 | bus << 8 | devfn`, lock-free so that every path may log.
+static LOG: [Atomic<u32>; 64] = [const { Atomic::new(0) }; 64];
+static LOG_LEN: Atomic<usize> = Atomic::new(0);
+/// Knobs of the mock, set by each test.
+static DECLINE_PROBE: Atomic<bool> = Atomic::new(false);
+static FAIL_CONNECT: Atomic<bool> = Atomic::new(false);
+/// Address of the function whose connect waits for [`RELEASE`] (0: none); every test platform
+/// has the same bus numbers, so the address tells them apart.
+static BLOCK_CONNECT: Atomic<usize> = Atomic::new(0);
+static RELEASE: Atomic<bool> = Atomic::new(false);
+static BLOCKED: Atomic<bool> = Atomic::new(false);
+
+fn log(op: Op, pdev: &pci::Device) {
+    let slot = LOG_LEN.fetch_add(1, Relaxed);
+    if let Some(entry) = LOG.get(slot) {
+        entry.store((op as u32) << 16 | u32::from(pdev.dev_id()), Relaxed);
+    }
+}
+
+fn logged() -> KVec<(Op, u16)> {
+    let len = LOG_LEN.load(Relaxed).min(LOG.len());
+    let mut out = KVec::new();
+    for entry in &LOG[..len] {
+        let raw = entry.load(Relaxed);
+        let op = match raw >> 16 {
+            1 => Op::Probe,
+            2 => Op::Remove,
+            3 => Op::Connect,
+            4 => Op::Disconnect,
+            5 => Op::Bind,
+            6 => Op::Unbind,
+            _ => Op::GuestReq,
+        };
+        // CAST: the low half is a `dev_id()`.
+        out.push((op, raw as u16), GFP_KERNEL).unwrap();
+    }
+    out
+}
+
+fn reset_mock() {
+    LOG_LEN.store(0, Relaxed);
+    DECLINE_PROBE.store(false, Relaxed);
+    FAIL_CONNECT.store(false, Relaxed);
+    BLOCK_CONNECT.store(0, Relaxed);
+    RELEASE.store(false, Relaxed);
+    BLOCKED.store(false, Relaxed);
+}
+
+fn on_test_platform(pdev: &pci::Device) -> bool {
+    pdev.host_bridge()
+        .parent()
+        .is_some_and(|p| p.name().to_bytes().starts_with(PLATFORM_PREFIX))
+}
+
+struct MockTsm;
+
+#[vtable]
+impl LinkTsm for MockTsm {
+    type Function = ();
+    type Tdi = ();
+
+    fn probe(_tsm: &TsmDevice, pdev: &pci::Device, _dsm: bool) -> Result<Option<()>> {
+        if !on_test_platform(pdev) || DECLINE_PROBE.load(Relaxed) {
+            return Ok(None);
+        }
+        log(Op::Probe, pdev);
+        Ok(Some(()))
+    }
+
+    fn remove(pdev: &pci::Device, _function: ()) {
+        log(Op::Remove, pdev);
+    }
+
+    fn connect(pdev: &pci::Device, _function: &()) -> Result {
+        log(Op::Connect, pdev);
+        if BLOCK_CONNECT.load(Relaxed) == core::ptr::from_ref(pdev) as usize {
+            BLOCKED.store(true, Relaxed);
+            // Bounded: a core that serialises connects fails the test instead of hanging it.
+            for _ in 0..500 {
+                if RELEASE.load(Relaxed) {
+                    break;
+                }
+                fsleep(Delta::from_millis(10));
+            }
+        }
+        if FAIL_CONNECT.load(Relaxed) {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    fn disconnect(pdev: &pci::Device, _function: &()) {
+        log(Op::Disconnect, pdev);
+    }
+
+    fn bind(pdev: &pci::Device, _function: &(), _vm: VmHandle, _tdi_id: u32) -> Result<()> {
+        log(Op::Bind, pdev);
+        Ok(())
+    }
+
+    fn unbind(pdev: &pci::Device, _tdi: ()) {
+        log(Op::Unbind, pdev);
+    }
+
+    fn guest_req(
+        pdev: &pci::Device,
+        _tdi: &(),
+        _scope: RequestScope,
+        req: &tsm::GuestRequest,
+        tsm_code: &mut u64,
+    ) -> Result<usize> {
+        log(Op::GuestReq, pdev);
+        *tsm_code = 0x5a;
+        req.write_output(0, b"ok")?;
+        Ok(req.output_len() - 2)
+    }
+}
+
+/// One emulated host bridge (Root Port + Endpoint) below a faux device.
+struct TestPlatform {
+    // Fields drop in declaration order: the hierarchy goes before its parent device.
+    bus: RootBus<Platform>,
+    _parent: faux::Registration,
+}
+
+impl TestPlatform {
+    fn new(index: u8, functions: u8) -> Result<Self> {
+        let mut name = [0u8; 24];
+        name[..PLATFORM_PREFIX.len()].copy_from_slice(PLATFORM_PREFIX);
+        name[PLATFORM_PREFIX.len()] = b'0' + index;
+        let name = CStr::from_bytes_until_nul(&name).map_err(|_| EINVAL)?;
+        let parent = faux::Registration::new(name, None)?;
+        let bus = RootBus::new(parent.as_ref().as_ref(), WINDOW_SIZE, Platform::new(functions)?)?;
+        bus.scan();
+        Ok(Self {
+            bus,
+            _parent: parent,
+        })
+    }
+
+    /// Function `function` of the Endpoint (bus 1, device 0).
+    fn function(&self, function: u8) -> ARef<pci::Device> {
+        let mut name = [0u8; 16];
+        let mut w = kernel::str::Formatter::new(&mut name);
+        core::fmt::Write::write_fmt(
+            &mut w,
+            format_args!("{:04x}:01:00.{}", self.bus.domain(), function),
+        )
+        .unwrap();
+        let len = w.bytes_written();
+        pci::Device::find_by_name(&name[..len]).unwrap()
+    }
+}
+
+/// The mock TSM, registered below its own faux device.
+struct TestTsm {
+    tsm: tsm::Registration,
+    _parent: faux::Registration,
+}
+
+impl TestTsm {
+    fn new() -> Result<Self> {
+        let parent = faux::Registration::new(c"pci_tsm_kunit_tsm", None)?;
+        let tsm = tsm::Registration::new_link::<MockTsm>(parent.as_ref().as_ref())?;
+        Ok(Self {
+            tsm,
+            _parent: parent,
+        })
+    }
+
+    fn id(&self) -> u32 {
+        self.tsm.device().id()
+    }
+
+    fn name(&self) -> KVec<u8> {
+        let mut name = KVec::new();
+        name.extend_from_slice(self.tsm.device().device().name().to_bytes(), GFP_KERNEL)
+            .unwrap();
+        name
+    }
+}
+
+fn dev_id(bus: u8, function: u8) -> u16 {
+    u16::from(bus) << 8 | u16::from(function)
+}
+
+fn dsm_name(pdev: &pci::Device) -> Option<KVec<u8>> {
+    let mut name = KVec::new();
+    let found = lifecycle::dsm_of(pdev, &mut |dsm| {
+        let dev: &kernel::device::Device = dsm.as_ref();
+        name.extend_from_slice(dev.name().to_bytes(), GFP_KERNEL)?;
+        Ok(())
+    })
+    .unwrap();
+    found.then_some(name)
+}
+
+fn device_name(pdev: &pci::Device) -> KVec<u8> {
+    let dev: &kernel::device::Device = pdev.as_ref();
+    let mut name = KVec::new();
+    name.extend_from_slice(dev.name().to_bytes(), GFP_KERNEL).unwrap();
+    name
+}
+
+fn vm(cookie: usize) -> VmHandle {
+    VmHandle::from_cookie(NonZeroUsize::new(cookie).unwrap())
+}
+
+#[kunit_tests(pci_tsm_core)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_then_disconnect_in_order() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 3).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let (pf0, fn1, fn2) = (platform.function(0), platform.function(1), platform.function(2));
+
+        assert_eq!(dsm_name(&fn1), None);
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Probe, dev_id(1, 0)),
+                (Op::Connect, dev_id(1, 0)),
+                (Op::Probe, dev_id(1, 1)),
+                (Op::Probe, dev_id(1, 2)),
+            ]
+        );
+        let pf0_name = device_name(&pf0);
+        assert_eq!(dsm_name(&pf0).as_deref(), Some(&pf0_name[..]));
+        assert_eq!(dsm_name(&fn2).as_deref(), Some(&pf0_name[..]));
+
+        tsm::bind(&fn1, vm(1), 1).unwrap();
+        tsm::bind(&pf0, vm(1), 0).unwrap();
+        reset_mock();
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Unbind, dev_id(1, 1)),
+                (Op::Unbind, dev_id(1, 0)),
+                (Op::Remove, dev_id(1, 2)),
+                (Op::Remove, dev_id(1, 1)),
+                (Op::Disconnect, dev_id(1, 0)),
+                (Op::Remove, dev_id(1, 0)),
+            ]
+        );
+        assert!(!pf0.has_tsm_context() && !fn1.has_tsm_context() && !fn2.has_tsm_context());
+    }
+
+    #[test]
+    fn connect_errors_leave_nothing_behind() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 2).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let (pf0, fn1) = (platform.function(0), platform.function(1));
+
+        assert_eq!(lifecycle::connect(&pf0, tsm.id() + 1), Err(ENXIO));
+        DECLINE_PROBE.store(true, Relaxed);
+        assert_eq!(lifecycle::connect(&pf0, tsm.id()), Err(ENXIO));
+        DECLINE_PROBE.store(false, Relaxed);
+
+        FAIL_CONNECT.store(true, Relaxed);
+        assert_eq!(lifecycle::connect(&pf0, tsm.id()), Err(EIO));
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Probe, dev_id(1, 0)),
+                (Op::Connect, dev_id(1, 0)),
+                (Op::Remove, dev_id(1, 0)),
+            ]
+        );
+        assert!(!pf0.has_tsm_context() && !fn1.has_tsm_context());
+        FAIL_CONNECT.store(false, Relaxed);
+
+        assert_eq!(lifecycle::disconnect(&pf0, &tsm.name()), Err(ENXIO));
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        assert_eq!(lifecycle::connect(&pf0, tsm.id()), Err(EBUSY));
+        assert_eq!(lifecycle::disconnect(&pf0, b"tsm99"), Err(EINVAL));
+        assert_eq!(lifecycle::disconnect(&fn1, &tsm.name()), Err(ENXIO));
+        assert!(pf0.has_tsm_context() && fn1.has_tsm_context());
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+    }
+
+    #[test]
+    fn bind_and_guest_request_rules() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 2).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let (pf0, fn1) = (platform.function(0), platform.function(1));
+
+        assert_eq!(tsm::bind(&fn1, vm(1), 1), Err(EINVAL));
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        reset_mock();
+        let mut out = [0u8; 8];
+        assert_eq!(tsm::guest_req(&fn1, RequestScope::Info, b"hi", &mut out), Err(ENXIO));
+        tsm::bind(&fn1, vm(1), 1).unwrap();
+        tsm::bind(&fn1, vm(1), 1).unwrap();
+        assert_eq!(tsm::bind(&fn1, vm(2), 1), Err(EBUSY));
+        assert_eq!(
+            tsm::guest_req(&fn1, RequestScope::DebugRead, b"hi", &mut out),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            tsm::guest_req(&fn1, RequestScope::StateChange, b"hi", &mut out),
+            Ok((6, 0x5a))
+        );
+        assert_eq!(&out[..2], b"ok");
+        tsm::unbind(&fn1);
+        tsm::unbind(&fn1);
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Bind, dev_id(1, 1)),
+                (Op::GuestReq, dev_id(1, 1)),
+                (Op::Unbind, dev_id(1, 1)),
+            ]
+        );
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+    }
+
+    #[test]
+    fn tsm_unregistration_tears_down_newest_first() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 2).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let (pf0, fn1) = (platform.function(0), platform.function(1));
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        tsm::bind(&fn1, vm(7), 1).unwrap();
+        reset_mock();
+        drop(tsm);
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Unbind, dev_id(1, 1)),
+                (Op::Remove, dev_id(1, 1)),
+                (Op::Disconnect, dev_id(1, 0)),
+                (Op::Remove, dev_id(1, 0)),
+            ]
+        );
+        assert!(!pf0.has_tsm_context() && !fn1.has_tsm_context());
+        assert!(!lifecycle::link_tsm_registered());
+    }
+
+    #[test]
+    fn device_removal_disconnects_its_dsm() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 2).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        lifecycle::connect(&platform.function(0), tsm.id()).unwrap();
+        reset_mock();
+        drop(platform);
+        // Removal goes child first: function 1 leaves as a managed function, then the DSM.
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Remove, dev_id(1, 1)),
+                (Op::Disconnect, dev_id(1, 0)),
+                (Op::Remove, dev_id(1, 0)),
+            ]
+        );
+        drop(tsm);
+    }
+
+    #[test]
+    fn dsm_lookup() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 2).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let (pf0, fn1) = (platform.function(0), platform.function(1));
+        // Function 0 of a TEE-IO endpoint is its own DSM; the other functions have one only
+        // while function 0 is connected.
+        assert!(lifecycle::find_dsm(&pf0).is_some_and(|dsm| core::ptr::eq(&*dsm, &*pf0)));
+        assert!(lifecycle::find_dsm(&fn1).is_none());
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        assert!(lifecycle::find_dsm(&fn1).is_some_and(|dsm| core::ptr::eq(&*dsm, &*pf0)));
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+        assert!(lifecycle::find_dsm(&fn1).is_none());
+    }
+
+    #[test]
+    fn connects_on_different_dsms_run_in_parallel() {
+        reset_mock();
+        let platforms = [
+            TestPlatform::new(0, 1).unwrap(),
+            TestPlatform::new(1, 1).unwrap(),
+            TestPlatform::new(2, 1).unwrap(),
+        ];
+        let tsm = TestTsm::new().unwrap();
+        let dsms = platforms.each_ref().map(|p| p.function(0));
+        let id = tsm.id();
+
+        // The third DSM's connect blocks inside the TSM until released.
+        static SLOW_DONE: Atomic<bool> = Atomic::new(false);
+        SLOW_DONE.store(false, Relaxed);
+        BLOCK_CONNECT.store(core::ptr::from_ref(&*dsms[2]) as usize, Relaxed);
+        let slow = dsms[2].clone();
+        workqueue::system_unbound()
+            .try_spawn(GFP_KERNEL, move || {
+                let _ = lifecycle::connect(&slow, id);
+                SLOW_DONE.store(true, Relaxed);
+            })
+            .unwrap();
+        while !BLOCKED.load(Relaxed) {
+            fsleep(Delta::from_millis(1));
+        }
+
+        // With one global lock (7.3) these would wait for the slow connect.
+        lifecycle::connect(&dsms[0], id).unwrap();
+        lifecycle::connect(&dsms[1], id).unwrap();
+        assert!(!SLOW_DONE.load(Relaxed));
+
+        RELEASE.store(true, Relaxed);
+        while !SLOW_DONE.load(Relaxed) {
+            fsleep(Delta::from_millis(1));
+        }
+        assert!(dsms.iter().all(|dsm| dsm.has_tsm_context()));
+        drop(tsm);
+        assert!(dsms.iter().all(|dsm| !dsm.has_tsm_context()));
+    }
+}
