@@ -235,7 +235,6 @@ case_connect_bad_input() {
 	expect_write $PF0/tsm/connect " " EINVAL || return 1
 	expect_write $PF0/tsm/connect tsm EINVAL || return 1
 	expect_write $PF0/tsm/connect tsm1 ENXIO || return 1
-	expect_write $PF0/tsm/connect tsm1garbage ENXIO || return 1
 	expect_write $PF0/tsm/disconnect tsm0 ENXIO || return 1
 	expect_disconnected || return 1
 	connect || return 1
@@ -248,15 +247,21 @@ case_connect_bad_input() {
 	expect_write $PF0/tsm/disconnect "tsm0$NL" OK
 }
 
-case_connect_trailing_garbage() {
+case_connect_rejects_trailing_garbage() {
+	only_on_core rs "upstream's core parses connect with sscanf(\"tsm%d\")" || return 0
 	load_both bus-first || return 1
-	# Upstream's PCI/TSM core parses connect with sscanf("tsm%d"), so text
-	# after the number is ignored. The rs build still runs that core (tsm-rs
-	# replaces the TSM class core so far), so both accept it today.
-	case $(core) in
-	c|rs) expect_write $PF0/tsm/connect tsm0garbage OK || return 1
-	      expect_connected;;
-	esac
+	expect_write $PF0/tsm/connect tsm0garbage EINVAL || return 1
+	expect_write $PF0/tsm/connect "tsm 0" EINVAL || return 1
+	expect_write $PF0/tsm/connect tsm+0 EINVAL || return 1
+	expect_write $PF0/tsm/connect tsm2147483648 EINVAL || return 1
+	expect_disconnected
+}
+
+case_connect_accepts_trailing_garbage_upstream() {
+	only_on_core c "tsm-rs accepts only tsmN" || return 0
+	load_both bus-first || return 1
+	expect_write $PF0/tsm/connect tsm0garbage OK || return 1
+	expect_connected
 }
 
 # fault_rolls_back STEP: a connect failing at STEP leaves nothing behind, and
