@@ -65,7 +65,7 @@ prepare_tree() {
 	# pristine has pristine's old mtime: make it newer than its objects.
 	if [ -f "$work/.tsm-rs-managed" ]; then
 		comm -23 <(sort -u "$work/.tsm-rs-managed") <(sort -u "$stage/exclude") |
-		while read -r f; do [ -f "$work$f" ] && touch "$work$f"; done
+		while read -r f; do if [ -f "$work$f" ]; then touch "$work$f"; fi; done
 	fi
 	cp "$stage/exclude" "$work/.tsm-rs-managed"
 
