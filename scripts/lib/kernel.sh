@@ -41,8 +41,8 @@ configure_kernel() {
 	kmake "$build" olddefconfig || die "kernel: olddefconfig failed for variant $variant"
 	missing=$(merged_settings "$variant" | while IFS=$'\t' read -r sym line; do
 		case $line in
-		'#'*) grep -qE "^$sym=[ym]" "$build/.config" && echo "$sym (wanted off)";;
-		*) grep -qxF "$line" "$build/.config" || echo "$line";;
+		'#'*) if grep -qE "^$sym=[ym]" "$build/.config"; then echo "$sym (wanted off)"; fi;;
+		*) if ! grep -qxF "$line" "$build/.config"; then echo "$line"; fi;;
 		esac
 	done)
 	[ -z "$missing" ] || die "kernel: Kconfig dropped requested options for variant $variant (missing dependency or toolchain?):
