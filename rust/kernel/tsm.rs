@@ -201,19 +201,19 @@ pub enum RequestScope {
 impl RequestScope {
     fn as_raw(self) -> bindings::pci_tsm_req_scope {
         match self {
-            Self::Info => bindings::pci_tsm_req_scope_PCI_TSM_REQ_INFO,
-            Self::StateChange => bindings::pci_tsm_req_scope_PCI_TSM_REQ_STATE_CHANGE,
-            Self::DebugRead => bindings::pci_tsm_req_scope_PCI_TSM_REQ_DEBUG_READ,
-            Self::DebugWrite => bindings::pci_tsm_req_scope_PCI_TSM_REQ_DEBUG_WRITE,
+            Self::Info => bindings::pci_tsm_req_scope::PCI_TSM_REQ_INFO,
+            Self::StateChange => bindings::pci_tsm_req_scope::PCI_TSM_REQ_STATE_CHANGE,
+            Self::DebugRead => bindings::pci_tsm_req_scope::PCI_TSM_REQ_DEBUG_READ,
+            Self::DebugWrite => bindings::pci_tsm_req_scope::PCI_TSM_REQ_DEBUG_WRITE,
         }
     }
 
     fn from_raw(scope: bindings::pci_tsm_req_scope) -> Option<Self> {
         Some(match scope {
-            bindings::pci_tsm_req_scope_PCI_TSM_REQ_INFO => Self::Info,
-            bindings::pci_tsm_req_scope_PCI_TSM_REQ_STATE_CHANGE => Self::StateChange,
-            bindings::pci_tsm_req_scope_PCI_TSM_REQ_DEBUG_READ => Self::DebugRead,
-            bindings::pci_tsm_req_scope_PCI_TSM_REQ_DEBUG_WRITE => Self::DebugWrite,
+            bindings::pci_tsm_req_scope::PCI_TSM_REQ_INFO => Self::Info,
+            bindings::pci_tsm_req_scope::PCI_TSM_REQ_STATE_CHANGE => Self::StateChange,
+            bindings::pci_tsm_req_scope::PCI_TSM_REQ_DEBUG_READ => Self::DebugRead,
+            bindings::pci_tsm_req_scope::PCI_TSM_REQ_DEBUG_WRITE => Self::DebugWrite,
             _ => return None,
         })
     }

@@ -282,7 +282,7 @@ pub unsafe extern "C" fn pci_tsm_guest_req(
     out_len: usize,
     tsm_code: *mut u64,
 ) -> isize {
-    if scope > bindings::pci_tsm_req_scope_PCI_TSM_REQ_STATE_CHANGE {
+    if scope.0 > bindings::pci_tsm_req_scope::PCI_TSM_REQ_STATE_CHANGE.0 {
         return EINVAL.to_errno() as isize;
     }
     // SAFETY: By the function's safety requirements.
