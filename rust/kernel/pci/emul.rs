@@ -144,14 +144,14 @@ impl<T: ConfigOps> Shared<T> {
 ///
 /// let parent = faux::Registration::new(c"pci_emul_example", None)?;
 /// let dev = parent.as_ref().as_ref();
-/// let bus = RootBus::new(dev, 1 << 20, Empty)?;
+/// let bus = RootBus::new(dev, 1 << 20, kernel::try_init!(Empty {}))?;
 /// bus.scan();
 /// let domain = bus.domain();
 /// assert!(domain >= 0x10000);
 /// assert!(bus.host_bridge().parent().is_some_and(|p| p.name() == c"pci_emul_example"));
 /// drop(bus);
 /// // The domain number is free again.
-/// assert_eq!(RootBus::new(dev, 1 << 20, Empty)?.domain(), domain);
+/// assert_eq!(RootBus::new(dev, 1 << 20, kernel::try_init!(Empty {}))?.domain(), domain);
 /// # Ok::<(), Error>(())
 /// ```
 ///
