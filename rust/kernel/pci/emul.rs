@@ -123,6 +123,38 @@ impl<T: ConfigOps> Shared<T> {
 /// hierarchy, assigns resources and adds the devices. Dropping it removes every device, the bus
 /// and the host bridge, then returns the address window and the domain number.
 ///
+/// # Examples
+///
+/// An empty hierarchy: no function answers.
+///
+/// ```
+/// use kernel::{faux, pci::emul::{ConfigOps, RootBus}};
+///
+/// struct Empty;
+///
+/// impl ConfigOps for Empty {
+///     fn read(&self, _bus: u8, _devfn: u8, _offset: u16, _size: u8) -> Option<u32> {
+///         None
+///     }
+///
+///     fn write(&self, _bus: u8, _devfn: u8, _offset: u16, _size: u8, _value: u32) -> bool {
+///         false
+///     }
+/// }
+///
+/// let parent = faux::Registration::new(c"pci_emul_example", None)?;
+/// let dev = parent.as_ref().as_ref();
+/// let bus = RootBus::new(dev, 1 << 20, kernel::try_init!(Empty {}))?;
+/// bus.scan();
+/// let domain = bus.domain();
+/// assert!(domain >= 0x10000);
+/// assert!(bus.host_bridge().parent().is_some_and(|p| p.name() == c"pci_emul_example"));
+/// drop(bus);
+/// // The domain number is free again.
+/// assert_eq!(RootBus::new(dev, 1 << 20, kernel::try_init!(Empty {}))?.domain(), domain);
+/// # Ok::<(), Error>(())
+/// ```
+///
 /// # Invariants
 ///
 /// - `bus` is the root bus created for `shared` by `pci_create_root_bus()`, registered until
@@ -137,7 +169,7 @@ pub struct RootBus<T: ConfigOps> {
 
 // SAFETY: The PCI core's bus operations may be called from any thread; `T` is `Send + Sync`.
 unsafe impl<T: ConfigOps> Send for RootBus<T> {}
-// SAFETY: `&RootBus` only gives access to `&T` and the host bridge, both thread safe.
+// SAFETY: `&RootBus` only gives access to the host bridge and the domain number.
 unsafe impl<T: ConfigOps> Sync for RootBus<T> {}
 
 impl<T: ConfigOps> RootBus<T> {
@@ -269,11 +301,6 @@ impl<T: ConfigOps> RootBus<T> {
     pub fn domain(&self) -> u32 {
         // CAST: allocated domain numbers are non-negative.
         self.domain as u32
-    }
-
-    /// The configuration space model.
-    pub fn ops(&self) -> &T {
-        &self.shared.ops
     }
 }
 

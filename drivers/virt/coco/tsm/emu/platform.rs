@@ -228,8 +228,12 @@ impl Hierarchy {
 
 /// The emulated hierarchy as seen through configuration space.
 ///
-/// The PCI core accesses it in atomic context, hence the raw spinlock and the preallocated
-/// state (see [`kernel::pci::emul`]).
+/// Configuration accessors run in atomic context: user space reads and writes of
+/// `/sys/bus/pci/devices/*/config` reach them under the PCI core's raw spinlock `pci_lock` with
+/// interrupts off. A `spinlock_t` (`SpinLock`, `SpinLockIrq`) there is an invalid lock nesting
+/// (a sleeping lock under PREEMPT_RT; lockdep reports "Invalid wait context" with
+/// `PROVE_RAW_LOCK_NESTING`), and so is a `Mutex`. Hence the raw spinlock, and all state,
+/// including the DOE buffers, allocated up front: nothing below allocates or sleeps.
 #[pin_data]
 pub(crate) struct Platform {
     #[pin]

@@ -150,11 +150,12 @@ impl LinkTsm for EmuLink {
         let established = Self::establish_stream(pdev)?;
         dev_info!(
             pdev.as_ref(),
-            "connected: IDE stream{}.{}.{}, Stream ID {:?}\n",
+            "connected: IDE stream{}.{}.{}, Stream ID {}\n",
             established.host_bridge_stream(),
             established.stream_index(Partner::RootPort),
             established.stream_index(Partner::Endpoint),
-            established.stream_id()
+            // A registered stream has an ID; 255 is the reserved "no stream" ID.
+            established.stream_id().unwrap_or(u8::MAX)
         );
         *stream.lock() = Some(established);
         Ok(())
