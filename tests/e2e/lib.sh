@@ -55,6 +55,7 @@ errno_of() {
 	*"Out of memory"*|*"Cannot allocate memory"*) echo ENOMEM;;
 	*"Operation not supported"*|*"Not supported"*) echo EOPNOTSUPP;;
 	*"Timer expired"*|*"timed out"*) echo ETIMEDOUT;;
+	*"Argument list too long"*) echo E2BIG;;
 	*) echo "unknown($1)";;
 	esac
 }
@@ -71,7 +72,7 @@ write_attr() {
 expect_write() {
 	local got
 	got=$(write_attr "$1" "$2")
-	[ "$got" = "$3" ] || fail "write '$2' to $1: got $got, expected $3"
+	[ "$got" = "$3" ] || fail "write '$(printf '%.40s' "$2")' to $1: got $got, expected $3"
 }
 
 load() { modprobe "$@" || fail "modprobe $*"; }

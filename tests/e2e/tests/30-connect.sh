@@ -243,12 +243,38 @@ case_connect_bad_input() {
 	expect_write $PF0/tsm/disconnect "tsm0$NL" OK
 }
 
+# Every writable file of the ABI and of the test controls refuses malformed
+# input with its errno and leaves the state as it was.
+case_bad_input_changes_nothing() {
+	local overlong non_utf8
+	overlong=$(head -c 5000 /dev/zero | tr '\0' a)
+	non_utf8=$(printf '\377\376')
+	load_both bus-first || return 1
+	expect_write $PF0/tsm/connect "$overlong" EINVAL || return 1
+	expect_write $PF0/tsm/connect "$non_utf8" EINVAL || return 1
+	expect_write $PF0/tsm/disconnect "$overlong" ENXIO || return 1
+	expect_write $PF0/tsm/disconnect "$non_utf8" ENXIO || return 1
+	expect_write $CTL/fail_connect "$non_utf8" EINVAL || return 1
+	expect_write $CTL/busy maybe EINVAL || return 1
+	expect_write $CTL/bind "$NL" ENODEV || return 1
+	expect_write $CTL/bind "$non_utf8" ENODEV || return 1
+	expect_disconnected || return 1
+	connect || return 1
+	expect_write $PF0/tsm/connect "$overlong" EINVAL || return 1
+	expect_write $PF0/tsm/connect "$non_utf8" EINVAL || return 1
+	expect_write $PF0/tsm/disconnect "$overlong" EINVAL || return 1
+	expect_write $PF0/tsm/disconnect "$non_utf8" EINVAL || return 1
+	expect_write $CTL/unbind "$overlong" ENODEV || return 1
+	expect_connected
+}
+
 case_connect_rejects_trailing_garbage() {
 	only_on_core rs "upstream's core parses connect with sscanf(\"tsm%d\")" || return 0
 	load_both bus-first || return 1
 	expect_write $PF0/tsm/connect tsm0garbage EINVAL || return 1
 	expect_write $PF0/tsm/connect "tsm 0" EINVAL || return 1
 	expect_write $PF0/tsm/connect tsm+0 EINVAL || return 1
+	expect_write $PF0/tsm/connect "$(printf 'tsm0\377')" EINVAL || return 1
 	expect_write $PF0/tsm/connect tsm2147483648 EINVAL || return 1
 	expect_disconnected
 }
