@@ -248,11 +248,8 @@ pub unsafe extern "C" fn pci_tsm_bind(
         return EINVAL.to_errno();
     };
     // SAFETY: By the function's safety requirements.
-    errno(lifecycle::bind(
-        unsafe { pci_device(pdev) },
-        VmHandle::from_cookie(vm),
-        tdi_id,
-    ))
+    let dev = unsafe { pci_device(pdev) };
+    errno(lifecycle::bind(dev, VmHandle::from_cookie(vm), tdi_id))
 }
 
 /// Unbinds `pdev`'s TDI, if bound.
