@@ -123,3 +123,19 @@ wait_uevent() {
 	done
 	expect_uevent "$1"
 }
+
+# cfg_write DEV OFFSET VALUE: writes a dword of DEV's configuration space
+# (little endian) through sysfs.
+cfg_write() {
+	local v=$(($3)) i=0 bytes=
+	while [ $i -lt 4 ]; do
+		bytes="$bytes\\$(printf %03o $(( (v >> (8 * i)) & 255 )))"
+		i=$((i + 1))
+	done
+	printf "$bytes" | dd of="$1/config" bs=4 seek=$(($2 / 4)) count=1 conv=notrunc 2>/dev/null
+}
+
+# cfg_read DEV OFFSET: a dword of DEV's configuration space, as 8 hex digits.
+cfg_read() {
+	dd if="$1/config" bs=4 skip=$(($2 / 4)) count=1 2>/dev/null | od -An -tx4 | tr -d ' \n'
+}

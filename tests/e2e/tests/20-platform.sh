@@ -75,21 +75,6 @@ case_unload_removes_everything() {
 	expect_exists $PF0
 }
 
-# cfgw DEV OFFSET VALUE: writes a configuration space dword (little endian).
-cfgw() {
-	local v=$(($3)) i=0 bytes=
-	while [ $i -lt 4 ]; do
-		bytes="$bytes\\$(printf %03o $(( (v >> (8 * i)) & 255 )))"
-		i=$((i + 1))
-	done
-	printf "$bytes" | dd of="$1/config" bs=4 seek=$(($2 / 4)) count=1 conv=notrunc 2>/dev/null
-}
-
-# cfgr DEV OFFSET: reads a configuration space dword as 8 hex digits.
-cfgr() {
-	dd if="$1/config" bs=4 skip=$(($2 / 4)) count=1 2>/dev/null | od -An -tx4 | tr -d ' \n'
-}
-
 # Function 0's DOE capability is at 0x100: Control 0x108, Status 0x10c,
 # Write Data Mailbox 0x110, Read Data Mailbox 0x114.
 DOE_CTRL=0x108
@@ -98,40 +83,40 @@ DOE_WRITE=0x110
 DOE_READ=0x114
 
 # doe_read_ack: prints the current Read Data Mailbox dword and acknowledges it.
-doe_read_ack() { cfgr $PF0 $DOE_READ; cfgw $PF0 $DOE_READ 0; }
+doe_read_ack() { cfg_read $PF0 $DOE_READ; cfg_write $PF0 $DOE_READ 0; }
 
 case_doe_mailbox_registers() {
 	load $BUS || return 1
-	expect_eq "$(cfgr $PF0 0x100)" 1202002e "DOE capability header" || return 1
-	expect_eq "$(cfgr $PF0 $DOE_STATUS)" 00000000 "idle status" || return 1
+	expect_eq "$(cfg_read $PF0 0x100)" 1202002e "DOE capability header" || return 1
+	expect_eq "$(cfg_read $PF0 $DOE_STATUS)" 00000000 "idle status" || return 1
 	# Discovery, index 1: PCI-SIG vendor, type 0, three dwords.
-	cfgw $PF0 $DOE_WRITE 0x00000001
-	cfgw $PF0 $DOE_WRITE 0x00000003
-	cfgw $PF0 $DOE_WRITE 0x00000001
-	cfgw $PF0 $DOE_CTRL 0x80000000
-	expect_eq "$(cfgr $PF0 $DOE_STATUS)" 80000000 "Data Object Ready" || return 1
+	cfg_write $PF0 $DOE_WRITE 0x00000001
+	cfg_write $PF0 $DOE_WRITE 0x00000003
+	cfg_write $PF0 $DOE_WRITE 0x00000001
+	cfg_write $PF0 $DOE_CTRL 0x80000000
+	expect_eq "$(cfg_read $PF0 $DOE_STATUS)" 80000000 "Data Object Ready" || return 1
 	expect_eq "$(doe_read_ack)" 00000001 "response header 1" || return 1
 	expect_eq "$(doe_read_ack)" 00000003 "response header 2" || return 1
 	# Entry 1: CMA (vendor 0001, type 01), next index 2.
-	expect_eq "$(cfgr $PF0 $DOE_STATUS)" 80000000 "ready before the last dword" || return 1
+	expect_eq "$(cfg_read $PF0 $DOE_STATUS)" 80000000 "ready before the last dword" || return 1
 	expect_eq "$(doe_read_ack)" 02010001 "discovery entry 1" || return 1
-	expect_eq "$(cfgr $PF0 $DOE_STATUS)" 00000000 "status after the response" || return 1
+	expect_eq "$(cfg_read $PF0 $DOE_STATUS)" 00000000 "status after the response" || return 1
 	# An object type the device does not support sets Error; Abort clears it.
-	cfgw $PF0 $DOE_WRITE 0x00050001
-	cfgw $PF0 $DOE_WRITE 0x00000002
-	cfgw $PF0 $DOE_CTRL 0x80000000
-	expect_eq "$(cfgr $PF0 $DOE_STATUS)" 00000004 "Error" || return 1
-	cfgw $PF0 $DOE_CTRL 0x00000001
-	expect_eq "$(cfgr $PF0 $DOE_STATUS)" 00000000 "status after Abort" || return 1
+	cfg_write $PF0 $DOE_WRITE 0x00050001
+	cfg_write $PF0 $DOE_WRITE 0x00000002
+	cfg_write $PF0 $DOE_CTRL 0x80000000
+	expect_eq "$(cfg_read $PF0 $DOE_STATUS)" 00000004 "Error" || return 1
+	cfg_write $PF0 $DOE_CTRL 0x00000001
+	expect_eq "$(cfg_read $PF0 $DOE_STATUS)" 00000000 "status after Abort" || return 1
 	# Injected timeout: Busy, never Data Object Ready, until Abort.
 	expect_write /sys/devices/faux/tsm_emu_bus/doe_fault timeout OK || return 1
-	cfgw $PF0 $DOE_WRITE 0x00000001
-	cfgw $PF0 $DOE_WRITE 0x00000003
-	cfgw $PF0 $DOE_WRITE 0x00000000
-	cfgw $PF0 $DOE_CTRL 0x80000000
-	expect_eq "$(cfgr $PF0 $DOE_STATUS)" 00000001 "Busy" || return 1
-	cfgw $PF0 $DOE_CTRL 0x00000001
-	expect_eq "$(cfgr $PF0 $DOE_STATUS)" 00000000 "status after Abort" || return 1
+	cfg_write $PF0 $DOE_WRITE 0x00000001
+	cfg_write $PF0 $DOE_WRITE 0x00000003
+	cfg_write $PF0 $DOE_WRITE 0x00000000
+	cfg_write $PF0 $DOE_CTRL 0x80000000
+	expect_eq "$(cfg_read $PF0 $DOE_STATUS)" 00000001 "Busy" || return 1
+	cfg_write $PF0 $DOE_CTRL 0x00000001
+	expect_eq "$(cfg_read $PF0 $DOE_STATUS)" 00000000 "status after Abort" || return 1
 	expect_write /sys/devices/faux/tsm_emu_bus/doe_fault bogus EINVAL || return 1
 	expect_write /sys/devices/faux/tsm_emu_bus/doe_fault none OK
 }

@@ -19,11 +19,6 @@ teardown_case() { modprobe -r $LINK; modprobe -r $BUS; }
 streams() { cat $HB/available_secure_streams; }
 stream_links() { ls $HB | grep '^stream' | tr '\n' ' ' | sed 's/ $//'; }
 
-# cfg32 DEV OFFSET: a configuration space dword, as 8 hex digits.
-cfg32() {
-	dd if="$1/config" bs=1 skip=$(($2)) count=4 2>/dev/null | od -An -tx4 | tr -d ' \n'
-}
-
 # The first Selective IDE Stream block's Control and Status registers: the
 # Endpoint's IDE capability is at 0x120, the Root Port's at 0x100, each with
 # one Link IDE block (8 bytes) after the 12-byte header.
@@ -67,9 +62,9 @@ expect_disconnected() {
 # expect_stream_idle DEV CTL_OFFSET WHAT: enable bit clear, state Insecure.
 expect_stream_idle() {
 	local ctl
-	ctl=$(cfg32 "$1" "$2")
+	ctl=$(cfg_read "$1" "$2")
 	[ $((0x$ctl & 1)) -eq 0 ] || fail "$3 stream enabled ($ctl)" || return 1
-	expect_eq "$(cfg32 "$1" $(($2 + 4)))" 00000000 "$3 stream status"
+	expect_eq "$(cfg_read "$1" $(($2 + 4)))" 00000000 "$3 stream status"
 }
 
 connect_flow() {
@@ -108,20 +103,20 @@ case_tsm_dir_follows_link_tsm() {
 case_ide_registers_follow_the_stream() {
 	load_both bus-first || return 1
 	# Idle blocks carry the reserved Stream ID 255 (set by the kernel at enumeration).
-	expect_eq "$(cfg32 $PF0 $EP_SEL_CTL)" ff000000 "Endpoint stream control (idle)" || return 1
-	expect_eq "$(cfg32 $RP $RP_SEL_CTL)" ff000000 "Root Port stream control (idle)" || return 1
+	expect_eq "$(cfg_read $PF0 $EP_SEL_CTL)" ff000000 "Endpoint stream control (idle)" || return 1
+	expect_eq "$(cfg_read $RP $RP_SEL_CTL)" ff000000 "Root Port stream control (idle)" || return 1
 	connect || return 1
 	# Enable, TEE-limited, Stream ID 0; state Secure.
-	expect_eq "$(cfg32 $PF0 $EP_SEL_CTL)" 00800001 "Endpoint stream control" || return 1
-	expect_eq "$(cfg32 $PF0 $((EP_SEL_CTL + 4)))" 00000002 "Endpoint stream status" || return 1
-	expect_eq "$(cfg32 $RP $RP_SEL_CTL)" 00800001 "Root Port stream control" || return 1
-	expect_eq "$(cfg32 $RP $((RP_SEL_CTL + 4)))" 00000002 "Root Port stream status" || return 1
+	expect_eq "$(cfg_read $PF0 $EP_SEL_CTL)" 00800001 "Endpoint stream control" || return 1
+	expect_eq "$(cfg_read $PF0 $((EP_SEL_CTL + 4)))" 00000002 "Endpoint stream status" || return 1
+	expect_eq "$(cfg_read $RP $RP_SEL_CTL)" 00800001 "Root Port stream control" || return 1
+	expect_eq "$(cfg_read $RP $((RP_SEL_CTL + 4)))" 00000002 "Root Port stream status" || return 1
 	# Root Port RID association: the Endpoint's functions 01:00.0 to 01:00.0.
-	expect_eq "$(cfg32 $RP $((RP_SEL_CTL + 8)))" 00010000 "Root Port RID limit" || return 1
-	expect_eq "$(cfg32 $RP $((RP_SEL_CTL + 12)))" 00010001 "Root Port RID base" || return 1
+	expect_eq "$(cfg_read $RP $((RP_SEL_CTL + 8)))" 00010000 "Root Port RID limit" || return 1
+	expect_eq "$(cfg_read $RP $((RP_SEL_CTL + 12)))" 00010001 "Root Port RID base" || return 1
 	expect_write $PF0/tsm/disconnect tsm0 OK || return 1
-	expect_eq "$(cfg32 $PF0 $EP_SEL_CTL)" 00000000 "Endpoint stream control after teardown" || return 1
-	expect_eq "$(cfg32 $PF0 $((EP_SEL_CTL + 4)))" 00000000 "Endpoint stream status after teardown"
+	expect_eq "$(cfg_read $PF0 $EP_SEL_CTL)" 00000000 "Endpoint stream control after teardown" || return 1
+	expect_eq "$(cfg_read $PF0 $((EP_SEL_CTL + 4)))" 00000000 "Endpoint stream status after teardown"
 }
 
 case_bind_and_unbind() {
