@@ -421,6 +421,46 @@ mod tests {
     }
 
     #[test]
+    fn readers_wait_for_a_connect_in_progress() {
+        for fail in [false, true] {
+            reset_mock();
+            let platform = TestPlatform::new(0, 1).unwrap();
+            let tsm = TestTsm::new().unwrap();
+            let dsm = platform.function(0);
+            let id = tsm.id();
+            FAIL_CONNECT.store(fail, Relaxed);
+            BLOCK_CONNECT.store(core::ptr::from_ref(&*dsm) as usize, Relaxed);
+            static CONNECT_DONE: Atomic<bool> = Atomic::new(false);
+            CONNECT_DONE.store(false, Relaxed);
+            let slow = dsm.clone();
+            workqueue::system_unbound()
+                .try_spawn(GFP_KERNEL, move || {
+                    let _ = lifecycle::connect(&slow, id);
+                    CONNECT_DONE.store(true, Relaxed);
+                })
+                .unwrap();
+            while !BLOCKED.load(Relaxed) {
+                fsleep(Delta::from_millis(1));
+            }
+            // The TSM answers after 50 ms; the reader below starts while the context is
+            // published but the connect is not done.
+            workqueue::system_unbound()
+                .try_spawn(GFP_KERNEL, || {
+                    fsleep(Delta::from_millis(50));
+                    RELEASE.store(true, Relaxed);
+                })
+                .unwrap();
+            let connected = lifecycle::connected_tsm(&dsm, &mut |_| Ok(())).unwrap();
+            assert!(RELEASE.load(Relaxed));
+            assert_eq!(connected, !fail);
+            while !CONNECT_DONE.load(Relaxed) {
+                fsleep(Delta::from_millis(1));
+            }
+            assert_eq!(dsm.has_tsm_context(), !fail);
+        }
+    }
+
+    #[test]
     fn connects_on_different_dsms_run_in_parallel() {
         reset_mock();
         let platforms = [
