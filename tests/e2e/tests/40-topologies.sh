@@ -159,7 +159,15 @@ case_switch_enumerates() {
 	expect_absent /sys/bus/pci/devices/10000:05:00.0
 }
 
+# 7.3's disconnect of an Upstream Port DSM unbinds each function below it
+# under pci_bus_sem (pci_walk_bus_reverse) taking the DSM lock, the reverse of
+# connect's order: lockdep reports a circular dependency (pci_tsm_rwsem keeps
+# the two paths apart, but the report fails a lockdep kernel). Every way out of
+# a connected Upstream Port (disconnect, TSM unload, device removal) runs it.
+USP_C_SKIP="7.3's Upstream Port DSM disconnect trips lockdep (pci_bus_sem vs DSM lock)"
+
 case_switch_upstream_port_connects() {
+	only_on_core rs "$USP_C_SKIP" || return 0
 	load $BUS switch=2 && load $LINK || return 1
 	expect_eq "$(cat $USP/tsm/connect)" "" "connect before" || return 1
 	expect_absent $EP0/tsm || return 1
@@ -181,6 +189,7 @@ case_switch_upstream_port_connects() {
 }
 
 case_unload_tsm_with_switch_connected() {
+	only_on_core rs "$USP_C_SKIP" || return 0
 	load $BUS switch=2 && load $LINK || return 1
 	expect_write $USP/tsm/connect tsm0 OK || return 1
 	expect_write $CTL/bind 10000:03:00.0 OK || return 1
