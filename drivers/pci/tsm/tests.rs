@@ -4,7 +4,10 @@
 //! multi-function Endpoint per emulated host bridge) with a mock link TSM that records every
 //! call it gets.
 
-use crate::{lifecycle, platform::Platform};
+use crate::{
+    lifecycle,
+    platform::{Options, Platform},
+};
 use core::num::NonZeroUsize;
 use kernel::{
     class::ClassDevice,
@@ -156,7 +159,25 @@ impl LinkTsm for MockTsm {
     }
 }
 
-/// One emulated host bridge (Root Port + Endpoint) below a faux device.
+/// A platform with an Endpoint of `functions` functions and `vfs` TotalVFs below the Root Port.
+fn endpoint(functions: u8, vfs: u8) -> Options {
+    Options {
+        functions,
+        vfs,
+        switch_ports: 0,
+    }
+}
+
+/// A platform with a switch of `ports` Downstream Ports below the Root Port.
+fn switch(ports: u8) -> Options {
+    Options {
+        functions: 1,
+        vfs: 0,
+        switch_ports: ports,
+    }
+}
+
+/// One emulated host bridge (Root Port + Endpoint or switch) below a faux device.
 struct TestPlatform {
     // Fields drop in declaration order: the hierarchy goes before its parent device.
     bus: RootBus<Platform>,
@@ -165,12 +186,16 @@ struct TestPlatform {
 
 impl TestPlatform {
     fn new(index: u8, functions: u8) -> Result<Self> {
+        Self::with_options(index, endpoint(functions, 0))
+    }
+
+    fn with_options(index: u8, options: Options) -> Result<Self> {
         let mut name = [0u8; 24];
         name[..PLATFORM_PREFIX.len()].copy_from_slice(PLATFORM_PREFIX);
         name[PLATFORM_PREFIX.len()] = b'0' + index;
         let name = CStr::from_bytes_until_nul(&name).map_err(|_| EINVAL)?;
         let parent = faux::Registration::new(name, None)?;
-        let bus = RootBus::new(parent.as_ref().as_ref(), WINDOW_SIZE, Platform::new(functions)?)?;
+        let bus = RootBus::new(parent.as_ref().as_ref(), WINDOW_SIZE, Platform::new(options)?)?;
         bus.scan();
         Ok(Self {
             bus,
@@ -180,15 +205,30 @@ impl TestPlatform {
 
     /// Function `function` of the Endpoint (bus 1, device 0).
     fn function(&self, function: u8) -> ARef<pci::Device> {
+        self.device(1, function).unwrap()
+    }
+
+    /// VF `index` of the Endpoint's function 0 (bus 1, devfn 8 and up), if enabled.
+    fn vf(&self, index: u8) -> Result<ARef<pci::Device>> {
+        self.device(1, 8 + index)
+    }
+
+    fn device(&self, bus: u8, devfn: u8) -> Result<ARef<pci::Device>> {
         let mut name = [0u8; 16];
         let mut w = kernel::str::Formatter::new(&mut name);
         core::fmt::Write::write_fmt(
             &mut w,
-            format_args!("{:04x}:01:00.{}", self.bus.domain(), function),
+            format_args!(
+                "{:04x}:{:02x}:{:02x}.{}",
+                self.bus.domain(),
+                bus,
+                devfn >> 3,
+                devfn & 7
+            ),
         )
         .unwrap();
         let len = w.bytes_written();
-        pci::Device::find_by_name(&name[..len]).unwrap()
+        pci::Device::find_by_name(&name[..len])
     }
 }
 
@@ -458,6 +498,140 @@ mod tests {
             }
             assert_eq!(dsm.has_tsm_context(), !fail);
         }
+    }
+
+    #[test]
+    fn vfs_follow_their_pf_in_walk_order() {
+        reset_mock();
+        let platform = TestPlatform::with_options(0, endpoint(2, 3)).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let pf0 = platform.function(0);
+        // SAFETY: No driver is bound to the test platform's devices.
+        unsafe { pf0.enable_sriov(2) }.unwrap();
+        let (vf0, vf1) = (platform.vf(0).unwrap(), platform.vf(1).unwrap());
+        assert_eq!(platform.vf(2).err(), Some(ENODEV));
+        // Not connected yet: no DSM for the VFs.
+        assert!(lifecycle::find_dsm(&vf0).is_none());
+
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        // Function 0's VFs come right after it, before function 1.
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Probe, dev_id(1, 0)),
+                (Op::Connect, dev_id(1, 0)),
+                (Op::Probe, dev_id(1, 8)),
+                (Op::Probe, dev_id(1, 9)),
+                (Op::Probe, dev_id(1, 1)),
+            ]
+        );
+        let pf0_name = device_name(&pf0);
+        assert_eq!(dsm_name(&vf1).as_deref(), Some(&pf0_name[..]));
+        assert!(lifecycle::find_dsm(&vf0).is_some_and(|dsm| core::ptr::eq(&*dsm, &*pf0)));
+
+        tsm::bind(&vf1, vm(1), 1).unwrap();
+        reset_mock();
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Unbind, dev_id(1, 9)),
+                (Op::Remove, dev_id(1, 1)),
+                (Op::Remove, dev_id(1, 9)),
+                (Op::Remove, dev_id(1, 8)),
+                (Op::Disconnect, dev_id(1, 0)),
+                (Op::Remove, dev_id(1, 0)),
+            ]
+        );
+        assert!(!vf0.has_tsm_context() && !vf1.has_tsm_context());
+        // SAFETY: As above.
+        unsafe { pf0.disable_sriov() };
+    }
+
+    #[test]
+    fn late_vfs_join_a_connection() {
+        reset_mock();
+        let platform = TestPlatform::with_options(0, endpoint(1, 2)).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let pf0 = platform.function(0);
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        reset_mock();
+        // SAFETY: No driver is bound to the test platform's devices.
+        unsafe { pf0.enable_sriov(2) }.unwrap();
+        assert_eq!(
+            &logged()[..],
+            &[(Op::Probe, dev_id(1, 8)), (Op::Probe, dev_id(1, 9))]
+        );
+        let (vf0, vf1) = (platform.vf(0).unwrap(), platform.vf(1).unwrap());
+        let pf0_name = device_name(&pf0);
+        assert_eq!(dsm_name(&vf0).as_deref(), Some(&pf0_name[..]));
+        assert_eq!(dsm_name(&vf1).as_deref(), Some(&pf0_name[..]));
+
+        // Removing the VFs while connected ends only their contexts.
+        tsm::bind(&vf0, vm(1), 1).unwrap();
+        reset_mock();
+        // SAFETY: As above.
+        unsafe { pf0.disable_sriov() };
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Unbind, dev_id(1, 8)),
+                (Op::Remove, dev_id(1, 8)),
+                (Op::Remove, dev_id(1, 9)),
+            ]
+        );
+        assert!(pf0.has_tsm_context());
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+    }
+
+    #[test]
+    fn switch_upstream_port_is_the_dsm_below_it() {
+        reset_mock();
+        let platform = TestPlatform::with_options(0, switch(2)).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let usp = platform.device(1, 0).unwrap();
+        let dsp = platform.device(2, 0).unwrap();
+        let (ep0, ep1) = (platform.device(3, 0).unwrap(), platform.device(4, 0).unwrap());
+        assert!(lifecycle::find_dsm(&usp).is_some_and(|dsm| core::ptr::eq(&*dsm, &*usp)));
+        assert!(lifecycle::find_dsm(&ep0).is_none());
+
+        lifecycle::connect(&usp, tsm.id()).unwrap();
+        // Everything below the Upstream Port, depth first; a Downstream Port has no DSM (it is
+        // not two levels below the Upstream Port), so its context is dropped again.
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Probe, dev_id(1, 0)),
+                (Op::Connect, dev_id(1, 0)),
+                (Op::Probe, dev_id(2, 0)),
+                (Op::Remove, dev_id(2, 0)),
+                (Op::Probe, dev_id(3, 0)),
+                (Op::Probe, dev_id(2, 8)),
+                (Op::Remove, dev_id(2, 8)),
+                (Op::Probe, dev_id(4, 0)),
+            ]
+        );
+        let usp_name = device_name(&usp);
+        assert_eq!(dsm_name(&ep0).as_deref(), Some(&usp_name[..]));
+        assert_eq!(dsm_name(&ep1).as_deref(), Some(&usp_name[..]));
+        assert!(lifecycle::find_dsm(&ep1).is_some_and(|dsm| core::ptr::eq(&*dsm, &*usp)));
+        assert!(!dsp.has_tsm_context());
+
+        tsm::bind(&ep1, vm(1), 1).unwrap();
+        reset_mock();
+        lifecycle::disconnect(&usp, &tsm.name()).unwrap();
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Unbind, dev_id(4, 0)),
+                (Op::Remove, dev_id(4, 0)),
+                (Op::Remove, dev_id(3, 0)),
+                (Op::Disconnect, dev_id(1, 0)),
+                (Op::Remove, dev_id(1, 0)),
+            ]
+        );
+        assert!(!ep0.has_tsm_context() && !ep1.has_tsm_context());
+        assert!(lifecycle::find_dsm(&ep0).is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Where a PCI device sits: its host bridge and Root Port, and finding a device by name.
+//! Where a PCI device sits: its host bridge and Root Port, its SR-IOV virtual functions, and
+//! finding a device by name.
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
@@ -8,6 +9,7 @@ use super::Device;
 use crate::{
     bindings,
     device,
+    error::to_result,
     prelude::*,
     sync::aref::ARef,
     types::Opaque, //
@@ -70,6 +72,40 @@ impl Device {
         // SAFETY: The Root Port is `self` or an ancestor, which a registered device keeps a
         // reference to; `Device` is a transparent wrapper over `struct pci_dev`.
         Some(unsafe { &*rp.as_ptr().cast::<Device>() })
+    }
+
+    /// Enables `nr_virtfn` SR-IOV virtual functions of this physical function, which adds them
+    /// to the PCI bus (`pci_enable_sriov()` under the PCI rescan/remove lock, as for
+    /// `sriov_numvfs`).
+    ///
+    /// # Safety
+    ///
+    /// The caller must own the SR-IOV state of the device: it is the device's bound driver, or no
+    /// driver is bound and none can bind while the VFs are changed (`sriov_numvfs` is refused
+    /// for a device without a driver). It must not hold the rescan/remove lock.
+    pub unsafe fn enable_sriov(&self, nr_virtfn: u16) -> Result {
+        // SAFETY: Adding devices needs the rescan/remove lock, which nothing here holds yet.
+        unsafe { bindings::pci_lock_rescan_remove() };
+        // SAFETY: `self` is a valid device; the caller serialises SR-IOV changes.
+        let rc = unsafe { bindings::pci_enable_sriov(self.as_raw(), nr_virtfn.into()) };
+        // SAFETY: Taken above.
+        unsafe { bindings::pci_unlock_rescan_remove() };
+        to_result(rc)
+    }
+
+    /// Disables the SR-IOV virtual functions of this physical function, removing them from the
+    /// PCI bus (`pci_disable_sriov()` under the PCI rescan/remove lock).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Device::enable_sriov`]; the caller must not hold the rescan/remove lock.
+    pub unsafe fn disable_sriov(&self) {
+        // SAFETY: Removing devices needs the rescan/remove lock, which nothing here holds yet.
+        unsafe { bindings::pci_lock_rescan_remove() };
+        // SAFETY: `self` is a valid device; the caller serialises SR-IOV changes.
+        unsafe { bindings::pci_disable_sriov(self.as_raw()) };
+        // SAFETY: Taken above.
+        unsafe { bindings::pci_unlock_rescan_remove() };
     }
 
     /// Finds the PCI device named `name` (its sysfs name, `DDDD:BB:DD.F`) and takes a

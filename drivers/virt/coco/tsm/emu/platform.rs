@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The emulated hierarchy: a Root Port on the root bus and, on its secondary bus, a
-//! multi-function TDISP Endpoint.
+//! multi-function TDISP Endpoint or a switch.
 //!
 //! * Root Port `00:01.0`: PCI-to-PCI bridge header with a non-prefetchable and a 64-bit
 //!   prefetchable window, PCIe capability (Root Port), IDE capability (Link IDE and Selective
@@ -10,10 +10,25 @@
 //!   (Endpoint, TEE-IO supported in Device Capabilities), a DOE mailbox answering Discovery,
 //!   CMA and secured CMA, and an IDE capability (Selective IDE Streams).
 //! * Endpoint functions 1..: plain TDIs with a PCIe capability that advertises TEE-IO.
+//! * With [`Options::vfs`] above 0, Endpoint function 0 also has an SR-IOV capability: TotalVFs
+//!   and InitialVFs [`Options::vfs`], First VF Offset [`VF_OFFSET`] and VF Stride 1 (the VFs are
+//!   devices 1 and up of the Endpoint's bus, clear of the physical functions of device 0), VF
+//!   Device ID [`VF_DEVICE_ID`], no VF BARs, no VF Migration. While VF Enable is set, the first
+//!   NumVFs VFs answer configuration requests: Vendor and Device ID read `0xffff` as the spec
+//!   requires of a VF, and a PCIe capability (Endpoint, TEE-IO supported) follows.
+//! * With [`Options::switch_ports`] above 0, a switch replaces the Endpoint: its Upstream Port
+//!   (the DSM: Type 1 header, PCIe Upstream Port with TEE-IO, the same DOE mailbox and IDE
+//!   capability as Endpoint function 0) has the switch's internal bus as secondary bus, with one
+//!   Downstream Port per device number, and below each Downstream Port a single-function
+//!   Endpoint without TEE-IO or IDE (a TEE-IO function 0 would be a DSM itself, so the Upstream
+//!   Port would not be its DSM).
 //!
-//! Configuration requests are routed as a Type 1 bridge would: the Root Port forwards a request
-//! to its secondary bus (device 0 only, as for any PCIe downstream port) when the bus number is
-//! its secondary bus number.
+//! Configuration requests are routed as Type 1 bridges would: each bridge forwards a request for
+//! a bus in its secondary..=subordinate range (bus numbers the kernel programs), as a Type 0
+//! request on its secondary bus. On the Root Port's secondary bus, device 0 is the Endpoint's
+//! physical functions and the enabled VFs' Routing IDs are the VFs (the model forwards VF
+//! Routing IDs without ARI, as a downstream port with ARI Forwarding would); below a Downstream
+//! Port only device 0 answers.
 
 use crate::{
     config_space::{self, ConfigSpace},
@@ -31,6 +46,17 @@ use kernel::{
 pub(crate) const VENDOR_ID: u16 = 0xfffe;
 const ROOT_PORT_DEVICE_ID: u16 = 0x0001;
 const ENDPOINT_DEVICE_ID: u16 = 0x0002;
+const UPSTREAM_PORT_DEVICE_ID: u16 = 0x0004;
+const DOWNSTREAM_PORT_DEVICE_ID: u16 = 0x0005;
+const SWITCH_ENDPOINT_DEVICE_ID: u16 = 0x0006;
+/// Most Downstream Ports of the switch: devices 0 to 7 of its internal bus.
+pub(crate) const MAX_DOWNSTREAM_PORTS: u8 = 8;
+/// Device ID the SR-IOV capability gives the VFs.
+pub(crate) const VF_DEVICE_ID: u16 = 0x0003;
+/// Most VFs the Endpoint can offer: with [`VF_OFFSET`] and stride 1 they take devices 1 and 2.
+pub(crate) const MAX_VFS: u8 = 16;
+/// First VF Offset: the first VF is device 1, function 0 of the Endpoint's bus.
+const VF_OFFSET: u8 = 8;
 /// Device and function of the Root Port on the root bus.
 const ROOT_PORT_DEVFN: u8 = 1 << 3;
 /// Size of the Endpoint's BAR 0.
@@ -99,14 +125,15 @@ impl Function {
         })
     }
 
-    fn root_port() -> Result<Self> {
+    /// A PCI-to-PCI bridge (Type 1 header) with writable bus numbers and memory windows.
+    fn bridge(device_id: u16, port_type: u32, devcap: u32) -> Result<Self> {
         let mut f = Self::new(
-            ROOT_PORT_DEVICE_ID,
+            device_id,
             // PCI-to-PCI bridge.
             0x06_04_00,
             uapi::PCI_HEADER_TYPE_BRIDGE as u8,
-            uapi::PCI_EXP_TYPE_ROOT_PORT,
-            0,
+            port_type,
+            devcap,
         )?;
         let cfg = &mut f.cfg;
         for bus in [uapi::PCI_PRIMARY_BUS, uapi::PCI_SECONDARY_BUS, uapi::PCI_SUBORDINATE_BUS] {
@@ -121,6 +148,12 @@ impl Function {
         cfg.writable(reg(uapi::PCI_PREF_BASE_UPPER32), 4, !0);
         cfg.writable(reg(uapi::PCI_PREF_LIMIT_UPPER32), 4, !0);
         cfg.writable(reg(uapi::PCI_BRIDGE_CONTROL), 2, 0x0fff);
+        Ok(f)
+    }
+
+    fn root_port() -> Result<Self> {
+        let mut f = Self::bridge(ROOT_PORT_DEVICE_ID, uapi::PCI_EXP_TYPE_ROOT_PORT, 0)?;
+        let cfg = &mut f.cfg;
         cfg.writable(PCIE_CAP + reg(uapi::PCI_EXP_RTCTL), 2, 0xffff);
         let ide = IdeCapability {
             offset: EXT_CAP,
@@ -133,7 +166,7 @@ impl Function {
         Ok(f)
     }
 
-    fn endpoint(function: u8, functions: u8) -> Result<Self> {
+    fn endpoint(function: u8, functions: u8, vfs: u8) -> Result<Self> {
         let header_type = if functions > 1 && function == 0 {
             uapi::PCI_HEADER_TYPE_MFD as u8
         } else {
@@ -157,19 +190,65 @@ impl Function {
         f.cfg.set(reg(uapi::PCI_BASE_ADDRESS_0), 4, flags);
         f.cfg.writable(reg(uapi::PCI_BASE_ADDRESS_0), 4, size_mask & !0xf);
         f.cfg.writable(reg(uapi::PCI_BASE_ADDRESS_1), 4, !0);
+        let ide = f.install_doe_and_ide(vfs)?;
+        if vfs > 0 {
+            install_sriov(&mut f.cfg, sriov_offset(ide), vfs);
+        }
+        Ok(f)
+    }
 
+    /// The DSM's extended capabilities: a DOE mailbox answering CMA, then an IDE capability,
+    /// then, with `vfs` above 0, room for an SR-IOV capability.
+    fn install_doe_and_ide(&mut self, vfs: u8) -> Result<IdeCapability> {
         let ide_offset = EXT_CAP + mailbox::CAP_SIZE + 8;
         // DOE capability, version 2 (DOE 1.1), followed by the IDE capability.
-        f.cfg.set(EXT_CAP, 4, 0x2e | (2 << 16) | (u32::from(ide_offset) << 20));
-        f.doe = Some((EXT_CAP, Mailbox::new(KBox::new(VersionResponder, GFP_KERNEL)?)?));
+        self.cfg.set(EXT_CAP, 4, 0x2e | (2 << 16) | (u32::from(ide_offset) << 20));
+        self.doe = Some((EXT_CAP, Mailbox::new(KBox::new(VersionResponder, GFP_KERNEL)?)?));
         let ide = IdeCapability {
             offset: ide_offset,
             link_tcs: 1,
             sel_streams: 2,
             assoc: 1,
         };
-        ide.install(&mut f.cfg, 0);
-        f.ide = Some(ide);
+        ide.install(&mut self.cfg, if vfs > 0 { sriov_offset(ide) } else { 0 });
+        self.ide = Some(ide);
+        Ok(ide)
+    }
+
+    /// A switch Upstream Port that is a DSM: TEE-IO, DOE mailbox, IDE capability.
+    fn upstream_port() -> Result<Self> {
+        let mut f = Self::bridge(
+            UPSTREAM_PORT_DEVICE_ID,
+            uapi::PCI_EXP_TYPE_UPSTREAM,
+            uapi::PCI_EXP_DEVCAP_TEE,
+        )?;
+        f.install_doe_and_ide(0)?;
+        Ok(f)
+    }
+
+    /// An Endpoint below a switch Downstream Port: one function, neither TEE-IO nor IDE, so
+    /// that it is no DSM itself and the switch's Upstream Port is its DSM.
+    fn switch_endpoint() -> Result<Self> {
+        Self::new(
+            SWITCH_ENDPOINT_DEVICE_ID,
+            0x12_00_00,
+            0,
+            uapi::PCI_EXP_TYPE_ENDPOINT,
+            0,
+        )
+    }
+
+    /// A VF of the Endpoint.
+    fn vf() -> Result<Self> {
+        let mut f = Self::new(
+            VF_DEVICE_ID,
+            0x12_00_00,
+            0,
+            uapi::PCI_EXP_TYPE_ENDPOINT,
+            uapi::PCI_EXP_DEVCAP_TEE,
+        )?;
+        // A VF's Vendor and Device ID registers read all ones.
+        f.cfg.set(reg(uapi::PCI_VENDOR_ID), 4, !0);
         Ok(f)
     }
 
@@ -204,10 +283,66 @@ impl Function {
     }
 }
 
+/// Offset of the SR-IOV capability of Endpoint function 0: after its IDE capability.
+fn sriov_offset(ide: IdeCapability) -> u16 {
+    (ide.offset + ide.size() + 3) & !3
+}
+
+/// Writes an SR-IOV capability offering `vfs` VFs at `offset` of `cfg`, last in the list.
+fn install_sriov(cfg: &mut ConfigSpace, offset: u16, vfs: u8) {
+    let at = |register: u32| offset + reg(register);
+    // Header: ID, version 1, no next capability.
+    cfg.set(offset, 4, uapi::PCI_EXT_CAP_ID_SRIOV | (1 << 16));
+    cfg.writable(
+        at(uapi::PCI_SRIOV_CTRL),
+        2,
+        uapi::PCI_SRIOV_CTRL_VFE | uapi::PCI_SRIOV_CTRL_MSE | uapi::PCI_SRIOV_CTRL_ARI,
+    );
+    // Without VF Migration, InitialVFs must equal TotalVFs.
+    cfg.set(at(uapi::PCI_SRIOV_INITIAL_VF), 2, vfs.into());
+    cfg.set(at(uapi::PCI_SRIOV_TOTAL_VF), 2, vfs.into());
+    cfg.writable(at(uapi::PCI_SRIOV_NUM_VF), 2, 0xffff);
+    // Function Dependency Link stays 0: function 0 itself.
+    cfg.set(at(uapi::PCI_SRIOV_VF_OFFSET), 2, VF_OFFSET.into());
+    cfg.set(at(uapi::PCI_SRIOV_VF_STRIDE), 2, 1);
+    cfg.set(at(uapi::PCI_SRIOV_VF_DID), 2, VF_DEVICE_ID.into());
+    // 4 KiB pages only, selected.
+    cfg.set(at(uapi::PCI_SRIOV_SUP_PGSIZE), 4, 1);
+    cfg.set(at(uapi::PCI_SRIOV_SYS_PGSIZE), 4, 1);
+    cfg.writable(at(uapi::PCI_SRIOV_SYS_PGSIZE), 4, 1);
+}
+
+/// A switch Downstream Port and the Endpoint on its secondary bus.
+struct DownstreamPort {
+    port: Function,
+    endpoint: Function,
+}
+
+/// A switch below the Root Port: the Upstream Port, whose secondary bus is the switch's internal
+/// bus with one Downstream Port per device number.
+struct Switch {
+    upstream: Function,
+    downstream: KVec<DownstreamPort>,
+}
+
+/// The secondary bus number of a bridge if it is programmed and `bus` is in its bus range.
+fn forwards(bridge: &Function, bus: u8) -> Option<u8> {
+    // CAST: one-byte registers.
+    let secondary = bridge.cfg.read(reg(uapi::PCI_SECONDARY_BUS), 1) as u8;
+    let subordinate = bridge.cfg.read(reg(uapi::PCI_SUBORDINATE_BUS), 1) as u8;
+    (secondary != 0 && (secondary..=subordinate).contains(&bus)).then_some(secondary)
+}
+
 /// The configuration state of the whole hierarchy.
 struct Hierarchy {
     root_port: Function,
+    /// The switch below the Root Port, if any; otherwise the Endpoint is there.
+    switch: Option<Switch>,
     endpoint: KVec<Function>,
+    /// The Endpoint's VFs, all of TotalVFs allocated up front.
+    vfs: KVec<Function>,
+    /// Offset of Endpoint function 0's SR-IOV capability, if it has VFs.
+    sriov: Option<u16>,
 }
 
 impl Hierarchy {
@@ -216,13 +351,56 @@ impl Hierarchy {
         if bus == 0 {
             return (devfn == ROOT_PORT_DEVFN).then_some(&mut self.root_port);
         }
-        let cfg = &self.root_port.cfg;
-        // CAST: one-byte registers.
-        let secondary = cfg.read(reg(uapi::PCI_SECONDARY_BUS), 1) as u8;
-        if secondary == 0 || bus != secondary || devfn >> 3 != 0 {
+        let secondary = forwards(&self.root_port, bus)?;
+        if self.switch.is_some() {
+            return self.switch.as_mut()?.route(secondary, bus, devfn);
+        }
+        if bus != secondary {
             return None;
         }
-        self.endpoint.get_mut(usize::from(devfn & 7))
+        if devfn >> 3 == 0 {
+            return self.endpoint.get_mut(usize::from(devfn & 7));
+        }
+        let vf = usize::from(devfn.checked_sub(VF_OFFSET)?);
+        (vf < self.enabled_vfs()).then(|| self.vfs.get_mut(vf)).flatten()
+    }
+
+    /// VFs that answer configuration requests: NumVFs (at most TotalVFs) while VF Enable is set.
+    fn enabled_vfs(&self) -> usize {
+        let (Some(sriov), Some(pf)) = (self.sriov, self.endpoint.first()) else {
+            return 0;
+        };
+        let ctrl = pf.cfg.read(sriov + reg(uapi::PCI_SRIOV_CTRL), 2);
+        if ctrl & uapi::PCI_SRIOV_CTRL_VFE == 0 {
+            return 0;
+        }
+        // CAST: a two-byte register.
+        let num = pf.cfg.read(sriov + reg(uapi::PCI_SRIOV_NUM_VF), 2) as usize;
+        num.min(self.vfs.len())
+    }
+}
+
+impl Switch {
+    /// The function of the switch or below it that answers `bus`, `devfn`, for a request the
+    /// Root Port forwarded to its `secondary` bus or below.
+    fn route(&mut self, secondary: u8, bus: u8, devfn: u8) -> Option<&mut Function> {
+        if bus == secondary {
+            return (devfn == 0).then_some(&mut self.upstream);
+        }
+        let internal = forwards(&self.upstream, bus)?;
+        if bus == internal {
+            // Each Downstream Port is function 0 of its own device number.
+            if devfn & 7 != 0 {
+                return None;
+            }
+            return self.downstream.get_mut(usize::from(devfn >> 3)).map(|d| &mut d.port);
+        }
+        // Below a Downstream Port, only its secondary bus has a device (device 0).
+        let below = self
+            .downstream
+            .iter_mut()
+            .find(|d| forwards(&d.port, bus) == Some(bus))?;
+        (devfn == 0).then_some(&mut below.endpoint)
     }
 }
 
@@ -240,19 +418,72 @@ pub(crate) struct Platform {
     hierarchy: RawSpinLockIrq<Hierarchy>,
 }
 
+/// What the hierarchy contains.
+#[derive(Clone, Copy)]
+pub(crate) struct Options {
+    /// Functions of the Endpoint, 1 to 8.
+    pub(crate) functions: u8,
+    /// TotalVFs of Endpoint function 0, 0 (no SR-IOV capability) to [`MAX_VFS`].
+    pub(crate) vfs: u8,
+    /// Downstream Ports of a switch that replaces the Endpoint below the Root Port, each with a
+    /// plain Endpoint below it: 0 (no switch) to [`MAX_DOWNSTREAM_PORTS`]. With a switch,
+    /// `functions` and `vfs` do not apply.
+    pub(crate) switch_ports: u8,
+}
+
 impl Platform {
-    /// A Root Port with an Endpoint of `functions` functions (1 to 8) below it.
-    pub(crate) fn new(functions: u8) -> Result<impl PinInit<Self, Error>> {
-        if !(1..=8).contains(&functions) {
+    /// A Root Port with the Endpoint `options` describes below it.
+    pub(crate) fn new(options: Options) -> Result<impl PinInit<Self, Error>> {
+        let Options {
+            functions,
+            vfs,
+            switch_ports,
+        } = options;
+        if !(1..=8).contains(&functions)
+            || vfs > MAX_VFS
+            || switch_ports > MAX_DOWNSTREAM_PORTS
+        {
             return Err(EINVAL);
         }
-        let mut endpoint = KVec::with_capacity(usize::from(functions), GFP_KERNEL)?;
-        for function in 0..functions {
-            endpoint.push(Function::endpoint(function, functions)?, GFP_KERNEL)?;
+        let switch = if switch_ports > 0 {
+            let mut downstream = KVec::with_capacity(usize::from(switch_ports), GFP_KERNEL)?;
+            for _ in 0..switch_ports {
+                let port = Function::bridge(
+                    DOWNSTREAM_PORT_DEVICE_ID,
+                    uapi::PCI_EXP_TYPE_DOWNSTREAM,
+                    0,
+                )?;
+                let endpoint = Function::switch_endpoint()?;
+                downstream.push(DownstreamPort { port, endpoint }, GFP_KERNEL)?;
+            }
+            Some(Switch {
+                upstream: Function::upstream_port()?,
+                downstream,
+            })
+        } else {
+            None
+        };
+        let (mut endpoint, mut vf_functions) = (KVec::new(), KVec::new());
+        if switch.is_none() {
+            endpoint.reserve(usize::from(functions), GFP_KERNEL)?;
+            for function in 0..functions {
+                endpoint.push(Function::endpoint(function, functions, vfs)?, GFP_KERNEL)?;
+            }
+            vf_functions.reserve(usize::from(vfs), GFP_KERNEL)?;
+            for _ in 0..vfs {
+                vf_functions.push(Function::vf()?, GFP_KERNEL)?;
+            }
         }
+        let sriov = (vfs > 0)
+            .then(|| endpoint.first().and_then(|pf0| pf0.ide))
+            .flatten()
+            .map(sriov_offset);
         let hierarchy = Hierarchy {
             root_port: Function::root_port()?,
+            switch,
             endpoint,
+            vfs: vf_functions,
+            sriov,
         };
         Ok(try_pin_init!(Self {
             hierarchy <- new_raw_spinlock_irq!(hierarchy),

@@ -3,7 +3,9 @@
 //! Emulated TDISP PCI platform.
 //!
 //! Creates a PCI host bridge in an emulated PCI domain (`10000` and up) below a faux device named
-//! `tsm_emu_bus`, with a Root Port and a multi-function TDISP Endpoint behind it; see
+//! `tsm_emu_bus`, with a Root Port and a multi-function TDISP Endpoint behind it, optionally with
+//! SR-IOV VFs (`vfs`), or, with `switch` above 0, a PCIe switch whose Upstream Port is the DSM
+//! and whose Downstream Ports each have a plain Endpoint below them; see
 //! [`platform`] for the devices and [`mailbox`] for the DOE mailbox. The host bridge offers a
 //! pool of `streams` IDE streams (`available_secure_streams`).
 //!
@@ -44,6 +46,14 @@ module! {
             default: 2,
             description: "Functions of the Endpoint, 1 to 8 (function 0 is the DSM)",
         },
+        vfs: u8 {
+            default: 0,
+            description: "SR-IOV TotalVFs of Endpoint function 0, 0 (no SR-IOV) to 16",
+        },
+        switch: u8 {
+            default: 0,
+            description: "Downstream Ports of a switch below the Root Port, 0 (no switch: the Endpoint is there) to 8",
+        },
         streams: u16 {
             default: 4,
             description: "IDE streams the host bridge offers, 1 to 256",
@@ -70,7 +80,11 @@ impl kernel::Module for EmuBusModule {
         let bus = RootBus::new(
             parent.as_ref().as_ref(),
             WINDOW_SIZE,
-            platform::Platform::new(module_parameters::functions.value())?,
+            platform::Platform::new(platform::Options {
+                functions: module_parameters::functions.value(),
+                vfs: module_parameters::vfs.value(),
+                switch_ports: module_parameters::switch.value(),
+            })?,
         )?;
         ide::set_nr_streams(bus.host_bridge(), streams);
         bus.scan();

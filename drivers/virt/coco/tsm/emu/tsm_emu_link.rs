@@ -8,7 +8,9 @@
 //! * `connect` authenticates function 0 (the DSM) over its CMA DOE mailbox (SPDM GET_VERSION;
 //!   the platform's device model answers SPDM 1.2), then establishes a Selective IDE Stream
 //!   between the Endpoint and its Root Port with the kernel's IDE library. Any failure undoes
-//!   the steps already taken, in reverse order.
+//!   the steps already taken, in reverse order. A switch Upstream Port DSM is only
+//!   authenticated: the kernel's IDE library (`pci_ide_stream_alloc()`) serves Endpoints, so it
+//!   gets no stream.
 //! * `disconnect` releases the stream.
 //! * `bind`, `unbind` and `guest_req` keep a TDI record, log, and echo guest requests.
 //!
@@ -147,6 +149,11 @@ impl LinkTsm for EmuLink {
         controls::check_busy()?;
         Step::Doe.check()?;
         Self::authenticate(pdev)?;
+        if pdev.is_upstream_port() {
+            // The kernel's IDE library sets up streams to Endpoints only.
+            dev_info!(pdev.as_ref(), "connected: switch upstream port, no IDE stream\n");
+            return Ok(());
+        }
         let established = Self::establish_stream(pdev)?;
         dev_info!(
             pdev.as_ref(),
