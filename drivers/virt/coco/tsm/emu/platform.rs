@@ -432,7 +432,7 @@ pub(crate) struct Options {
 }
 
 impl Platform {
-    /// A Root Port with the Endpoint `options` describes below it.
+    /// A Root Port with the Endpoint, or the switch, that `options` describes below it.
     pub(crate) fn new(options: Options) -> Result<impl PinInit<Self, Error>> {
         let Options {
             functions,
