@@ -7,9 +7,10 @@
 //! - `global` (rwsem): held for write by TSM registration and unregistration, device removal and
 //!   disconnect, which free contexts; held for read by everything else. A context of a function
 //!   that is not a DSM is therefore stable for any holder of `global`.
-//! - DSM locks (one rwsem per DSM-capable function, made on first use and freed when the
-//!   device goes, under `global` for write; a process never holds two): held for write by connect, bind, unbind, guest requests and late sub-function probes on that DSM,
-//!   for read by sysfs readers of a DSM. A connect publishes the DSM's context before calling
+//! - DSM locks (one mutex per DSM-capable function, made on first use and freed when the
+//!   device goes, under `global` for write; a process never holds two): held by connect,
+//!   bind, unbind, guest requests and late sub-function probes on that DSM, and by sysfs
+//!   readers of a DSM. A connect publishes the DSM's context before calling
 //!   the TSM (the C interface requires it) and may free it again on failure, so DSM readers take
 //!   the DSM lock and never see a connect in progress. Sub-function contexts are only published
 //!   complete, after the DSM connected.
@@ -30,7 +31,7 @@ use kernel::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
         rwsem::{ReadGuard, RwSemaphore, WriteGuard},
-        Mutex, SetOnce,
+        Mutex, MutexGuard, SetOnce,
     },
     tsm::{
         context::{for_each_pci_device, Context},
@@ -60,7 +61,7 @@ struct Locks {
 /// The lock of one DSM-capable function, found by the function's address.
 struct DsmLock {
     dsm: *const pci::Device,
-    sem: Pin<KBox<RwSemaphore<()>>>,
+    mutex: Pin<KBox<Mutex<()>>>,
 }
 
 // SAFETY: `dsm` is only compared, never dereferenced.
@@ -71,21 +72,21 @@ impl Locks {
     ///
     /// The caller holds `global` (`_global` proves it), which keeps the lock alive: locks are
     /// only freed by [`Locks::forget_dsm`], under `global` for write.
-    fn dsm_lock<'a>(&'a self, _global: &ReadGuard<'a, ()>, dsm: &pci::Device) -> Result<&'a RwSemaphore<()>> {
+    fn dsm_lock<'a>(&'a self, _global: &ReadGuard<'a, ()>, dsm: &pci::Device) -> Result<&'a Mutex<()>> {
         let mut locks = self.dsm_locks.lock();
         let key = core::ptr::from_ref(dsm);
-        let sem: *const RwSemaphore<()> = match locks.iter().find(|lock| lock.dsm == key) {
-            Some(lock) => &*lock.sem,
+        let mutex: *const Mutex<()> = match locks.iter().find(|lock| lock.dsm == key) {
+            Some(lock) => &*lock.mutex,
             None => {
-                let sem = KBox::pin_init(new_rwsem!((), "pci_tsm_dsm"), GFP_KERNEL)?;
-                let ptr: *const RwSemaphore<()> = &*sem;
-                locks.push(DsmLock { dsm: key, sem }, GFP_KERNEL)?;
+                let mutex = KBox::pin_init(new_mutex!((), "pci_tsm_dsm"), GFP_KERNEL)?;
+                let ptr: *const Mutex<()> = &*mutex;
+                locks.push(DsmLock { dsm: key, mutex }, GFP_KERNEL)?;
                 ptr
             }
         };
-        // SAFETY: The semaphore is boxed, so it does not move with the vector, and it lives
-        // until `forget_dsm`, which cannot run while the caller holds `global`.
-        Ok(unsafe { &*sem })
+        // SAFETY: The mutex is boxed, so it does not move with the vector, and it lives until
+        // `forget_dsm`, which cannot run while the caller holds `global`.
+        Ok(unsafe { &*mutex })
     }
 
     /// Frees the lock of `dsm`, a device being removed. The caller holds `global` for write, so
@@ -128,35 +129,26 @@ fn is_link_tsm(tsm: &TsmDevice) -> bool {
         .is_some_and(|ops| ops.personality() == Personality::Link)
 }
 
-/// A held DSM lock.
-enum DsmGuard<'a> {
-    Shared(#[allow(dead_code)] ReadGuard<'a, ()>),
-    Exclusive(#[allow(dead_code)] WriteGuard<'a, ()>),
-}
-
 /// How to wait for a DSM lock.
 #[derive(Clone, Copy)]
-enum DsmAccess {
-    /// Readers: shared, signals interrupt the wait.
-    Read,
-    /// Operations from user space: exclusive, fatal signals interrupt the wait.
-    WriteKillable,
-    /// Operations that must not fail: exclusive, uninterruptible.
-    Write,
+enum DsmWait {
+    /// Requests from user space (sysfs, guest requests): a signal ends the wait with `EINTR`.
+    Interruptible,
+    /// Operations that must not fail.
+    Uninterruptible,
 }
 
 fn lock_dsm<'a>(
     locks: &'a Locks,
     global: &ReadGuard<'a, ()>,
     dsm: &pci::Device,
-    access: DsmAccess,
-) -> Result<DsmGuard<'a>> {
+    wait: DsmWait,
+) -> Result<MutexGuard<'a, ()>> {
     let lock = locks.dsm_lock(global, dsm)?;
-    Ok(match access {
-        DsmAccess::Read => DsmGuard::Shared(lock.read_interruptible()?),
-        DsmAccess::WriteKillable => DsmGuard::Exclusive(lock.write_killable()?),
-        DsmAccess::Write => DsmGuard::Exclusive(lock.write()),
-    })
+    match wait {
+        DsmWait::Interruptible => lock.lock_interruptible(),
+        DsmWait::Uninterruptible => Ok(lock.lock()),
+    }
 }
 
 /// Runs `f` on `pdev`'s context (if any) under the lock of the DSM that manages it.
@@ -165,18 +157,18 @@ fn with_context<'a, R>(
     locks: &'a Locks,
     global: &ReadGuard<'a, ()>,
     pdev: &pci::Device,
-    access: DsmAccess,
+    wait: DsmWait,
     f: impl FnOnce(Option<&Context>) -> Result<R>,
 ) -> Result<R> {
     if pdev.is_tsm_pf0() {
-        let guard = lock_dsm(locks, global, pdev, access)?;
+        let guard = lock_dsm(locks, global, pdev, wait)?;
         // SAFETY: A DSM-capable function's context changes only under its own DSM lock or
         // under `global` for write.
         match unsafe { pdev.tsm_context() } {
             // Managed by a switch upstream port: a sub-function context, stable under `global`.
             Some(ctx) if !ctx.is_dsm() => {
                 drop(guard);
-                let _guard = lock_dsm(locks, global, ctx.dsm_dev(), access)?;
+                let _guard = lock_dsm(locks, global, ctx.dsm_dev(), wait)?;
                 f(Some(ctx))
             }
             ctx => f(ctx),
@@ -187,7 +179,7 @@ fn with_context<'a, R>(
         match unsafe { pdev.tsm_context() } {
             None => f(None),
             Some(ctx) => {
-                let _guard = lock_dsm(locks, global, ctx.dsm_dev(), access)?;
+                let _guard = lock_dsm(locks, global, ctx.dsm_dev(), wait)?;
                 f(Some(ctx))
             }
         }
@@ -199,7 +191,7 @@ fn with_context<'a, R>(
 pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
     let global = locks.global.read_interruptible()?;
-    with_context(locks, &global, pdev, DsmAccess::Read, |ctx| match ctx {
+    with_context(locks, &global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         Some(ctx) => out(ctx.tsm_dev()).map(|()| true),
         None => Ok(false),
     })
@@ -209,7 +201,7 @@ pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice)
 pub(crate) fn dsm_of(pdev: &pci::Device, out: &mut impl FnMut(&pci::Device) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
     let global = locks.global.read_interruptible()?;
-    with_context(locks, &global, pdev, DsmAccess::Read, |ctx| match ctx {
+    with_context(locks, &global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         Some(ctx) => out(ctx.dsm_dev()).map(|()| true),
         None => Ok(false),
     })
@@ -219,7 +211,7 @@ pub(crate) fn dsm_of(pdev: &pci::Device, out: &mut impl FnMut(&pci::Device) -> R
 pub(crate) fn bound_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
     let global = locks.global.read_interruptible()?;
-    with_context(locks, &global, pdev, DsmAccess::Read, |ctx| match ctx {
+    with_context(locks, &global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         // SAFETY: `with_context` holds the DSM lock.
         Some(ctx) if unsafe { ctx.bound_vm() }.is_some() => out(ctx.tsm_dev()).map(|()| true),
         _ => Ok(false),
@@ -231,7 +223,7 @@ pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
     let locks = locks().ok_or(ENXIO)?;
     {
         let global = locks.global.read_killable()?;
-        let _dsm = lock_dsm(locks, &global, pdev, DsmAccess::WriteKillable)?;
+        let _dsm = lock_dsm(locks, &global, pdev, DsmWait::Interruptible)?;
         // SAFETY: We hold `pdev`'s DSM lock.
         if unsafe { pdev.tsm_context() }.is_some() {
             return Err(EBUSY);
@@ -416,7 +408,7 @@ fn probe_late_function<'a>(locks: &'a Locks, global: &ReadGuard<'a, ()>, pdev: &
     let candidates = [pdev.function0(), pdev.upstream_port_above()];
     for dsm in candidates.iter().flatten() {
         // Fails only without memory for the lock of a DSM that never connected.
-        let Ok(_guard) = lock_dsm(locks, global, dsm, DsmAccess::Write) else {
+        let Ok(_guard) = lock_dsm(locks, global, dsm, DsmWait::Uninterruptible) else {
             continue;
         };
         // SAFETY: We hold the candidate's DSM lock.
@@ -501,7 +493,7 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
 pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
     let locks = locks().ok_or(EINVAL)?;
     let global = locks.global.read();
-    with_context(locks, &global, pdev, DsmAccess::Write, |ctx| {
+    with_context(locks, &global, pdev, DsmWait::Uninterruptible, |ctx| {
         let ctx = ctx.ok_or(EINVAL)?;
         if !is_link_tsm(ctx.tsm_dev()) {
             return Err(ENXIO);
@@ -520,7 +512,7 @@ pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
 pub(crate) fn unbind(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
     let global = locks.global.read();
-    let _ = with_context(locks, &global, pdev, DsmAccess::Write, |ctx| {
+    let _ = with_context(locks, &global, pdev, DsmWait::Uninterruptible, |ctx| {
         if let Some(ctx) = ctx {
             // SAFETY: `with_context` holds the DSM lock.
             unsafe { ctx.unbind() };
@@ -534,7 +526,7 @@ pub(crate) fn with_bound_context(pdev: &pci::Device, f: impl FnOnce(&Context) ->
     let run = || -> Result<isize> {
         let locks = locks().ok_or(ENXIO)?;
         let global = locks.global.read_interruptible()?;
-        with_context(locks, &global, pdev, DsmAccess::WriteKillable, |ctx| {
+        with_context(locks, &global, pdev, DsmWait::Interruptible, |ctx| {
             let ctx = ctx.ok_or(ENXIO)?;
             if !is_link_tsm(ctx.tsm_dev()) {
                 return Err(ENXIO);
