@@ -66,16 +66,14 @@ mod tests {
         }
     }
 
-    /// Position of `optional` in `NAMED`, hidden on its own when `HIDE_OPTIONAL` is set.
-    const OPTIONAL_INDEX: usize = 3;
-
     struct NamedVisibility;
     impl sysfs::GroupVisibility for NamedVisibility {
         fn group_visible(_dev: &Device) -> bool {
             NAMED_SHOWN.load(Ordering::Relaxed)
         }
-        fn attr_visible(_dev: &Device, index: usize, mode: u16) -> u16 {
-            if index == OPTIONAL_INDEX && HIDE_OPTIONAL.load(Ordering::Relaxed) {
+        /// `optional` hides on its own when `HIDE_OPTIONAL` is set.
+        fn attr_visible(_dev: &Device, attr: &sysfs::Attribute, mode: u16) -> u16 {
+            if OPTIONAL.is(attr) && HIDE_OPTIONAL.load(Ordering::Relaxed) {
                 0
             } else {
                 mode

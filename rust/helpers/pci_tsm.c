@@ -3,6 +3,7 @@
 #include <linux/pci.h>
 #include <linux/pci-tsm.h>
 #include <linux/sockptr.h>
+#include "../../drivers/pci/pci.h"
 
 #ifdef CONFIG_PCI_TSM_CORE
 __rust_helper bool rust_helper_is_pci_tsm_pf0(struct pci_dev *pdev)
@@ -52,5 +53,10 @@ __rust_helper struct pci_dev *rust_helper_pci_tsm_get_vf(struct pci_dev *pf, int
 	return pci_get_domain_bus_and_slot(pci_domain_nr(pf->bus),
 					   pci_iov_virtfn_bus(pf, id),
 					   pci_iov_virtfn_devfn(pf, id));
+}
+
+__rust_helper bool rust_helper_pci_tsm_dev_is_added(struct pci_dev *pdev)
+{
+	return pci_dev_is_added(pdev);
 }
 #endif

@@ -13,24 +13,34 @@ __rust_helper void rust_helper_raw_spin_lock_init_key(raw_spinlock_t *lock,
 #endif
 }
 
-__rust_helper unsigned long rust_helper_raw_spin_lock_irqsave(raw_spinlock_t *lock)
+__rust_helper void rust_helper_raw_spin_lock_irq_disable(raw_spinlock_t *lock)
 {
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(lock, flags);
-	return flags;
+	raw_spin_lock_irq_disable(lock);
 }
 
-__rust_helper void rust_helper_raw_spin_unlock_irqrestore(raw_spinlock_t *lock,
-							  unsigned long flags)
+__rust_helper void rust_helper_raw_spin_unlock_irq_enable(raw_spinlock_t *lock)
 {
-	raw_spin_unlock_irqrestore(lock, flags);
+	raw_spin_unlock_irq_enable(lock);
 }
 
-__rust_helper bool rust_helper_raw_spin_trylock_irqsave(raw_spinlock_t *lock,
-							unsigned long *flags)
+__rust_helper bool rust_helper_raw_spin_trylock_irq_disable(raw_spinlock_t *lock)
 {
-	return raw_spin_trylock_irqsave(lock, *flags);
+	return raw_spin_trylock_irq_disable(lock);
+}
+
+__rust_helper void rust_helper_raw_spin_lock(raw_spinlock_t *lock)
+{
+	raw_spin_lock(lock);
+}
+
+__rust_helper void rust_helper_raw_spin_unlock(raw_spinlock_t *lock)
+{
+	raw_spin_unlock(lock);
+}
+
+__rust_helper bool rust_helper_raw_spin_trylock(raw_spinlock_t *lock)
+{
+	return raw_spin_trylock(lock);
 }
 
 __rust_helper void rust_helper_raw_spin_assert_is_held(raw_spinlock_t *lock)

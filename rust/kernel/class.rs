@@ -26,8 +26,9 @@ use core::{fmt, ptr::NonNull};
 ///
 /// - `raw_device` and `from_raw_device` must convert between a pointer to `Self` and a pointer
 ///   to the `struct device` embedded in it, and back.
-/// - Objects handed to [`Class::add_device`] are owned by the embedded device from then on:
-///   their memory lives until the class's release callback runs.
+/// - Objects handed to [`Class::add_device`] have a zero-initialised embedded device (the
+///   driver core requires it before `device_initialize()`), and are owned by that device from
+///   then on: their memory lives until the class's release callback runs.
 pub unsafe trait ClassDevice: AlwaysRefCounted + Sized {
     /// Returns the embedded device of the object at `this`.
     fn raw_device(this: *const Self) -> *mut bindings::device;
@@ -91,9 +92,14 @@ impl Class {
         to_result(unsafe { bindings::class_register(&self.0) })
     }
 
-    /// Unregisters the class. Its devices must have been removed.
-    pub fn unregister(&'static self) {
-        // SAFETY: `self.0` was registered by `register`.
+    /// Unregisters the class.
+    ///
+    /// # Safety
+    ///
+    /// The class was registered by [`Class::register`] and every device added to it has been
+    /// removed with [`Class::remove_device`].
+    pub unsafe fn unregister(&'static self) {
+        // SAFETY: By the function's safety requirements.
         unsafe { bindings::class_unregister(&self.0) }
     }
 
@@ -130,8 +136,13 @@ impl Class {
 
     /// Removes a device added by [`Class::add_device`]; it is freed when the last reference
     /// goes.
-    pub fn remove_device<T: ClassDevice>(&'static self, obj: &T) {
-        // SAFETY: The device was added by `add_device` and is removed once, by its owner.
+    ///
+    /// # Safety
+    ///
+    /// `obj` was added to this class by [`Class::add_device`] and is not removed yet; the
+    /// caller removes it once.
+    pub unsafe fn remove_device<T: ClassDevice>(&'static self, obj: &T) {
+        // SAFETY: By the function's safety requirements.
         unsafe { bindings::device_del(T::raw_device(obj)) }
     }
 

@@ -62,12 +62,17 @@ pub trait GroupVisibility {
         true
     }
 
-    /// The mode of attribute `index` of the group: `mode` (the declared one) to show it as
-    /// declared, another mode to change it, or 0 to hide this attribute only.
-    fn attr_visible(_dev: &Device, _index: usize, mode: u16) -> u16 {
+    /// The mode of attribute `attr` of the group: `mode` (the declared one) to show it as
+    /// declared, another mode to change it, or 0 to hide this attribute only. Tell attributes
+    /// apart with [`DeviceAttribute::is`].
+    fn attr_visible(_dev: &Device, _attr: &Attribute, mode: u16) -> u16 {
         mode
     }
 }
+
+/// An attribute of a group, as sysfs asks about it (C's `struct attribute`).
+#[repr(transparent)]
+pub struct Attribute(Opaque<bindings::attribute>);
 
 /// A group that is always visible, with every attribute in its declared mode.
 pub struct AlwaysVisible;
@@ -139,6 +144,11 @@ impl<T: DeviceAttributeOps> DeviceAttribute<T> {
         self.attr.get().cast()
     }
 
+    /// Whether `attr` is this attribute.
+    pub fn is(&'static self, attr: &Attribute) -> bool {
+        core::ptr::eq(self.as_attribute_ptr(), attr.0.get())
+    }
+
     /// # Safety
     ///
     /// Called by sysfs with a live `dev` (kernfs holds an active reference on the file, which
@@ -194,7 +204,12 @@ unsafe impl<const N: usize> Sync for AttributeList<N> {}
 
 impl<const N: usize> AttributeList<N> {
     /// Wraps `attrs`, whose last entry must be NULL.
-    pub const fn new(attrs: [*mut bindings::attribute; N]) -> Self {
+    ///
+    /// # Safety
+    ///
+    /// Every other entry is the [`DeviceAttribute::as_attribute_ptr`] of a `'static`
+    /// [`DeviceAttribute`].
+    pub const unsafe fn new(attrs: [*mut bindings::attribute; N]) -> Self {
         assert!(N > 0 && attrs[N - 1].is_null());
         Self(attrs)
     }
@@ -218,8 +233,13 @@ impl AttributeGroup {
     /// Creates a group from `attrs`, shown according to `V`.
     ///
     /// `name` is the group's sub-directory; `None` puts the files in the device's own directory.
+    ///
+    /// # Safety
+    ///
+    /// The group is attached to device kobjects only (`is_visible` casts the kobject to its
+    /// device), which every safe way of attaching it ensures.
     #[doc(hidden)]
-    pub const fn new<V: GroupVisibility, const N: usize>(
+    pub const unsafe fn new<V: GroupVisibility, const N: usize>(
         name: Option<&'static CStr>,
         attrs: &'static AttributeList<N>,
     ) -> Self {
@@ -236,8 +256,8 @@ impl AttributeGroup {
         let is_visible = bindings::attribute_group__bindgen_ty_1 {
             is_visible: Some(Self::is_visible_callback::<V>),
         };
-        // INVARIANT: `attrs` is a `'static` NULL-terminated list built by the macro from
-        // `DeviceAttribute`s, and `is_visible` is our callback.
+        // INVARIANT: `attrs` is a `'static` NULL-terminated list of `DeviceAttribute`s (the
+        // safety requirement of `AttributeList::new`), and `is_visible` is our callback.
         Self(bindings::attribute_group {
             name,
             __bindgen_anon_1: is_visible,
@@ -271,10 +291,12 @@ impl AttributeGroup {
             // only asked about in unnamed groups, where each file must hide itself.
             return if n == 0 { GROUP_INVISIBLE } else { 0 };
         }
-        // SAFETY: By the function's safety requirements `attr` is valid.
-        let mode = unsafe { (*attr).mode };
-        // CAST: sysfs passes the non-negative index of `attr` in the group.
-        V::attr_visible(dev, n as usize, mode)
+        // SAFETY: By the function's safety requirements `attr` is valid; `Attribute` is a
+        // transparent wrapper.
+        let attr = unsafe { &*attr.cast::<Attribute>() };
+        // SAFETY: As above; sysfs does not change the mode while it asks.
+        let mode = unsafe { (*attr.0.get()).mode };
+        V::attr_visible(dev, attr, mode)
     }
 
     /// Re-evaluates visibility on `dev`, as C's `sysfs_update_group()`.
@@ -411,7 +433,8 @@ fn with_node<R>(dev: &Device, path: &[&CStr], f: impl FnOnce(&bindings::kernfs_n
 /// Declares a `static` [`AttributeGroup`] of device attributes.
 ///
 /// Each attribute is `IDENT: OpsType = (c"file_name", mode)`; the idents name the attribute
-/// statics (usable only inside the group). `visibility` is a [`GroupVisibility`] type; the
+/// statics, declared next to the group with its visibility, so that a [`GroupVisibility`] can
+/// tell them apart ([`DeviceAttribute::is`]). `visibility` is a [`GroupVisibility`] type; the
 /// group static can carry attributes such as `#[no_mangle]` so that C can reference it.
 ///
 /// # Examples
@@ -465,22 +488,30 @@ macro_rules! device_attribute_group {
             attributes: [$($attr:ident: $ops:ty = ($file:expr, $mode:expr)),+ $(,)?] $(,)?
         };
     ) => {
+        $(
+            #[allow(non_upper_case_globals)]
+            $vis static $attr: $crate::sysfs::DeviceAttribute<$ops> =
+                $crate::sysfs::DeviceAttribute::new($file, $mode);
+        )+
         $(#[$meta])*
         $vis static $group: $crate::sysfs::AttributeGroup = {
-            $(
-                static $attr: $crate::sysfs::DeviceAttribute<$ops> =
-                    $crate::sysfs::DeviceAttribute::new($file, $mode);
-            )+
+            // SAFETY: Every entry but the NULL end is a `'static` `DeviceAttribute`.
             static ATTRIBUTES: $crate::sysfs::AttributeList<
                 { [$(stringify!($attr)),+].len() + 1 }
-            > = $crate::sysfs::AttributeList::new([
-                $($attr.as_attribute_ptr(),)+
-                ::core::ptr::null_mut(),
-            ]);
-            $crate::sysfs::AttributeGroup::new::<$visibility, { [$(stringify!($attr)),+].len() + 1 }>(
-                $crate::device_attribute_group!(@name $($name)?),
-                &ATTRIBUTES,
-            )
+            > = unsafe {
+                $crate::sysfs::AttributeList::new([
+                    $($attr.as_attribute_ptr(),)+
+                    ::core::ptr::null_mut(),
+                ])
+            };
+            // SAFETY: The group is only attached through `AttributeGroup`'s methods, class
+            // devices and the PCI core's device groups: all device kobjects.
+            unsafe {
+                $crate::sysfs::AttributeGroup::new::<$visibility, { [$(stringify!($attr)),+].len() + 1 }>(
+                    $crate::device_attribute_group!(@name $($name)?),
+                    &ATTRIBUTES,
+                )
+            }
         };
     };
     (@name $name:expr) => { Some($name) };

@@ -166,6 +166,30 @@ impl PciTsmOps {
         NonNull::new(ptr.cast_mut()).map(|p| unsafe { &*p.as_ptr().cast::<Self>() })
     }
 
+    /// A table for tests of personality checks: with `link`, a link `probe` that declines
+    /// every device; with `devsec`, a devsec `lock` that does the same.
+    pub const fn declining(link: bool, devsec: bool) -> Self {
+        unsafe extern "C" fn decline(
+            _tsm: *mut bindings::tsm_dev,
+            _pdev: *mut bindings::pci_dev,
+        ) -> *mut bindings::pci_tsm {
+            core::ptr::null_mut()
+        }
+        let mut ops: bindings::pci_tsm_ops = pin_init::zeroed();
+        if link {
+            ops.__bindgen_anon_1.link_ops.probe = Some(decline);
+        }
+        if devsec {
+            ops.__bindgen_anon_2.devsec_ops.lock = Some(decline);
+        }
+        Self(ops)
+    }
+
+    /// The C `struct pci_tsm_ops`, for C entry points that take one.
+    pub const fn as_raw(&self) -> *const bindings::pci_tsm_ops {
+        &self.0
+    }
+
     /// The personality the table selects.
     pub fn personality(&self) -> Personality {
         // SAFETY: Both union members of each group have the same layout (C `struct_group`), so
@@ -208,6 +232,12 @@ impl RequestScope {
         }
     }
 
+    /// Whether the C `scope` is a TDISP one (information or state change), the only scopes a
+    /// PCI/TSM core passes on, as 7.3.
+    pub fn is_tdisp(scope: bindings::pci_tsm_req_scope) -> bool {
+        matches!(Self::from_raw(scope), Some(Self::Info | Self::StateChange))
+    }
+
     fn from_raw(scope: bindings::pci_tsm_req_scope) -> Option<Self> {
         Some(match scope {
             bindings::pci_tsm_req_scope::PCI_TSM_REQ_INFO => Self::Info,
@@ -225,9 +255,14 @@ impl RequestScope {
 pub struct VmHandle(usize);
 
 impl VmHandle {
-    /// A handle for a VM that only exists as a number, e.g. in test controls: 7.3 has no
-    /// VFIO/KVM caller of the bind interface, and the core never dereferences the handle.
-    pub const fn from_cookie(cookie: core::num::NonZeroUsize) -> Self {
+    /// A handle made from a number (7.3 has no VFIO/KVM caller of the bind interface yet).
+    ///
+    /// # Safety
+    ///
+    /// The handle reaches TSM backends as a `struct kvm *`: `cookie` is the address of a
+    /// `struct kvm` that outlives every binding to it, or every TSM the handle can reach (such
+    /// as the emulated platform's and test TSMs) treats it as a number only.
+    pub const unsafe fn from_cookie(cookie: core::num::NonZeroUsize) -> Self {
         Self(cookie.get())
     }
 
@@ -468,6 +503,10 @@ impl<T: LinkTsm> LinkAdapter<T> {
         let (tsm, dev) = unsafe { (TsmDevice::from_raw(tsm_dev), pci::Device::from_raw_pci_dev(pdev)) };
         // SAFETY: `pdev` is live.
         let dsm = unsafe { bindings::is_pci_tsm_pf0(pdev) };
+        // Allocated first, so that backend data never has to be dropped without `T::remove`.
+        let Ok(slot) = KBox::<BackendContext<T::Function>>::new_uninit(GFP_KERNEL) else {
+            return core::ptr::null_mut();
+        };
         let function = match T::probe(tsm, dev, dsm) {
             Ok(Some(function)) => function,
             Ok(None) => return core::ptr::null_mut(),
@@ -476,17 +515,14 @@ impl<T: LinkTsm> LinkAdapter<T> {
                 return core::ptr::null_mut();
             }
         };
-        let ctx = match KBox::new(
+        let ctx = KBox::into_raw(KBox::write(
+            slot,
             BackendContext {
                 tsm: pin_init::zeroed(),
                 dsm,
                 function,
             },
-            GFP_KERNEL,
-        ) {
-            Ok(ctx) => KBox::into_raw(ctx),
-            Err(_) => return core::ptr::null_mut(),
-        };
+        ));
         // SAFETY: `ctx` is ours and stays put from here on (the DSM mutex is initialised in
         // place); the constructors only fill the C context.
         let rc = unsafe {
@@ -497,6 +533,10 @@ impl<T: LinkTsm> LinkAdapter<T> {
             }
         };
         if rc != 0 {
+            if dsm {
+                // SAFETY: `pci_tsm_pf0_constructor` initialises the mutex before it can fail.
+                unsafe { bindings::pci_tsm_pf0_destructor(&raw mut (*ctx).tsm) };
+            }
             // SAFETY: `ctx` came from `KBox::into_raw` above and was not published.
             let ctx = KBox::into_inner(unsafe { KBox::from_raw(ctx) });
             T::remove(dev, ctx.function);
@@ -548,20 +588,22 @@ impl<T: LinkTsm> LinkAdapter<T> {
         // SAFETY: The core binds a live, managed device.
         let (dev, ctx) = unsafe { (pci::Device::from_raw_pci_dev(pdev), BackendContext::<T::Function>::of_device(pdev)) };
         let Some(ctx) = ctx else { return ENXIO.to_ptr() };
+        // Allocated first, so that a bound TDI never has to be dropped without `T::unbind`.
+        let slot = match KBox::<BoundTdi<T::Tdi>>::new_uninit(GFP_KERNEL) {
+            Ok(slot) => slot,
+            Err(e) => return Error::from(e).to_ptr(),
+        };
         let tdi = match T::bind(dev, &ctx.function, VmHandle(kvm as usize), tdi_id) {
             Ok(tdi) => tdi,
             Err(e) => return e.to_ptr(),
         };
-        let bound = match KBox::new(
+        let bound = KBox::into_raw(KBox::write(
+            slot,
             BoundTdi {
                 tdi: pin_init::zeroed(),
                 data: tdi,
             },
-            GFP_KERNEL,
-        ) {
-            Ok(bound) => KBox::into_raw(bound),
-            Err(e) => return Error::from(e).to_ptr(),
-        };
+        ));
         // SAFETY: `bound` is ours; the constructor fills the C part.
         unsafe { bindings::pci_tsm_tdi_constructor(pdev, &raw mut (*bound).tdi, kvm, tdi_id) };
         // SAFETY: Only computes the address of the published TDI.

@@ -10,8 +10,10 @@ use kernel::{
     ffi::{c_int, c_void},
     pci,
     prelude::*,
-    static_lock_class,
-    tsm::{Personality, TsmDevice, VmHandle},
+    tsm::{
+        context::{self, Context},
+        Personality, RequestScope, TsmDevice, VmHandle,
+    },
 };
 
 /// # Safety
@@ -106,19 +108,14 @@ pub unsafe extern "C" fn pci_tsm_link_constructor(
         dev_warn!(dev.as_ref(), "PCI/TSM: no device security manager\n");
         return ENXIO.to_errno();
     };
-    // SAFETY: `tsm` is the caller's context under construction. The DSM outlives the
-    // functions it manages, so the context keeps a plain pointer, as in C.
-    unsafe {
-        (*tsm).pdev = pdev;
-        (*tsm).dsm_dev = dsm.as_raw_pci_dev();
-        (*tsm).tsm_dev = tsm_dev;
-        (*tsm).tdi = core::ptr::null_mut();
-    }
+    // SAFETY: `tsm` is the caller's unpublished context under construction; the DSM outlives
+    // the functions it manages.
+    unsafe { Context::fill(tsm, dev, &dsm, tsm_device) };
     0
 }
 
-/// Initialises a DSM context: its lock, its CMA DOE mailbox (`ENODEV` without one), then the
-/// core part as [`pci_tsm_link_constructor`].
+/// Initialises a DSM context: its lock (the DSM lock), its CMA DOE mailbox (`ENODEV` without
+/// one), then the core part as [`pci_tsm_link_constructor`].
 ///
 /// # Safety
 ///
@@ -130,26 +127,12 @@ pub unsafe extern "C" fn pci_tsm_pf0_constructor(
     tsm: *mut bindings::pci_tsm_pf0,
     tsm_dev: *mut bindings::tsm_dev,
 ) -> c_int {
-    // SAFETY: `tsm` is valid and pinned by the function's safety requirements. Drivers may use
-    // the mutex; the core itself serialises with its own DSM lock.
-    unsafe {
-        bindings::__mutex_init(
-            &raw mut (*tsm).lock,
-            c"&pf0->lock".as_char_ptr(),
-            static_lock_class!().as_ptr(),
-        );
-        (*tsm).doe_mb = bindings::pci_find_doe_mailbox(
-            pdev,
-            bindings::PCI_VENDOR_ID_PCI_SIG as u16,
-            bindings::PCI_DOE_FEATURE_CMA as u8,
-        );
-    }
-    // SAFETY: As above.
-    if unsafe { (*tsm).doe_mb }.is_null() {
-        // SAFETY: `pdev` is valid.
-        let dev = unsafe { pci_device(pdev) };
+    // SAFETY: By the function's safety requirements.
+    let dev = unsafe { pci_device(pdev) };
+    // SAFETY: `tsm` is valid and does not move, by the function's safety requirements.
+    if let Err(e) = unsafe { Context::init_dsm_part(tsm, dev) } {
         dev_warn!(dev.as_ref(), "PCI/TSM: no CMA mailbox\n");
-        return ENODEV.to_errno();
+        return e.to_errno();
     }
     // SAFETY: By the function's safety requirements.
     unsafe { pci_tsm_link_constructor(pdev, &raw mut (*tsm).base_tsm, tsm_dev) }
@@ -163,7 +146,7 @@ pub unsafe extern "C" fn pci_tsm_pf0_constructor(
 #[export]
 pub unsafe extern "C" fn pci_tsm_pf0_destructor(tsm: *mut bindings::pci_tsm_pf0) {
     // SAFETY: By the function's safety requirements.
-    unsafe { bindings::mutex_destroy(&raw mut (*tsm).lock) };
+    unsafe { Context::destroy_dsm_part(tsm) };
 }
 
 /// Fills the core part of a TDI context.
@@ -178,12 +161,15 @@ pub unsafe extern "C" fn pci_tsm_tdi_constructor(
     kvm: *mut bindings::kvm,
     tdi_id: u32,
 ) {
+    let Some(vm) = NonZeroUsize::new(kvm as usize) else {
+        // SAFETY: By the function's safety requirements; a NULL VM stays NULL, as in C.
+        unsafe { context::fill_tdi(tdi, pdev, None, tdi_id) };
+        return;
+    };
+    // SAFETY: `kvm` is the VM the TSM binds the TDI to; the binding does not outlive it.
+    let vm = unsafe { VmHandle::from_cookie(vm) };
     // SAFETY: By the function's safety requirements.
-    unsafe {
-        (*tdi).pdev = pdev;
-        (*tdi).kvm = kvm;
-        (*tdi).tdi_id = tdi_id;
-    }
+    unsafe { context::fill_tdi(tdi, pdev, Some(vm), tdi_id) };
 }
 
 /// Exchanges one DOE object with a connected DSM over its CMA mailbox. Like 7.3, takes no lock:
@@ -213,23 +199,9 @@ pub unsafe extern "C" fn pci_tsm_doe_transfer(
     if !ctx.is_dsm() {
         return ENXIO.to_errno();
     }
-    // SAFETY: A DSM context is the `base_tsm` of a `struct pci_tsm_pf0`, its first field.
-    let mailbox = unsafe { (*core::ptr::from_ref(ctx).cast::<bindings::pci_tsm_pf0>()).doe_mb };
-    if mailbox.is_null() {
-        return ENXIO.to_errno();
-    }
-    // SAFETY: The mailbox belongs to the live device; the buffers are the caller's promise.
-    unsafe {
-        bindings::pci_doe(
-            mailbox,
-            bindings::PCI_VENDOR_ID_PCI_SIG as u16,
-            type_,
-            req,
-            req_sz,
-            resp,
-            resp_sz,
-        )
-    }
+    // SAFETY: A DSM context is a `pci_tsm_pf0`, alive as above; the buffers are the
+    // caller's promise.
+    unsafe { ctx.doe_exchange(type_, req, req_sz, resp, resp_sz) }
 }
 
 /// Binds `pdev`'s TDI to `kvm`: 0 if bound (also if already bound to `kvm`), `EBUSY` if bound
@@ -249,7 +221,8 @@ pub unsafe extern "C" fn pci_tsm_bind(
     };
     // SAFETY: By the function's safety requirements.
     let dev = unsafe { pci_device(pdev) };
-    errno(lifecycle::bind(dev, VmHandle::from_cookie(vm), tdi_id))
+    // SAFETY: `kvm` is the caller's live VM, which outlives the binding.
+    errno(lifecycle::bind(dev, unsafe { VmHandle::from_cookie(vm) }, tdi_id))
 }
 
 /// Unbinds `pdev`'s TDI, if bound.
@@ -279,7 +252,7 @@ pub unsafe extern "C" fn pci_tsm_guest_req(
     out_len: usize,
     tsm_code: *mut u64,
 ) -> isize {
-    if scope.0 > bindings::pci_tsm_req_scope::PCI_TSM_REQ_STATE_CHANGE.0 {
+    if !RequestScope::is_tdisp(scope) {
         return EINVAL.to_errno() as isize;
     }
     // SAFETY: By the function's safety requirements.

@@ -10,7 +10,7 @@ use kernel::{
     pci,
     prelude::*,
     str::Formatter,
-    sysfs::{DeviceAttributeOps, GroupVisibility},
+    sysfs::{Attribute, DeviceAttributeOps, GroupVisibility},
 };
 
 fn pci_device(dev: &Device) -> Result<&pci::Device> {
@@ -106,12 +106,6 @@ impl GroupVisibility for LinkVisibility {
     }
 }
 
-/// Index of each file in [`pci_tsm_attr_group`].
-const CONNECT: usize = 0;
-const DISCONNECT: usize = 1;
-const BOUND: usize = 2;
-const DSM: usize = 3;
-
 /// Per-file rules of `tsm/`: `connect` and `disconnect` only on DSM-capable functions, `bound`
 /// only where a TDI can exist (TEE-IO function 0, or a managed function), `dsm` on both kinds.
 struct TsmFileVisibility;
@@ -121,18 +115,22 @@ impl GroupVisibility for TsmFileVisibility {
         LinkVisibility::group_visible(dev)
     }
 
-    fn attr_visible(dev: &Device, index: usize, mode: u16) -> u16 {
+    fn attr_visible(dev: &Device, attr: &Attribute, mode: u16) -> u16 {
         let Ok(pdev) = pci_device(dev) else {
             return 0;
         };
         let pf0 = pdev.is_tsm_pf0();
         // A managed function's DSM always has TEE-IO: only such DSMs manage other functions.
-        let managed = !pf0 && pdev.has_tsm_context();
-        let visible = match index {
-            CONNECT | DISCONNECT => pf0,
-            BOUND => (pf0 && pdev.has_tee()) || managed,
-            DSM => pf0 || managed,
-            _ => false,
+        // A function 0 below a switch may be one too (7.3 shows its `bound`).
+        let managed = pdev.has_tsm_context() && (!pf0 || lifecycle::is_managed(pdev));
+        let visible = if CONNECT_ATTR.is(attr) || DISCONNECT_ATTR.is(attr) {
+            pf0
+        } else if BOUND_ATTR.is(attr) {
+            (pf0 && pdev.has_tee()) || managed
+        } else if DSM_ATTR.is(attr) {
+            pf0 || managed
+        } else {
+            false
         };
         if visible {
             mode

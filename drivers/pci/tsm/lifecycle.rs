@@ -2,40 +2,59 @@
 
 //! Connect, disconnect, bind and teardown of device contexts, and the locks around them.
 //!
+//! # Ownership
+//!
+//! A function has at most one context (`pdev->tsm`), given by exactly one DSM: the DSM itself
+//! through `connect`, or a connected DSM that probes it (its connect walk, or a late probe when
+//! the function appears). The first DSM to give a function a context owns it until that DSM
+//! disconnects; a later walk leaves the function alone. The core decides the DSM before it
+//! calls a TSM's `probe` ([`find_dsm`] only checks the topology against that decision), so no
+//! path reads the context of a DSM it does not hold the lock of to decide ownership.
+//!
 //! # Locking
 //!
-//! - `global` (rwsem): held for write by TSM registration and unregistration, device removal and
-//!   disconnect, which free contexts; held for read by everything else. A context of a function
-//!   that is not a DSM is therefore stable for any holder of `global`.
-//! - DSM locks (one mutex per DSM-capable function, made on first use and freed when the
-//!   device goes, under `global` for write; a process never holds two): held by connect,
-//!   bind, unbind, guest requests and late sub-function probes on that DSM, and by sysfs
-//!   readers of a DSM. A connect publishes the DSM's context before calling
-//!   the TSM (the C interface requires it) and may free it again on failure, so DSM readers take
-//!   the DSM lock and never see a connect in progress. Sub-function contexts are only published
-//!   complete, after the DSM connected.
+//! - `global` (rwsem, with the set of TSMs registered with the core): held for write by TSM
+//!   registration and unregistration, device removal, disconnect, and the end of a failed
+//!   connect, which are the only paths that free a published context; held for read by all
+//!   others. So a context seen published under `global` stays allocated while `global` is held.
+//! - The DSM lock: `pci_tsm_pf0::lock` in the DSM's context, as in 7.3. A connect takes it
+//!   before publishing the DSM's context and, on failure, unpublishes the context before
+//!   releasing it; so whoever takes the lock of a context that is still published afterwards
+//!   sees a connected DSM. Held by connect (across the TSM's `connect` and the sub-function
+//!   probes), disconnect (across sub-function removal and the TSM's `disconnect`), each unbind,
+//!   bind, guest requests, late probes, and sysfs readers. A process holds at most one.
+//! - `probe` (mutex): every TSM `probe` runs under it, with the check that the function has no
+//!   context and the publication of the new one, so no function is probed twice and, as in 7.3,
+//!   no two probes or removes ever run at once (removes run under `global` for write).
 //! - `pf0_sysfs` and `fn_sysfs` serialise sysfs group updates of DSM-capable functions and of
 //!   the others. Updates run with no other lock held: updating a group removes and re-adds its
 //!   files, which waits for every reader of those files, and a reader may be waiting for
 //!   `global` or a DSM lock.
 //!
-//! Order: `global`, then one DSM lock. Hooks may run before [`init`] (no TSM can be registered
-//! then, so there is nothing to do) and find no locks.
+//! Order: `global`, a DSM lock, `probe`. A connect takes its own, brand-new DSM lock with a
+//! trylock while it holds `probe` (nobody else can see that lock yet).
+//!
+//! Connects of different DSMs hold `global` for read only, so they run in parallel. The price:
+//! a writer (a disconnect, a TSM unregistration, a device removal, a failed connect) waits for
+//! every connect in progress, and while it waits, new readers of any device's `tsm/` files wait
+//! too (rwsem fairness), for as long as the longest connect runs.
+//!
+//! Hooks may run before [`init`] (no TSM can be registered then, so there is nothing to do)
+//! and find no locks.
 
 use crate::attrs;
 use kernel::{
-    class::ClassDevice,
     new_mutex, new_rwsem, pci,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
-        rwsem::{ReadGuard, RwSemaphore, WriteGuard},
+        rwsem::{ReadGuard, RwSemaphore},
         Mutex, MutexGuard, SetOnce,
     },
     tsm::{
         context::{for_each_pci_device, Context},
-        Personality, TsmDevice, VmHandle,
+        PciTsmOps, Personality, TsmDevice, VmHandle,
     },
 };
 
@@ -44,65 +63,46 @@ static LINK_TSMS: Atomic<i32> = Atomic::new(0);
 /// Registered TSMs with devsec operations (7.3 counts them; nothing uses them yet).
 static DEVSEC_TSMS: Atomic<i32> = Atomic::new(0);
 
+/// The function a TSM `probe` runs for and the DSM the core chose for it (addresses; 0 when no
+/// probe runs). Written under `probe`, read by [`find_dsm`] from inside that probe.
+static PROBING: [Atomic<usize>; 2] = [const { Atomic::new(0) }; 2];
+
 static LOCKS: SetOnce<Pin<KBox<Locks>>> = SetOnce::new();
 
 #[pin_data]
 struct Locks {
     #[pin]
-    global: RwSemaphore<()>,
+    global: RwSemaphore<Registered>,
     #[pin]
-    dsm_locks: Mutex<KVec<DsmLock>>,
+    probe: Mutex<()>,
     #[pin]
     pf0_sysfs: Mutex<()>,
     #[pin]
     fn_sysfs: Mutex<()>,
 }
 
-/// The lock of one DSM-capable function, found by the function's address.
-struct DsmLock {
-    dsm: *const pci::Device,
-    mutex: Pin<KBox<Mutex<()>>>,
+/// The TSMs registered with the core (addresses), so that a connect cannot start with a TSM
+/// whose `pci_tsm_unregister()` already ran while its class device is still findable.
+struct Registered {
+    tsms: KVec<usize>,
 }
 
-// SAFETY: `dsm` is only compared, never dereferenced.
-unsafe impl Send for DsmLock {}
-
-impl Locks {
-    /// The lock of `dsm`, made on first use (`ENOMEM` if that fails).
-    ///
-    /// The caller holds `global` (`_global` proves it), which keeps the lock alive: locks are
-    /// only freed by [`Locks::forget_dsm`], under `global` for write.
-    fn dsm_lock<'a>(&'a self, _global: &ReadGuard<'a, ()>, dsm: &pci::Device) -> Result<&'a Mutex<()>> {
-        let mut locks = self.dsm_locks.lock();
-        let key = core::ptr::from_ref(dsm);
-        let mutex: *const Mutex<()> = match locks.iter().find(|lock| lock.dsm == key) {
-            Some(lock) => &*lock.mutex,
-            None => {
-                let mutex = KBox::pin_init(new_mutex!((), "pci_tsm_dsm"), GFP_KERNEL)?;
-                let ptr: *const Mutex<()> = &*mutex;
-                locks.push(DsmLock { dsm: key, mutex }, GFP_KERNEL)?;
-                ptr
-            }
-        };
-        // SAFETY: The mutex is boxed, so it does not move with the vector, and it lives until
-        // `forget_dsm`, which cannot run while the caller holds `global`.
-        Ok(unsafe { &*mutex })
+impl Registered {
+    fn contains(&self, tsm: &TsmDevice) -> bool {
+        self.tsms.contains(&address(tsm))
     }
+}
 
-    /// Frees the lock of `dsm`, a device being removed. The caller holds `global` for write, so
-    /// no one holds or waits for the lock.
-    fn forget_dsm(&self, _global: &WriteGuard<'_, ()>, dsm: &pci::Device) {
-        let key = core::ptr::from_ref(dsm);
-        self.dsm_locks.lock().retain(|lock| lock.dsm != key);
-    }
+fn address<T>(object: &T) -> usize {
+    core::ptr::from_ref(object) as usize
 }
 
 /// Sets the locks up; from an initcall that runs before PCI enumeration.
 pub(crate) fn init() -> Result {
     let locks = KBox::pin_init(
         pin_init!(Locks {
-            global <- new_rwsem!((), "pci_tsm_global"),
-            dsm_locks <- new_mutex!(KVec::new(), "pci_tsm_dsm_locks"),
+            global <- new_rwsem!(Registered { tsms: KVec::new() }, "pci_tsm_global"),
+            probe <- new_mutex!((), "pci_tsm_probe"),
             pf0_sysfs <- new_mutex!((), "pci_tsm_pf0_sysfs"),
             fn_sysfs <- new_mutex!((), "pci_tsm_fn_sysfs"),
         }),
@@ -138,13 +138,39 @@ enum DsmWait {
     Uninterruptible,
 }
 
-fn lock_dsm<'a>(
-    locks: &'a Locks,
-    global: &ReadGuard<'a, ()>,
-    dsm: &pci::Device,
-    wait: DsmWait,
-) -> Result<MutexGuard<'a, ()>> {
-    let lock = locks.dsm_lock(global, dsm)?;
+/// The context of the DSM that manages the function whose context is `ctx`.
+///
+/// # Safety
+///
+/// The caller holds `global`; `ctx` is a published context.
+unsafe fn dsm_context_of(ctx: &Context) -> Option<&Context> {
+    if ctx.is_dsm() {
+        return Some(ctx);
+    }
+    // SAFETY: A managed function's context exists only while its DSM is connected, and both
+    // are freed under `global` for write, which the caller excludes.
+    let dsm = unsafe { ctx.dsm_dev().tsm_context() };
+    if dsm.is_none() {
+        dev_warn_once(ctx.pdev(), "PCI/TSM: invalid context object\n");
+    }
+    dsm
+}
+
+fn dev_warn_once(pdev: &pci::Device, msg: &str) {
+    static WARNED: Atomic<bool> = Atomic::new(false);
+    if !WARNED.xchg(true, Relaxed) {
+        dev_warn!(pdev.as_ref(), "{}", msg);
+    }
+}
+
+/// Locks the DSM lock of `dsm`, a published DSM context.
+///
+/// # Safety
+///
+/// The caller holds `global` for `'a`.
+unsafe fn lock_dsm<'a>(dsm: &'a Context, wait: DsmWait) -> Result<MutexGuard<'a, ()>> {
+    // SAFETY: A DSM context is a `pci_tsm_pf0`; it stays allocated while `global` is held.
+    let lock = unsafe { dsm.dsm_lock() };
     match wait {
         DsmWait::Interruptible => lock.lock_interruptible(),
         DsmWait::Uninterruptible => Ok(lock.lock()),
@@ -152,38 +178,27 @@ fn lock_dsm<'a>(
 }
 
 /// Runs `f` on `pdev`'s context (if any) under the lock of the DSM that manages it.
-///
 fn with_context<'a, R>(
-    locks: &'a Locks,
-    global: &ReadGuard<'a, ()>,
+    _global: &ReadGuard<'a, Registered>,
     pdev: &pci::Device,
     wait: DsmWait,
     f: impl FnOnce(Option<&Context>) -> Result<R>,
 ) -> Result<R> {
-    if pdev.is_tsm_pf0() {
-        let guard = lock_dsm(locks, global, pdev, wait)?;
-        // SAFETY: A DSM-capable function's context changes only under its own DSM lock or
-        // under `global` for write.
-        match unsafe { pdev.tsm_context() } {
-            // Managed by a switch upstream port: a sub-function context, stable under `global`.
-            Some(ctx) if !ctx.is_dsm() => {
-                drop(guard);
-                let _guard = lock_dsm(locks, global, ctx.dsm_dev(), wait)?;
-                f(Some(ctx))
-            }
-            ctx => f(ctx),
-        }
-    } else {
-        // SAFETY: Sub-function contexts are published complete and freed under `global` for
-        // write only.
-        match unsafe { pdev.tsm_context() } {
-            None => f(None),
-            Some(ctx) => {
-                let _guard = lock_dsm(locks, global, ctx.dsm_dev(), wait)?;
-                f(Some(ctx))
-            }
-        }
+    // SAFETY: Published contexts stay allocated while `global` is held.
+    let Some(ctx) = (unsafe { pdev.tsm_context() }) else {
+        return f(None);
+    };
+    // SAFETY: As above.
+    let Some(dsm) = (unsafe { dsm_context_of(ctx) }) else {
+        return f(None);
+    };
+    // SAFETY: As above.
+    let _guard = unsafe { lock_dsm(dsm, wait) }?;
+    // A connect in progress held the lock; if it failed, it unpublished the context.
+    if !pdev.has_tsm_context_at(ctx) {
+        return f(None);
     }
+    f(Some(ctx))
 }
 
 /// The TSM name `tsmN` of the TSM `pdev` is connected to or managed by (`connect`,
@@ -191,7 +206,7 @@ fn with_context<'a, R>(
 pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
     let global = locks.global.read_interruptible()?;
-    with_context(locks, &global, pdev, DsmWait::Interruptible, |ctx| match ctx {
+    with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         Some(ctx) => out(ctx.tsm_dev()).map(|()| true),
         None => Ok(false),
     })
@@ -201,95 +216,139 @@ pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice)
 pub(crate) fn dsm_of(pdev: &pci::Device, out: &mut impl FnMut(&pci::Device) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
     let global = locks.global.read_interruptible()?;
-    with_context(locks, &global, pdev, DsmWait::Interruptible, |ctx| match ctx {
+    with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         Some(ctx) => out(ctx.dsm_dev()).map(|()| true),
         None => Ok(false),
     })
+}
+
+/// Whether another function's DSM manages `pdev` (a context that is not its own DSM's).
+pub(crate) fn is_managed(pdev: &pci::Device) -> bool {
+    let Some(locks) = locks() else { return false };
+    let _global = locks.global.read();
+    // SAFETY: Published contexts stay allocated while `global` is held.
+    unsafe { pdev.tsm_context() }.is_some_and(|ctx| !ctx.is_dsm())
 }
 
 /// Calls `out` with the TSM that `pdev`'s TDI is bound through (`bound`); `false` if unbound.
 pub(crate) fn bound_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
     let locks = locks().ok_or(ENXIO)?;
     let global = locks.global.read_interruptible()?;
-    with_context(locks, &global, pdev, DsmWait::Interruptible, |ctx| match ctx {
+    with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         // SAFETY: `with_context` holds the DSM lock.
         Some(ctx) if unsafe { ctx.bound_vm() }.is_some() => out(ctx.tsm_dev()).map(|()| true),
         _ => Ok(false),
     })
 }
 
-/// Connects the DSM-capable function `pdev` through TSM `tsm_id` (`tsm/connect`).
-pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
-    let locks = locks().ok_or(ENXIO)?;
-    {
-        let global = locks.global.read_killable()?;
-        let _dsm = lock_dsm(locks, &global, pdev, DsmWait::Interruptible)?;
-        // SAFETY: We hold `pdev`'s DSM lock.
-        if unsafe { pdev.tsm_context() }.is_some() {
-            return Err(EBUSY);
-        }
-        let tsm = TsmDevice::find(tsm_id).ok_or(ENXIO)?;
-        if !is_link_tsm(&tsm) {
-            return Err(ENXIO);
-        }
-        establish(pdev, &tsm)?;
+/// Asks `tsm` for a context of `function`, managed by `dsm`, and publishes it. The caller holds
+/// `probe`, and `global` for read. `before_publish` runs on the new context first.
+fn probe_locked<'g, T>(
+    ops: &PciTsmOps,
+    tsm: &TsmDevice,
+    function: &pci::Device,
+    dsm: &pci::Device,
+    before_publish: impl FnOnce(&'g Context) -> Result<T>,
+) -> Result<(&'g Context, T)> {
+    if function.has_tsm_context() {
+        return Err(EBUSY);
     }
-    refresh_functions_of(pdev);
-    Ok(())
-}
-
-/// Probes, publishes and connects the DSM `pdev`, then probes the functions it manages.
-///
-/// The caller holds `global` for read and `pdev`'s DSM lock for write.
-fn establish(pdev: &pci::Device, tsm: &TsmDevice) -> Result {
-    let ops = tsm.pci_ops().ok_or(ENXIO)?;
-    // SAFETY: The DSM lock serialises this with every other operation on `pdev`.
-    let ctx = unsafe { ops.probe(tsm, pdev) }.ok_or(ENXIO)?;
-    // SAFETY: `probe` built the context for `pdev`; from here we own it through `pdev`.
-    if !unsafe { pdev.publish_tsm_context(ctx) } {
-        // A switch upstream port took this function while it was probed.
+    PROBING[0].store(address(function), Relaxed);
+    PROBING[1].store(address(dsm), Relaxed);
+    // SAFETY: Serialised with every probe and remove by `probe`, and the function has no
+    // context, so no other operation runs on it.
+    let ctx = unsafe { ops.probe(tsm, function) };
+    PROBING[0].store(0, Relaxed);
+    PROBING[1].store(0, Relaxed);
+    let dsm_dev: &kernel::device::Device = dsm.as_ref();
+    dev_dbg!(
+        function.as_ref(),
+        "PCI/TSM: setup TSM context: DSM: {} status: {}\n",
+        dsm_dev.name(),
+        if ctx.is_some() { "success" } else { "failed" }
+    );
+    let ctx = ctx.ok_or(ENXIO)?;
+    // SAFETY: The context lives until it is given back with `remove`, which the caller's
+    // `global` for read excludes once it is published, and which the error paths below do.
+    let ctx_ref: &'g Context = unsafe { ctx.as_ref() };
+    let prepared = match before_publish(ctx_ref) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            // SAFETY: Never published.
+            unsafe { ops.remove(ctx) };
+            return Err(e);
+        }
+    };
+    // Cannot lose: every publisher holds `probe` and checked the function above.
+    // SAFETY: `probe` built the context for `function`; from here the core owns it.
+    if !unsafe { function.publish_tsm_context(ctx) } {
+        drop(prepared);
         // SAFETY: Never published.
         unsafe { ops.remove(ctx) };
         return Err(EBUSY);
     }
+    Ok((ctx_ref, prepared))
+}
+
+/// Connects the DSM-capable function `pdev` through TSM `tsm_id` (`tsm/connect`).
+///
+/// `EBUSY` if `pdev` has a context (connected, or managed by another DSM), `ENXIO` if there is
+/// no such link TSM or it declines `pdev`, `ENODEV` if `pdev` is being removed, `EINTR` if a
+/// fatal signal interrupts the wait, else the TSM's error.
+pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
+    let locks = locks().ok_or(ENXIO)?;
+    let global = locks.global.read_killable()?;
+    // After `pci_tsm_destroy()` nothing would ever tear a new context down.
+    if !pdev.is_added() {
+        return Err(ENODEV);
+    }
+    if pdev.has_tsm_context() {
+        return Err(EBUSY);
+    }
+    let tsm = TsmDevice::find(tsm_id).ok_or(ENXIO)?;
+    if !is_link_tsm(&tsm) || !global.contains(&tsm) {
+        return Err(ENXIO);
+    }
+    let ops = tsm.pci_ops().ok_or(ENXIO)?;
+    let (ctx, dsm_guard) = {
+        let _probe = locks.probe.lock();
+        probe_locked(ops, &tsm, pdev, pdev, |ctx| {
+            // SAFETY: A DSM context is a `pci_tsm_pf0`; nobody else can see its lock yet, so
+            // the trylock succeeds.
+            unsafe { ctx.dsm_lock() }.try_lock().ok_or(EBUSY)
+        })?
+    };
     // SAFETY: We hold the DSM lock; the context is published.
     if let Err(e) = unsafe { ops.connect(pdev) } {
-        // SAFETY: DSM readers hold the DSM lock, which we hold; nothing else looks at a DSM
-        // context that is not connected.
-        unsafe {
-            pdev.clear_tsm_context();
-            ops.remove(ctx);
-        }
+        // SAFETY: Readers take the DSM lock, which we hold, and re-check the context after.
+        unsafe { pdev.clear_tsm_context() };
+        drop(dsm_guard);
+        drop(global);
+        // Readers that found the context before it was cleared hold `global`: wait for them.
+        let _global = locks.global.write();
+        // SAFETY: Unpublished and unused; `probe` of this TSM made it.
+        unsafe { ops.remove(core::ptr::NonNull::from(ctx)) };
         return Err(e);
     }
-    // SAFETY: Published above and alive while we hold the DSM lock.
-    let ctx = unsafe { ctx.as_ref() };
     // Like 7.3, only a TEE-IO DSM manages other functions; the DSM decides which.
     if pdev.has_tee() {
-        pdev.walk_dsm_functions(false, &mut |function| probe_function(function, ctx));
+        pdev.walk_dsm_functions(false, &mut |function| probe_function(locks, function, ctx));
     }
+    drop(dsm_guard);
+    drop(global);
+    refresh_functions_of(pdev);
     Ok(())
 }
 
-/// Gives the unmanaged `function` a context from the TSM of the connected DSM `dsm`.
+/// Gives `function`, if it has no context yet, one from the TSM of the connected DSM `dsm`.
 ///
-/// The caller holds `global` for read and the DSM lock for write.
-fn probe_function(function: &pci::Device, dsm: &Context) {
-    // SAFETY: Under `global`; a function that already has a context (e.g. its own DSM) stays.
-    if unsafe { function.tsm_context() }.is_some() {
-        return;
-    }
+/// The caller holds `global` for read and `dsm`'s DSM lock.
+fn probe_function(locks: &Locks, function: &pci::Device, dsm: &Context) {
     let tsm = dsm.tsm_dev();
     let Some(ops) = tsm.pci_ops() else { return };
-    // SAFETY: Serialised by the DSM lock.
-    let Some(ctx) = (unsafe { ops.probe(tsm, function) }) else {
-        return;
-    };
-    // SAFETY: The context is complete; if publishing loses a race, it was never seen.
-    if !unsafe { function.publish_tsm_context(ctx) } {
-        // SAFETY: Never published.
-        unsafe { ops.remove(ctx) };
-    }
+    let _probe = locks.probe.lock();
+    // Declined or owned by another DSM: not fatal, the function just has no context.
+    let _ = probe_locked(ops, tsm, function, dsm.pdev(), |_| Ok(()));
 }
 
 /// Disconnects the DSM `pdev` from the TSM named `tsm_name` (`tsm/disconnect`).
@@ -312,44 +371,56 @@ pub(crate) fn disconnect(pdev: &pci::Device, tsm_name: &[u8]) -> Result {
     Ok(())
 }
 
-/// Unbinds every TDI of the DSM `pdev`, removes its functions' contexts in reverse order,
-/// disconnects it and removes its own context.
+/// The context of `function` if the DSM `dsm` manages it. The caller holds `global` for write.
+fn managed_by<'a>(function: &'a pci::Device, dsm: &pci::Device) -> Option<&'a Context> {
+    // SAFETY: `global` is held for write.
+    unsafe { function.tsm_context() }.filter(|ctx| core::ptr::eq(ctx.dsm_dev(), dsm))
+}
+
+/// As 7.3: unbinds every TDI of the DSM `pdev` (its functions in reverse order, then itself),
+/// then, under the DSM lock, removes its functions' contexts in reverse order and disconnects
+/// it, and finally removes its own context.
 ///
 /// The caller holds `global` for write.
 fn teardown_dsm(pdev: &pci::Device, ctx: &Context) {
-    fn managed<'a>(function: &'a pci::Device, dsm: &pci::Device) -> Option<&'a Context> {
-        // SAFETY: `global` is held for write.
-        unsafe { function.tsm_context() }.filter(|fctx| core::ptr::eq(fctx.dsm_dev(), dsm))
-    }
+    // SAFETY: `ctx` is a DSM context, alive until `remove_context` below.
+    let lock = unsafe { ctx.dsm_lock() };
+    let unbind = |fctx: &Context| {
+        let _dsm = lock.lock();
+        // SAFETY: Under the DSM lock.
+        unsafe { fctx.unbind() };
+    };
     pdev.walk_dsm_functions(true, &mut |function| {
-        if let Some(fctx) = managed(function, pdev) {
-            // SAFETY: `global` for write excludes every DSM lock holder.
-            unsafe { fctx.unbind() };
+        if let Some(fctx) = managed_by(function, pdev) {
+            unbind(fctx);
         }
     });
-    // SAFETY: As above.
-    unsafe { ctx.unbind() };
-    pdev.walk_dsm_functions(true, &mut |function| {
-        if let Some(fctx) = managed(function, pdev) {
-            remove_context(function, fctx);
+    unbind(ctx);
+    {
+        let _dsm = lock.lock();
+        pdev.walk_dsm_functions(true, &mut |function| {
+            if let Some(fctx) = managed_by(function, pdev) {
+                remove_context(function, fctx);
+            }
+        });
+        if let Some(ops) = ctx.tsm_dev().pci_ops() {
+            // SAFETY: Under `global` for write and the DSM lock.
+            unsafe { ops.disconnect(pdev) };
         }
-    });
-    if let Some(ops) = ctx.tsm_dev().pci_ops() {
-        // SAFETY: `global` is held for write: nothing else runs on this DSM.
-        unsafe { ops.disconnect(pdev) };
     }
     remove_context(pdev, ctx);
 }
 
-/// Unpublishes and frees `ctx`, the context of `pdev`. The caller holds `global` for write.
+/// Gives `ctx`, the context of `pdev`, back to its TSM and unpublishes it, in 7.3's order. The
+/// caller holds `global` for write, so no one else uses the context.
 fn remove_context(pdev: &pci::Device, ctx: &Context) {
-    let ops = ctx.tsm_dev().pci_ops();
-    // SAFETY: `global` is held for write, so no one else uses the context.
-    unsafe { pdev.clear_tsm_context() };
-    if let Some(ops) = ops {
-        // SAFETY: Unpublished above; `probe` of this TSM made it.
+    if let Some(ops) = ctx.tsm_dev().pci_ops() {
+        // SAFETY: `probe` of this TSM made it; nothing uses it any more. The TSM may still
+        // look at `pdev->tsm`, as in 7.3.
         unsafe { ops.remove(core::ptr::NonNull::from(ctx)) };
     }
+    // SAFETY: Under `global` for write.
+    unsafe { pdev.clear_tsm_context() };
 }
 
 /// Tears down `pdev`'s context if it belongs to `tsm` (any TSM if `None`): a full disconnect
@@ -365,8 +436,13 @@ fn destroy_context(pdev: &pci::Device, tsm: Option<&TsmDevice>) {
     if ctx.is_dsm() {
         teardown_dsm(pdev, ctx);
     } else {
-        // SAFETY: As above.
-        unsafe { ctx.unbind() };
+        // SAFETY: Under `global` for write.
+        if let Some(dsm) = unsafe { dsm_context_of(ctx) } {
+            // SAFETY: As above.
+            let _dsm = unsafe { lock_dsm(dsm, DsmWait::Uninterruptible) };
+            // SAFETY: Under the DSM lock.
+            unsafe { ctx.unbind() };
+        }
         remove_context(pdev, ctx);
     }
 }
@@ -376,11 +452,10 @@ pub(crate) fn destroy_device(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
     let was_dsm;
     {
-        let global = locks.global.write();
+        let _global = locks.global.write();
         // SAFETY: `global` is held for write.
         was_dsm = unsafe { pdev.tsm_context() }.is_some_and(|ctx| ctx.is_dsm());
         destroy_context(pdev, None);
-        locks.forget_dsm(&global, pdev);
     }
     if was_dsm {
         refresh_functions_of(pdev);
@@ -400,65 +475,81 @@ pub(crate) fn init_device(pdev: &pci::Device) {
     }
 }
 
-fn probe_late_function<'a>(locks: &'a Locks, global: &ReadGuard<'a, ()>, pdev: &pci::Device) -> bool {
-    if pdev.is_tsm_pf0() {
-        // Only `connect` makes a DSM.
+fn probe_late_function(locks: &Locks, _global: &ReadGuard<'_, Registered>, pdev: &pci::Device) -> bool {
+    // Only `connect` makes a DSM.
+    if pdev.is_tsm_pf0() || pdev.has_tsm_context() {
         return false;
     }
+    // 7.3's order: function 0 of the slot, then a switch upstream port above.
     let candidates = [pdev.function0(), pdev.upstream_port_above()];
-    for dsm in candidates.iter().flatten() {
-        // Fails only without memory for the lock of a DSM that never connected.
-        let Ok(_guard) = lock_dsm(locks, global, dsm, DsmWait::Uninterruptible) else {
+    for candidate in candidates.iter().flatten() {
+        // SAFETY: Published contexts stay allocated while `global` is held.
+        let Some(ctx) = (unsafe { candidate.tsm_context() }) else {
             continue;
         };
-        // SAFETY: We hold the candidate's DSM lock.
-        if let Some(ctx) = unsafe { dsm.tsm_context() } {
-            if ctx.is_dsm() && dsm.has_tee() {
-                probe_function(pdev, ctx);
-                // SAFETY: Under `global`.
-                return unsafe { pdev.tsm_context() }.is_some();
-            }
+        if !ctx.is_dsm() {
+            continue;
+        }
+        // SAFETY: As above.
+        let Ok(_dsm) = (unsafe { lock_dsm(ctx, DsmWait::Uninterruptible) }) else {
+            continue;
+        };
+        // Still published after its lock: connected (a failed connect unpublishes first).
+        if candidate.has_tsm_context_at(ctx) && candidate.has_tee() {
+            probe_function(locks, pdev, ctx);
+            return pdev.has_tsm_context();
         }
     }
     false
 }
 
-/// The DSM of `pdev` for a new context (`pci_tsm_link_constructor()`): itself if DSM-capable,
-/// else the connected function 0 of its slot, else a connected switch upstream port above it.
+/// The DSM of `pdev` for a new context (`pci_tsm_link_constructor()`).
 ///
-/// Runs inside a TSM's `probe`, under the lock of the DSM being connected or probed for.
+/// Only valid inside a TSM's `probe` called by the core, which chose the DSM beforehand: the
+/// function itself (connect), a connected function 0 of its slot, or a connected switch upstream
+/// port two levels up (7.3's rules); for a function 0 below such a port the port, which then
+/// owns that function's context. `None` if `pdev` is not being probed or the chosen DSM does not
+/// fit the topology.
 pub(crate) fn find_dsm(pdev: &pci::Device) -> Option<ARef<pci::Device>> {
-    if pdev.is_tsm_pf0() {
-        return Some(pdev.into());
+    if PROBING[0].load(Relaxed) != address(pdev) {
+        return None;
     }
-    let is_dsm = |dev: &pci::Device| {
-        // SAFETY: The caller holds the lock that `probe` runs under.
-        unsafe { dev.tsm_context() }.is_some_and(|ctx| ctx.is_dsm())
-    };
-    let pf0 = pdev.function0()?;
-    if is_dsm(&pf0) {
-        return Some(pf0);
+    let dsm = PROBING[1].load(Relaxed);
+    if dsm == address(pdev) {
+        return pdev.is_tsm_pf0().then(|| pdev.into());
     }
-    pdev.upstream_port_above().filter(|port| is_dsm(port))
+    let candidates = [pdev.function0(), pdev.upstream_port_above()];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|candidate| address(&**candidate) == dsm)
 }
 
 /// `pci_tsm_register()`.
 pub(crate) fn register(tsm: &TsmDevice) -> Result {
     let locks = locks().ok_or(ENODEV)?;
     let first_link = {
-        let _global = locks.global.write();
-        match tsm.pci_ops().map(|ops| ops.personality()) {
+        let mut global = locks.global.write();
+        let personality = tsm.pci_ops().map(|ops| ops.personality());
+        if !matches!(personality, Some(Personality::Link | Personality::Devsec)) {
+            return Err(EINVAL);
+        }
+        if global.contains(tsm) {
+            return Err(EBUSY);
+        }
+        global.tsms.push(address(tsm), GFP_KERNEL)?;
+        match personality {
             Some(Personality::Link) => LINK_TSMS.fetch_add(1, Relaxed) == 0,
-            Some(Personality::Devsec) => {
+            _ => {
                 DEVSEC_TSMS.fetch_add(1, Relaxed);
                 false
             }
-            _ => return Err(EINVAL),
         }
     };
     if first_link {
         for_each_pci_device(false, |pdev| {
             if pdev.is_tsm_pf0() {
+                dev_dbg!(pdev.as_ref(), "PCI/TSM: Platform TEE Security Manager detected\n");
                 refresh_sysfs(locks, pdev);
             }
         });
@@ -470,14 +561,17 @@ pub(crate) fn register(tsm: &TsmDevice) -> Result {
 pub(crate) fn unregister(tsm: &TsmDevice) {
     let Some(locks) = locks() else { return };
     let last_link = {
-        let _global = locks.global.write();
+        let mut global = locks.global.write();
+        if !global.contains(tsm) {
+            return;
+        }
+        global.tsms.retain(|&t| t != address(tsm));
         let last_link = match tsm.pci_ops().map(|ops| ops.personality()) {
             Some(Personality::Link) => LINK_TSMS.fetch_sub(1, Relaxed) == 1,
-            Some(Personality::Devsec) => {
+            _ => {
                 DEVSEC_TSMS.fetch_sub(1, Relaxed);
                 false
             }
-            _ => false,
         };
         for_each_pci_device(true, |pdev| destroy_context(pdev, Some(tsm)));
         last_link
@@ -493,7 +587,7 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
 pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
     let locks = locks().ok_or(EINVAL)?;
     let global = locks.global.read();
-    with_context(locks, &global, pdev, DsmWait::Uninterruptible, |ctx| {
+    with_context(&global, pdev, DsmWait::Uninterruptible, |ctx| {
         let ctx = ctx.ok_or(EINVAL)?;
         if !is_link_tsm(ctx.tsm_dev()) {
             return Err(ENXIO);
@@ -512,7 +606,7 @@ pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
 pub(crate) fn unbind(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
     let global = locks.global.read();
-    let _ = with_context(locks, &global, pdev, DsmWait::Uninterruptible, |ctx| {
+    let _ = with_context(&global, pdev, DsmWait::Uninterruptible, |ctx| {
         if let Some(ctx) = ctx {
             // SAFETY: `with_context` holds the DSM lock.
             unsafe { ctx.unbind() };
@@ -526,7 +620,7 @@ pub(crate) fn with_bound_context(pdev: &pci::Device, f: impl FnOnce(&Context) ->
     let run = || -> Result<isize> {
         let locks = locks().ok_or(ENXIO)?;
         let global = locks.global.read_interruptible()?;
-        with_context(locks, &global, pdev, DsmWait::Interruptible, |ctx| {
+        with_context(&global, pdev, DsmWait::Interruptible, |ctx| {
             let ctx = ctx.ok_or(ENXIO)?;
             if !is_link_tsm(ctx.tsm_dev()) {
                 return Err(ENXIO);
@@ -538,14 +632,10 @@ pub(crate) fn with_bound_context(pdev: &pci::Device, f: impl FnOnce(&Context) ->
 }
 
 /// Re-evaluates the `tsm/` and `authenticated` groups of every function the DSM `pdev` may
-/// manage (not of DSM-capable functions, whose groups depend only on registered TSMs).
+/// manage.
 fn refresh_functions_of(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
-    pdev.walk_dsm_functions(false, &mut |function| {
-        if !function.is_tsm_pf0() {
-            refresh_sysfs(locks, function);
-        }
-    });
+    pdev.walk_dsm_functions(false, &mut |function| refresh_sysfs(locks, function));
 }
 
 fn refresh_sysfs(locks: &Locks, pdev: &pci::Device) {

@@ -47,6 +47,8 @@ static LOG_LEN: Atomic<usize> = Atomic::new(0);
 /// Knobs of the mock, set by each test.
 static DECLINE_PROBE: Atomic<bool> = Atomic::new(false);
 static FAIL_CONNECT: Atomic<bool> = Atomic::new(false);
+/// Address of a function whose connect fails (0: none), like [`FAIL_CONNECT`] for one DSM.
+static FAIL_CONNECT_OF: Atomic<usize> = Atomic::new(0);
 /// Address of the function whose connect waits for [`RELEASE`] (0: none); every test platform
 /// has the same bus numbers, so the address tells them apart.
 static BLOCK_CONNECT: Atomic<usize> = Atomic::new(0);
@@ -84,6 +86,7 @@ fn reset_mock() {
     LOG_LEN.store(0, Relaxed);
     DECLINE_PROBE.store(false, Relaxed);
     FAIL_CONNECT.store(false, Relaxed);
+    FAIL_CONNECT_OF.store(0, Relaxed);
     BLOCK_CONNECT.store(0, Relaxed);
     RELEASE.store(false, Relaxed);
     BLOCKED.store(false, Relaxed);
@@ -126,7 +129,7 @@ impl LinkTsm for MockTsm {
                 fsleep(Delta::from_millis(10));
             }
         }
-        if FAIL_CONNECT.load(Relaxed) {
+        if FAIL_CONNECT.load(Relaxed) || FAIL_CONNECT_OF.load(Relaxed) == core::ptr::from_ref(pdev) as usize {
             return Err(EIO);
         }
         Ok(())
@@ -165,6 +168,7 @@ fn endpoint(functions: u8, vfs: u8) -> Options {
         functions,
         vfs,
         switch_ports: 0,
+        dsm_below_switch: false,
     }
 }
 
@@ -174,7 +178,30 @@ fn switch(ports: u8) -> Options {
         functions: 1,
         vfs: 0,
         switch_ports: ports,
+        dsm_below_switch: false,
     }
+}
+
+/// A switch of `ports` Downstream Ports whose first one leads to a TEE-IO Endpoint of
+/// `functions` functions (a DSM of its own below the switch's DSM).
+fn switch_over_dsm(ports: u8, functions: u8) -> Options {
+    Options {
+        functions,
+        vfs: 0,
+        switch_ports: ports,
+        dsm_below_switch: true,
+    }
+}
+
+/// Waits up to five seconds for `flag`; whether it was set.
+fn wait_for(flag: &Atomic<bool>) -> bool {
+    for _ in 0..5000 {
+        if flag.load(Relaxed) {
+            return true;
+        }
+        fsleep(Delta::from_millis(1));
+    }
+    false
 }
 
 /// One emulated host bridge (Root Port + Endpoint or switch) below a faux device.
@@ -283,7 +310,8 @@ fn device_name(pdev: &pci::Device) -> KVec<u8> {
 }
 
 fn vm(cookie: usize) -> VmHandle {
-    VmHandle::from_cookie(NonZeroUsize::new(cookie).unwrap())
+    // SAFETY: The mock TSM never dereferences a VM handle.
+    unsafe { VmHandle::from_cookie(NonZeroUsize::new(cookie).unwrap()) }
 }
 
 #[kunit_tests(pci_tsm_core)]
@@ -450,14 +478,18 @@ mod tests {
         let platform = TestPlatform::new(0, 2).unwrap();
         let tsm = TestTsm::new().unwrap();
         let (pf0, fn1) = (platform.function(0), platform.function(1));
-        // Function 0 of a TEE-IO endpoint is its own DSM; the other functions have one only
-        // while function 0 is connected.
-        assert!(lifecycle::find_dsm(&pf0).is_some_and(|dsm| core::ptr::eq(&*dsm, &*pf0)));
-        assert!(lifecycle::find_dsm(&fn1).is_none());
+        // Function 0 of a TEE-IO endpoint is its own DSM once connected; the other functions
+        // have one only while function 0 is connected. Outside a probe the core runs, the
+        // constructor's lookup finds nothing.
+        assert!(lifecycle::find_dsm(&pf0).is_none());
+        assert_eq!(dsm_name(&fn1), None);
         lifecycle::connect(&pf0, tsm.id()).unwrap();
-        assert!(lifecycle::find_dsm(&fn1).is_some_and(|dsm| core::ptr::eq(&*dsm, &*pf0)));
-        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+        let pf0_name = device_name(&pf0);
+        assert_eq!(dsm_name(&pf0).as_deref(), Some(&pf0_name[..]));
+        assert_eq!(dsm_name(&fn1).as_deref(), Some(&pf0_name[..]));
         assert!(lifecycle::find_dsm(&fn1).is_none());
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+        assert_eq!(dsm_name(&fn1), None);
     }
 
     #[test]
@@ -479,9 +511,7 @@ mod tests {
                     CONNECT_DONE.store(true, Relaxed);
                 })
                 .unwrap();
-            while !BLOCKED.load(Relaxed) {
-                fsleep(Delta::from_millis(1));
-            }
+            assert!(wait_for(&BLOCKED));
             // The TSM answers after 50 ms; the reader below starts while the context is
             // published but the connect is not done.
             workqueue::system_unbound()
@@ -493,9 +523,7 @@ mod tests {
             let connected = lifecycle::connected_tsm(&dsm, &mut |_| Ok(())).unwrap();
             assert!(RELEASE.load(Relaxed));
             assert_eq!(connected, !fail);
-            while !CONNECT_DONE.load(Relaxed) {
-                fsleep(Delta::from_millis(1));
-            }
+            assert!(wait_for(&CONNECT_DONE));
             assert_eq!(dsm.has_tsm_context(), !fail);
         }
     }
@@ -511,7 +539,7 @@ mod tests {
         let (vf0, vf1) = (platform.vf(0).unwrap(), platform.vf(1).unwrap());
         assert_eq!(platform.vf(2).err(), Some(ENODEV));
         // Not connected yet: no DSM for the VFs.
-        assert!(lifecycle::find_dsm(&vf0).is_none());
+        assert_eq!(dsm_name(&vf0), None);
 
         lifecycle::connect(&pf0, tsm.id()).unwrap();
         // Function 0's VFs come right after it, before function 1.
@@ -527,7 +555,7 @@ mod tests {
         );
         let pf0_name = device_name(&pf0);
         assert_eq!(dsm_name(&vf1).as_deref(), Some(&pf0_name[..]));
-        assert!(lifecycle::find_dsm(&vf0).is_some_and(|dsm| core::ptr::eq(&*dsm, &*pf0)));
+        assert_eq!(dsm_name(&vf0).as_deref(), Some(&pf0_name[..]));
 
         tsm::bind(&vf1, vm(1), 1).unwrap();
         reset_mock();
@@ -592,8 +620,7 @@ mod tests {
         let usp = platform.device(1, 0).unwrap();
         let dsp = platform.device(2, 0).unwrap();
         let (ep0, ep1) = (platform.device(3, 0).unwrap(), platform.device(4, 0).unwrap());
-        assert!(lifecycle::find_dsm(&usp).is_some_and(|dsm| core::ptr::eq(&*dsm, &*usp)));
-        assert!(lifecycle::find_dsm(&ep0).is_none());
+        assert_eq!(dsm_name(&ep0), None);
 
         lifecycle::connect(&usp, tsm.id()).unwrap();
         // Everything below the Upstream Port, depth first; a Downstream Port has no DSM (it is
@@ -614,7 +641,7 @@ mod tests {
         let usp_name = device_name(&usp);
         assert_eq!(dsm_name(&ep0).as_deref(), Some(&usp_name[..]));
         assert_eq!(dsm_name(&ep1).as_deref(), Some(&usp_name[..]));
-        assert!(lifecycle::find_dsm(&ep1).is_some_and(|dsm| core::ptr::eq(&*dsm, &*usp)));
+        assert_eq!(dsm_name(&usp).as_deref(), Some(&usp_name[..]));
         assert!(!dsp.has_tsm_context());
 
         tsm::bind(&ep1, vm(1), 1).unwrap();
@@ -631,7 +658,7 @@ mod tests {
             ]
         );
         assert!(!ep0.has_tsm_context() && !ep1.has_tsm_context());
-        assert!(lifecycle::find_dsm(&ep0).is_none());
+        assert_eq!(dsm_name(&ep0), None);
     }
 
     #[test]
@@ -657,9 +684,7 @@ mod tests {
                 SLOW_DONE.store(true, Relaxed);
             })
             .unwrap();
-        while !BLOCKED.load(Relaxed) {
-            fsleep(Delta::from_millis(1));
-        }
+        assert!(wait_for(&BLOCKED));
 
         // With one global lock (7.3) these would wait for the slow connect.
         lifecycle::connect(&dsms[0], id).unwrap();
@@ -667,11 +692,128 @@ mod tests {
         assert!(!SLOW_DONE.load(Relaxed));
 
         RELEASE.store(true, Relaxed);
-        while !SLOW_DONE.load(Relaxed) {
-            fsleep(Delta::from_millis(1));
-        }
+        assert!(wait_for(&SLOW_DONE));
         assert!(dsms.iter().all(|dsm| dsm.has_tsm_context()));
         drop(tsm);
         assert!(dsms.iter().all(|dsm| !dsm.has_tsm_context()));
+    }
+
+    /// Finding 1: an Endpoint DSM below a switch fails its connect while the switch's DSM
+    /// connects and walks past it. Before, the switch's walk read the Endpoint's context
+    /// unlocked (a use-after-free under KASAN when it was freed) and handed function 1 to the
+    /// Endpoint's DSM, which then never connected. Now every function has exactly one owner,
+    /// probed once, and only a connected DSM owns anything.
+    #[test]
+    fn endpoint_dsm_failing_while_the_switch_connects() {
+        reset_mock();
+        let platform = TestPlatform::with_options(0, switch_over_dsm(2, 2)).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let usp = platform.device(1, 0).unwrap();
+        let (ep0, ep1) = (platform.device(3, 0).unwrap(), platform.device(3, 1).unwrap());
+        let id = tsm.id();
+
+        static DONE: Atomic<bool> = Atomic::new(false);
+        static FAILED_WITH_EIO: Atomic<bool> = Atomic::new(false);
+        DONE.store(false, Relaxed);
+        FAILED_WITH_EIO.store(false, Relaxed);
+        BLOCK_CONNECT.store(core::ptr::from_ref(&*ep0) as usize, Relaxed);
+        FAIL_CONNECT_OF.store(core::ptr::from_ref(&*ep0) as usize, Relaxed);
+        let slow = ep0.clone();
+        workqueue::system_unbound()
+            .try_spawn(GFP_KERNEL, move || {
+                FAILED_WITH_EIO.store(lifecycle::connect(&slow, id) == Err(EIO), Relaxed);
+                DONE.store(true, Relaxed);
+            })
+            .unwrap();
+        assert!(wait_for(&BLOCKED));
+        // The Endpoint's context is published and its connect in progress.
+        lifecycle::connect(&usp, id).unwrap();
+        RELEASE.store(true, Relaxed);
+        assert!(wait_for(&DONE));
+        assert!(FAILED_WITH_EIO.load(Relaxed));
+
+        let usp_name = device_name(&usp);
+        assert!(!ep0.has_tsm_context());
+        assert_eq!(dsm_name(&ep1).as_deref(), Some(&usp_name[..]));
+        // Each function was probed once.
+        let log = logged();
+        for dev in [dev_id(3, 0), dev_id(3, 1), dev_id(4, 0)] {
+            let probes = log.iter().filter(|&&(op, id)| op == Op::Probe && id == dev).count();
+            assert_eq!(probes, 1);
+        }
+        lifecycle::disconnect(&usp, &tsm.name()).unwrap();
+        assert!(!usp.has_tsm_context() && !ep1.has_tsm_context());
+    }
+
+    /// Findings 4 and 5: a switch DSM over a multi-function Endpoint. Before, the walk ran the
+    /// TSM's probe inside `pci_walk_bus()` and the constructor took `pci_bus_sem` again
+    /// (lockdep: recursive locking); and the switch's disconnect left the context it had given
+    /// the Endpoint's function 0, which then took `disconnect` as if it were connected.
+    #[test]
+    fn switch_dsm_over_a_multi_function_endpoint() {
+        reset_mock();
+        let platform = TestPlatform::with_options(0, switch_over_dsm(1, 2)).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let usp = platform.device(1, 0).unwrap();
+        let (ep0, ep1) = (platform.device(3, 0).unwrap(), platform.device(3, 1).unwrap());
+
+        lifecycle::connect(&usp, tsm.id()).unwrap();
+        let usp_name = device_name(&usp);
+        assert_eq!(dsm_name(&ep0).as_deref(), Some(&usp_name[..]));
+        assert_eq!(dsm_name(&ep1).as_deref(), Some(&usp_name[..]));
+        // Only the port that owns it disconnects the Endpoint.
+        assert_eq!(lifecycle::disconnect(&ep0, &tsm.name()), Err(ENXIO));
+
+        reset_mock();
+        lifecycle::disconnect(&usp, &tsm.name()).unwrap();
+        assert_eq!(
+            &logged()[..],
+            &[
+                (Op::Remove, dev_id(3, 1)),
+                (Op::Remove, dev_id(3, 0)),
+                (Op::Disconnect, dev_id(1, 0)),
+                (Op::Remove, dev_id(1, 0)),
+            ]
+        );
+        assert!(!ep0.has_tsm_context() && !ep1.has_tsm_context());
+        assert_eq!(lifecycle::disconnect(&ep0, &tsm.name()), Err(ENXIO));
+        // The Endpoint is a DSM of its own again.
+        lifecycle::connect(&ep0, tsm.id()).unwrap();
+        let ep0_name = device_name(&ep0);
+        assert_eq!(dsm_name(&ep1).as_deref(), Some(&ep0_name[..]));
+        lifecycle::disconnect(&ep0, &tsm.name()).unwrap();
+    }
+
+    /// Finding 6, first window: `pci_tsm_unregister()` has run but the TSM's class device is
+    /// still findable (`tsm_unregister()` removes it afterwards). A connect must not start a
+    /// context nothing would ever tear down; a second unregistration changes nothing.
+    #[test]
+    fn connect_after_tsm_unregistration_is_refused() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 2).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let pf0 = platform.function(0);
+        lifecycle::unregister(tsm.tsm.device());
+        assert!(!lifecycle::link_tsm_registered());
+        assert_eq!(lifecycle::connect(&pf0, tsm.id()), Err(ENXIO));
+        assert!(!pf0.has_tsm_context());
+        assert!(logged().is_empty());
+        drop(tsm);
+        assert!(!lifecycle::link_tsm_registered());
+    }
+
+    /// Finding 6, second window: the device is being removed (`pci_tsm_destroy()` ran) while a
+    /// write to its `connect` is still in flight.
+    #[test]
+    fn connect_to_a_removed_device_is_refused() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 1).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let pf0 = platform.function(0);
+        // SAFETY: The test platform owns the device; no lock is held.
+        unsafe { pf0.remove_from_bus() };
+        assert_eq!(lifecycle::connect(&pf0, tsm.id()), Err(ENODEV));
+        assert!(!pf0.has_tsm_context());
+        assert!(logged().is_empty());
     }
 }

@@ -108,6 +108,18 @@ impl Device {
         unsafe { bindings::pci_unlock_rescan_remove() };
     }
 
+    /// Stops and removes this device (and any below it) from the PCI bus
+    /// (`pci_stop_and_remove_bus_device_locked()`); references to it stay valid.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the device's place on the bus (e.g. an emulated hierarchy it created)
+    /// and does not hold the rescan/remove lock.
+    pub unsafe fn remove_from_bus(&self) {
+        // SAFETY: `self` is a valid device; the function takes the rescan/remove lock itself.
+        unsafe { bindings::pci_stop_and_remove_bus_device_locked(self.as_raw()) };
+    }
+
     /// Finds the PCI device named `name` (its sysfs name, `DDDD:BB:DD.F`) and takes a
     /// reference to it.
     ///

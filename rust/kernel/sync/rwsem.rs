@@ -12,6 +12,7 @@ use crate::{
     sync::LockClassKey,
     types::{NotThreadSafe, Opaque}, //
 };
+use pin_init::Wrapper;
 use core::{
     cell::UnsafeCell,
     marker::PhantomPinned,
@@ -45,6 +46,10 @@ pub use new_rwsem;
 /// *sem.write_killable()? += 1;
 /// assert_eq!(*sem.read(), 2);
 /// assert_eq!(*sem.read_killable()?, 2);
+/// let reader = sem.try_read().ok_or(EBUSY)?;
+/// assert!(sem.try_write().is_none());
+/// drop(reader);
+/// assert!(sem.try_write().is_some());
 /// # Ok::<(), Error>(())
 /// ```
 ///
@@ -59,6 +64,7 @@ pub struct RwSemaphore<T> {
     // The C waiter list points into `inner`.
     #[pin]
     _pin: PhantomPinned,
+    #[pin]
     data: UnsafeCell<T>,
 }
 
@@ -68,9 +74,10 @@ unsafe impl<T: Send> Send for RwSemaphore<T> {}
 unsafe impl<T: Send + Sync> Sync for RwSemaphore<T> {}
 
 impl<T> RwSemaphore<T> {
-    /// Creates an initialiser of a semaphore protecting `data`; see [`new_rwsem!`].
+    /// Creates an initialiser of a semaphore protecting what `data` initialises; see
+    /// [`new_rwsem!`].
     pub fn new(
-        data: T,
+        data: impl PinInit<T>,
         name: &'static CStr,
         key: Pin<&'static LockClassKey>,
     ) -> impl PinInit<Self> {
@@ -81,8 +88,22 @@ impl<T> RwSemaphore<T> {
                 bindings::__init_rwsem(slot, name.as_char_ptr(), key.as_ptr())
             }),
             _pin: PhantomPinned,
-            data: UnsafeCell::new(data),
+            data <- UnsafeCell::pin_init(data),
         })
+    }
+
+    /// Takes shared access if no writer holds or waits for the semaphore.
+    #[must_use = "the semaphore is released at once if the guard is unused"]
+    pub fn try_read(&self) -> Option<ReadGuard<'_, T>> {
+        // SAFETY: `inner` is initialised by the type invariants.
+        (unsafe { bindings::down_read_trylock(self.inner.get()) } != 0).then(|| ReadGuard::new(self))
+    }
+
+    /// Takes exclusive access if nobody holds the semaphore.
+    #[must_use = "the semaphore is released at once if the guard is unused"]
+    pub fn try_write(&self) -> Option<WriteGuard<'_, T>> {
+        // SAFETY: `inner` is initialised by the type invariants.
+        (unsafe { bindings::down_write_trylock(self.inner.get()) } != 0).then(|| WriteGuard::new(self))
     }
 
     /// Waits, uninterruptibly, for shared access.
@@ -126,6 +147,7 @@ impl<T> RwSemaphore<T> {
 /// # Invariants
 ///
 /// The semaphore is held for read by this guard.
+#[must_use = "the semaphore is released at once if the guard is unused"]
 pub struct ReadGuard<'a, T> {
     sem: &'a RwSemaphore<T>,
     _not_send: NotThreadSafe,
@@ -162,6 +184,7 @@ impl<T> Drop for ReadGuard<'_, T> {
 /// # Invariants
 ///
 /// The semaphore is held for write by this guard.
+#[must_use = "the semaphore is released at once if the guard is unused"]
 pub struct WriteGuard<'a, T> {
     sem: &'a RwSemaphore<T>,
     _not_send: NotThreadSafe,

@@ -15,6 +15,7 @@ use crate::{
     sync::{
         aref::ARef,
         atomic::{Acquire, Atomic, Relaxed, Release},
+        Mutex,
     },
     types::Opaque, //
 };
@@ -168,25 +169,33 @@ impl pci::Device {
         port.is_upstream_port().then(|| port.into())
     }
 
-    /// Calls `f` on every device below this bridge, depth first (`pci_walk_bus()`), or in the
-    /// reverse order.
+    /// Calls `f` on every device below this bridge, depth first in the order of
+    /// `pci_walk_bus()`, or in the exact reverse order.
+    ///
+    /// Unlike `pci_walk_bus()`, no bus lock is held while `f` runs, so `f` may look up
+    /// devices, call into drivers and update sysfs; each device is referenced during its call.
     pub fn walk_subordinate(&self, reverse: bool, f: &mut dyn FnMut(&Self)) {
-        // SAFETY: The device is live.
+        // SAFETY: The device is live; `subordinate` is set at enumeration.
         let bus = unsafe { (*self.as_raw_pci_dev()).subordinate };
         if bus.is_null() {
             return;
         }
-        let mut f: &mut dyn FnMut(&Self) = f;
-        let data = (&raw mut f).cast::<c_void>();
-        // SAFETY: `bus` is live while its bridge is; `data` is the closure for the duration
-        // of the walk, which is synchronous.
-        unsafe {
-            if reverse {
-                bindings::pci_walk_bus_reverse(bus, Some(walk_trampoline), data)
-            } else {
-                bindings::pci_walk_bus(bus, Some(walk_trampoline), data)
+        // The devices of one bus appear in the global device list in the order of the bus's
+        // own list, so filtering that list by bus, recursing into bridges, gives the same
+        // order as `pci_walk_bus()`.
+        for_each_pci_device(reverse, |dev| {
+            // SAFETY: The device is live; its `bus` never changes.
+            if unsafe { (*dev.as_raw_pci_dev()).bus } != bus {
+                return;
             }
-        }
+            if reverse {
+                dev.walk_subordinate(true, f);
+                f(dev);
+            } else {
+                f(dev);
+                dev.walk_subordinate(false, f);
+            }
+        });
     }
 
     /// The device's TSM context, if any.
@@ -199,6 +208,18 @@ impl pci::Device {
         // SAFETY: A published context is fully built (release store) and alive by the
         // function's safety requirements.
         NonNull::new(ptr).map(|p| unsafe { &*p.as_ptr().cast::<Context>() })
+    }
+
+    /// Whether the device is added to the PCI core and not yet being removed (the PCI core
+    /// clears this before `pci_tsm_destroy()` runs).
+    pub fn is_added(&self) -> bool {
+        // SAFETY: The device is live.
+        unsafe { bindings::pci_tsm_dev_is_added(self.as_raw_pci_dev()) }
+    }
+
+    /// Whether `context` is the device's published TSM context.
+    pub fn has_tsm_context_at(&self, context: &Context) -> bool {
+        core::ptr::eq(self.context_slot().load(Acquire).cast_const().cast(), context)
     }
 
     /// Whether the device has a TSM context (a connected DSM or a managed function).
@@ -232,19 +253,6 @@ impl pci::Device {
         // by the PCI/TSM core.
         unsafe { Atomic::from_ptr(&raw mut (*self.as_raw_pci_dev()).tsm) }
     }
-}
-
-/// C callback of `pci_walk_bus()`: runs the closure passed in `data`.
-///
-/// # Safety
-///
-/// `data` is the `&mut &mut dyn FnMut` set up by [`pci::Device::walk_subordinate`].
-unsafe extern "C" fn walk_trampoline(pdev: *mut bindings::pci_dev, data: *mut c_void) -> c_int {
-    // SAFETY: By the function's safety requirements.
-    let f = unsafe { &mut *data.cast::<&mut dyn FnMut(&pci::Device)>() };
-    // SAFETY: The walk holds the bus semaphore, so `pdev` is live during the call.
-    f(unsafe { pci::Device::from_raw_pci_dev(pdev) });
-    0
 }
 
 /// Calls `f` on every PCI device of the system, in enumeration order or in reverse.
@@ -305,6 +313,29 @@ impl Context {
         unsafe { TsmDevice::from_raw((*self.raw_ctx()).tsm_dev) }
     }
 
+    /// The DSM lock (C `pci_tsm_pf0::lock`) of this DSM context.
+    ///
+    /// # Safety
+    ///
+    /// `self` is the context of a DSM ([`Context::is_dsm`]), which the PCI/TSM contract makes
+    /// the `base_tsm` of a `struct pci_tsm_pf0` set up by `pci_tsm_pf0_constructor()`, and the
+    /// context stays alive for `'a`.
+    pub unsafe fn dsm_lock<'a>(&'a self) -> &'a Mutex<()> {
+        // SAFETY: By the function's safety requirements the context heads a `pci_tsm_pf0`
+        // (`base_tsm` is its first field) whose mutex is initialised.
+        unsafe { Mutex::from_raw(&raw mut (*self.raw_ctx().cast::<bindings::pci_tsm_pf0>()).lock) }
+    }
+
+    /// The CMA DOE mailbox of this DSM context, if it has one.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Context::dsm_lock`].
+    pub unsafe fn doe_mailbox(&self) -> Option<NonNull<bindings::pci_doe_mb>> {
+        // SAFETY: As above; `doe_mb` is set by the constructor and immutable afterwards.
+        NonNull::new(unsafe { (*self.raw_ctx().cast::<bindings::pci_tsm_pf0>()).doe_mb })
+    }
+
     fn link_ops(&self) -> Option<&'static bindings::pci_tsm_ops__bindgen_ty_1_pci_tsm_link_ops> {
         self.tsm_dev().pci_ops().map(PciTsmOps::link)
     }
@@ -330,10 +361,8 @@ impl Context {
         let bind = self.link_ops().and_then(|ops| ops.bind).ok_or(EOPNOTSUPP)?;
         // SAFETY: The device is live and managed by this TSM.
         let tdi = unsafe { bind(self.pdev().as_raw_pci_dev(), vm.as_raw(), tdi_id) };
+        // A NULL TDI leaves the function unbound and is no error, as in 7.3.
         let tdi = crate::error::from_err_ptr(tdi)?;
-        if tdi.is_null() {
-            return Err(ENOMEM);
-        }
         // SAFETY: Serialised by the DSM lock.
         unsafe { (*self.raw_ctx()).tdi = tdi };
         Ok(())
@@ -383,6 +412,111 @@ impl Context {
         };
         // SAFETY: `tdi` is bound; the buffers are the caller's promise.
         unsafe { guest_req(tdi, scope, req_in, in_len, req_out, out_len, tsm_code) }
+    }
+}
+
+/// Filling in the core part of contexts that TSMs allocate, for a PCI/TSM core's constructors
+/// (C `pci_tsm_link_constructor()`, `pci_tsm_pf0_constructor()`, `pci_tsm_tdi_constructor()`).
+impl Context {
+    /// Fills `raw`, the context of `pdev` that `tsm` is building, managed by `dsm`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is valid for writes and unpublished; `dsm` outlives the context (a DSM outlives
+    /// the functions it manages, so the context keeps a plain pointer, as in C).
+    pub unsafe fn fill(raw: *mut bindings::pci_tsm, pdev: &pci::Device, dsm: &pci::Device, tsm: &TsmDevice) {
+        // SAFETY: By the function's safety requirements.
+        unsafe {
+            (*raw).pdev = pdev.as_raw_pci_dev();
+            (*raw).dsm_dev = dsm.as_raw_pci_dev();
+            (*raw).tsm_dev = tsm.as_raw();
+            (*raw).tdi = core::ptr::null_mut();
+        }
+    }
+
+    /// Sets up the DSM part of `raw`, the context `pdev` is getting as a DSM: the DSM lock and
+    /// the CMA DOE mailbox (`ENODEV` without one, with the lock set up all the same).
+    ///
+    /// # Safety
+    ///
+    /// `raw` is valid for writes and does not move until [`Context::destroy_dsm_part`].
+    pub unsafe fn init_dsm_part(raw: *mut bindings::pci_tsm_pf0, pdev: &pci::Device) -> Result {
+        // SAFETY: By the function's safety requirements `raw` is valid and pinned; the lock
+        // class is shared by every DSM lock, as with C's `mutex_init()` in one place.
+        unsafe {
+            bindings::__mutex_init(
+                &raw mut (*raw).lock,
+                c"&pf0->lock".as_char_ptr(),
+                crate::static_lock_class!().as_ptr(),
+            );
+            (*raw).doe_mb = bindings::pci_find_doe_mailbox(
+                pdev.as_raw_pci_dev(),
+                bindings::PCI_VENDOR_ID_PCI_SIG as u16,
+                bindings::PCI_DOE_FEATURE_CMA as u8,
+            );
+        }
+        // SAFETY: As above.
+        if unsafe { (*raw).doe_mb }.is_null() {
+            return Err(ENODEV);
+        }
+        Ok(())
+    }
+
+    /// Undoes [`Context::init_dsm_part`].
+    ///
+    /// # Safety
+    ///
+    /// `raw` was set up by [`Context::init_dsm_part`] and its lock is neither held nor waited
+    /// for.
+    pub unsafe fn destroy_dsm_part(raw: *mut bindings::pci_tsm_pf0) {
+        // SAFETY: By the function's safety requirements.
+        unsafe { bindings::mutex_destroy(&raw mut (*raw).lock) };
+    }
+
+    /// Exchanges one DOE object of `object_type` with the DSM over its CMA mailbox; the length
+    /// of the response or a negative errno, as `pci_doe()`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Context::dsm_lock`]; `request` and `response` are valid for their sizes.
+    pub unsafe fn doe_exchange(
+        &self,
+        object_type: u8,
+        request: *const c_void,
+        request_size: usize,
+        response: *mut c_void,
+        response_size: usize,
+    ) -> c_int {
+        // SAFETY: By the function's safety requirements.
+        let Some(mailbox) = (unsafe { self.doe_mailbox() }) else {
+            return ENXIO.to_errno();
+        };
+        // SAFETY: The mailbox belongs to the live device; the buffers are the caller's promise.
+        unsafe {
+            bindings::pci_doe(
+                mailbox.as_ptr(),
+                bindings::PCI_VENDOR_ID_PCI_SIG as u16,
+                object_type,
+                request,
+                request_size,
+                response,
+                response_size,
+            )
+        }
+    }
+}
+
+/// Fills the core part of a TDI context (C `pci_tsm_tdi_constructor()`); `None`: no VM.
+///
+/// # Safety
+///
+/// `tdi` is valid for writes.
+pub unsafe fn fill_tdi(tdi: *mut bindings::pci_tdi, pdev: *mut bindings::pci_dev, vm: Option<VmHandle>, tdi_id: u32) {
+    // SAFETY: By the function's safety requirements.
+    unsafe {
+        (*tdi).pdev = pdev;
+        (*tdi).kvm = vm.map_or(core::ptr::null_mut(), VmHandle::as_raw);
+        (*tdi).tdi_id = tdi_id;
     }
 }
 

@@ -37,8 +37,9 @@ pub unsafe extern "C" fn tsm_unregister(tsm_dev: *mut bindings::tsm_dev) {
     let Some(tsm) = core::ptr::NonNull::new(tsm_dev.cast::<TsmDevice>()) else {
         return;
     };
-    // SAFETY: Takes back the reference `tsm_register()` handed out.
-    registry::unregister(unsafe { ARef::from_raw(tsm) });
+    // SAFETY: Takes back the reference `tsm_register()` handed out; the caller unregisters
+    // each TSM once.
+    unsafe { registry::unregister(ARef::from_raw(tsm)) };
 }
 
 /// C `find_tsm_dev()`: the TSM numbered `id` with a reference the caller puts, or NULL.

@@ -59,7 +59,8 @@ pub(crate) fn register(
 
     if let Some(parent) = parent {
         class::create_link(tsm.device(), parent, HOST_LINK)
-            .inspect_err(|_| TSM_CLASS.remove_device(&*tsm))?;
+            // SAFETY: Added above, removed only here on this path.
+            .inspect_err(|_| unsafe { TSM_CLASS.remove_device(&*tsm) })?;
     }
     if ops.is_some() {
         if let Err(e) = tsm.pci_register() {
@@ -68,7 +69,8 @@ pub(crate) fn register(
                 "PCI/TSM registration failed: {:?}\n",
                 e
             );
-            remove(&tsm);
+            // SAFETY: Added above; the caller never sees it.
+            unsafe { remove(&tsm) };
             return Err(e);
         }
         // Readiness signal for user space; a failure to send it is not a failure to register.
@@ -77,18 +79,27 @@ pub(crate) fn register(
     Ok(tsm)
 }
 
-fn remove(tsm: &TsmDevice) {
+/// # Safety
+///
+/// `tsm` was added by [`register`] and is removed once.
+unsafe fn remove(tsm: &TsmDevice) {
     class::remove_link(tsm.device(), HOST_LINK);
-    TSM_CLASS.remove_device(tsm);
+    // SAFETY: By the function's safety requirements.
+    unsafe { TSM_CLASS.remove_device(tsm) };
 }
 
 /// Unregisters a TSM, as C `tsm_unregister()`: the PCI/TSM core tears down the TSM's device
 /// contexts first, then `tsmN` goes away.
-pub(crate) fn unregister(tsm: ARef<TsmDevice>) {
+///
+/// # Safety
+///
+/// `tsm` was returned by [`register`] and is unregistered once.
+pub(crate) unsafe fn unregister(tsm: ARef<TsmDevice>) {
     if tsm.pci_ops().is_some() {
         tsm.pci_unregister();
     }
-    remove(&tsm);
+    // SAFETY: By the function's safety requirements.
+    unsafe { remove(&tsm) };
 }
 
 /// Finds `tsmN` by number and takes a reference, as C `find_tsm_dev()`.
@@ -102,7 +113,6 @@ mod tests {
     use super::*;
     use crate::abi;
     use kernel::{
-        bindings,
         faux,
         pci,
         str::CString,
@@ -203,24 +213,11 @@ mod tests {
         Ok(())
     }
 
-    unsafe extern "C" fn refuse_probe(
-        _tsm: *mut bindings::tsm_dev,
-        _pdev: *mut bindings::pci_dev,
-    ) -> *mut bindings::pci_tsm {
-        core::ptr::null_mut()
-    }
-
     /// Registers through the C entry point with a hand-made ops table; returns the errno.
     fn register_raw(link: bool, devsec: bool) -> i32 {
-        let mut ops: bindings::pci_tsm_ops = pin_init::zeroed();
-        if link {
-            ops.__bindgen_anon_1.link_ops.probe = Some(refuse_probe);
-        }
-        if devsec {
-            ops.__bindgen_anon_2.devsec_ops.lock = Some(refuse_probe);
-        }
+        let ops = PciTsmOps::declining(link, devsec);
         // SAFETY: No parent is allowed; `ops` outlives the registration, undone below.
-        let dev = unsafe { abi::tsm_register(core::ptr::null_mut(), &mut ops) };
+        let dev = unsafe { abi::tsm_register(core::ptr::null_mut(), ops.as_raw().cast_mut()) };
         match kernel::error::from_err_ptr(dev) {
             Ok(dev) => {
                 // SAFETY: `dev` was just registered.

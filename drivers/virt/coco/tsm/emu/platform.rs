@@ -21,7 +21,9 @@
 //!   capability as Endpoint function 0) has the switch's internal bus as secondary bus, with one
 //!   Downstream Port per device number, and below each Downstream Port a single-function
 //!   Endpoint without TEE-IO or IDE (a TEE-IO function 0 would be a DSM itself, so the Upstream
-//!   Port would not be its DSM).
+//!   Port would not be its DSM). With [`Options::dsm_below_switch`] the Endpoint below the first
+//!   Downstream Port is a TEE-IO Endpoint of [`Options::functions`] functions instead, for the
+//!   cases where an Endpoint DSM and the switch's DSM meet.
 //!
 //! Configuration requests are routed as Type 1 bridges would: each bridge forwards a request for
 //! a bus in its secondary..=subordinate range (bus numbers the kernel programs), as a Type 0
@@ -312,10 +314,10 @@ fn install_sriov(cfg: &mut ConfigSpace, offset: u16, vfs: u8) {
     cfg.writable(at(uapi::PCI_SRIOV_SYS_PGSIZE), 4, 1);
 }
 
-/// A switch Downstream Port and the Endpoint on its secondary bus.
+/// A switch Downstream Port and the Endpoint functions on its secondary bus (device 0).
 struct DownstreamPort {
     port: Function,
-    endpoint: Function,
+    endpoint: KVec<Function>,
 }
 
 /// A switch below the Root Port: the Upstream Port, whose secondary bus is the switch's internal
@@ -400,7 +402,10 @@ impl Switch {
             .downstream
             .iter_mut()
             .find(|d| forwards(&d.port, bus) == Some(bus))?;
-        (devfn == 0).then_some(&mut below.endpoint)
+        if devfn >> 3 != 0 {
+            return None;
+        }
+        below.endpoint.get_mut(usize::from(devfn & 7))
     }
 }
 
@@ -426,9 +431,13 @@ pub(crate) struct Options {
     /// TotalVFs of Endpoint function 0, 0 (no SR-IOV capability) to [`MAX_VFS`].
     pub(crate) vfs: u8,
     /// Downstream Ports of a switch that replaces the Endpoint below the Root Port, each with a
-    /// plain Endpoint below it: 0 (no switch) to [`MAX_DOWNSTREAM_PORTS`]. With a switch,
-    /// `functions` and `vfs` do not apply.
+    /// plain Endpoint below it: 0 (no switch) to [`MAX_DOWNSTREAM_PORTS`]. With a switch, `vfs`
+    /// does not apply, and `functions` only with [`Options::dsm_below_switch`].
     pub(crate) switch_ports: u8,
+    /// With a switch: the Endpoint below the first Downstream Port is a TEE-IO Endpoint of
+    /// `functions` functions whose function 0 is DSM-capable (DOE mailbox, IDE), like the
+    /// Endpoint without a switch.
+    pub(crate) dsm_below_switch: bool,
 }
 
 impl Platform {
@@ -438,6 +447,7 @@ impl Platform {
             functions,
             vfs,
             switch_ports,
+            dsm_below_switch,
         } = options;
         if !(1..=8).contains(&functions)
             || vfs > MAX_VFS
@@ -447,13 +457,21 @@ impl Platform {
         }
         let switch = if switch_ports > 0 {
             let mut downstream = KVec::with_capacity(usize::from(switch_ports), GFP_KERNEL)?;
-            for _ in 0..switch_ports {
+            for index in 0..switch_ports {
                 let port = Function::bridge(
                     DOWNSTREAM_PORT_DEVICE_ID,
                     uapi::PCI_EXP_TYPE_DOWNSTREAM,
                     0,
                 )?;
-                let endpoint = Function::switch_endpoint()?;
+                let mut endpoint = KVec::new();
+                if index == 0 && dsm_below_switch {
+                    endpoint.reserve(usize::from(functions), GFP_KERNEL)?;
+                    for function in 0..functions {
+                        endpoint.push(Function::endpoint(function, functions, 0)?, GFP_KERNEL)?;
+                    }
+                } else {
+                    endpoint.push(Function::switch_endpoint()?, GFP_KERNEL)?;
+                }
                 downstream.push(DownstreamPort { port, endpoint }, GFP_KERNEL)?;
             }
             Some(Switch {

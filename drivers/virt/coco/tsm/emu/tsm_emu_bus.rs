@@ -84,6 +84,7 @@ impl kernel::Module for EmuBusModule {
                 functions: module_parameters::functions.value(),
                 vfs: module_parameters::vfs.value(),
                 switch_ports: module_parameters::switch.value(),
+                dsm_below_switch: false,
             })?,
         )?;
         ide::set_nr_streams(bus.host_bridge(), streams);
