@@ -73,8 +73,14 @@ fn golden_get_capabilities() {
     assert_eq!(encode(|w| caps11.write(w, code::CAPABILITIES)).len(), 12);
 }
 
-/// NEGOTIATE_ALGORITHMS table (32 bytes + 4 AlgStructure entries) and
-/// ALGORITHMS table (36 bytes + entries) for P-384/SHA-384/AES-256-GCM.
+/// NEGOTIATE_ALGORITHMS (DSP0274 1.3 Table 15; 1.2 has the same layout with
+/// offset 31 reserved) for P-384/SHA-384/AES-256-GCM: 32 bytes, then one
+/// 4-byte algorithm request structure (Table 16) per AlgType the requester
+/// supports, and only those ("The algorithm structure table shall be
+/// present only if the Requester supports that AlgType"). Without mutual
+/// authentication there is no ReqBaseAsymAlg entry, so Param1 = 3 and
+/// Length = 44. ALGORITHMS (Table 21, 36 bytes) answers with the same three
+/// types (Table 22).
 #[test]
 fn golden_algorithms() {
     let structs = AlgStructs {
@@ -92,16 +98,14 @@ fn golden_algorithms() {
         structs,
     };
     let mut bytes = vec![
-        0x12, 0xE3, 4, 0, 48, 0, 0x01, 0x02, 0x80, 0, 0, 0, 0x02, 0, 0, 0,
+        0x12, 0xE3, 3, 0, 44, 0, 0x01, 0x02, 0x80, 0, 0, 0, 0x02, 0, 0, 0,
     ];
     bytes.extend_from_slice(&[0; 16]);
-    bytes.extend_from_slice(&[
-        2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 4, 0x20, 0, 0, 5, 0x20, 0x01, 0,
-    ]);
+    bytes.extend_from_slice(&[2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 5, 0x20, 0x01, 0]);
     assert_eq!(encode(|w| req.write(w)), bytes);
     assert_eq!(NegotiateAlgorithms::read(&mut Reader::new(&bytes)), Ok(req));
     // A Length field that disagrees with the content is rejected.
-    bytes[4] = 44;
+    bytes[4] = 48;
     assert_eq!(
         NegotiateAlgorithms::read(&mut Reader::new(&bytes)),
         Err(Error::InvalidField("Length"))
@@ -117,12 +121,10 @@ fn golden_algorithms() {
         structs,
     };
     let mut bytes = vec![
-        0x12, 0x63, 4, 0, 52, 0, 0x01, 0x02, 0x04, 0, 0, 0, 0x80, 0, 0, 0, 0x02, 0, 0, 0,
+        0x12, 0x63, 3, 0, 48, 0, 0x01, 0x02, 0x04, 0, 0, 0, 0x80, 0, 0, 0, 0x02, 0, 0, 0,
     ];
     bytes.extend_from_slice(&[0; 16]);
-    bytes.extend_from_slice(&[
-        2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 4, 0x20, 0, 0, 5, 0x20, 0x01, 0,
-    ]);
+    bytes.extend_from_slice(&[2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 5, 0x20, 0x01, 0]);
     assert_eq!(encode(|w| rsp.write(w)), bytes);
     assert_eq!(Algorithms::read(&mut Reader::new(&bytes)), Ok(rsp));
 }
@@ -185,6 +187,7 @@ fn golden_challenge_and_get_measurements() {
         slot: 0,
         meas_summary_type: meas_summary::ALL,
         nonce: &nonce,
+        requester_context: [0; 8],
     };
     assert_eq!(encode(|w| ch.write(w)), expected);
     assert_eq!(
@@ -200,6 +203,7 @@ fn golden_challenge_and_get_measurements() {
         attributes: 0,
         operation: MEAS_OP_ALL,
         signed: Some((&nonce, 0)),
+        requester_context: [0; 8],
     };
     assert_eq!(encode(|w| gm.write(w)), expected);
     assert_eq!(
@@ -231,6 +235,7 @@ fn golden_measurements() {
         record: &record,
         nonce: &nonce,
         opaque: &[],
+        requester_context: [0; 8],
         signature: &[],
     };
     let bytes = encode(|w| m.write(w));
@@ -374,6 +379,62 @@ fn secured_record_layout_and_sequence() {
     assert!(secured::open(&crypto, &mut rx2, &mut record[..len]).is_err());
 }
 
+/// DSP0277 1.2 forms the AEAD nonce by XORing the 64-bit sequence number,
+/// little-endian, into the low-order bytes of the IV: record 1 of a
+/// direction with IV `iv` decrypts with nonce `iv ^ 01 00 00 ..`.
+#[test]
+fn sequence_number_is_little_endian_in_the_nonce() {
+    use aes_gcm::aead::AeadInPlace;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+    let crypto = HostCrypto::new(3, None);
+    let iv = [
+        0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xA0, 0xB0, 0xC0,
+    ];
+    let mut keys = DirectionKeys {
+        key: [9; 32],
+        iv,
+        sequence: 0x0102,
+    };
+    let app = [0x12, 0xE8, 0, 0];
+    let mut record = vec![0u8; 64];
+    record[secured::APP_DATA_OFFSET..secured::APP_DATA_OFFSET + 4].copy_from_slice(&app);
+    let len = secured::seal_in_place(&crypto, &mut keys, 7, &mut record, app.len()).unwrap();
+    let mut nonce = iv;
+    nonce[0] ^= 0x02;
+    nonce[1] ^= 0x01;
+    let (aad, rest) = record[..len].split_at_mut(6);
+    let (body, tag) = rest.split_at_mut(len - 6 - 16);
+    Aes256Gcm::new_from_slice(&[9; 32])
+        .unwrap()
+        .decrypt_in_place_detached(
+            &Nonce::from(nonce),
+            aad,
+            body,
+            &Tag::from(<[u8; 16]>::try_from(&tag[..]).unwrap()),
+        )
+        .expect("little-endian sequence number");
+    assert_eq!(&body[2..6], &app);
+}
+
+/// The sequence-number byte order is specified (DSP0277 1.2) and the
+/// documentation says so instead of listing it as unconfirmed.
+#[test]
+fn sequence_number_order_is_documented_as_specified() {
+    let secured = include_str!("../src/spdm/secured.rs");
+    let readme = include_str!("../README.md");
+    assert!(!secured.contains("not confirmed"), "spdm/secured.rs");
+    assert!(
+        secured.contains("DSP0277 1.2"),
+        "spdm/secured.rs cites DSP0277 1.2"
+    );
+    let unconfirmed = readme
+        .split("Marked **not confirmed**")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    assert!(!unconfirmed.contains("sequence-number"), "README");
+}
+
 /// Encoding then decoding random well-formed messages gives them back.
 #[test]
 fn property_round_trips() {
@@ -479,6 +540,7 @@ fn property_round_trips() {
             record: &record,
             nonce: &random,
             opaque: &opaque,
+            requester_context: [0; 8],
             signature: if signed { &sig } else { &[] },
         };
         let bytes = encode(|w| m.write(w));

@@ -10,10 +10,17 @@ use common::{cert_chain, signing_key, HostCrypto};
 use tsm_proto::doe;
 use tsm_proto::ide_km::{self, IdeKmResponder, KeySubStream, KeyTarget, SUB_STREAMS};
 use tsm_proto::spdm::msg::MeasurementBlock;
+use tsm_proto::spdm::opaque::{SECURED_MESSAGE_VERSION_11, SECURED_MESSAGE_VERSION_12};
 use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
-use tsm_proto::spdm::{cap, crypto::CryptoError, error_code, msg, Error};
+use tsm_proto::spdm::{cap, crypto::CryptoError, error_code, msg, Error, Versions};
+
+/// SPDM 1.2 with secured messages 1.1: what the raw 1.2 messages below expect.
+const V12: Versions = Versions {
+    spdm: &[0x12],
+    secured: &[SECURED_MESSAGE_VERSION_11],
+};
 use tsm_proto::tdisp::{
     self, Body, InterfaceId, InterfaceReport, MmioRange, TdiState, TdispResponder,
 };
@@ -101,12 +108,16 @@ struct Harness<'a> {
 }
 
 const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
-    flags: cap::ENCRYPT | cap::MAC | cap::KEY_EX,
+    flags: cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT,
     ct_exponent: 12,
     data_transfer_size: 4096,
     max_spdm_msg_size: 4096,
     req_session_id: 0xFFFE,
 };
+
+/// What the device model advertises unless a test says otherwise.
+const RESPONDER_FLAGS: u32 =
+    cap::CERT | cap::CHAL | cap::MEAS_SIG | cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT;
 
 impl<'a> Harness<'a> {
     /// A requester and a device; `device_key` signs, `chain` is what the
@@ -118,16 +129,32 @@ impl<'a> Harness<'a> {
         report: &'a [u8],
         blocks: &'a [MeasurementBlock<'a>],
     ) -> Self {
+        Self::build(
+            chain,
+            device_key,
+            cert_buf,
+            report,
+            blocks,
+            REQUESTER_CONFIG,
+            RESPONDER_FLAGS,
+        )
+    }
+
+    /// Like [`Harness::new`] with the requester's configuration and the
+    /// responder's CAPABILITIES flags chosen by the test.
+    fn build(
+        chain: &'a [u8],
+        device_key: u8,
+        cert_buf: &'a mut [u8],
+        report: &'a [u8],
+        blocks: &'a [MeasurementBlock<'a>],
+        requester: RequesterConfig,
+        responder_flags: u32,
+    ) -> Self {
         let responder = Responder::new(
             HostCrypto::new(2, Some(signing_key(device_key))),
             ResponderConfig {
-                flags: cap::CERT
-                    | cap::CHAL
-                    | cap::MEAS_SIG
-                    | cap::ENCRYPT
-                    | cap::MAC
-                    | cap::KEY_EX
-                    | cap::HBEAT,
+                flags: responder_flags,
                 ct_exponent: 14,
                 data_transfer_size: 256,
                 max_spdm_msg_size: 4096,
@@ -151,7 +178,7 @@ impl<'a> Harness<'a> {
             tdi: tdisp::Tdi::new(),
         };
         Self {
-            requester: Requester::new(HostCrypto::new(1, None), REQUESTER_CONFIG, cert_buf),
+            requester: Requester::new(HostCrypto::new(1, None), requester, cert_buf),
             responder,
             device: Device {
                 ide: IdeKmResponder::new(0x00, 0x01, 0, &IDE_REGISTERS),
@@ -178,6 +205,26 @@ impl<'a> Harness<'a> {
         self.requester
             .response(&mut self.response[..rsp_len])
             .map(check)
+    }
+
+    /// Both sides offer only `versions`.
+    fn offer(&mut self, versions: Versions) {
+        self.requester.set_versions(versions);
+        self.responder.set_versions(versions);
+    }
+
+    /// Hands one plain SPDM message to the responder as a DOE object and
+    /// returns the SPDM message it answers with.
+    fn raw(&mut self, message: &[u8]) -> Vec<u8> {
+        let mut object = vec![0u8; message.len() + 16];
+        let len = doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, message, &mut object)
+            .unwrap();
+        let rsp_len = self
+            .responder
+            .process(&mut object[..len], &mut self.response, &mut self.device)
+            .unwrap();
+        let (_, payload) = doe::decode_object(&self.response[..rsp_len]).unwrap();
+        payload.to_vec()
     }
 
     /// Connection setup up to a complete certificate chain.
@@ -523,6 +570,7 @@ fn out_of_order_messages_fail_on_both_sides() {
     let chain = cert_chain(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.offer(V12);
     // The requester refuses to send out of order.
     assert_eq!(
         h.requester.request(Request::KeyExchange, &mut h.request),
@@ -613,6 +661,7 @@ fn truncated_objects_fail_the_right_way() {
     let chain = cert_chain(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.offer(V12);
     h.connect().unwrap();
 
     // A truncated DOE object cannot be answered at all.
@@ -710,4 +759,172 @@ fn certificate_is_fetched_in_portions() {
     assert_eq!(portions, 4);
     assert_eq!(outcome, Err(Error::Crypto(CryptoError::BadKey)));
     assert_eq!(h.requester.cert_chain(), None);
+}
+
+// Interop defects found against another SPDM stack. Each test checks the
+// bytes against the DSP0274 tables it names (table numbers of DSP0274 1.3;
+// the fields used here are laid out the same in 1.2).
+
+/// GET_CAPABILITIES 1.2 (Table 11): CTExponent 12, requester flags, sizes 4096.
+fn get_capabilities_12(flags: u32) -> Vec<u8> {
+    let mut m = vec![0x12, 0xE1, 0, 0, 0, 12, 0, 0];
+    m.extend_from_slice(&flags.to_le_bytes());
+    m.extend_from_slice(&4096u32.to_le_bytes());
+    m.extend_from_slice(&4096u32.to_le_bytes());
+    m
+}
+
+/// NEGOTIATE_ALGORITHMS 1.2 (Table 15) for P-384/SHA-384 with the given
+/// AlgStructures (Table 16), each `(AlgType, AlgSupported)`.
+fn negotiate_algorithms_12(structs: &[(u8, u16)]) -> Vec<u8> {
+    let length = 32 + 4 * structs.len();
+    let mut m = vec![0x12, 0xE3, structs.len() as u8, 0, length as u8, 0];
+    m.extend_from_slice(&[0x01, 0x02, 0x80, 0, 0, 0, 0x02, 0, 0, 0]);
+    m.extend_from_slice(&[0; 16]);
+    for (alg_type, supported) in structs {
+        m.extend_from_slice(&[*alg_type, 0x20]);
+        m.extend_from_slice(&supported.to_le_bytes());
+    }
+    m
+}
+
+/// Runs GET_VERSION and GET_CAPABILITIES by hand against the responder.
+fn raw_vca_prefix(h: &mut Harness<'_>) {
+    let version = h.raw(&[0x10, 0x84, 0, 0]);
+    assert_eq!(&version[..2], &[0x10, 0x04]);
+    let caps = h.raw(&get_capabilities_12(cap::ENCRYPT | cap::MAC | cap::KEY_EX));
+    assert_eq!(&caps[..2], &[0x12, 0x61]);
+}
+
+/// Defect 1: the requester sends only the AlgStructures it supports
+/// (Table 15: "The algorithm structure table shall be present only if the
+/// Requester supports that AlgType"), so no ReqBaseAsymAlg with
+/// AlgSupported = 0; Param1 and Length follow.
+#[test]
+fn requester_sends_only_supported_alg_structs() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.offer(V12);
+    assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
+    assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
+    let len = h
+        .requester
+        .request(Request::NegotiateAlgorithms, &mut h.request)
+        .unwrap();
+    let (_, sent) = doe::decode_object(&h.request[..len]).unwrap();
+    let expected = negotiate_algorithms_12(&[(2, 0x0010), (3, 0x0002), (5, 0x0001)]);
+    assert_eq!(&sent[..expected.len()], &expected[..]);
+    assert!(
+        sent[expected.len()..].iter().all(|&b| b == 0),
+        "DOE padding"
+    );
+}
+
+/// Defect 2: a responder without MEAS_CAP selects no measurement
+/// specification and no measurement hash (Table 21, MeasurementHashAlgo:
+/// "Otherwise, the Responder shall set this field to 0").
+#[test]
+fn algorithms_without_meas_cap_select_no_measurement_spec() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let flags = cap::CERT | cap::CHAL | cap::ENCRYPT | cap::MAC | cap::KEY_EX;
+    let mut h = Harness::build(&chain, 7, &mut cert_buf, &[], &[], REQUESTER_CONFIG, flags);
+    raw_vca_prefix(&mut h);
+    let rsp = h.raw(&negotiate_algorithms_12(&[
+        (2, 0x0010),
+        (3, 0x0002),
+        (5, 0x0001),
+    ]));
+    assert_eq!(&rsp[..2], &[0x12, 0x63]);
+    assert_eq!(rsp[6], 0, "MeasurementSpecificationSel");
+    assert_eq!(&rsp[8..12], &[0, 0, 0, 0], "MeasurementHashAlgo");
+    // With MEAS_CAP the same request selects DMTF and SHA-384.
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    raw_vca_prefix(&mut h);
+    let rsp = h.raw(&negotiate_algorithms_12(&[
+        (2, 0x0010),
+        (3, 0x0002),
+        (5, 0x0001),
+    ]));
+    assert_eq!(rsp[6], 0x01);
+    assert_eq!(&rsp[8..12], &[0x04, 0, 0, 0]);
+}
+
+/// Defect 3: with HBEAT_CAP on both sides, KEY_EXCHANGE_RSP (Table 71)
+/// carries a non-zero HeartbeatPeriod in Param1.
+#[test]
+fn key_exchange_rsp_offers_a_heartbeat_period() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.connect().unwrap();
+    let len = h
+        .requester
+        .request(Request::KeyExchange, &mut h.request)
+        .unwrap();
+    let rsp_len = h
+        .responder
+        .process(&mut h.request[..len], &mut h.response, &mut h.device)
+        .unwrap();
+    let (_, rsp) = doe::decode_object(&h.response[..rsp_len]).unwrap();
+    assert_eq!(rsp[1], 0x64);
+    assert_ne!(rsp[2], 0, "HeartbeatPeriod");
+}
+
+/// Defect 4: a request with three AlgStructures (no ReqBaseAsymAlg) is
+/// answered with exactly those three (Table 21 Param1 and Length,
+/// Table 22 RespAlgStruct).
+#[test]
+fn algorithms_answer_only_the_alg_structs_requested() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    raw_vca_prefix(&mut h);
+    let rsp = h.raw(&negotiate_algorithms_12(&[
+        (2, 0x0018),
+        (3, 0x0003),
+        (5, 0x0001),
+    ]));
+    let mut expected = vec![0x12, 0x63, 3, 0, 48, 0, 0x01, 0x02];
+    expected.extend_from_slice(&[0x04, 0, 0, 0, 0x80, 0, 0, 0, 0x02, 0, 0, 0]);
+    expected.extend_from_slice(&[0; 16]);
+    expected.extend_from_slice(&[2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 5, 0x20, 0x01, 0]);
+    assert_eq!(&rsp[..expected.len()], &expected[..]);
+    assert!(rsp[expected.len()..].iter().all(|&b| b == 0), "DOE padding");
+}
+
+/// Defect 5: the requester sends HEARTBEAT only when both sides have
+/// HBEAT_CAP and the responder gave a non-zero HeartbeatPeriod.
+#[test]
+fn heartbeat_needs_hbeat_cap_on_both_sides() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::build(
+        &chain,
+        7,
+        &mut cert_buf,
+        &[],
+        &[],
+        REQUESTER_CONFIG,
+        RESPONDER_FLAGS & !cap::HBEAT,
+    );
+    h.open_session().unwrap();
+    assert_eq!(
+        h.requester.request(Request::Heartbeat, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE8))
+    );
+    // A requester without HBEAT_CAP does not send it either.
+    let mut cert_buf = [0u8; 1024];
+    let config = RequesterConfig {
+        flags: REQUESTER_CONFIG.flags & !cap::HBEAT,
+        ..REQUESTER_CONFIG
+    };
+    let mut h = Harness::build(&chain, 7, &mut cert_buf, &[], &[], config, RESPONDER_FLAGS);
+    h.open_session().unwrap();
+    assert_eq!(
+        h.requester.request(Request::Heartbeat, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE8))
+    );
 }
