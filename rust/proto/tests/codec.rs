@@ -215,6 +215,111 @@ fn golden_challenge_and_get_measurements() {
     );
 }
 
+/// SPDM 1.3 adds an 8-byte RequesterContext: at the end of CHALLENGE
+/// (DSP0274 1.3 Table 44, 44 bytes) and GET_MEASUREMENTS (Table 49, signed
+/// or not), and after OpaqueData, before the Signature, in CHALLENGE_AUTH
+/// (Table 45) and MEASUREMENTS (Table 52).
+#[test]
+fn golden_requester_context_13() {
+    let nonce = [0x5A; 32];
+    let context = [1, 2, 3, 4, 5, 6, 7, 8];
+    let ch = Challenge {
+        version: 0x13,
+        slot: 0,
+        meas_summary_type: meas_summary::TCB,
+        nonce: &nonce,
+        requester_context: context,
+    };
+    let bytes = encode(|w| ch.write(w));
+    assert_eq!(bytes.len(), 44);
+    assert_eq!(&bytes[..4], &[0x13, 0x83, 0, 1]);
+    assert_eq!(&bytes[36..], &context);
+    assert_eq!(Challenge::read(&mut Reader::new(&bytes)), Ok(ch));
+    assert_eq!(
+        Challenge::read(&mut Reader::new(&bytes[..40])),
+        Err(Error::Truncated)
+    );
+
+    let gm = GetMeasurements {
+        version: 0x13,
+        attributes: 0,
+        operation: MEAS_OP_COUNT,
+        signed: None,
+        requester_context: context,
+    };
+    assert_eq!(
+        encode(|w| gm.write(w)),
+        [0x13, 0xE0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+    );
+    let signed = GetMeasurements {
+        attributes: MEAS_ATTR_SIGNATURE,
+        signed: Some((&nonce, 0)),
+        ..gm
+    };
+    let bytes = encode(|w| signed.write(w));
+    assert_eq!(bytes.len(), 4 + 32 + 1 + 8);
+    assert_eq!(&bytes[36..], &[0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(GetMeasurements::read(&mut Reader::new(&bytes)), Ok(signed));
+
+    let auth = ChallengeAuth {
+        version: 0x13,
+        slot: 0,
+        slot_mask: 1,
+        cert_chain_hash: &[0xC0; 48],
+        nonce: &nonce,
+        meas_summary_hash: &[0xD0; 48],
+        opaque: &[0xEE, 0xEE],
+        requester_context: context,
+        signature: &[0x51; 96],
+    };
+    let bytes = encode(|w| auth.write(w));
+    // Header, CertChainHash, Nonce, MeasurementSummaryHash, OpaqueDataLength.
+    let opaque_at = 4 + 48 + 32 + 48 + 2;
+    assert_eq!(&bytes[opaque_at - 2..opaque_at + 2], &[2, 0, 0xEE, 0xEE]);
+    assert_eq!(&bytes[opaque_at + 2..opaque_at + 10], &context);
+    assert_eq!(&bytes[opaque_at + 10..], &[0x51; 96]);
+    assert_eq!(
+        ChallengeAuth::read(&mut Reader::new(&bytes), &SIZES, meas_summary::TCB),
+        Ok(auth)
+    );
+
+    let m = Measurements {
+        version: 0x13,
+        total_indices: 3,
+        param2: 0,
+        number_of_blocks: 0,
+        record: &[],
+        nonce: &nonce,
+        opaque: &[],
+        requester_context: context,
+        signature: &[],
+    };
+    let bytes = encode(|w| m.write(w));
+    // Header, NumberOfBlocks, MeasurementRecordLength, Nonce, OpaqueDataLength, context.
+    assert_eq!(bytes.len(), 4 + 1 + 3 + 32 + 2 + 8);
+    assert_eq!(&bytes[42..], &context);
+    assert_eq!(
+        Measurements::read(&mut Reader::new(&bytes), &SIZES, false),
+        Ok(m)
+    );
+}
+
+/// DIGESTS 1.3 (Table 35): Param1 SupportedSlotMask, Param2 ProvisionedSlotMask;
+/// in 1.2 Param1 is reserved.
+#[test]
+fn golden_digests_slot_masks() {
+    let digest = [7u8; 48];
+    for (version, param1) in [(0x12, 0), (0x13, 1)] {
+        let d = Digests {
+            version,
+            slot_mask: 1,
+            digests: &digest,
+        };
+        let bytes = encode(|w| d.write(w, &SIZES));
+        assert_eq!(&bytes[..4], &[version, 0x01, param1, 1]);
+    }
+}
+
 /// MEASUREMENTS with one DMTF block: Index, MeasurementSpecification=1,
 /// MeasurementSize = 3 + value, DMTFSpecMeasurementValueType, Size, Value.
 #[test]
@@ -439,8 +544,14 @@ fn sequence_number_order_is_documented_as_specified() {
 #[test]
 fn property_round_trips() {
     let mut rng = Prng::new(0x5EED);
-    for _ in 0..2000 {
-        let version = 0x12;
+    for i in 0..2000 {
+        let version = if i % 2 == 0 { 0x12 } else { 0x13 };
+        // RequesterContext only exists in 1.3; below it decodes as zeros.
+        let context: [u8; 8] = if version >= 0x13 {
+            rng.bytes(8).try_into().unwrap()
+        } else {
+            [0; 8]
+        };
         let get = GetCertificate {
             version,
             slot: rng.byte() & 7,
@@ -540,7 +651,7 @@ fn property_round_trips() {
             record: &record,
             nonce: &random,
             opaque: &opaque,
-            requester_context: [0; 8],
+            requester_context: context,
             signature: if signed { &sig } else { &[] },
         };
         let bytes = encode(|w| m.write(w));

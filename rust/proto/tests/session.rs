@@ -8,7 +8,7 @@ mod common;
 
 use common::{cert_chain, signing_key, HostCrypto};
 use tsm_proto::doe;
-use tsm_proto::ide_km::{self, IdeKmResponder, KeySubStream, KeyTarget, SUB_STREAMS};
+use tsm_proto::ide_km::{self, IdeKmResponder, IdePort, KeySubStream, KeyTarget, SUB_STREAMS};
 use tsm_proto::spdm::msg::MeasurementBlock;
 use tsm_proto::spdm::opaque::{SECURED_MESSAGE_VERSION_11, SECURED_MESSAGE_VERSION_12};
 use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
@@ -30,10 +30,13 @@ const INTERFACE: InterfaceId = InterfaceId {
     function_id: 0x0100_0100,
 };
 const IDE_REGISTERS: [u8; 12] = [0x42, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0x01, 0, 0, 0];
+/// A second IDE port of the device (a different stream count in the
+/// capability register tells the two apart).
+const IDE_REGISTERS_PORT1: [u8; 12] = [0x42, 0x01, 0x00, 0x00, 0, 0, 0, 0, 0x01, 0, 0, 0];
 
-/// The device model: IDE_KM port and one TDI behind the SPDM responder.
+/// The device model: two IDE_KM ports and one TDI behind the SPDM responder.
 struct Device<'a> {
-    ide: IdeKmResponder<'a>,
+    ide: IdeKmResponder<'a, 2>,
     tdisp: TdispResponder<'a>,
     nonce_counter: u8,
 }
@@ -181,7 +184,15 @@ impl<'a> Harness<'a> {
             requester: Requester::new(HostCrypto::new(1, None), requester, cert_buf),
             responder,
             device: Device {
-                ide: IdeKmResponder::new(0x00, 0x01, 0, &IDE_REGISTERS),
+                ide: IdeKmResponder::with_ports(
+                    0x00,
+                    0x01,
+                    0,
+                    [
+                        IdePort::new(&IDE_REGISTERS),
+                        IdePort::new(&IDE_REGISTERS_PORT1),
+                    ],
+                ),
                 tdisp,
                 nonce_counter: 0,
             },
@@ -309,18 +320,24 @@ fn tdisp_body(bytes: &[u8]) -> Body<'_> {
         .body
 }
 
-/// Programs and activates all six key slots of key set 0 on stream 1.
+/// Programs and activates all six key slots of key set 0 on stream 1 of port 0.
 fn program_ide_keys(h: &mut Harness<'_>) {
-    let query = h.ide_km(ide_km::Message::Query { port_index: 0 }).unwrap();
+    program_port_keys(h, 0, &IDE_REGISTERS);
+    assert_eq!(h.device.ide.stream_keyed(), Some(1));
+}
+
+/// Queries port `port_index` and keys stream 1 on it.
+fn program_port_keys(h: &mut Harness<'_>, port_index: u8, registers: &[u8]) {
+    let query = h.ide_km(ide_km::Message::Query { port_index }).unwrap();
     assert_eq!(
         ide_km::Message::decode(&query),
         Ok(ide_km::Message::QueryResp {
-            port_index: 0,
+            port_index,
             dev_func: 0,
             bus: 1,
             segment: 0,
-            max_port_index: 0,
-            registers: &IDE_REGISTERS
+            max_port_index: 1,
+            registers
         })
     );
     let ifv = ide_km::ifv_to_wire(&[0, 0, 0, 0, 0, 0, 0, 1]);
@@ -336,7 +353,7 @@ fn program_ide_keys(h: &mut Harness<'_>) {
         .map(|key_sub_stream| KeyTarget {
             stream_id: 1,
             key_sub_stream,
-            port_index: 0,
+            port_index,
         })
         .collect();
     for (i, target) in slots.iter().enumerate() {
@@ -363,7 +380,8 @@ fn program_ide_keys(h: &mut Harness<'_>) {
             Ok(ide_km::Message::KGoStopAck(*target))
         );
     }
-    assert_eq!(h.device.ide.stream_keyed(), Some(1));
+    let port = h.device.ide.port(port_index).unwrap();
+    assert_eq!(port.stream_keyed(), Some(1));
 }
 
 #[test]
@@ -926,5 +944,327 @@ fn heartbeat_needs_hbeat_cap_on_both_sides() {
     assert_eq!(
         h.requester.request(Request::Heartbeat, &mut h.request),
         Err(Error::UnexpectedMessage(0xE8))
+    );
+}
+
+/// One SPDM / secured-message version pair offered by the responder.
+const PAIRS: [(Versions, u8, u16); 4] = [
+    (
+        Versions {
+            spdm: &[0x12],
+            secured: &[SECURED_MESSAGE_VERSION_11],
+        },
+        0x12,
+        SECURED_MESSAGE_VERSION_11,
+    ),
+    (
+        Versions {
+            spdm: &[0x12],
+            secured: &[SECURED_MESSAGE_VERSION_12],
+        },
+        0x12,
+        SECURED_MESSAGE_VERSION_12,
+    ),
+    (
+        Versions {
+            spdm: &[0x13],
+            secured: &[SECURED_MESSAGE_VERSION_11],
+        },
+        0x13,
+        SECURED_MESSAGE_VERSION_11,
+    ),
+    (
+        Versions {
+            spdm: &[0x13],
+            secured: &[SECURED_MESSAGE_VERSION_12],
+        },
+        0x13,
+        SECURED_MESSAGE_VERSION_12,
+    ),
+];
+
+/// Measurement blocks of three DMTF value types: immutable ROM (0),
+/// mutable firmware (1) and freeform manifest (4).
+fn three_blocks() -> [MeasurementBlock<'static>; 3] {
+    [
+        MeasurementBlock {
+            index: 1,
+            value_type: 0x00,
+            value: &[0x11; 48],
+        },
+        MeasurementBlock {
+            index: 2,
+            value_type: 0x01,
+            value: &[0x22; 48],
+        },
+        MeasurementBlock {
+            index: 3,
+            value_type: 0x84,
+            value: b"manifest",
+        },
+    ]
+}
+
+/// SHA-384 over the encoded blocks (DSP0274 MeasurementSummaryHash).
+fn summary_of(blocks: &[MeasurementBlock<'_>]) -> [u8; 48] {
+    use sha2::{Digest as _, Sha384};
+    let mut h = Sha384::new();
+    for b in blocks {
+        let mut buf = [0u8; 128];
+        let len = encode_into(&mut buf, |w| b.write(w)).unwrap();
+        h.update(&buf[..len]);
+    }
+    h.finalize().into()
+}
+
+/// CHALLENGE; returns the measurement summary hash if one came back.
+fn challenge(h: &mut Harness<'_>, req: Request<'_>) -> Result<Option<[u8; 48]>, Error> {
+    h.exchange(req, |r| match r {
+        Response::ChallengeAuth => None,
+        Response::ChallengeAuthWithSummary(d) => Some(d),
+        other => panic!("{other:?}"),
+    })
+}
+
+/// Signed measurements, answered in the session once one exists.
+fn signed_measurements(h: &mut Harness<'_>) -> Vec<u8> {
+    h.exchange(
+        Request::GetMeasurements {
+            operation: msg::MEAS_OP_ALL,
+            signed: true,
+        },
+        |r| match r {
+            Response::Measurements(m) => m.blocks().map(|b| b.unwrap().index).collect(),
+            other => panic!("{other:?}"),
+        },
+    )
+    .unwrap()
+}
+
+/// SPDM 1.2 and 1.3 with secured messages 1.1 and 1.2, each pair end to end:
+/// the requester offers everything and settles on what the responder
+/// offers; challenge with summary hash, signed measurements outside and
+/// inside the session, heartbeat, IDE_KM on both ports, end of session.
+#[test]
+fn every_version_pair_runs_end_to_end() {
+    let chain = cert_chain(&signing_key(7));
+    let blocks = three_blocks();
+    for (offer, spdm, secured) in PAIRS {
+        let mut cert_buf = [0u8; 1024];
+        let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &blocks);
+        h.responder.set_versions(offer);
+        h.connect().unwrap();
+        assert_eq!(h.requester.spdm_version(), Some(spdm));
+        assert_eq!(h.responder.spdm_version(), Some(spdm));
+        assert_eq!(
+            challenge(
+                &mut h,
+                Request::ChallengeWithSummary(msg::meas_summary::ALL)
+            ),
+            Ok(Some(summary_of(&blocks)))
+        );
+        assert_eq!(signed_measurements(&mut h), [1, 2, 3]);
+        h.exchange(Request::KeyExchange, |_| ()).unwrap();
+        assert_eq!(h.requester.secured_version(), Some(secured));
+        assert_eq!(h.responder.secured_version(), Some(secured));
+        assert!(h
+            .exchange(Request::Finish, |r| r == Response::Finish)
+            .unwrap());
+        assert!(h
+            .exchange(Request::Heartbeat, |r| r == Response::Heartbeat)
+            .unwrap());
+        // GET_MEASUREMENTS now travels as a secured record (DOE type 2).
+        let len = h
+            .requester
+            .request(
+                Request::GetMeasurements {
+                    operation: msg::MEAS_OP_COUNT,
+                    signed: false,
+                },
+                &mut h.request,
+            )
+            .unwrap();
+        assert_eq!(h.request[2], doe::TYPE_SECURED_CMA);
+        let rsp_len = h
+            .responder
+            .process(&mut h.request[..len], &mut h.response, &mut h.device)
+            .unwrap();
+        match h.requester.response(&mut h.response[..rsp_len]).unwrap() {
+            Response::Measurements(m) => assert_eq!(m.total_indices, 3),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(signed_measurements(&mut h), [1, 2, 3]);
+        program_port_keys(&mut h, 0, &IDE_REGISTERS);
+        program_port_keys(&mut h, 1, &IDE_REGISTERS_PORT1);
+        assert!(h
+            .exchange(Request::EndSession, |r| r == Response::EndSession)
+            .unwrap());
+    }
+}
+
+/// No common version: the requester gives up at VERSION (SPDM) or the
+/// responder refuses KEY_EXCHANGE (secured messages, ERROR InvalidRequest);
+/// a GET_CAPABILITIES in a version the responder did not offer gets
+/// ERROR VersionMismatch.
+#[test]
+fn version_mismatches_fail_the_right_way() {
+    let chain = cert_chain(&signing_key(7));
+    let only = |spdm: &'static [u8], secured: &'static [u16]| Versions { spdm, secured };
+    for (requester, responder) in [
+        (only(&[0x12], &[0x1100]), only(&[0x13], &[0x1100])),
+        (only(&[0x13], &[0x1100]), only(&[0x12], &[0x1100])),
+    ] {
+        let mut cert_buf = [0u8; 1024];
+        let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+        h.requester.set_versions(requester);
+        h.responder.set_versions(responder);
+        assert_eq!(
+            h.exchange(Request::GetVersion, |_| ()),
+            Err(Error::Negotiation("no common SPDM version"))
+        );
+    }
+    for (requester, responder) in [
+        (only(&[0x12], &[0x1100]), only(&[0x12], &[0x1200])),
+        (only(&[0x13], &[0x1200]), only(&[0x13], &[0x1100])),
+    ] {
+        let mut cert_buf = [0u8; 1024];
+        let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+        h.requester.set_versions(requester);
+        h.responder.set_versions(responder);
+        h.connect().unwrap();
+        assert_eq!(
+            h.exchange(Request::KeyExchange, |_| ()),
+            Err(Error::Peer {
+                code: error_code::INVALID_REQUEST,
+                data: 0
+            })
+        );
+        assert_eq!(h.responder.session_id(), None);
+    }
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.responder.set_versions(V12);
+    // VERSION (Table 9) lists only 1.2 now.
+    assert_eq!(
+        h.raw(&[0x10, 0x84, 0, 0])[..8],
+        [0x10, 0x04, 0, 0, 0, 1, 0x00, 0x12]
+    );
+    let mut caps13 = get_capabilities_12(cap::ENCRYPT | cap::MAC | cap::KEY_EX);
+    caps13[0] = 0x13;
+    assert_eq!(
+        h.raw(&caps13)[..4],
+        [0x10, 0x7F, error_code::VERSION_MISMATCH, 0]
+    );
+}
+
+/// VERSION (Table 9) of the default responder lists 1.2 and 1.3; a 1.3
+/// GET_CAPABILITIES (Table 11, same 20 bytes as 1.2) selects 1.3.
+#[test]
+fn responder_offers_spdm_12_and_13() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    assert_eq!(
+        h.raw(&[0x10, 0x84, 0, 0])[..10],
+        [0x10, 0x04, 0, 0, 0, 2, 0x00, 0x12, 0x00, 0x13]
+    );
+    let mut caps13 = get_capabilities_12(cap::ENCRYPT | cap::MAC | cap::KEY_EX);
+    caps13[0] = 0x13;
+    let rsp = h.raw(&caps13);
+    assert_eq!(&rsp[..4], &[0x13, 0x61, 0, 0]);
+    assert_eq!(h.responder.spdm_version(), Some(0x13));
+}
+
+/// The configured HeartbeatPeriod reaches the requester, which reports it
+/// for scheduling; a period of 0 means no HEARTBEAT at all.
+#[test]
+fn heartbeat_period_is_configurable_and_honoured() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.open_session().unwrap();
+    assert_eq!(
+        h.requester.heartbeat_period(),
+        Some(tsm_proto::spdm::DEFAULT_HEARTBEAT_PERIOD)
+    );
+
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.responder.set_heartbeat_period(5);
+    h.open_session().unwrap();
+    assert_eq!(h.requester.heartbeat_period(), Some(5));
+    assert!(h
+        .exchange(Request::Heartbeat, |r| r == Response::Heartbeat)
+        .unwrap());
+
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.responder.set_heartbeat_period(0);
+    h.open_session().unwrap();
+    assert_eq!(h.requester.heartbeat_period(), None);
+    assert_eq!(
+        h.requester.request(Request::Heartbeat, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE8))
+    );
+}
+
+/// CHALLENGE Param2 TCB (1) and ALL (0xFF): CHALLENGE_AUTH (Table 45)
+/// carries the hash of the TCB blocks (ROM and mutable firmware in this
+/// model) or of all blocks, between Nonce and OpaqueDataLength. Without
+/// MEAS_CAP the requester does not ask and the responder refuses.
+#[test]
+fn challenge_answers_with_a_measurement_summary_hash() {
+    let chain = cert_chain(&signing_key(7));
+    let blocks = three_blocks();
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &blocks);
+    h.connect().unwrap();
+    assert_eq!(
+        challenge(
+            &mut h,
+            Request::ChallengeWithSummary(msg::meas_summary::TCB)
+        ),
+        Ok(Some(summary_of(&blocks[..2])))
+    );
+    assert_eq!(
+        challenge(
+            &mut h,
+            Request::ChallengeWithSummary(msg::meas_summary::ALL)
+        ),
+        Ok(Some(summary_of(&blocks)))
+    );
+    assert_eq!(challenge(&mut h, Request::Challenge), Ok(None));
+    assert_eq!(
+        h.requester
+            .request(Request::ChallengeWithSummary(2), &mut h.request),
+        Err(Error::UnexpectedMessage(0x83))
+    );
+
+    let mut cert_buf = [0u8; 1024];
+    let flags = RESPONDER_FLAGS & !cap::MEAS;
+    let mut h = Harness::build(
+        &chain,
+        7,
+        &mut cert_buf,
+        &[],
+        &blocks,
+        REQUESTER_CONFIG,
+        flags,
+    );
+    h.offer(V12);
+    h.connect().unwrap();
+    assert_eq!(
+        h.requester.request(
+            Request::ChallengeWithSummary(msg::meas_summary::ALL),
+            &mut h.request
+        ),
+        Err(Error::UnexpectedMessage(0x83))
+    );
+    // CHALLENGE 1.2 (Table 44): SlotID 0, Param2 TCB, Nonce.
+    let mut challenge = vec![0x12, 0x83, 0, 1];
+    challenge.extend_from_slice(&[0x5A; 32]);
+    assert_eq!(
+        h.raw(&challenge)[..4],
+        [0x12, 0x7F, error_code::INVALID_REQUEST, 0]
     );
 }

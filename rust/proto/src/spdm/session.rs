@@ -168,3 +168,24 @@ impl<C: SpdmCrypto> Session<C> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The signed data: the version string four times (64 bytes), zero
+    /// padding, the context right-aligned to byte 100, then the digest.
+    #[test]
+    fn golden_signing_input() {
+        let digest = [0xAB; 48];
+        for (version, prefix) in [(0x12, b"dmtf-spdm-v1.2.*"), (0x13, b"dmtf-spdm-v1.3.*")] {
+            let input = signing_input(version, CONTEXT_CHALLENGE_AUTH, &digest);
+            for chunk in input[..64].chunks_exact(16) {
+                assert_eq!(chunk, prefix);
+            }
+            assert_eq!(&input[64..68], &[0; 4]);
+            assert_eq!(&input[68..100], CONTEXT_CHALLENGE_AUTH);
+            assert_eq!(&input[100..], &digest);
+        }
+    }
+}
