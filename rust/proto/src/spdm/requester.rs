@@ -60,7 +60,9 @@ pub enum Request<'r> {
     /// CHALLENGE on slot 0 without a measurement summary.
     Challenge,
     /// CHALLENGE on slot 0 asking for the measurement summary hash of the
-    /// given type ([`msg::meas_summary::TCB`] or [`msg::meas_summary::ALL`]).
+    /// given type ([`msg::meas_summary::TCB`] or [`msg::meas_summary::ALL`];
+    /// other types, or a responder without MEAS_CAP, are refused like an
+    /// out-of-order request).
     ChallengeWithSummary(u8),
     /// GET_MEASUREMENTS with the given operation, optionally signed; sent
     /// inside the session once one is established.
@@ -366,7 +368,7 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                         })
                         != 0
                     && (!signed || self.cert_chain_hash.is_some())
-                    && self.session.as_ref().is_none_or(|s| s.established) =>
+                    && !matches!(&self.session, Some(s) if !s.established) =>
             {
                 let in_session = self.established();
                 let pending = Pending::Measurements {
