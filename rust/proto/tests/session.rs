@@ -1210,7 +1210,8 @@ fn heartbeat_period_is_configurable_and_honoured() {
 
 /// CHALLENGE Param2 TCB (1) and ALL (0xFF): CHALLENGE_AUTH (Table 45)
 /// carries the hash of the TCB blocks (ROM and mutable firmware in this
-/// model) or of all blocks, between Nonce and OpaqueDataLength. Without
+/// model) or of all blocks, concatenated in index order, between Nonce and
+/// OpaqueDataLength. Without
 /// MEAS_CAP the requester does not ask and the responder refuses.
 #[test]
 fn challenge_answers_with_a_measurement_summary_hash() {
@@ -1234,6 +1235,31 @@ fn challenge_answers_with_a_measurement_summary_hash() {
         Ok(Some(summary_of(&blocks)))
     );
     assert_eq!(challenge(&mut h, Request::Challenge), Ok(None));
+
+    // Blocks are hashed in ascending index order whatever order the device
+    // lists them in; a TCB with no measured component gives a zero hash.
+    let reversed = [blocks[2], blocks[1], blocks[0]];
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &reversed);
+    h.connect().unwrap();
+    assert_eq!(
+        challenge(
+            &mut h,
+            Request::ChallengeWithSummary(msg::meas_summary::ALL)
+        ),
+        Ok(Some(summary_of(&blocks)))
+    );
+    let manifest_only = [blocks[2]];
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &manifest_only);
+    h.connect().unwrap();
+    assert_eq!(
+        challenge(
+            &mut h,
+            Request::ChallengeWithSummary(msg::meas_summary::TCB)
+        ),
+        Ok(Some([0; 48]))
+    );
     assert_eq!(
         h.requester
             .request(Request::ChallengeWithSummary(2), &mut h.request),

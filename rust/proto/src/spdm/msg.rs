@@ -241,9 +241,9 @@ impl Capabilities {
 /// The AlgStructure entries of NEGOTIATE_ALGORITHMS/ALGORITHMS.
 ///
 /// An entry is on the wire exactly when its value is non-zero: DSP0274
-/// (1.3 Table 15) has the requester send a structure only for an AlgType
-/// it supports, and the responder answers only the types it was asked
-/// about (Table 22), so a zero value and an absent entry mean the same.
+/// 1.3 has the requester send a structure only for an AlgType it supports
+/// (Table 15) and the responder select only among what the requester
+/// offered (Table 22), so a zero value and an absent entry mean the same.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AlgStructs {
     /// DHE groups.

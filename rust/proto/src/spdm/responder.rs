@@ -16,10 +16,10 @@
 //! session at a time. SPDM 1.2 and 1.3 and secured messages 1.1 and 1.2
 //! are offered unless [`Responder::set_versions`] narrows them.
 //!
-//! Measurement summary hashes cover whole measurement blocks (DSP0274 1.3
-//! "MeasurementSummaryHash"): all of them for type ALL, and for type TCB
-//! the blocks of the immutable ROM and mutable firmware types, which this
-//! model counts as its TCB.
+//! Measurement summary hashes cover whole measurement blocks in index
+//! order (DSP0274 1.3 Tables 45 and 71, MeasurementSummaryHash): all of
+//! them for type ALL, and for type TCB the blocks of the immutable ROM and
+//! mutable firmware types, which this model counts as its TCB.
 
 use super::super::doe;
 use super::crypto::{ct_eq, hash_all, SpdmCrypto};
@@ -408,8 +408,8 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         } else {
             0
         };
-        // Only the AlgTypes the requester sent are answered (Table 22);
-        // an AlgType it did not send decodes as 0 and selects nothing.
+        // Only AlgTypes the requester sent can be selected (Table 22): one
+        // it did not send decodes as 0, selects nothing and is not encoded.
         let rsp = msg::Algorithms {
             version: self.version,
             measurement_spec,
@@ -563,10 +563,24 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
                     VALUE_TYPE_IMMUTABLE_ROM | VALUE_TYPE_MUTABLE_FIRMWARE
                 )
         };
+        // Blocks of indices 1..=0xFE in ascending index order (DSP0274 1.3
+        // Table 71, MeasurementSummaryHash); a TCB without blocks gives 0.
+        let blocks = self.config.measurements;
         let mut hash = self.crypto.hash_new();
-        for b in self.config.measurements.iter().filter(in_summary) {
-            self.crypto.hash_update(&mut hash, &b.encoded_header()?);
-            self.crypto.hash_update(&mut hash, b.value);
+        let mut any = false;
+        for index in 1..=0xFE {
+            for b in blocks
+                .iter()
+                .filter(in_summary)
+                .filter(|b| b.index == index)
+            {
+                self.crypto.hash_update(&mut hash, &b.encoded_header()?);
+                self.crypto.hash_update(&mut hash, b.value);
+                any = true;
+            }
+        }
+        if !any && summary_type == msg::meas_summary::TCB {
+            return Ok(Some([0; super::HASH_LEN]));
         }
         Ok(Some(self.crypto.hash_finish(hash)))
     }
