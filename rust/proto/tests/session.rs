@@ -1170,6 +1170,14 @@ fn responder_offers_spdm_12_and_13() {
     );
     let mut caps13 = get_capabilities_12(cap::ENCRYPT | cap::MAC | cap::KEY_EX);
     caps13[0] = 0x13;
+    // Param1 bit 0 (Supported Algorithms block) needs CHUNK_CAP, which this
+    // responder lacks: ERROR InvalidRequest (Table 11).
+    caps13[2] = 1;
+    assert_eq!(
+        h.raw(&caps13)[..4],
+        [0x10, 0x7F, error_code::INVALID_REQUEST, 0]
+    );
+    caps13[2] = 0;
     let rsp = h.raw(&caps13);
     assert_eq!(&rsp[..4], &[0x13, 0x61, 0, 0]);
     assert_eq!(h.responder.spdm_version(), Some(0x13));

@@ -372,6 +372,16 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         if !self.versions.spdm().any(|v| v == caps.version) {
             return Err(Fail::Reply(error_code::VERSION_MISMATCH, 0));
         }
+        // 1.3 Param1 bit 0 asks for the Supported Algorithms block, which
+        // needs CHUNK_CAP (DSP0274 1.3 Table 11): without it the request is
+        // invalid; with it the block is simply not offered (Table 12).
+        let supported_algorithms = invalid(Header::peek(msg))?.param1 & 1 != 0;
+        if caps.version >= super::VERSION_13
+            && supported_algorithms
+            && self.config.flags & cap::CHUNK == 0
+        {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        }
         self.version = caps.version;
         self.requester_flags = caps.flags;
         let rsp = msg::Capabilities {
