@@ -1302,3 +1302,33 @@ fn challenge_answers_with_a_measurement_summary_hash() {
         [0x12, 0x7F, error_code::INVALID_REQUEST, 0]
     );
 }
+
+/// The requester holds a responder without MEAS_CAP to Table 21: an
+/// ALGORITHMS that selects a measurement specification or hash anyway is
+/// refused.
+#[test]
+fn requester_rejects_measurement_selection_without_meas_cap() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let flags = RESPONDER_FLAGS & !cap::MEAS;
+    let mut h = Harness::build(&chain, 7, &mut cert_buf, &[], &[], REQUESTER_CONFIG, flags);
+    assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
+    assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
+    let len = h
+        .requester
+        .request(Request::NegotiateAlgorithms, &mut h.request)
+        .unwrap();
+    let rsp_len = h
+        .responder
+        .process(&mut h.request[..len], &mut h.response, &mut h.device)
+        .unwrap();
+    // DOE header (8 bytes), then ALGORITHMS: MeasurementSpecificationSel at
+    // offset 6, MeasurementHashAlgo at 8.
+    assert_eq!(h.response[8 + 6], 0);
+    h.response[8 + 6] = 0x01;
+    h.response[8 + 8] = 0x04;
+    assert_eq!(
+        h.requester.response(&mut h.response[..rsp_len]),
+        Err(Error::Negotiation("measurement selection"))
+    );
+}
