@@ -303,20 +303,15 @@ impl<'a> Message<'a> {
     }
 }
 
-/// Device-side IDE_KM state for one port with one selective stream.
+/// Key state of one IDE port: one selective stream, six key slots per key
+/// set.
 ///
 /// A key slot must be programmed before K_SET_GO; the stream is keyed once
 /// all six (RX/TX x PR/NPR/CPL) slots of one key set are programmed and
 /// went.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdeKmResponder<'a> {
-    /// QUERY_RESP contents for port 0.
-    pub dev_func: u8,
-    /// Bus number reported by QUERY_RESP.
-    pub bus: u8,
-    /// Segment reported by QUERY_RESP.
-    pub segment: u8,
-    /// IDE capability registers reported by QUERY_RESP.
+pub struct IdePort<'a> {
+    /// IDE extended capability registers reported by QUERY_RESP.
     pub registers: &'a [u8],
     stream_id: Option<u8>,
     /// Bit [`KeySubStream::index`] set when that slot holds a key.
@@ -330,13 +325,10 @@ pub struct IdeKmResponder<'a> {
 /// All six slots of key set 0 (bits 0..6) or key set 1 (bits 6..12).
 const KEY_SET_MASK: [u16; 2] = [0x003F, 0x0FC0];
 
-impl<'a> IdeKmResponder<'a> {
+impl<'a> IdePort<'a> {
     /// A port with no keys.
-    pub fn new(dev_func: u8, bus: u8, segment: u8, registers: &'a [u8]) -> Self {
+    pub fn new(registers: &'a [u8]) -> Self {
         Self {
-            dev_func,
-            bus,
-            segment,
             registers,
             stream_id: None,
             programmed: 0,
@@ -345,7 +337,7 @@ impl<'a> IdeKmResponder<'a> {
         }
     }
 
-    /// Whether a key set is programmed and active in all six slots.
+    /// The stream ID once a key set is programmed and active in all six slots.
     pub fn stream_keyed(&self) -> Option<u8> {
         let live = KEY_SET_MASK
             .iter()
@@ -365,59 +357,7 @@ impl<'a> IdeKmResponder<'a> {
         self.keys.get(slot.index() as usize)
     }
 
-    /// Handles one request object and writes the answer object.
-    pub fn handle(&mut self, request: &[u8], w: &mut Writer<'_>) -> Result<()> {
-        match Message::decode(request)? {
-            Message::Query { port_index } => {
-                if port_index != 0 {
-                    return Err(Error::InvalidField("PortIndex"));
-                }
-                Message::QueryResp {
-                    port_index,
-                    dev_func: self.dev_func,
-                    bus: self.bus,
-                    segment: self.segment,
-                    max_port_index: 0,
-                    registers: self.registers,
-                }
-                .write(w)
-            }
-            Message::KeyProg { target, key, .. } => {
-                let status = self.program(&target, key);
-                Message::KpAck { target, status }.write(w)
-            }
-            Message::KSetGo(target) => {
-                let bit = 1u16 << target.key_sub_stream.index();
-                if target.port_index != 0
-                    || self.stream_id != Some(target.stream_id)
-                    || self.programmed & bit == 0
-                {
-                    return Err(Error::InvalidField("K_SET_GO target"));
-                }
-                // Going to one key set retires the other in the same slot.
-                let other = 1u16 << ((target.key_sub_stream.index() + 6) % 12);
-                self.active = (self.active | bit) & !other;
-                Message::KGoStopAck(target).write(w)
-            }
-            Message::KSetStop(target) => {
-                if target.port_index != 0 || self.stream_id != Some(target.stream_id) {
-                    return Err(Error::InvalidField("K_SET_STOP target"));
-                }
-                let bit = 1u16 << target.key_sub_stream.index();
-                self.active &= !bit;
-                self.programmed &= !bit;
-                Message::KGoStopAck(target).write(w)
-            }
-            Message::QueryResp { .. } | Message::KpAck { .. } | Message::KGoStopAck(_) => {
-                Err(Error::InvalidField("ObjectID"))
-            }
-        }
-    }
-
     fn program(&mut self, target: &KeyTarget, key: &[u8; KEY_LEN]) -> u8 {
-        if target.port_index != 0 {
-            return STATUS_UNSUPPORTED_PORT;
-        }
         if self.stream_id.is_some_and(|id| id != target.stream_id) && self.programmed != 0 {
             return STATUS_UNSUPPORTED_VALUE;
         }
@@ -428,6 +368,115 @@ impl<'a> IdeKmResponder<'a> {
         }
         self.programmed |= 1 << index;
         STATUS_OK
+    }
+
+    fn go(&mut self, target: &KeyTarget) -> Result<()> {
+        let bit = 1u16 << target.key_sub_stream.index();
+        if self.stream_id != Some(target.stream_id) || self.programmed & bit == 0 {
+            return Err(Error::InvalidField("K_SET_GO target"));
+        }
+        // Going to one key set retires the other in the same slot.
+        let other = 1u16 << ((target.key_sub_stream.index() + 6) % 12);
+        self.active = (self.active | bit) & !other;
+        Ok(())
+    }
+
+    fn stop(&mut self, target: &KeyTarget) -> Result<()> {
+        if self.stream_id != Some(target.stream_id) {
+            return Err(Error::InvalidField("K_SET_STOP target"));
+        }
+        let bit = 1u16 << target.key_sub_stream.index();
+        self.active &= !bit;
+        self.programmed &= !bit;
+        Ok(())
+    }
+}
+
+/// Device-side IDE_KM responder for a function with `PORTS` IDE ports
+/// (PortIndex 0 is the function itself; a switch or root port model has
+/// more). Each port has its own registers and key state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdeKmResponder<'a, const PORTS: usize = 1> {
+    /// Device/function number reported by QUERY_RESP.
+    pub dev_func: u8,
+    /// Bus number reported by QUERY_RESP.
+    pub bus: u8,
+    /// Segment reported by QUERY_RESP.
+    pub segment: u8,
+    ports: [IdePort<'a>; PORTS],
+}
+
+impl<'a> IdeKmResponder<'a> {
+    /// A function with one IDE port (PortIndex 0) and no keys.
+    pub fn new(dev_func: u8, bus: u8, segment: u8, registers: &'a [u8]) -> Self {
+        Self::with_ports(dev_func, bus, segment, [IdePort::new(registers)])
+    }
+}
+
+impl<'a, const PORTS: usize> IdeKmResponder<'a, PORTS> {
+    /// A function with the given ports, PortIndex 0 first.
+    pub fn with_ports(dev_func: u8, bus: u8, segment: u8, ports: [IdePort<'a>; PORTS]) -> Self {
+        Self {
+            dev_func,
+            bus,
+            segment,
+            ports,
+        }
+    }
+
+    /// The port with PortIndex `index`.
+    pub fn port(&self, index: u8) -> Option<&IdePort<'a>> {
+        self.ports.get(usize::from(index))
+    }
+
+    /// Whether port 0's stream is keyed, see [`IdePort::stream_keyed`].
+    pub fn stream_keyed(&self) -> Option<u8> {
+        self.port(0).and_then(IdePort::stream_keyed)
+    }
+
+    /// Port 0's key in a slot, see [`IdePort::key`].
+    pub fn key(&self, slot: KeySubStream) -> Option<&[u8; KEY_LEN]> {
+        self.port(0).and_then(|p| p.key(slot))
+    }
+
+    fn port_mut(&mut self, index: u8) -> Result<&mut IdePort<'a>> {
+        self.ports
+            .get_mut(usize::from(index))
+            .ok_or(Error::InvalidField("PortIndex"))
+    }
+
+    /// Handles one request object and writes the answer object.
+    pub fn handle(&mut self, request: &[u8], w: &mut Writer<'_>) -> Result<()> {
+        match Message::decode(request)? {
+            Message::Query { port_index } => Message::QueryResp {
+                port_index,
+                dev_func: self.dev_func,
+                bus: self.bus,
+                segment: self.segment,
+                // More than 256 ports cannot be addressed anyway.
+                max_port_index: u8::try_from(PORTS.saturating_sub(1)).unwrap_or(u8::MAX),
+                registers: self.port_mut(port_index)?.registers,
+            }
+            .write(w),
+            Message::KeyProg { target, key, .. } => {
+                let status = match self.port_mut(target.port_index) {
+                    Ok(port) => port.program(&target, key),
+                    Err(_) => STATUS_UNSUPPORTED_PORT,
+                };
+                Message::KpAck { target, status }.write(w)
+            }
+            Message::KSetGo(target) => {
+                self.port_mut(target.port_index)?.go(&target)?;
+                Message::KGoStopAck(target).write(w)
+            }
+            Message::KSetStop(target) => {
+                self.port_mut(target.port_index)?.stop(&target)?;
+                Message::KGoStopAck(target).write(w)
+            }
+            Message::QueryResp { .. } | Message::KpAck { .. } | Message::KGoStopAck(_) => {
+                Err(Error::InvalidField("ObjectID"))
+            }
+        }
     }
 }
 
@@ -510,6 +559,69 @@ mod tests {
             })
         );
         assert_eq!(Message::decode(&ack[..6]), Err(Error::Truncated));
+    }
+
+    /// A function with two ports: QUERY_RESP names each port's registers
+    /// and MaxPortIndex 1 (PCIe IDE_KM QUERY_RESP: ObjectID, Reserved,
+    /// PortIndex, DevFuncNum, BusNum, Segment, MaxPortIndex, registers);
+    /// keys go to the addressed port only; port 2 does not exist.
+    #[test]
+    fn ports_are_keyed_separately() {
+        let regs0 = [0x10u8; 8];
+        let regs1 = [0x11u8; 8];
+        let mut ide =
+            IdeKmResponder::with_ports(0x08, 3, 0, [IdePort::new(&regs0), IdePort::new(&regs1)]);
+        let mut out = [0u8; 64];
+        let mut req = [0u8; 64];
+        let mut ask = |ide: &mut IdeKmResponder<'_, 2>, m: Message<'_>| {
+            let len = super::super::wire::encode_into(&mut req, |w| m.write(w)).unwrap();
+            let mut w = Writer::new(&mut out);
+            ide.handle(&req[..len], &mut w)
+                .map(|_| w.written().to_vec())
+        };
+        let rsp = ask(&mut ide, Message::Query { port_index: 1 }).unwrap();
+        assert_eq!(&rsp[..7], &[QUERY_RESP, 0, 1, 0x08, 3, 0, 1]);
+        assert_eq!(&rsp[7..], &regs1);
+        assert_eq!(
+            ask(&mut ide, Message::Query { port_index: 2 }),
+            Err(Error::InvalidField("PortIndex"))
+        );
+        let key = [5u8; KEY_LEN];
+        for port_index in [1, 2] {
+            for tx in [false, true] {
+                for sub_stream in SUB_STREAMS {
+                    let target = KeyTarget {
+                        stream_id: 4,
+                        key_sub_stream: KeySubStream {
+                            key_set: 0,
+                            tx,
+                            sub_stream,
+                        },
+                        port_index,
+                    };
+                    let ack = ask(
+                        &mut ide,
+                        Message::KeyProg {
+                            target,
+                            key: &key,
+                            ifv: &[0; IFV_LEN],
+                        },
+                    )
+                    .unwrap();
+                    let status = if port_index == 1 {
+                        STATUS_OK
+                    } else {
+                        STATUS_UNSUPPORTED_PORT
+                    };
+                    assert_eq!(ack[4], status);
+                    if port_index == 1 {
+                        ask(&mut ide, Message::KSetGo(target)).unwrap();
+                    }
+                }
+            }
+        }
+        assert_eq!(ide.port(1).and_then(IdePort::stream_keyed), Some(4));
+        assert_eq!(ide.stream_keyed(), None, "port 0 untouched");
     }
 
     #[test]

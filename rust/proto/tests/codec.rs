@@ -73,8 +73,14 @@ fn golden_get_capabilities() {
     assert_eq!(encode(|w| caps11.write(w, code::CAPABILITIES)).len(), 12);
 }
 
-/// NEGOTIATE_ALGORITHMS table (32 bytes + 4 AlgStructure entries) and
-/// ALGORITHMS table (36 bytes + entries) for P-384/SHA-384/AES-256-GCM.
+/// NEGOTIATE_ALGORITHMS (DSP0274 1.3 Table 15; 1.2 has the same layout with
+/// offset 31 reserved) for P-384/SHA-384/AES-256-GCM: 32 bytes, then one
+/// 4-byte algorithm request structure (Table 16) per AlgType the requester
+/// supports, and only those ("The algorithm structure table shall be
+/// present only if the Requester supports that AlgType"). Without mutual
+/// authentication there is no ReqBaseAsymAlg entry, so Param1 = 3 and
+/// Length = 44. ALGORITHMS (Table 21, 36 bytes) answers with the same three
+/// types (Table 22).
 #[test]
 fn golden_algorithms() {
     let structs = AlgStructs {
@@ -92,16 +98,14 @@ fn golden_algorithms() {
         structs,
     };
     let mut bytes = vec![
-        0x12, 0xE3, 4, 0, 48, 0, 0x01, 0x02, 0x80, 0, 0, 0, 0x02, 0, 0, 0,
+        0x12, 0xE3, 3, 0, 44, 0, 0x01, 0x02, 0x80, 0, 0, 0, 0x02, 0, 0, 0,
     ];
     bytes.extend_from_slice(&[0; 16]);
-    bytes.extend_from_slice(&[
-        2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 4, 0x20, 0, 0, 5, 0x20, 0x01, 0,
-    ]);
+    bytes.extend_from_slice(&[2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 5, 0x20, 0x01, 0]);
     assert_eq!(encode(|w| req.write(w)), bytes);
     assert_eq!(NegotiateAlgorithms::read(&mut Reader::new(&bytes)), Ok(req));
     // A Length field that disagrees with the content is rejected.
-    bytes[4] = 44;
+    bytes[4] = 48;
     assert_eq!(
         NegotiateAlgorithms::read(&mut Reader::new(&bytes)),
         Err(Error::InvalidField("Length"))
@@ -117,12 +121,10 @@ fn golden_algorithms() {
         structs,
     };
     let mut bytes = vec![
-        0x12, 0x63, 4, 0, 52, 0, 0x01, 0x02, 0x04, 0, 0, 0, 0x80, 0, 0, 0, 0x02, 0, 0, 0,
+        0x12, 0x63, 3, 0, 48, 0, 0x01, 0x02, 0x04, 0, 0, 0, 0x80, 0, 0, 0, 0x02, 0, 0, 0,
     ];
     bytes.extend_from_slice(&[0; 16]);
-    bytes.extend_from_slice(&[
-        2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 4, 0x20, 0, 0, 5, 0x20, 0x01, 0,
-    ]);
+    bytes.extend_from_slice(&[2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 5, 0x20, 0x01, 0]);
     assert_eq!(encode(|w| rsp.write(w)), bytes);
     assert_eq!(Algorithms::read(&mut Reader::new(&bytes)), Ok(rsp));
 }
@@ -185,6 +187,7 @@ fn golden_challenge_and_get_measurements() {
         slot: 0,
         meas_summary_type: meas_summary::ALL,
         nonce: &nonce,
+        requester_context: [0; 8],
     };
     assert_eq!(encode(|w| ch.write(w)), expected);
     assert_eq!(
@@ -200,6 +203,7 @@ fn golden_challenge_and_get_measurements() {
         attributes: 0,
         operation: MEAS_OP_ALL,
         signed: Some((&nonce, 0)),
+        requester_context: [0; 8],
     };
     assert_eq!(encode(|w| gm.write(w)), expected);
     assert_eq!(
@@ -209,6 +213,111 @@ fn golden_challenge_and_get_measurements() {
             ..gm
         })
     );
+}
+
+/// SPDM 1.3 adds an 8-byte RequesterContext: at the end of CHALLENGE
+/// (DSP0274 1.3 Table 44, 44 bytes) and GET_MEASUREMENTS (Table 49, signed
+/// or not), and after OpaqueData, before the Signature, in CHALLENGE_AUTH
+/// (Table 45) and MEASUREMENTS (Table 52).
+#[test]
+fn golden_requester_context_13() {
+    let nonce = [0x5A; 32];
+    let context = [1, 2, 3, 4, 5, 6, 7, 8];
+    let ch = Challenge {
+        version: 0x13,
+        slot: 0,
+        meas_summary_type: meas_summary::TCB,
+        nonce: &nonce,
+        requester_context: context,
+    };
+    let bytes = encode(|w| ch.write(w));
+    assert_eq!(bytes.len(), 44);
+    assert_eq!(&bytes[..4], &[0x13, 0x83, 0, 1]);
+    assert_eq!(&bytes[36..], &context);
+    assert_eq!(Challenge::read(&mut Reader::new(&bytes)), Ok(ch));
+    assert_eq!(
+        Challenge::read(&mut Reader::new(&bytes[..40])),
+        Err(Error::Truncated)
+    );
+
+    let gm = GetMeasurements {
+        version: 0x13,
+        attributes: 0,
+        operation: MEAS_OP_COUNT,
+        signed: None,
+        requester_context: context,
+    };
+    assert_eq!(
+        encode(|w| gm.write(w)),
+        [0x13, 0xE0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+    );
+    let signed = GetMeasurements {
+        attributes: MEAS_ATTR_SIGNATURE,
+        signed: Some((&nonce, 0)),
+        ..gm
+    };
+    let bytes = encode(|w| signed.write(w));
+    assert_eq!(bytes.len(), 4 + 32 + 1 + 8);
+    assert_eq!(&bytes[36..], &[0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(GetMeasurements::read(&mut Reader::new(&bytes)), Ok(signed));
+
+    let auth = ChallengeAuth {
+        version: 0x13,
+        slot: 0,
+        slot_mask: 1,
+        cert_chain_hash: &[0xC0; 48],
+        nonce: &nonce,
+        meas_summary_hash: &[0xD0; 48],
+        opaque: &[0xEE, 0xEE],
+        requester_context: context,
+        signature: &[0x51; 96],
+    };
+    let bytes = encode(|w| auth.write(w));
+    // Header, CertChainHash, Nonce, MeasurementSummaryHash, OpaqueDataLength.
+    let opaque_at = 4 + 48 + 32 + 48 + 2;
+    assert_eq!(&bytes[opaque_at - 2..opaque_at + 2], &[2, 0, 0xEE, 0xEE]);
+    assert_eq!(&bytes[opaque_at + 2..opaque_at + 10], &context);
+    assert_eq!(&bytes[opaque_at + 10..], &[0x51; 96]);
+    assert_eq!(
+        ChallengeAuth::read(&mut Reader::new(&bytes), &SIZES, meas_summary::TCB),
+        Ok(auth)
+    );
+
+    let m = Measurements {
+        version: 0x13,
+        total_indices: 3,
+        param2: 0,
+        number_of_blocks: 0,
+        record: &[],
+        nonce: &nonce,
+        opaque: &[],
+        requester_context: context,
+        signature: &[],
+    };
+    let bytes = encode(|w| m.write(w));
+    // Header, NumberOfBlocks, MeasurementRecordLength, Nonce, OpaqueDataLength, context.
+    assert_eq!(bytes.len(), 4 + 1 + 3 + 32 + 2 + 8);
+    assert_eq!(&bytes[42..], &context);
+    assert_eq!(
+        Measurements::read(&mut Reader::new(&bytes), &SIZES, false),
+        Ok(m)
+    );
+}
+
+/// DIGESTS 1.3 (Table 35): Param1 SupportedSlotMask, Param2 ProvisionedSlotMask;
+/// in 1.2 Param1 is reserved.
+#[test]
+fn golden_digests_slot_masks() {
+    let digest = [7u8; 48];
+    for (version, param1) in [(0x12, 0), (0x13, 1)] {
+        let d = Digests {
+            version,
+            slot_mask: 1,
+            digests: &digest,
+        };
+        let bytes = encode(|w| d.write(w, &SIZES));
+        assert_eq!(&bytes[..4], &[version, 0x01, param1, 1]);
+    }
 }
 
 /// MEASUREMENTS with one DMTF block: Index, MeasurementSpecification=1,
@@ -231,6 +340,7 @@ fn golden_measurements() {
         record: &record,
         nonce: &nonce,
         opaque: &[],
+        requester_context: [0; 8],
         signature: &[],
     };
     let bytes = encode(|w| m.write(w));
@@ -374,12 +484,74 @@ fn secured_record_layout_and_sequence() {
     assert!(secured::open(&crypto, &mut rx2, &mut record[..len]).is_err());
 }
 
+/// DSP0277 1.2 forms the AEAD nonce by XORing the 64-bit sequence number,
+/// little-endian, into the low-order bytes of the IV: record 1 of a
+/// direction with IV `iv` decrypts with nonce `iv ^ 01 00 00 ..`.
+#[test]
+fn sequence_number_is_little_endian_in_the_nonce() {
+    use aes_gcm::aead::AeadInPlace;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+    let crypto = HostCrypto::new(3, None);
+    let iv = [
+        0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xA0, 0xB0, 0xC0,
+    ];
+    let mut keys = DirectionKeys {
+        key: [9; 32],
+        iv,
+        sequence: 0x0102,
+    };
+    let app = [0x12, 0xE8, 0, 0];
+    let mut record = vec![0u8; 64];
+    record[secured::APP_DATA_OFFSET..secured::APP_DATA_OFFSET + 4].copy_from_slice(&app);
+    let len = secured::seal_in_place(&crypto, &mut keys, 7, &mut record, app.len()).unwrap();
+    let mut nonce = iv;
+    nonce[0] ^= 0x02;
+    nonce[1] ^= 0x01;
+    let (aad, rest) = record[..len].split_at_mut(6);
+    let (body, tag) = rest.split_at_mut(len - 6 - 16);
+    Aes256Gcm::new_from_slice(&[9; 32])
+        .unwrap()
+        .decrypt_in_place_detached(
+            &Nonce::from(nonce),
+            aad,
+            body,
+            &Tag::from(<[u8; 16]>::try_from(&tag[..]).unwrap()),
+        )
+        .expect("little-endian sequence number");
+    assert_eq!(&body[2..6], &app);
+}
+
+/// The sequence-number byte order is specified (DSP0277 1.2) and the
+/// documentation says so instead of listing it as unconfirmed.
+#[test]
+fn sequence_number_order_is_documented_as_specified() {
+    let secured = include_str!("../src/spdm/secured.rs");
+    let readme = include_str!("../README.md");
+    assert!(!secured.contains("not confirmed"), "spdm/secured.rs");
+    assert!(
+        secured.contains("DSP0277 1.2"),
+        "spdm/secured.rs cites DSP0277 1.2"
+    );
+    let unconfirmed = readme
+        .split("Marked **not confirmed**")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    assert!(!unconfirmed.contains("sequence-number"), "README");
+}
+
 /// Encoding then decoding random well-formed messages gives them back.
 #[test]
 fn property_round_trips() {
     let mut rng = Prng::new(0x5EED);
-    for _ in 0..2000 {
-        let version = 0x12;
+    for i in 0..2000 {
+        let version = if i % 2 == 0 { 0x12 } else { 0x13 };
+        // RequesterContext only exists in 1.3; below it decodes as zeros.
+        let context: [u8; 8] = if version >= 0x13 {
+            rng.bytes(8).try_into().unwrap()
+        } else {
+            [0; 8]
+        };
         let get = GetCertificate {
             version,
             slot: rng.byte() & 7,
@@ -479,6 +651,7 @@ fn property_round_trips() {
             record: &record,
             nonce: &random,
             opaque: &opaque,
+            requester_context: context,
             signature: if signed { &sig } else { &[] },
         };
         let bytes = encode(|w| m.write(w));

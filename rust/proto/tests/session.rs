@@ -8,12 +8,19 @@ mod common;
 
 use common::{cert_chain, signing_key, HostCrypto};
 use tsm_proto::doe;
-use tsm_proto::ide_km::{self, IdeKmResponder, KeySubStream, KeyTarget, SUB_STREAMS};
+use tsm_proto::ide_km::{self, IdeKmResponder, IdePort, KeySubStream, KeyTarget, SUB_STREAMS};
 use tsm_proto::spdm::msg::MeasurementBlock;
+use tsm_proto::spdm::opaque::{SECURED_MESSAGE_VERSION_11, SECURED_MESSAGE_VERSION_12};
 use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
-use tsm_proto::spdm::{cap, crypto::CryptoError, error_code, msg, Error};
+use tsm_proto::spdm::{cap, crypto::CryptoError, error_code, msg, Error, Versions};
+
+/// SPDM 1.2 with secured messages 1.1: what the raw 1.2 messages below expect.
+const V12: Versions = Versions {
+    spdm: &[0x12],
+    secured: &[SECURED_MESSAGE_VERSION_11],
+};
 use tsm_proto::tdisp::{
     self, Body, InterfaceId, InterfaceReport, MmioRange, TdiState, TdispResponder,
 };
@@ -23,10 +30,13 @@ const INTERFACE: InterfaceId = InterfaceId {
     function_id: 0x0100_0100,
 };
 const IDE_REGISTERS: [u8; 12] = [0x42, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0x01, 0, 0, 0];
+/// A second IDE port of the device (a different stream count in the
+/// capability register tells the two apart).
+const IDE_REGISTERS_PORT1: [u8; 12] = [0x42, 0x01, 0x00, 0x00, 0, 0, 0, 0, 0x01, 0, 0, 0];
 
-/// The device model: IDE_KM port and one TDI behind the SPDM responder.
+/// The device model: two IDE_KM ports and one TDI behind the SPDM responder.
 struct Device<'a> {
-    ide: IdeKmResponder<'a>,
+    ide: IdeKmResponder<'a, 2>,
     tdisp: TdispResponder<'a>,
     nonce_counter: u8,
 }
@@ -101,12 +111,16 @@ struct Harness<'a> {
 }
 
 const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
-    flags: cap::ENCRYPT | cap::MAC | cap::KEY_EX,
+    flags: cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT,
     ct_exponent: 12,
     data_transfer_size: 4096,
     max_spdm_msg_size: 4096,
     req_session_id: 0xFFFE,
 };
+
+/// What the device model advertises unless a test says otherwise.
+const RESPONDER_FLAGS: u32 =
+    cap::CERT | cap::CHAL | cap::MEAS_SIG | cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT;
 
 impl<'a> Harness<'a> {
     /// A requester and a device; `device_key` signs, `chain` is what the
@@ -118,16 +132,32 @@ impl<'a> Harness<'a> {
         report: &'a [u8],
         blocks: &'a [MeasurementBlock<'a>],
     ) -> Self {
+        Self::build(
+            chain,
+            device_key,
+            cert_buf,
+            report,
+            blocks,
+            REQUESTER_CONFIG,
+            RESPONDER_FLAGS,
+        )
+    }
+
+    /// Like [`Harness::new`] with the requester's configuration and the
+    /// responder's CAPABILITIES flags chosen by the test.
+    fn build(
+        chain: &'a [u8],
+        device_key: u8,
+        cert_buf: &'a mut [u8],
+        report: &'a [u8],
+        blocks: &'a [MeasurementBlock<'a>],
+        requester: RequesterConfig,
+        responder_flags: u32,
+    ) -> Self {
         let responder = Responder::new(
             HostCrypto::new(2, Some(signing_key(device_key))),
             ResponderConfig {
-                flags: cap::CERT
-                    | cap::CHAL
-                    | cap::MEAS_SIG
-                    | cap::ENCRYPT
-                    | cap::MAC
-                    | cap::KEY_EX
-                    | cap::HBEAT,
+                flags: responder_flags,
                 ct_exponent: 14,
                 data_transfer_size: 256,
                 max_spdm_msg_size: 4096,
@@ -151,10 +181,18 @@ impl<'a> Harness<'a> {
             tdi: tdisp::Tdi::new(),
         };
         Self {
-            requester: Requester::new(HostCrypto::new(1, None), REQUESTER_CONFIG, cert_buf),
+            requester: Requester::new(HostCrypto::new(1, None), requester, cert_buf),
             responder,
             device: Device {
-                ide: IdeKmResponder::new(0x00, 0x01, 0, &IDE_REGISTERS),
+                ide: IdeKmResponder::with_ports(
+                    0x00,
+                    0x01,
+                    0,
+                    [
+                        IdePort::new(&IDE_REGISTERS),
+                        IdePort::new(&IDE_REGISTERS_PORT1),
+                    ],
+                ),
                 tdisp,
                 nonce_counter: 0,
             },
@@ -178,6 +216,26 @@ impl<'a> Harness<'a> {
         self.requester
             .response(&mut self.response[..rsp_len])
             .map(check)
+    }
+
+    /// Both sides offer only `versions`.
+    fn offer(&mut self, versions: Versions) {
+        self.requester.set_versions(versions);
+        self.responder.set_versions(versions);
+    }
+
+    /// Hands one plain SPDM message to the responder as a DOE object and
+    /// returns the SPDM message it answers with.
+    fn raw(&mut self, message: &[u8]) -> Vec<u8> {
+        let mut object = vec![0u8; message.len() + 16];
+        let len = doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, message, &mut object)
+            .unwrap();
+        let rsp_len = self
+            .responder
+            .process(&mut object[..len], &mut self.response, &mut self.device)
+            .unwrap();
+        let (_, payload) = doe::decode_object(&self.response[..rsp_len]).unwrap();
+        payload.to_vec()
     }
 
     /// Connection setup up to a complete certificate chain.
@@ -262,18 +320,24 @@ fn tdisp_body(bytes: &[u8]) -> Body<'_> {
         .body
 }
 
-/// Programs and activates all six key slots of key set 0 on stream 1.
+/// Programs and activates all six key slots of key set 0 on stream 1 of port 0.
 fn program_ide_keys(h: &mut Harness<'_>) {
-    let query = h.ide_km(ide_km::Message::Query { port_index: 0 }).unwrap();
+    program_port_keys(h, 0, &IDE_REGISTERS);
+    assert_eq!(h.device.ide.stream_keyed(), Some(1));
+}
+
+/// Queries port `port_index` and keys stream 1 on it.
+fn program_port_keys(h: &mut Harness<'_>, port_index: u8, registers: &[u8]) {
+    let query = h.ide_km(ide_km::Message::Query { port_index }).unwrap();
     assert_eq!(
         ide_km::Message::decode(&query),
         Ok(ide_km::Message::QueryResp {
-            port_index: 0,
+            port_index,
             dev_func: 0,
             bus: 1,
             segment: 0,
-            max_port_index: 0,
-            registers: &IDE_REGISTERS
+            max_port_index: 1,
+            registers
         })
     );
     let ifv = ide_km::ifv_to_wire(&[0, 0, 0, 0, 0, 0, 0, 1]);
@@ -289,7 +353,7 @@ fn program_ide_keys(h: &mut Harness<'_>) {
         .map(|key_sub_stream| KeyTarget {
             stream_id: 1,
             key_sub_stream,
-            port_index: 0,
+            port_index,
         })
         .collect();
     for (i, target) in slots.iter().enumerate() {
@@ -316,7 +380,8 @@ fn program_ide_keys(h: &mut Harness<'_>) {
             Ok(ide_km::Message::KGoStopAck(*target))
         );
     }
-    assert_eq!(h.device.ide.stream_keyed(), Some(1));
+    let port = h.device.ide.port(port_index).unwrap();
+    assert_eq!(port.stream_keyed(), Some(1));
 }
 
 #[test]
@@ -523,6 +588,7 @@ fn out_of_order_messages_fail_on_both_sides() {
     let chain = cert_chain(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.offer(V12);
     // The requester refuses to send out of order.
     assert_eq!(
         h.requester.request(Request::KeyExchange, &mut h.request),
@@ -613,6 +679,7 @@ fn truncated_objects_fail_the_right_way() {
     let chain = cert_chain(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.offer(V12);
     h.connect().unwrap();
 
     // A truncated DOE object cannot be answered at all.
@@ -710,4 +777,558 @@ fn certificate_is_fetched_in_portions() {
     assert_eq!(portions, 4);
     assert_eq!(outcome, Err(Error::Crypto(CryptoError::BadKey)));
     assert_eq!(h.requester.cert_chain(), None);
+}
+
+// Interop defects found against another SPDM stack. Each test checks the
+// bytes against the DSP0274 tables it names (table numbers of DSP0274 1.3;
+// the fields used here are laid out the same in 1.2).
+
+/// GET_CAPABILITIES 1.2 (Table 11): CTExponent 12, requester flags, sizes 4096.
+fn get_capabilities_12(flags: u32) -> Vec<u8> {
+    let mut m = vec![0x12, 0xE1, 0, 0, 0, 12, 0, 0];
+    m.extend_from_slice(&flags.to_le_bytes());
+    m.extend_from_slice(&4096u32.to_le_bytes());
+    m.extend_from_slice(&4096u32.to_le_bytes());
+    m
+}
+
+/// NEGOTIATE_ALGORITHMS 1.2 (Table 15) for P-384/SHA-384 with the given
+/// AlgStructures (Table 16), each `(AlgType, AlgSupported)`.
+fn negotiate_algorithms_12(structs: &[(u8, u16)]) -> Vec<u8> {
+    let length = 32 + 4 * structs.len();
+    let mut m = vec![0x12, 0xE3, structs.len() as u8, 0, length as u8, 0];
+    m.extend_from_slice(&[0x01, 0x02, 0x80, 0, 0, 0, 0x02, 0, 0, 0]);
+    m.extend_from_slice(&[0; 16]);
+    for (alg_type, supported) in structs {
+        m.extend_from_slice(&[*alg_type, 0x20]);
+        m.extend_from_slice(&supported.to_le_bytes());
+    }
+    m
+}
+
+/// Runs GET_VERSION and GET_CAPABILITIES by hand against the responder.
+fn raw_vca_prefix(h: &mut Harness<'_>) {
+    let version = h.raw(&[0x10, 0x84, 0, 0]);
+    assert_eq!(&version[..2], &[0x10, 0x04]);
+    let caps = h.raw(&get_capabilities_12(cap::ENCRYPT | cap::MAC | cap::KEY_EX));
+    assert_eq!(&caps[..2], &[0x12, 0x61]);
+}
+
+/// Defect 1: the requester sends only the AlgStructures it supports
+/// (Table 15: "The algorithm structure table shall be present only if the
+/// Requester supports that AlgType"), so no ReqBaseAsymAlg with
+/// AlgSupported = 0; Param1 and Length follow.
+#[test]
+fn requester_sends_only_supported_alg_structs() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.offer(V12);
+    assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
+    assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
+    let len = h
+        .requester
+        .request(Request::NegotiateAlgorithms, &mut h.request)
+        .unwrap();
+    let (_, sent) = doe::decode_object(&h.request[..len]).unwrap();
+    let expected = negotiate_algorithms_12(&[(2, 0x0010), (3, 0x0002), (5, 0x0001)]);
+    assert_eq!(&sent[..expected.len()], &expected[..]);
+    assert!(
+        sent[expected.len()..].iter().all(|&b| b == 0),
+        "DOE padding"
+    );
+}
+
+/// Defect 2: a responder without MEAS_CAP selects no measurement
+/// specification and no measurement hash (Table 21, MeasurementHashAlgo:
+/// "Otherwise, the Responder shall set this field to 0").
+#[test]
+fn algorithms_without_meas_cap_select_no_measurement_spec() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let flags = cap::CERT | cap::CHAL | cap::ENCRYPT | cap::MAC | cap::KEY_EX;
+    let mut h = Harness::build(&chain, 7, &mut cert_buf, &[], &[], REQUESTER_CONFIG, flags);
+    raw_vca_prefix(&mut h);
+    let rsp = h.raw(&negotiate_algorithms_12(&[
+        (2, 0x0010),
+        (3, 0x0002),
+        (5, 0x0001),
+    ]));
+    assert_eq!(&rsp[..2], &[0x12, 0x63]);
+    assert_eq!(rsp[6], 0, "MeasurementSpecificationSel");
+    assert_eq!(&rsp[8..12], &[0, 0, 0, 0], "MeasurementHashAlgo");
+    // With MEAS_CAP the same request selects DMTF and SHA-384.
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    raw_vca_prefix(&mut h);
+    let rsp = h.raw(&negotiate_algorithms_12(&[
+        (2, 0x0010),
+        (3, 0x0002),
+        (5, 0x0001),
+    ]));
+    assert_eq!(rsp[6], 0x01);
+    assert_eq!(&rsp[8..12], &[0x04, 0, 0, 0]);
+}
+
+/// Defect 3: with HBEAT_CAP on both sides, KEY_EXCHANGE_RSP (Table 71)
+/// carries a non-zero HeartbeatPeriod in Param1.
+#[test]
+fn key_exchange_rsp_offers_a_heartbeat_period() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.connect().unwrap();
+    let len = h
+        .requester
+        .request(Request::KeyExchange, &mut h.request)
+        .unwrap();
+    let rsp_len = h
+        .responder
+        .process(&mut h.request[..len], &mut h.response, &mut h.device)
+        .unwrap();
+    let (_, rsp) = doe::decode_object(&h.response[..rsp_len]).unwrap();
+    assert_eq!(rsp[1], 0x64);
+    assert_ne!(rsp[2], 0, "HeartbeatPeriod");
+}
+
+/// Defect 4: a request with three AlgStructures (no ReqBaseAsymAlg) is
+/// answered with exactly those three (Table 21 Param1 and Length,
+/// Table 22 RespAlgStruct).
+#[test]
+fn algorithms_answer_only_the_alg_structs_requested() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    raw_vca_prefix(&mut h);
+    let rsp = h.raw(&negotiate_algorithms_12(&[
+        (2, 0x0018),
+        (3, 0x0003),
+        (5, 0x0001),
+    ]));
+    let mut expected = vec![0x12, 0x63, 3, 0, 48, 0, 0x01, 0x02];
+    expected.extend_from_slice(&[0x04, 0, 0, 0, 0x80, 0, 0, 0, 0x02, 0, 0, 0]);
+    expected.extend_from_slice(&[0; 16]);
+    expected.extend_from_slice(&[2, 0x20, 0x10, 0, 3, 0x20, 0x02, 0, 5, 0x20, 0x01, 0]);
+    assert_eq!(&rsp[..expected.len()], &expected[..]);
+    assert!(rsp[expected.len()..].iter().all(|&b| b == 0), "DOE padding");
+}
+
+/// Defect 5: the requester sends HEARTBEAT only when both sides have
+/// HBEAT_CAP and the responder gave a non-zero HeartbeatPeriod.
+#[test]
+fn heartbeat_needs_hbeat_cap_on_both_sides() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::build(
+        &chain,
+        7,
+        &mut cert_buf,
+        &[],
+        &[],
+        REQUESTER_CONFIG,
+        RESPONDER_FLAGS & !cap::HBEAT,
+    );
+    h.open_session().unwrap();
+    assert_eq!(
+        h.requester.request(Request::Heartbeat, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE8))
+    );
+    // A requester without HBEAT_CAP does not send it either.
+    let mut cert_buf = [0u8; 1024];
+    let config = RequesterConfig {
+        flags: REQUESTER_CONFIG.flags & !cap::HBEAT,
+        ..REQUESTER_CONFIG
+    };
+    let mut h = Harness::build(&chain, 7, &mut cert_buf, &[], &[], config, RESPONDER_FLAGS);
+    h.open_session().unwrap();
+    assert_eq!(
+        h.requester.request(Request::Heartbeat, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE8))
+    );
+}
+
+/// One SPDM / secured-message version pair offered by the responder.
+const PAIRS: [(Versions, u8, u16); 4] = [
+    (
+        Versions {
+            spdm: &[0x12],
+            secured: &[SECURED_MESSAGE_VERSION_11],
+        },
+        0x12,
+        SECURED_MESSAGE_VERSION_11,
+    ),
+    (
+        Versions {
+            spdm: &[0x12],
+            secured: &[SECURED_MESSAGE_VERSION_12],
+        },
+        0x12,
+        SECURED_MESSAGE_VERSION_12,
+    ),
+    (
+        Versions {
+            spdm: &[0x13],
+            secured: &[SECURED_MESSAGE_VERSION_11],
+        },
+        0x13,
+        SECURED_MESSAGE_VERSION_11,
+    ),
+    (
+        Versions {
+            spdm: &[0x13],
+            secured: &[SECURED_MESSAGE_VERSION_12],
+        },
+        0x13,
+        SECURED_MESSAGE_VERSION_12,
+    ),
+];
+
+/// Measurement blocks of three DMTF value types: immutable ROM (0),
+/// mutable firmware (1) and freeform manifest (4).
+fn three_blocks() -> [MeasurementBlock<'static>; 3] {
+    [
+        MeasurementBlock {
+            index: 1,
+            value_type: 0x00,
+            value: &[0x11; 48],
+        },
+        MeasurementBlock {
+            index: 2,
+            value_type: 0x01,
+            value: &[0x22; 48],
+        },
+        MeasurementBlock {
+            index: 3,
+            value_type: 0x84,
+            value: b"manifest",
+        },
+    ]
+}
+
+/// SHA-384 over the encoded blocks (DSP0274 MeasurementSummaryHash).
+fn summary_of(blocks: &[MeasurementBlock<'_>]) -> [u8; 48] {
+    use sha2::{Digest as _, Sha384};
+    let mut h = Sha384::new();
+    for b in blocks {
+        let mut buf = [0u8; 128];
+        let len = encode_into(&mut buf, |w| b.write(w)).unwrap();
+        h.update(&buf[..len]);
+    }
+    h.finalize().into()
+}
+
+/// CHALLENGE; returns the measurement summary hash if one came back.
+fn challenge(h: &mut Harness<'_>, req: Request<'_>) -> Result<Option<[u8; 48]>, Error> {
+    h.exchange(req, |r| match r {
+        Response::ChallengeAuth => None,
+        Response::ChallengeAuthWithSummary(d) => Some(d),
+        other => panic!("{other:?}"),
+    })
+}
+
+/// Signed measurements, answered in the session once one exists.
+fn signed_measurements(h: &mut Harness<'_>) -> Vec<u8> {
+    h.exchange(
+        Request::GetMeasurements {
+            operation: msg::MEAS_OP_ALL,
+            signed: true,
+        },
+        |r| match r {
+            Response::Measurements(m) => m.blocks().map(|b| b.unwrap().index).collect(),
+            other => panic!("{other:?}"),
+        },
+    )
+    .unwrap()
+}
+
+/// SPDM 1.2 and 1.3 with secured messages 1.1 and 1.2, each pair end to end:
+/// the requester offers everything and settles on what the responder
+/// offers; challenge with summary hash, signed measurements outside and
+/// inside the session, heartbeat, IDE_KM on both ports, end of session.
+#[test]
+fn every_version_pair_runs_end_to_end() {
+    let chain = cert_chain(&signing_key(7));
+    let blocks = three_blocks();
+    for (offer, spdm, secured) in PAIRS {
+        let mut cert_buf = [0u8; 1024];
+        let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &blocks);
+        h.responder.set_versions(offer);
+        h.connect().unwrap();
+        assert_eq!(h.requester.spdm_version(), Some(spdm));
+        assert_eq!(h.responder.spdm_version(), Some(spdm));
+        assert_eq!(
+            challenge(
+                &mut h,
+                Request::ChallengeWithSummary(msg::meas_summary::ALL)
+            ),
+            Ok(Some(summary_of(&blocks)))
+        );
+        assert_eq!(signed_measurements(&mut h), [1, 2, 3]);
+        h.exchange(Request::KeyExchange, |_| ()).unwrap();
+        assert_eq!(h.requester.secured_version(), Some(secured));
+        assert_eq!(h.responder.secured_version(), Some(secured));
+        assert!(h
+            .exchange(Request::Finish, |r| r == Response::Finish)
+            .unwrap());
+        assert!(h
+            .exchange(Request::Heartbeat, |r| r == Response::Heartbeat)
+            .unwrap());
+        // GET_MEASUREMENTS now travels as a secured record (DOE type 2).
+        let len = h
+            .requester
+            .request(
+                Request::GetMeasurements {
+                    operation: msg::MEAS_OP_COUNT,
+                    signed: false,
+                },
+                &mut h.request,
+            )
+            .unwrap();
+        assert_eq!(h.request[2], doe::TYPE_SECURED_CMA);
+        let rsp_len = h
+            .responder
+            .process(&mut h.request[..len], &mut h.response, &mut h.device)
+            .unwrap();
+        match h.requester.response(&mut h.response[..rsp_len]).unwrap() {
+            Response::Measurements(m) => assert_eq!(m.total_indices, 3),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(signed_measurements(&mut h), [1, 2, 3]);
+        program_port_keys(&mut h, 0, &IDE_REGISTERS);
+        program_port_keys(&mut h, 1, &IDE_REGISTERS_PORT1);
+        assert!(h
+            .exchange(Request::EndSession, |r| r == Response::EndSession)
+            .unwrap());
+    }
+}
+
+/// No common version: the requester gives up at VERSION (SPDM) or the
+/// responder refuses KEY_EXCHANGE (secured messages, ERROR InvalidRequest);
+/// a GET_CAPABILITIES in a version the responder did not offer gets
+/// ERROR VersionMismatch.
+#[test]
+fn version_mismatches_fail_the_right_way() {
+    let chain = cert_chain(&signing_key(7));
+    let only = |spdm: &'static [u8], secured: &'static [u16]| Versions { spdm, secured };
+    for (requester, responder) in [
+        (only(&[0x12], &[0x1100]), only(&[0x13], &[0x1100])),
+        (only(&[0x13], &[0x1100]), only(&[0x12], &[0x1100])),
+    ] {
+        let mut cert_buf = [0u8; 1024];
+        let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+        h.requester.set_versions(requester);
+        h.responder.set_versions(responder);
+        assert_eq!(
+            h.exchange(Request::GetVersion, |_| ()),
+            Err(Error::Negotiation("no common SPDM version"))
+        );
+    }
+    for (requester, responder) in [
+        (only(&[0x12], &[0x1100]), only(&[0x12], &[0x1200])),
+        (only(&[0x13], &[0x1200]), only(&[0x13], &[0x1100])),
+    ] {
+        let mut cert_buf = [0u8; 1024];
+        let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+        h.requester.set_versions(requester);
+        h.responder.set_versions(responder);
+        h.connect().unwrap();
+        assert_eq!(
+            h.exchange(Request::KeyExchange, |_| ()),
+            Err(Error::Peer {
+                code: error_code::INVALID_REQUEST,
+                data: 0
+            })
+        );
+        assert_eq!(h.responder.session_id(), None);
+    }
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.responder.set_versions(V12);
+    // VERSION (Table 9) lists only 1.2 now.
+    assert_eq!(
+        h.raw(&[0x10, 0x84, 0, 0])[..8],
+        [0x10, 0x04, 0, 0, 0, 1, 0x00, 0x12]
+    );
+    let mut caps13 = get_capabilities_12(cap::ENCRYPT | cap::MAC | cap::KEY_EX);
+    caps13[0] = 0x13;
+    assert_eq!(
+        h.raw(&caps13)[..4],
+        [0x10, 0x7F, error_code::VERSION_MISMATCH, 0]
+    );
+}
+
+/// VERSION (Table 9) of the default responder lists 1.2 and 1.3; a 1.3
+/// GET_CAPABILITIES (Table 11, same 20 bytes as 1.2) selects 1.3.
+#[test]
+fn responder_offers_spdm_12_and_13() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    assert_eq!(
+        h.raw(&[0x10, 0x84, 0, 0])[..10],
+        [0x10, 0x04, 0, 0, 0, 2, 0x00, 0x12, 0x00, 0x13]
+    );
+    let mut caps13 = get_capabilities_12(cap::ENCRYPT | cap::MAC | cap::KEY_EX);
+    caps13[0] = 0x13;
+    // Param1 bit 0 (Supported Algorithms block) needs CHUNK_CAP, which this
+    // responder lacks: ERROR InvalidRequest (Table 11).
+    caps13[2] = 1;
+    assert_eq!(
+        h.raw(&caps13)[..4],
+        [0x10, 0x7F, error_code::INVALID_REQUEST, 0]
+    );
+    caps13[2] = 0;
+    let rsp = h.raw(&caps13);
+    assert_eq!(&rsp[..4], &[0x13, 0x61, 0, 0]);
+    assert_eq!(h.responder.spdm_version(), Some(0x13));
+}
+
+/// The configured HeartbeatPeriod reaches the requester, which reports it
+/// for scheduling; a period of 0 means no HEARTBEAT at all.
+#[test]
+fn heartbeat_period_is_configurable_and_honoured() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.open_session().unwrap();
+    assert_eq!(
+        h.requester.heartbeat_period(),
+        Some(tsm_proto::spdm::DEFAULT_HEARTBEAT_PERIOD)
+    );
+
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.responder.set_heartbeat_period(5);
+    h.open_session().unwrap();
+    assert_eq!(h.requester.heartbeat_period(), Some(5));
+    assert!(h
+        .exchange(Request::Heartbeat, |r| r == Response::Heartbeat)
+        .unwrap());
+
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
+    h.responder.set_heartbeat_period(0);
+    h.open_session().unwrap();
+    assert_eq!(h.requester.heartbeat_period(), None);
+    assert_eq!(
+        h.requester.request(Request::Heartbeat, &mut h.request),
+        Err(Error::UnexpectedMessage(0xE8))
+    );
+}
+
+/// CHALLENGE Param2 TCB (1) and ALL (0xFF): CHALLENGE_AUTH (Table 45)
+/// carries the hash of the TCB blocks (ROM and mutable firmware in this
+/// model) or of all blocks, concatenated in index order, between Nonce and
+/// OpaqueDataLength. Without
+/// MEAS_CAP the requester does not ask and the responder refuses.
+#[test]
+fn challenge_answers_with_a_measurement_summary_hash() {
+    let chain = cert_chain(&signing_key(7));
+    let blocks = three_blocks();
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &blocks);
+    h.connect().unwrap();
+    assert_eq!(
+        challenge(
+            &mut h,
+            Request::ChallengeWithSummary(msg::meas_summary::TCB)
+        ),
+        Ok(Some(summary_of(&blocks[..2])))
+    );
+    assert_eq!(
+        challenge(
+            &mut h,
+            Request::ChallengeWithSummary(msg::meas_summary::ALL)
+        ),
+        Ok(Some(summary_of(&blocks)))
+    );
+    assert_eq!(challenge(&mut h, Request::Challenge), Ok(None));
+
+    // Blocks are hashed in ascending index order whatever order the device
+    // lists them in; a TCB with no measured component gives a zero hash.
+    let reversed = [blocks[2], blocks[1], blocks[0]];
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &reversed);
+    h.connect().unwrap();
+    assert_eq!(
+        challenge(
+            &mut h,
+            Request::ChallengeWithSummary(msg::meas_summary::ALL)
+        ),
+        Ok(Some(summary_of(&blocks)))
+    );
+    let manifest_only = [blocks[2]];
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &manifest_only);
+    h.connect().unwrap();
+    assert_eq!(
+        challenge(
+            &mut h,
+            Request::ChallengeWithSummary(msg::meas_summary::TCB)
+        ),
+        Ok(Some([0; 48]))
+    );
+    assert_eq!(
+        h.requester
+            .request(Request::ChallengeWithSummary(2), &mut h.request),
+        Err(Error::UnexpectedMessage(0x83))
+    );
+
+    let mut cert_buf = [0u8; 1024];
+    let flags = RESPONDER_FLAGS & !cap::MEAS;
+    let mut h = Harness::build(
+        &chain,
+        7,
+        &mut cert_buf,
+        &[],
+        &blocks,
+        REQUESTER_CONFIG,
+        flags,
+    );
+    h.offer(V12);
+    h.connect().unwrap();
+    assert_eq!(
+        h.requester.request(
+            Request::ChallengeWithSummary(msg::meas_summary::ALL),
+            &mut h.request
+        ),
+        Err(Error::UnexpectedMessage(0x83))
+    );
+    // CHALLENGE 1.2 (Table 44): SlotID 0, Param2 TCB, Nonce.
+    let mut challenge = vec![0x12, 0x83, 0, 1];
+    challenge.extend_from_slice(&[0x5A; 32]);
+    assert_eq!(
+        h.raw(&challenge)[..4],
+        [0x12, 0x7F, error_code::INVALID_REQUEST, 0]
+    );
+}
+
+/// The requester holds a responder without MEAS_CAP to Table 21: an
+/// ALGORITHMS that selects a measurement specification or hash anyway is
+/// refused.
+#[test]
+fn requester_rejects_measurement_selection_without_meas_cap() {
+    let chain = cert_chain(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let flags = RESPONDER_FLAGS & !cap::MEAS;
+    let mut h = Harness::build(&chain, 7, &mut cert_buf, &[], &[], REQUESTER_CONFIG, flags);
+    assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
+    assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
+    let len = h
+        .requester
+        .request(Request::NegotiateAlgorithms, &mut h.request)
+        .unwrap();
+    let rsp_len = h
+        .responder
+        .process(&mut h.request[..len], &mut h.response, &mut h.device)
+        .unwrap();
+    // DOE header (8 bytes), then ALGORITHMS: MeasurementSpecificationSel at
+    // offset 6, MeasurementHashAlgo at 8.
+    assert_eq!(h.response[8 + 6], 0);
+    h.response[8 + 6] = 0x01;
+    h.response[8 + 8] = 0x04;
+    assert_eq!(
+        h.requester.response(&mut h.response[..rsp_len]),
+        Err(Error::Negotiation("measurement selection"))
+    );
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! DMTF SPDM 1.2 (DSP0274) and secured messages (DSP0277) as carried over
-//! PCIe DOE (CMA, DOE types 1 and 2).
+//! DMTF SPDM 1.2 and 1.3 (DSP0274) and secured messages 1.1 and 1.2
+//! (DSP0277) as carried over PCIe DOE (CMA, DOE types 1 and 2).
 //!
 //! * [`msg`]: zero-copy codecs for every message the requester and
 //!   responder use.
@@ -11,8 +11,7 @@
 //! * [`vendor`]: PCI-SIG `VENDOR_DEFINED_REQUEST`/`RESPONSE` payload header.
 //! * [`requester`] and [`responder`]: state machines enforcing message order.
 //!
-//! Layout facts come from DSP0274 1.2.x, DSP0277 1.1 and the message
-//! structures in DMTF libspdm `include/industry_standard/spdm.h`.
+//! Layout facts come from DSP0274 1.2.x and 1.3 and DSP0277 1.1 and 1.2.
 //! The state machines support one algorithm suite, the one every
 //! backend in this project uses: ECDSA P-384, SHA-384, ECDHE secp384r1,
 //! AES-256-GCM and the SPDM key schedule. The codecs accept any suite.
@@ -35,10 +34,61 @@ pub mod vendor;
 pub const VERSION_10: u8 = 0x10;
 /// SPDMVersion byte of 1.1.
 pub const VERSION_11: u8 = 0x11;
-/// SPDMVersion byte of 1.2, the version the state machines negotiate.
+/// SPDMVersion byte of 1.2.
 pub const VERSION_12: u8 = 0x12;
 /// SPDMVersion byte of 1.3.
 pub const VERSION_13: u8 = 0x13;
+
+/// The SPDM and secured-message versions one side is willing to use. The
+/// state machines know SPDM 1.2 and 1.3 and secured messages 1.1 and 1.2;
+/// other entries are ignored. Each side picks the highest version both
+/// offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Versions {
+    /// SPDMVersion bytes ([`VERSION_12`], [`VERSION_13`]).
+    pub spdm: &'static [u8],
+    /// Secured-message version entries
+    /// ([`opaque::SECURED_MESSAGE_VERSION_11`], [`opaque::SECURED_MESSAGE_VERSION_12`]).
+    pub secured: &'static [u16],
+}
+
+impl Versions {
+    /// Everything the state machines support; the default of both sides.
+    pub const ALL: Versions = Versions {
+        spdm: &[VERSION_12, VERSION_13],
+        secured: &[
+            opaque::SECURED_MESSAGE_VERSION_11,
+            opaque::SECURED_MESSAGE_VERSION_12,
+        ],
+    };
+
+    /// The SPDM versions offered that the state machines support, lowest first.
+    pub(crate) fn spdm(&self) -> impl Iterator<Item = u8> + '_ {
+        [VERSION_12, VERSION_13]
+            .into_iter()
+            .filter(|v| self.spdm.contains(v))
+    }
+
+    /// The highest SPDM version offered here and in `peer`.
+    pub(crate) fn best_spdm(&self, mut peer: impl FnMut(u8) -> bool) -> Option<u8> {
+        self.spdm().filter(|&v| peer(v)).last()
+    }
+
+    /// The secured-message versions offered that the state machines
+    /// support, lowest first.
+    pub(crate) fn secured(&self) -> impl Iterator<Item = u16> + '_ {
+        [
+            opaque::SECURED_MESSAGE_VERSION_11,
+            opaque::SECURED_MESSAGE_VERSION_12,
+        ]
+        .into_iter()
+        .filter(|v| self.secured.contains(v))
+    }
+}
+
+/// HeartbeatPeriod (seconds) a responder offers when both sides have
+/// HBEAT_CAP, unless configured otherwise.
+pub const DEFAULT_HEARTBEAT_PERIOD: u8 = 60;
 
 /// Request codes (DSP0274 "SPDM request codes" table).
 pub mod code {
@@ -159,7 +209,8 @@ pub mod error_code {
     pub const VENDOR_DEFINED: u8 = 0xFF;
 }
 
-/// Capability flags of CAPABILITIES/GET_CAPABILITIES (DSP0274 1.2 flag tables).
+/// Capability flags of CAPABILITIES/GET_CAPABILITIES (DSP0274 1.3 Tables 13
+/// and 14; the bits used here are the same in 1.2).
 pub mod cap {
     /// Responder: supports GET_DIGESTS and GET_CERTIFICATE.
     pub const CERT: u32 = 1 << 1;
@@ -169,6 +220,8 @@ pub mod cap {
     pub const MEAS_NO_SIG: u32 = 1 << 3;
     /// Responder: measurements with signature.
     pub const MEAS_SIG: u32 = 1 << 4;
+    /// Responder: MEAS_CAP, either form of measurements.
+    pub const MEAS: u32 = MEAS_NO_SIG | MEAS_SIG;
     /// Responder: fresh measurements after reset.
     pub const MEAS_FRESH: u32 = 1 << 5;
     /// Both: encryption of secured messages.

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-//! SPDM message codecs (DSP0274 1.2 message format tables; field order and
-//! sizes cross-checked with DMTF libspdm `spdm.h`).
+//! SPDM message codecs (DSP0274 1.2 and 1.3 message format tables).
+//!
+//! A message's SPDMVersion decides its 1.3-only fields: RequesterContext
+//! in CHALLENGE, CHALLENGE_AUTH, GET_MEASUREMENTS and MEASUREMENTS, and
+//! SupportedSlotMask in DIGESTS Param1. Below 1.3 they are absent on the
+//! wire and zero when decoded.
 //!
 //! Every message has `read`, which decodes from a [`Reader`] and leaves any
 //! following bytes (DOE padding) unread, and `write`, which appends the
@@ -13,7 +17,29 @@
 //! sign its prefix, and patch the signature in place.
 
 use super::wire::{Error, Reader, Result, Writer};
-use super::{code, AlgSizes, NONCE_LEN, VERSION_10, VERSION_11, VERSION_12};
+use super::{code, AlgSizes, NONCE_LEN, VERSION_10, VERSION_11, VERSION_12, VERSION_13};
+
+/// Size of RequesterContext (1.3).
+pub const REQUESTER_CONTEXT_LEN: usize = 8;
+/// RequesterContext: an opaque value the responder echoes (1.3).
+pub type RequesterContext = [u8; REQUESTER_CONTEXT_LEN];
+
+/// Reads RequesterContext if `version` has one.
+fn read_context(r: &mut Reader<'_>, version: u8) -> Result<RequesterContext> {
+    if version >= VERSION_13 {
+        Ok(*r.array()?)
+    } else {
+        Ok([0; REQUESTER_CONTEXT_LEN])
+    }
+}
+
+/// Writes RequesterContext if `version` has one.
+fn write_context(w: &mut Writer<'_>, version: u8, context: &RequesterContext) -> Result<()> {
+    if version >= VERSION_13 {
+        w.bytes(context)?;
+    }
+    Ok(())
+}
 
 /// The 4-byte header of every SPDM message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,7 +238,12 @@ impl Capabilities {
     }
 }
 
-/// The four AlgStructure entries of NEGOTIATE_ALGORITHMS/ALGORITHMS.
+/// The AlgStructure entries of NEGOTIATE_ALGORITHMS/ALGORITHMS.
+///
+/// An entry is on the wire exactly when its value is non-zero: DSP0274
+/// 1.3 has the requester send a structure only for an AlgType it supports
+/// (Table 15) and the responder select only among what the requester
+/// offered (Table 22), so a zero value and an absent entry mean the same.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AlgStructs {
     /// DHE groups.
@@ -261,7 +292,7 @@ impl AlgStructs {
     }
 
     fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        for (alg_type, value) in self.entries() {
+        for (alg_type, value) in self.present() {
             w.u8(alg_type)?;
             w.u8(ALG_COUNT_FIXED2)?;
             w.u16(value)?;
@@ -269,8 +300,8 @@ impl AlgStructs {
         Ok(())
     }
 
-    /// All four entries in AlgType order; every one is always encoded.
-    fn entries(&self) -> [(u8, u16); 4] {
+    /// The entries with a non-zero value, in AlgType order.
+    fn present(&self) -> impl Iterator<Item = (u8, u16)> {
         use super::alg::*;
         [
             (TYPE_DHE, self.dhe),
@@ -278,6 +309,14 @@ impl AlgStructs {
             (TYPE_REQ_BASE_ASYM, self.req_base_asym),
             (TYPE_KEY_SCHEDULE, self.key_schedule),
         ]
+        .into_iter()
+        .filter(|&(_, value)| value != 0)
+    }
+
+    /// Number of entries on the wire (Param1).
+    fn count(&self) -> u8 {
+        // At most four AlgTypes exist.
+        self.present().count() as u8
     }
 }
 
@@ -338,17 +377,12 @@ impl NegotiateAlgorithms {
         })
     }
 
-    /// Encodes the request (no extended algorithms, all four AlgStructures).
+    /// Encodes the request (no extended algorithms, one AlgStructure per
+    /// non-zero entry).
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        let entries = self.structs.entries();
-        header(
-            w,
-            self.version,
-            code::NEGOTIATE_ALGORITHMS,
-            entries.len() as u8,
-            0,
-        )?;
-        w.len_u16(NEGOTIATE_FIXED_LEN + entries.len() * ALG_STRUCT_LEN)?;
+        let count = self.structs.count();
+        header(w, self.version, code::NEGOTIATE_ALGORITHMS, count, 0)?;
+        w.len_u16(NEGOTIATE_FIXED_LEN + usize::from(count) * ALG_STRUCT_LEN)?;
         w.u8(self.measurement_spec)?;
         w.u8(self.other_params)?;
         w.u32(self.base_asym)?;
@@ -407,11 +441,11 @@ impl Algorithms {
         })
     }
 
-    /// Encodes the response.
+    /// Encodes the response (one AlgStructure per non-zero entry).
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        let entries = self.structs.entries();
-        header(w, self.version, code::ALGORITHMS, entries.len() as u8, 0)?;
-        w.len_u16(ALGORITHMS_FIXED_LEN + entries.len() * ALG_STRUCT_LEN)?;
+        let count = self.structs.count();
+        header(w, self.version, code::ALGORITHMS, count, 0)?;
+        w.len_u16(ALGORITHMS_FIXED_LEN + usize::from(count) * ALG_STRUCT_LEN)?;
         w.u8(self.measurement_spec)?;
         w.u8(self.other_params)?;
         w.u32(self.measurement_hash)?;
@@ -477,7 +511,14 @@ impl<'a> Digests<'a> {
         if self.digests.len() != self.slot_mask.count_ones() as usize * sizes.hash {
             return Err(Error::InvalidField("Digest"));
         }
-        header(w, self.version, code::DIGESTS, 0, self.slot_mask)?;
+        // 1.3 Param1 is SupportedSlotMask; the slots this encoder reports
+        // are all the responder supports.
+        let supported = if self.version >= VERSION_13 {
+            self.slot_mask
+        } else {
+            0
+        };
+        header(w, self.version, code::DIGESTS, supported, self.slot_mask)?;
         w.bytes(self.digests)
     }
 
@@ -602,6 +643,8 @@ pub struct Challenge<'a> {
     pub meas_summary_type: u8,
     /// Requester nonce.
     pub nonce: &'a [u8; NONCE_LEN],
+    /// RequesterContext (1.3).
+    pub requester_context: RequesterContext,
 }
 
 impl<'a> Challenge<'a> {
@@ -617,6 +660,7 @@ impl<'a> Challenge<'a> {
             slot: h.param1,
             meas_summary_type: h.param2,
             nonce: r.array()?,
+            requester_context: read_context(r, h.version)?,
         })
     }
 
@@ -629,7 +673,8 @@ impl<'a> Challenge<'a> {
             self.slot,
             self.meas_summary_type,
         )?;
-        w.bytes(self.nonce)
+        w.bytes(self.nonce)?;
+        write_context(w, self.version, &self.requester_context)
     }
 }
 
@@ -657,6 +702,8 @@ pub struct ChallengeAuth<'a> {
     pub meas_summary_hash: &'a [u8],
     /// OpaqueData.
     pub opaque: &'a [u8],
+    /// RequesterContext echoed from CHALLENGE (1.3).
+    pub requester_context: RequesterContext,
     /// Signature (S).
     pub signature: &'a [u8],
 }
@@ -673,6 +720,7 @@ impl<'a> ChallengeAuth<'a> {
             nonce: r.array()?,
             meas_summary_hash: r.bytes(summary_len(meas_summary_type, sizes))?,
             opaque: read_u16_prefixed(r)?,
+            requester_context: read_context(r, h.version)?,
             signature: r.bytes(sizes.signature)?,
         })
     }
@@ -690,6 +738,7 @@ impl<'a> ChallengeAuth<'a> {
         w.bytes(self.nonce)?;
         w.bytes(self.meas_summary_hash)?;
         write_u16_prefixed(w, self.opaque)?;
+        write_context(w, self.version, &self.requester_context)?;
         w.bytes(self.signature)
     }
 }
@@ -714,6 +763,8 @@ pub struct GetMeasurements<'a> {
     pub operation: u8,
     /// Nonce and slot, present exactly when a signature is requested.
     pub signed: Option<(&'a [u8; NONCE_LEN], u8)>,
+    /// RequesterContext (1.3, signed or not).
+    pub requester_context: RequesterContext,
 }
 
 impl<'a> GetMeasurements<'a> {
@@ -735,6 +786,7 @@ impl<'a> GetMeasurements<'a> {
             attributes: h.param1,
             operation: h.param2,
             signed,
+            requester_context: read_context(r, h.version)?,
         })
     }
 
@@ -755,7 +807,7 @@ impl<'a> GetMeasurements<'a> {
             w.bytes(nonce)?;
             w.u8(slot)?;
         }
-        Ok(())
+        write_context(w, self.version, &self.requester_context)
     }
 }
 
@@ -777,6 +829,8 @@ pub struct Measurements<'a> {
     pub nonce: &'a [u8; NONCE_LEN],
     /// OpaqueData.
     pub opaque: &'a [u8],
+    /// RequesterContext echoed from GET_MEASUREMENTS (1.3).
+    pub requester_context: RequesterContext,
     /// Signature (S) if one was requested, else empty.
     pub signature: &'a [u8],
 }
@@ -796,6 +850,7 @@ impl<'a> Measurements<'a> {
             record,
             nonce: r.array()?,
             opaque: read_u16_prefixed(r)?,
+            requester_context: read_context(r, h.version)?,
             signature: r.bytes(if signed { sizes.signature } else { 0 })?,
         };
         if m.blocks().count() != usize::from(number_of_blocks) || m.blocks().any(|b| b.is_err()) {
@@ -821,6 +876,7 @@ impl<'a> Measurements<'a> {
         w.bytes(self.record)?;
         w.bytes(self.nonce)?;
         write_u16_prefixed(w, self.opaque)?;
+        write_context(w, self.version, &self.requester_context)?;
         w.bytes(self.signature)
     }
 
@@ -870,12 +926,29 @@ impl<'a> MeasurementBlock<'a> {
 
     /// Encodes one block.
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-        w.u8(self.index)?;
-        w.u8(super::alg::MEAS_SPEC_DMTF)?;
-        w.len_u16(self.value.len() + DMTF_VALUE_HEADER_LEN)?;
-        w.u8(self.value_type)?;
-        w.len_u16(self.value.len())?;
+        w.bytes(&self.encoded_header()?)?;
         w.bytes(self.value)
+    }
+
+    /// The block's encoding up to its value: Index, MeasurementSpecification,
+    /// MeasurementSize, DMTFSpecMeasurementValueType, DMTFSpecMeasurementValueSize.
+    pub fn encoded_header(&self) -> Result<[u8; MEAS_BLOCK_HEADER_LEN + DMTF_VALUE_HEADER_LEN]> {
+        let too_long = Error::InvalidField("MeasurementSize");
+        let value_size = u16::try_from(self.value.len()).map_err(|_| too_long)?;
+        let size = value_size
+            .checked_add(DMTF_VALUE_HEADER_LEN as u16)
+            .ok_or(too_long)?
+            .to_le_bytes();
+        let value_size = value_size.to_le_bytes();
+        Ok([
+            self.index,
+            super::alg::MEAS_SPEC_DMTF,
+            size[0],
+            size[1],
+            self.value_type,
+            value_size[0],
+            value_size[1],
+        ])
     }
 
     /// Encoded size of the block.

@@ -16,14 +16,18 @@ use super::wire::{Error, Reader, Result, Writer};
 
 /// Secured Messages using SPDM 1.1 (DSP0277 1.1), as a version number entry.
 pub const SECURED_MESSAGE_VERSION_11: u16 = 0x1100;
+/// Secured Messages using SPDM 1.2 (DSP0277 1.2), as a version number entry.
+pub const SECURED_MESSAGE_VERSION_12: u16 = 0x1200;
+/// Most versions [`write_supported`] lists.
+pub const MAX_VERSIONS: usize = 4;
 
 const REGISTRY_DMTF: u8 = 0;
 const SM_DATA_VERSION: u8 = 1;
 const SM_DATA_ID_SELECTION: u8 = 0;
 const SM_DATA_ID_SUPPORTED: u8 = 1;
 /// Longest encoding this module produces: header (4) + element header (4)
-/// + supported list with one version (5), padded.
-pub const MAX_LEN: usize = 16;
+/// + supported list with [`MAX_VERSIONS`] versions (3 + 8), padded.
+pub const MAX_LEN: usize = 20;
 
 /// Writes the general opaque header and one DMTF element around `sm_data`.
 fn write_element(w: &mut Writer<'_>, sm_data_id: u8, sm_data: &[u8]) -> Result<()> {
@@ -68,10 +72,21 @@ fn read_element(opaque: &[u8]) -> Result<(u8, &[u8])> {
     Err(Error::InvalidField("OpaqueData"))
 }
 
-/// Encodes the requester's supported-version list (one version).
-pub fn write_supported(w: &mut Writer<'_>, version: u16) -> Result<()> {
-    let v = version.to_le_bytes();
-    write_element(w, SM_DATA_ID_SUPPORTED, &[1, v[0], v[1]])
+/// Encodes the requester's supported-version list (1 to [`MAX_VERSIONS`]
+/// versions).
+pub fn write_supported(w: &mut Writer<'_>, versions: &[u16]) -> Result<()> {
+    if versions.is_empty() || versions.len() > MAX_VERSIONS {
+        return Err(Error::InvalidField("VersionCount"));
+    }
+    let mut data = [0u8; 1 + 2 * MAX_VERSIONS];
+    let mut d = Writer::new(&mut data);
+    // At most MAX_VERSIONS, checked above.
+    d.u8(versions.len() as u8)?;
+    for v in versions {
+        d.u16(*v)?;
+    }
+    let len = d.len();
+    write_element(w, SM_DATA_ID_SUPPORTED, data.get(..len).unwrap_or(&[]))
 }
 
 /// Encodes the responder's version selection.
@@ -117,7 +132,7 @@ mod tests {
     fn golden_supported_versions() {
         let mut out = [0u8; MAX_LEN];
         let mut w = Writer::new(&mut out);
-        write_supported(&mut w, SECURED_MESSAGE_VERSION_11).unwrap();
+        write_supported(&mut w, &[SECURED_MESSAGE_VERSION_11]).unwrap();
         let len = w.len();
         assert_eq!(
             &out[..len],
@@ -126,6 +141,27 @@ mod tests {
         assert_eq!(supports(&out[..len], SECURED_MESSAGE_VERSION_11), Ok(true));
         assert_eq!(supports(&out[..len], 0x1000), Ok(false));
         assert_eq!(selection(&out[..len]), Err(Error::InvalidField("SMDataID")));
+    }
+
+    /// Two versions {1.1, 1.2}: VersionCount 2, entries 0x1100 and 0x1200,
+    /// element padded from 11 to 12 bytes.
+    #[test]
+    fn golden_two_supported_versions() {
+        let mut out = [0u8; MAX_LEN];
+        let mut w = Writer::new(&mut out);
+        let both = [SECURED_MESSAGE_VERSION_11, SECURED_MESSAGE_VERSION_12];
+        write_supported(&mut w, &both).unwrap();
+        let len = w.len();
+        assert_eq!(
+            &out[..len],
+            &[1, 0, 0, 0, 0, 0, 7, 0, 1, 1, 2, 0x00, 0x11, 0x00, 0x12, 0]
+        );
+        assert_eq!(supports(&out[..len], SECURED_MESSAGE_VERSION_12), Ok(true));
+        let mut w = Writer::new(&mut out);
+        assert_eq!(
+            write_supported(&mut w, &[]),
+            Err(Error::InvalidField("VersionCount"))
+        );
     }
 
     #[test]

@@ -1,25 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
-//! SPDM 1.2 requester (the platform firmware side, or native CMA) over DOE.
+//! SPDM 1.2/1.3 requester (the platform firmware side, or native CMA) over DOE.
 //!
 //! The requester does no I/O. [`Requester::request`] encodes the next
 //! request as a DOE object; the caller relays it to the device and hands the
 //! answer to [`Requester::response`], which checks it against the pending
 //! request, updates the transcripts and verifies signatures and MACs.
 //!
-//! Order enforced (DSP0274 1.2 "connection" and "session" sequences):
+//! Order enforced (DSP0274 "connection" and "session" sequences):
 //! GET_VERSION -> GET_CAPABILITIES -> NEGOTIATE_ALGORITHMS ->
 //! {GET_DIGESTS, GET_CERTIFICATE*, CHALLENGE, GET_MEASUREMENTS} ->
 //! KEY_EXCHANGE (needs the full certificate chain) -> FINISH ->
-//! {VENDOR_DEFINED_REQUEST, HEARTBEAT}* -> END_SESSION. GET_VERSION may be sent at any
-//! time and restarts everything.
+//! {VENDOR_DEFINED_REQUEST, GET_MEASUREMENTS, HEARTBEAT}* -> END_SESSION.
+//! GET_VERSION may be sent at any time and restarts everything.
+//!
+//! The highest SPDM version (1.2 or 1.3) and secured-message version (1.1
+//! or 1.2) both sides offer is used; [`Requester::set_versions`] narrows
+//! the offer. HEARTBEAT is sent only when both sides have HBEAT_CAP and the
+//! responder gave a HeartbeatPeriod, which [`Requester::heartbeat_period`]
+//! reports so the caller can schedule heartbeats.
 
 use super::super::doe;
 use super::crypto::{ct_eq, hash_all, Digest, SpdmCrypto};
 use super::msg::{self, Header};
+use super::msg::{RequesterContext, REQUESTER_CONTEXT_LEN};
+use super::session::SessionParams;
 use super::session::{self, Session, PLAIN_OFFSET, SECURED_OFFSET};
 use super::vendor::PciSigMessage;
 use super::wire::{self, Reader, Writer};
-use super::{alg, cap, code, opaque, AlgSizes, Error, Result, NONCE_LEN, VERSION_12};
+use super::{alg, cap, code, opaque, AlgSizes, Error, Result, Versions, NONCE_LEN};
 
 /// What the requester advertises.
 #[derive(Clone, Copy, Debug)]
@@ -51,7 +59,13 @@ pub enum Request<'r> {
     GetCertificate,
     /// CHALLENGE on slot 0 without a measurement summary.
     Challenge,
-    /// GET_MEASUREMENTS with the given operation, optionally signed.
+    /// CHALLENGE on slot 0 asking for the measurement summary hash of the
+    /// given type ([`msg::meas_summary::TCB`] or [`msg::meas_summary::ALL`];
+    /// other types, or a responder without MEAS_CAP, are refused like an
+    /// out-of-order request).
+    ChallengeWithSummary(u8),
+    /// GET_MEASUREMENTS with the given operation, optionally signed; sent
+    /// inside the session once one is established.
     GetMeasurements {
         /// Param2: index, [`msg::MEAS_OP_COUNT`] or [`msg::MEAS_OP_ALL`].
         operation: u8,
@@ -93,6 +107,8 @@ pub enum Response<'b> {
     },
     /// CHALLENGE_AUTH verified.
     ChallengeAuth,
+    /// CHALLENGE_AUTH verified; it carried this measurement summary hash.
+    ChallengeAuthWithSummary(super::crypto::Digest),
     /// MEASUREMENTS (signature verified if one was asked for).
     Measurements(msg::Measurements<'b>),
     /// KEY_EXCHANGE_RSP verified; the session exists (handshake phase).
@@ -133,9 +149,14 @@ enum Pending<C: SpdmCrypto> {
         offset: usize,
         length: usize,
     },
-    Challenge,
+    Challenge {
+        summary: u8,
+        context: RequesterContext,
+    },
     Measurements {
         signed: bool,
+        in_session: bool,
+        context: RequesterContext,
     },
     /// The ephemeral secret is created while encoding.
     KeyExchange {
@@ -153,7 +174,14 @@ impl<C: SpdmCrypto> Pending<C> {
     fn in_session(&self) -> bool {
         matches!(
             self,
-            Pending::Finish | Pending::Heartbeat | Pending::EndSession | Pending::Vendor { .. }
+            Pending::Finish
+                | Pending::Heartbeat
+                | Pending::EndSession
+                | Pending::Vendor { .. }
+                | Pending::Measurements {
+                    in_session: true,
+                    ..
+                }
         )
     }
 }
@@ -187,6 +215,7 @@ pub struct Requester<'c, C: SpdmCrypto> {
     request_bytes: [u8; MAX_KEPT_REQUEST],
     request_len: usize,
     session: Option<Session<C>>,
+    versions: Versions,
 }
 
 impl<'c, C: SpdmCrypto> Requester<'c, C> {
@@ -211,7 +240,39 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             request_bytes: [0; MAX_KEPT_REQUEST],
             request_len: 0,
             session: None,
+            versions: Versions::ALL,
         }
+    }
+
+    /// Limits the SPDM and secured-message versions offered (default
+    /// [`Versions::ALL`]); takes effect at the next GET_VERSION.
+    pub fn set_versions(&mut self, versions: Versions) {
+        self.versions = versions;
+    }
+
+    /// The negotiated SPDMVersion, once VERSION was accepted.
+    pub fn spdm_version(&self) -> Option<u8> {
+        (self.state != Connection::Start).then_some(self.version)
+    }
+
+    /// The secured-message version of the current session.
+    pub fn secured_version(&self) -> Option<u16> {
+        self.session.as_ref().map(|s| s.secured_version)
+    }
+
+    /// The HeartbeatPeriod in seconds the responder set for the current
+    /// session, if heartbeats are in use: the caller sends
+    /// [`Request::Heartbeat`] within each period.
+    pub fn heartbeat_period(&self) -> Option<u8> {
+        self.session
+            .as_ref()
+            .map(|s| s.heartbeat_period)
+            .filter(|&p| p != 0 && self.heartbeat_negotiated())
+    }
+
+    /// Both sides advertised HBEAT_CAP.
+    fn heartbeat_negotiated(&self) -> bool {
+        self.config.flags & self.responder_flags & cap::HBEAT != 0
     }
 
     /// The crypto provider.
@@ -272,7 +333,30 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                     && self.cert_chain_hash.is_some()
                     && self.responder_flags & cap::CHAL != 0 =>
             {
-                (Pending::Challenge, PLAIN_OFFSET)
+                let summary = msg::meas_summary::NONE;
+                (
+                    Pending::Challenge {
+                        summary,
+                        context: [0; REQUESTER_CONTEXT_LEN],
+                    },
+                    PLAIN_OFFSET,
+                )
+            }
+            // A summary hash needs MEAS_CAP (DSP0274 1.3 Table 14).
+            Request::ChallengeWithSummary(
+                summary @ (msg::meas_summary::TCB | msg::meas_summary::ALL),
+            ) if negotiated
+                && self.cert_chain_hash.is_some()
+                && self.responder_flags & cap::CHAL != 0
+                && self.responder_flags & cap::MEAS != 0 =>
+            {
+                (
+                    Pending::Challenge {
+                        summary,
+                        context: [0; REQUESTER_CONTEXT_LEN],
+                    },
+                    PLAIN_OFFSET,
+                )
             }
             Request::GetMeasurements { signed, .. }
                 if negotiated
@@ -283,9 +367,23 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                             cap::MEAS_SIG | cap::MEAS_NO_SIG
                         })
                         != 0
-                    && (!signed || self.cert_chain_hash.is_some()) =>
+                    && (!signed || self.cert_chain_hash.is_some())
+                    && !matches!(&self.session, Some(s) if !s.established) =>
             {
-                (Pending::Measurements { signed }, PLAIN_OFFSET)
+                let in_session = self.established();
+                let pending = Pending::Measurements {
+                    signed,
+                    in_session,
+                    context: [0; REQUESTER_CONTEXT_LEN],
+                };
+                (
+                    pending,
+                    if in_session {
+                        SECURED_OFFSET
+                    } else {
+                        PLAIN_OFFSET
+                    },
+                )
             }
             Request::KeyExchange
                 if negotiated
@@ -298,7 +396,9 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             Request::Finish if self.session.as_ref().is_some_and(|s| !s.established) => {
                 (Pending::Finish, SECURED_OFFSET)
             }
-            Request::Heartbeat if self.established() => (Pending::Heartbeat, SECURED_OFFSET),
+            Request::Heartbeat if self.established() && self.heartbeat_period().is_some() => {
+                (Pending::Heartbeat, SECURED_OFFSET)
+            }
             Request::EndSession if self.established() => (Pending::EndSession, SECURED_OFFSET),
             Request::Vendor { protocol, .. } if self.established() => {
                 (Pending::Vendor { protocol }, SECURED_OFFSET)
@@ -318,7 +418,7 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 | Pending::Algorithms
                 | Pending::Digests
                 | Pending::Certificate { .. }
-                | Pending::Challenge
+                | Pending::Challenge { .. }
                 | Pending::Measurements { .. }
                 | Pending::KeyExchange { .. }
         ) {
@@ -373,7 +473,7 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         match (&pending, req) {
             (Pending::Version, _) => msg::GetVersion.write(&mut w)?,
             (Pending::Capabilities, _) => msg::Capabilities {
-                version: VERSION_12,
+                version,
                 ct_exponent: self.config.ct_exponent,
                 flags: self.config.flags,
                 data_transfer_size: self.config.data_transfer_size,
@@ -406,26 +506,41 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 length: u16::try_from(*length).map_err(|_| wire::Error::InvalidField("Length"))?,
             }
             .write(&mut w)?,
-            (Pending::Challenge, _) => {
+            (&Pending::Challenge { summary, .. }, _) => {
                 self.crypto.random(&mut nonce)?;
+                let context = self.new_context()?;
                 msg::Challenge {
                     version,
                     slot: 0,
-                    meas_summary_type: msg::meas_summary::NONE,
+                    meas_summary_type: summary,
                     nonce: &nonce,
+                    requester_context: context,
                 }
-                .write(&mut w)?
+                .write(&mut w)?;
+                return Ok((Pending::Challenge { summary, context }, w.len()));
             }
-            (Pending::Measurements { signed }, Request::GetMeasurements { operation, .. }) => {
+            (
+                &Pending::Measurements {
+                    signed, in_session, ..
+                },
+                Request::GetMeasurements { operation, .. },
+            ) => {
                 self.crypto.random(&mut nonce)?;
-                let signed_part = if *signed { Some((&nonce, 0)) } else { None };
+                let context = self.new_context()?;
                 msg::GetMeasurements {
                     version,
                     attributes: 0,
                     operation,
-                    signed: signed_part,
+                    signed: if signed { Some((&nonce, 0)) } else { None },
+                    requester_context: context,
                 }
-                .write(&mut w)?
+                .write(&mut w)?;
+                let pending = Pending::Measurements {
+                    signed,
+                    in_session,
+                    context,
+                };
+                return Ok((pending, w.len()));
             }
             (Pending::KeyExchange { .. }, _) => {
                 return self.encode_key_exchange(out);
@@ -471,13 +586,28 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         Ok((pending, len))
     }
 
+    /// A fresh RequesterContext for 1.3 (none below, so no randomness is spent).
+    fn new_context(&mut self) -> Result<RequesterContext> {
+        let mut context = [0; REQUESTER_CONTEXT_LEN];
+        if self.version >= super::VERSION_13 {
+            self.crypto.random(&mut context)?;
+        }
+        Ok(context)
+    }
+
     fn encode_key_exchange(&mut self, out: &mut [u8]) -> Result<(Pending<C>, usize)> {
         let (secret, public) = self.crypto.dhe_generate()?;
         let mut random = [0u8; NONCE_LEN];
         self.crypto.random(&mut random)?;
         let mut supported = [0u8; opaque::MAX_LEN];
+        let mut versions = [0u16; opaque::MAX_VERSIONS];
+        let mut count = 0;
+        for (slot, version) in versions.iter_mut().zip(self.versions.secured()) {
+            *slot = version;
+            count += 1;
+        }
         let opaque_len = wire::encode_into(&mut supported, |w| {
-            opaque::write_supported(w, opaque::SECURED_MESSAGE_VERSION_11)
+            opaque::write_supported(w, versions.get(..count).unwrap_or(&[]))
         })?;
         let len = wire::encode_into(out, |w| {
             msg::KeyExchange {
@@ -558,9 +688,10 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         let response = match pending {
             Pending::Version => {
                 let v = msg::Version::read(&mut r)?;
-                if !v.versions().any(|v| v == VERSION_12) {
-                    return Err(Error::Negotiation("no common SPDM version"));
-                }
+                self.version = self
+                    .versions
+                    .best_spdm(|ours| v.versions().any(|theirs| theirs == ours))
+                    .ok_or(Error::Negotiation("no common SPDM version"))?;
                 Response::Version
             }
             Pending::Capabilities => {
@@ -581,6 +712,16 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                         "responder did not select P-384/SHA-384/AES-256-GCM",
                     ));
                 }
+                // DSP0274 1.3 Table 21: without MEAS_CAP both are 0; with it
+                // and a specification selected, exactly one hash bit.
+                let measurements = if self.responder_flags & cap::MEAS == 0 {
+                    a.measurement_spec == 0 && a.measurement_hash == 0
+                } else {
+                    a.measurement_spec == 0 || a.measurement_hash.count_ones() == 1
+                };
+                if !measurements {
+                    return Err(Error::Negotiation("measurement selection"));
+                }
                 Response::Algorithms
             }
             Pending::Digests => {
@@ -595,12 +736,15 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                     complete: c.remainder_length == 0,
                 }
             }
-            Pending::Challenge => {
-                let c = msg::ChallengeAuth::read(&mut r, &SIZES, msg::meas_summary::NONE)?;
+            Pending::Challenge { summary, context } => {
+                let c = msg::ChallengeAuth::read(&mut r, &SIZES, summary)?;
                 if Some(c.cert_chain_hash) != self.cert_chain_hash.as_ref().map(|h| &h[..]) {
                     return Err(Error::Negotiation(
                         "CHALLENGE_AUTH names another certificate chain",
                     ));
+                }
+                if c.requester_context != context {
+                    return Err(Error::Negotiation("RequesterContext not echoed"));
                 }
                 let signed_len = r.consumed() - SIZES.signature;
                 let mut m1 = self.m1.clone();
@@ -609,21 +753,17 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                     .hash_update(&mut m1, msg.get(..signed_len).unwrap_or(&[]));
                 self.verify(m1, session::CONTEXT_CHALLENGE_AUTH, c.signature)?;
                 self.m1 = self.vca.clone();
-                Response::ChallengeAuth
-            }
-            Pending::Measurements { signed } => {
-                let m = msg::Measurements::read(&mut r, &SIZES, signed)?;
-                let signed_len = r.consumed() - m.signature.len();
-                let mut l1 = self.l1.clone();
-                self.crypto.hash_update(&mut l1, self.kept_request());
-                self.crypto
-                    .hash_update(&mut l1, msg.get(..signed_len).unwrap_or(&[]));
-                if signed {
-                    self.verify(l1, session::CONTEXT_MEASUREMENTS, m.signature)?;
-                    self.l1 = self.vca.clone();
-                } else {
-                    self.l1 = l1;
+                match c.meas_summary_hash.try_into() {
+                    Ok(digest) => Response::ChallengeAuthWithSummary(digest),
+                    Err(_) => Response::ChallengeAuth,
                 }
+            }
+            Pending::Measurements {
+                signed, context, ..
+            } => {
+                let mut l1 = self.l1.clone();
+                let m = self.measurements_response(&mut r, msg, &mut l1, signed, context)?;
+                self.l1 = l1;
                 Response::Measurements(m)
             }
             Pending::KeyExchange { secret } => {
@@ -646,10 +786,7 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                     .hash_update(&mut self.vca, kept.get(..self.request_len).unwrap_or(&[]));
                 self.crypto.hash_update(&mut self.vca, exact);
                 self.state = match response {
-                    Response::Version => {
-                        self.version = VERSION_12;
-                        Connection::Versioned
-                    }
+                    Response::Version => Connection::Versioned,
                     Response::Capabilities(_) => Connection::Capable,
                     _ => {
                         self.m1 = self.vca.clone();
@@ -717,9 +854,34 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
 
     fn verify(&self, transcript: C::Hash, context: &[u8], signature: &[u8]) -> Result<()> {
         let digest = self.crypto.hash_finish(transcript);
-        Ok(self
-            .crypto
-            .verify_peer(&session::signing_input(context, &digest), signature)?)
+        let input = session::signing_input(self.version, context, &digest);
+        Ok(self.crypto.verify_peer(&input, signature)?)
+    }
+
+    /// Checks MEASUREMENTS against the kept request and runs `l1`, the
+    /// connection's or the session's transcript: a signed answer is
+    /// verified over it and restarts it at VCA.
+    fn measurements_response<'b>(
+        &self,
+        r: &mut Reader<'b>,
+        msg: &'b [u8],
+        l1: &mut C::Hash,
+        signed: bool,
+        context: RequesterContext,
+    ) -> Result<msg::Measurements<'b>> {
+        let m = msg::Measurements::read(r, &SIZES, signed)?;
+        if m.requester_context != context {
+            return Err(Error::Negotiation("RequesterContext not echoed"));
+        }
+        let signed_len = r.consumed() - m.signature.len();
+        self.crypto.hash_update(l1, self.kept_request());
+        self.crypto
+            .hash_update(l1, msg.get(..signed_len).unwrap_or(&[]));
+        if signed {
+            let transcript = core::mem::replace(l1, self.vca.clone());
+            self.verify(transcript, session::CONTEXT_MEASUREMENTS, m.signature)?;
+        }
+        Ok(m)
     }
 
     fn key_exchange_rsp<'b>(
@@ -732,7 +894,8 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         if k.mut_auth_requested != 0 {
             return Err(Error::Negotiation("mutual authentication is not supported"));
         }
-        if opaque::selection(k.opaque)? != opaque::SECURED_MESSAGE_VERSION_11 {
+        let secured_version = opaque::selection(k.opaque)?;
+        if !self.versions.secured().any(|v| v == secured_version) {
             return Err(Error::Negotiation("secured message version"));
         }
         let ct = self
@@ -749,7 +912,14 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         self.crypto.hash_update(&mut th, k.signature);
         let shared = self.crypto.dhe_shared_secret(secret, k.exchange_data)?;
         let id = (u32::from(k.rsp_session_id) << 16) | u32::from(self.config.req_session_id);
-        let mut session = Session::new(&self.crypto, id, th, &shared)?;
+        let params = SessionParams {
+            id,
+            version: self.version,
+            secured_version,
+            heartbeat_period: k.heartbeat_period,
+            vca: &self.vca,
+        };
+        let mut session = Session::new(&self.crypto, params, th, &shared)?;
         if !ct_eq(&session.responder_verify_data(&self.crypto), k.verify_data) {
             return Err(Error::Crypto(super::crypto::CryptoError::BadMac));
         }
@@ -789,6 +959,19 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 self.session = None;
                 Response::EndSession
             }
+            Pending::Measurements {
+                signed,
+                context,
+                in_session: true,
+            } => {
+                let session = self.session.as_ref().ok_or(Error::Session("no session"))?;
+                let mut l1 = session.l1.clone();
+                let m = self.measurements_response(&mut r, msg, &mut l1, signed, context)?;
+                if let Some(session) = self.session.as_mut() {
+                    session.l1 = l1;
+                }
+                Response::Measurements(m)
+            }
             Pending::Vendor { protocol } => {
                 let v = PciSigMessage::read(&mut r, code::VENDOR_DEFINED_RESPONSE)?;
                 if v.protocol != protocol {
@@ -814,7 +997,7 @@ fn request_code(req: &Request<'_>) -> u8 {
         Request::NegotiateAlgorithms => code::NEGOTIATE_ALGORITHMS,
         Request::GetDigests => code::GET_DIGESTS,
         Request::GetCertificate => code::GET_CERTIFICATE,
-        Request::Challenge => code::CHALLENGE,
+        Request::Challenge | Request::ChallengeWithSummary(_) => code::CHALLENGE,
         Request::GetMeasurements { .. } => code::GET_MEASUREMENTS,
         Request::KeyExchange => code::KEY_EXCHANGE,
         Request::Finish => code::FINISH,

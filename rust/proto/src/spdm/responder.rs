@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! SPDM 1.2 responder (the device side) over DOE.
+//! SPDM 1.2/1.3 responder (the device side) over DOE.
 //!
 //! [`Responder::process`] takes one DOE request object and writes one DOE
 //! response object. Requests out of the order DSP0274 allows get an ERROR
@@ -9,19 +9,26 @@
 //! (the session, if any, is torn down).
 //!
 //! Supported: GET_VERSION, GET_CAPABILITIES, NEGOTIATE_ALGORITHMS,
-//! GET_DIGESTS, GET_CERTIFICATE, CHALLENGE, GET_MEASUREMENTS (outside a
-//! session), KEY_EXCHANGE (slot 0, no measurement summary, no mutual
-//! authentication), FINISH, HEARTBEAT, END_SESSION and PCI-SIG
-//! VENDOR_DEFINED_REQUEST in a session, one session at a time.
+//! GET_DIGESTS, GET_CERTIFICATE, CHALLENGE (with or without a measurement
+//! summary hash), GET_MEASUREMENTS (outside or inside a session),
+//! KEY_EXCHANGE (slot 0, no mutual authentication), FINISH, HEARTBEAT,
+//! END_SESSION and PCI-SIG VENDOR_DEFINED_REQUEST in a session, one
+//! session at a time. SPDM 1.2 and 1.3 and secured messages 1.1 and 1.2
+//! are offered unless [`Responder::set_versions`] narrows them.
+//!
+//! Measurement summary hashes cover whole measurement blocks in index
+//! order (DSP0274 1.3 Tables 45 and 71, MeasurementSummaryHash): all of
+//! them for type ALL, and for type TCB the blocks of the immutable ROM and
+//! mutable firmware types, which this model counts as its TCB.
 
 use super::super::doe;
 use super::crypto::{ct_eq, hash_all, SpdmCrypto};
 use super::msg::{self, Header, MeasurementBlock};
-use super::session::{self, Session, PLAIN_OFFSET, SECURED_OFFSET};
+use super::session::{self, Session, SessionParams, PLAIN_OFFSET, SECURED_OFFSET};
 use super::vendor::PciSigMessage;
 use super::wire::{self, Reader, Writer};
 use super::{
-    alg, cap, code, error_code, opaque, AlgSizes, Error, Result, NONCE_LEN, VERSION_10, VERSION_12,
+    alg, cap, code, error_code, opaque, AlgSizes, Error, Result, Versions, NONCE_LEN, VERSION_10,
 };
 
 /// What the device offers.
@@ -151,9 +158,15 @@ pub struct Responder<'a, C: SpdmCrypto> {
     /// L1 for MEASUREMENTS: VCA || GET_MEASUREMENTS/MEASUREMENTS...
     l1: C::Hash,
     session: Option<Session<C>>,
+    versions: Versions,
+    heartbeat_period: u8,
 }
 
 const SIZES: AlgSizes = AlgSizes::P384_SHA384;
+/// DMTFSpecMeasurementValueType of immutable ROM.
+const VALUE_TYPE_IMMUTABLE_ROM: u8 = 0x00;
+/// DMTFSpecMeasurementValueType of mutable firmware.
+const VALUE_TYPE_MUTABLE_FIRMWARE: u8 = 0x01;
 
 impl<'a, C: SpdmCrypto> Responder<'a, C> {
     /// A responder waiting for GET_VERSION.
@@ -169,7 +182,33 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             version: VERSION_10,
             requester_flags: 0,
             session: None,
+            versions: Versions::ALL,
+            heartbeat_period: super::DEFAULT_HEARTBEAT_PERIOD,
         }
+    }
+
+    /// Limits the SPDM and secured-message versions offered (default
+    /// [`Versions::ALL`]); takes effect at the next GET_VERSION.
+    pub fn set_versions(&mut self, versions: Versions) {
+        self.versions = versions;
+    }
+
+    /// Sets the HeartbeatPeriod in seconds that KEY_EXCHANGE_RSP offers
+    /// when both sides have HBEAT_CAP (default
+    /// [`super::DEFAULT_HEARTBEAT_PERIOD`]; 0 asks for no heartbeats).
+    pub fn set_heartbeat_period(&mut self, seconds: u8) {
+        self.heartbeat_period = seconds;
+    }
+
+    /// The negotiated SPDMVersion, once GET_CAPABILITIES chose it.
+    pub fn spdm_version(&self) -> Option<u8> {
+        (self.state != Connection::Start && self.state != Connection::Versioned)
+            .then_some(self.version)
+    }
+
+    /// The secured-message version of the current session.
+    pub fn secured_version(&self) -> Option<u16> {
+        self.session.as_ref().map(|s| s.secured_version)
     }
 
     /// The crypto provider (for tests that swap keys).
@@ -304,10 +343,17 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         self.end_session(vendor);
         self.state = Connection::Start;
         self.version = VERSION_10;
-        // Entry 0x1200: SPDM 1.2, update 0, alpha 0.
+        // One entry per version: bits 15:12 major, 11:8 minor, update and
+        // alpha 0, so the high byte is the SPDMVersion byte.
+        let mut entries = [0u8; 4];
+        let mut count = 0;
+        for (entry, version) in entries.chunks_exact_mut(2).zip(self.versions.spdm()) {
+            entry[1] = version;
+            count += 2;
+        }
         let len = wire::encode_into(out, |w| {
             msg::Version {
-                entries: &[0x00, 0x12],
+                entries: entries.get(..count).unwrap_or(&[]),
             }
             .write(w)
         })?;
@@ -323,8 +369,18 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         self.expect(Connection::Versioned)?;
         let (caps, req) =
             decode_plain(msg, |r| msg::Capabilities::read(r, code::GET_CAPABILITIES))?;
-        if caps.version != VERSION_12 {
+        if !self.versions.spdm().any(|v| v == caps.version) {
             return Err(Fail::Reply(error_code::VERSION_MISMATCH, 0));
+        }
+        // 1.3 Param1 bit 0 asks for the Supported Algorithms block, which
+        // needs CHUNK_CAP (DSP0274 1.3 Table 11): without it the request is
+        // invalid; with it the block is simply not offered (Table 12).
+        let supported_algorithms = invalid(Header::peek(msg))?.param1 & 1 != 0;
+        if caps.version >= super::VERSION_13
+            && supported_algorithms
+            && self.config.flags & cap::CHUNK == 0
+        {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
         }
         self.version = caps.version;
         self.requester_flags = caps.flags;
@@ -350,11 +406,25 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         // zero selection tells the requester there is no common algorithm.
         let pick32 = |offered: u32, ours: u32| offered & ours;
         let pick16 = |offered: u16, ours: u16| offered & ours;
+        // Without MEAS_CAP there is no measurement specification or hash
+        // to select (DSP0274 1.3 Table 21, MeasurementHashAlgo).
+        let measurement_spec = if self.config.flags & cap::MEAS != 0 {
+            req.measurement_spec & alg::MEAS_SPEC_DMTF
+        } else {
+            0
+        };
+        let measurement_hash = if measurement_spec != 0 {
+            alg::MEAS_HASH_SHA384
+        } else {
+            0
+        };
+        // Only AlgTypes the requester sent can be selected (Table 22): one
+        // it did not send decodes as 0, selects nothing and is not encoded.
         let rsp = msg::Algorithms {
             version: self.version,
-            measurement_spec: req.measurement_spec & alg::MEAS_SPEC_DMTF,
+            measurement_spec,
             other_params: req.other_params & alg::OPAQUE_DATA_FMT1,
-            measurement_hash: alg::MEAS_HASH_SHA384,
+            measurement_hash,
             base_asym: pick32(req.base_asym, alg::ASYM_ECDSA_P384),
             base_hash: pick32(req.base_hash, alg::HASH_SHA384),
             structs: msg::AlgStructs {
@@ -441,9 +511,9 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         sig_end: usize,
     ) -> core::result::Result<(), Fail> {
         let digest = self.crypto.hash_finish(transcript);
-        let signature = self
-            .crypto
-            .sign(&session::signing_input(context, &digest))?;
+        let signature =
+            self.crypto
+                .sign(&session::signing_input(self.version, context, &digest))?;
         out.get_mut(sig_end - SIZES.signature..sig_end)
             .ok_or(Fail::Local(wire::Error::BufferTooSmall.into()))?
             .copy_from_slice(&signature);
@@ -454,9 +524,10 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         self.expect(Connection::Negotiated)?;
         self.require_cap(cap::CHAL, code::CHALLENGE)?;
         let (req, bytes) = decode_plain(msg, msg::Challenge::read)?;
-        if req.slot != 0 || req.meas_summary_type != msg::meas_summary::NONE {
+        if req.slot != 0 {
             return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
         }
+        let summary = self.measurement_summary(req.meas_summary_type)?;
         let mut nonce = [0u8; NONCE_LEN];
         self.crypto.random(&mut nonce)?;
         let chain_hash = hash_all(&self.crypto, self.config.cert_chain);
@@ -466,8 +537,9 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             slot_mask: 1,
             cert_chain_hash: &chain_hash,
             nonce: &nonce,
-            meas_summary_hash: &[],
+            meas_summary_hash: summary.as_ref().map_or(&[][..], |d| &d[..]),
             opaque: &[],
+            requester_context: req.requester_context,
             signature: &[0; super::SIGNATURE_LEN],
         };
         let len = wire::encode_into(out, |w| rsp.write(w))?;
@@ -481,16 +553,71 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         Ok(len)
     }
 
+    /// The MeasurementSummaryHash a CHALLENGE or KEY_EXCHANGE asked for, or
+    /// `None` for type NONE. Without MEAS_CAP only NONE is valid (DSP0274
+    /// 1.3 Table 14, MEAS_CAP).
+    fn measurement_summary(
+        &self,
+        summary_type: u8,
+    ) -> core::result::Result<Option<super::crypto::Digest>, Fail> {
+        if summary_type == msg::meas_summary::NONE {
+            return Ok(None);
+        }
+        if self.config.flags & cap::MEAS == 0 {
+            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        }
+        let in_summary = |b: &&MeasurementBlock<'_>| {
+            summary_type == msg::meas_summary::ALL
+                || matches!(
+                    b.value_type & 0x7F,
+                    VALUE_TYPE_IMMUTABLE_ROM | VALUE_TYPE_MUTABLE_FIRMWARE
+                )
+        };
+        // Blocks of indices 1..=0xFE in ascending index order (DSP0274 1.3
+        // Table 71, MeasurementSummaryHash); a TCB without blocks gives 0.
+        let blocks = self.config.measurements;
+        let mut hash = self.crypto.hash_new();
+        let mut any = false;
+        for index in 1..=0xFE {
+            for b in blocks
+                .iter()
+                .filter(in_summary)
+                .filter(|b| b.index == index)
+            {
+                self.crypto.hash_update(&mut hash, &b.encoded_header()?);
+                self.crypto.hash_update(&mut hash, b.value);
+                any = true;
+            }
+        }
+        if !any && summary_type == msg::meas_summary::TCB {
+            return Ok(Some([0; super::HASH_LEN]));
+        }
+        Ok(Some(self.crypto.hash_finish(hash)))
+    }
+
+    /// GET_MEASUREMENTS outside a session.
     fn get_measurements(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
         self.expect(Connection::Negotiated)?;
         let (req, bytes) = decode_plain(msg, msg::GetMeasurements::read)?;
+        let mut l1 = self.l1.clone();
+        let len = self.measurements(&req, bytes, &mut l1, out)?;
+        self.l1 = l1;
+        Ok(len)
+    }
+
+    /// Answers a decoded GET_MEASUREMENTS (`bytes` as received) and runs
+    /// `l1`, the connection's or the session's transcript: a signed answer
+    /// signs it and restarts it at VCA.
+    fn measurements(
+        &mut self,
+        req: &msg::GetMeasurements<'_>,
+        bytes: &[u8],
+        l1: &mut C::Hash,
+        out: &mut [u8],
+    ) -> Handled {
         let signed = req.signed.is_some();
         self.require_cap(
-            if signed {
-                cap::MEAS_SIG
-            } else {
-                cap::MEAS_NO_SIG | cap::MEAS_SIG
-            },
+            if signed { cap::MEAS_SIG } else { cap::MEAS },
             code::GET_MEASUREMENTS,
         )?;
         if req.signed.is_some_and(|(_, slot)| slot != 0) {
@@ -510,10 +637,11 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         let mut nonce = [0u8; NONCE_LEN];
         self.crypto.random(&mut nonce)?;
         let sig_len = if signed { SIZES.signature } else { 0 };
-        // The record is written in place; the header fields are patched after.
+        let version = self.version;
+        // The record is written in place, block by block.
         let len = wire::encode_into(out, |w| {
             Header {
-                version: self.version,
+                version,
                 code: code::MEASUREMENTS,
                 param1: total,
                 param2: 0,
@@ -540,17 +668,17 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             }
             w.bytes(&nonce)?;
             w.u16(0)?;
+            if version >= super::VERSION_13 {
+                w.bytes(&req.requester_context)?;
+            }
             w.zeros(sig_len)
         })?;
-        let mut l1 = self.l1.clone();
-        self.crypto.hash_update(&mut l1, bytes);
+        self.crypto.hash_update(l1, bytes);
         self.crypto
-            .hash_update(&mut l1, out.get(..len - sig_len).unwrap_or(&[]));
+            .hash_update(l1, out.get(..len - sig_len).unwrap_or(&[]));
         if signed {
-            self.sign_into(l1, session::CONTEXT_MEASUREMENTS, out, len)?;
-            self.l1 = self.vca.clone();
-        } else {
-            self.l1 = l1;
+            let transcript = core::mem::replace(l1, self.vca.clone());
+            self.sign_into(transcript, session::CONTEXT_MEASUREMENTS, out, len)?;
         }
         Ok(len)
     }
@@ -565,15 +693,24 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             return Err(Fail::Reply(error_code::SESSION_LIMIT_EXCEEDED, 0));
         }
         let (req, bytes) = decode_plain(msg, |r| msg::KeyExchange::read(r, &SIZES))?;
-        if req.slot != 0 || req.meas_summary_type != msg::meas_summary::NONE {
+        if req.slot != 0 {
             return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
         }
-        if !invalid(opaque::supports(
-            req.opaque,
-            opaque::SECURED_MESSAGE_VERSION_11,
-        ))? {
-            return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
+        let summary = self.measurement_summary(req.meas_summary_type)?;
+        // The highest secured-message version both sides offer.
+        let mut secured_version = None;
+        for version in self.versions.secured() {
+            if invalid(opaque::supports(req.opaque, version))? {
+                secured_version = Some(version);
+            }
         }
+        let secured_version = secured_version.ok_or(Fail::Reply(error_code::INVALID_REQUEST, 0))?;
+        // HEARTBEAT needs HBEAT_CAP on both sides.
+        let heartbeat_period = if self.config.flags & self.requester_flags & cap::HBEAT != 0 {
+            self.heartbeat_period
+        } else {
+            0
+        };
         let (secret, public) = self.crypto.dhe_generate()?;
         let shared = self
             .crypto
@@ -583,17 +720,17 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         self.crypto.random(&mut random)?;
         let mut selection = [0u8; opaque::MAX_LEN];
         let selection_len = wire::encode_into(&mut selection, |w| {
-            opaque::write_selection(w, opaque::SECURED_MESSAGE_VERSION_11)
+            opaque::write_selection(w, secured_version)
         })?;
         let rsp = msg::KeyExchangeRsp {
             version: self.version,
-            heartbeat_period: 0,
+            heartbeat_period,
             rsp_session_id: self.config.rsp_session_id,
             mut_auth_requested: 0,
             req_slot_id_param: 0,
             random: &random,
             exchange_data: &public,
-            meas_summary_hash: &[],
+            meas_summary_hash: summary.as_ref().map_or(&[][..], |d| &d[..]),
             opaque: selection.get(..selection_len).unwrap_or(&[]),
             signature: &[0; super::SIGNATURE_LEN],
             verify_data: &[0; super::HASH_LEN],
@@ -611,8 +748,14 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             &mut th,
             out.get(sig_end - SIZES.signature..sig_end).unwrap_or(&[]),
         );
-        let id = (u32::from(self.config.rsp_session_id) << 16) | u32::from(req.req_session_id);
-        let mut session = Session::new(&self.crypto, id, th, &shared)?;
+        let params = SessionParams {
+            id: (u32::from(self.config.rsp_session_id) << 16) | u32::from(req.req_session_id),
+            version: self.version,
+            secured_version,
+            heartbeat_period,
+            vca: &self.vca,
+        };
+        let mut session = Session::new(&self.crypto, params, th, &shared)?;
         let verify = session.responder_verify_data(&self.crypto);
         session.append(&self.crypto, &verify);
         out.get_mut(sig_end..len)
@@ -749,6 +892,13 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
                 };
                 (handled, after)
             }
+            code::HEARTBEAT if self.config.flags & cap::HBEAT == 0 => (
+                Err(Fail::Reply(
+                    error_code::UNSUPPORTED_REQUEST,
+                    code::HEARTBEAT,
+                )),
+                After::Nothing,
+            ),
             code::HEARTBEAT => {
                 let handled =
                     decode_exact(msg, |r| msg::Bare::read(r, code::HEARTBEAT)).and_then(|_| {
@@ -765,12 +915,12 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             code::VENDOR_DEFINED_REQUEST => {
                 (self.vendor_request(id, msg, out, vendor), After::Nothing)
             }
+            code::GET_MEASUREMENTS => (self.session_measurements(msg, out), After::Nothing),
             code::GET_VERSION
             | code::GET_CAPABILITIES
             | code::NEGOTIATE_ALGORITHMS
             | code::KEY_EXCHANGE
             | code::FINISH
-            | code::GET_MEASUREMENTS
             | code::GET_DIGESTS
             | code::GET_CERTIFICATE
             | code::CHALLENGE => (
@@ -782,6 +932,21 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
                 After::Nothing,
             ),
         }
+    }
+
+    /// GET_MEASUREMENTS in an established session, on the session's L1.
+    fn session_measurements(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        let req = decode_exact(msg, msg::GetMeasurements::read)?;
+        let mut l1 = self
+            .session
+            .as_ref()
+            .map(|s| s.l1.clone())
+            .ok_or(Fail::Local(Error::Session("unknown session")))?;
+        let len = self.measurements(&req, msg, &mut l1, out)?;
+        if let Some(session) = self.session.as_mut() {
+            session.l1 = l1;
+        }
+        Ok(len)
     }
 
     fn vendor_request(

@@ -9,10 +9,11 @@
 //! The PCIe DOE binding (PCIe CMA) carries no explicit sequence number and
 //! no random padding; Length counts everything after itself, MAC included.
 //! Each direction keeps an implicit 64-bit sequence number, starting at 0
-//! for each key set, XORed little-endian into the low bytes of the IV
-//! (libspdm's default `LIBSPDM_DATA_SEQUENCE_NUMBER_ENDIAN_LITTLE`;
-//! **not confirmed** against the DSP0277 1.2 text, which may specify
-//! big-endian for newer versions).
+//! for each key set, XORed into the low-order bytes of the IV in
+//! little-endian byte order, as DSP0277 1.2 specifies (1.0 and 1.1 left
+//! the order open; this code uses the 1.2 order for both 1.1 and 1.2
+//! sessions). The record layout is the same for secured-message
+//! versions 1.1 and 1.2.
 
 use super::crypto::SpdmCrypto;
 use super::key_schedule::DirectionKeys;

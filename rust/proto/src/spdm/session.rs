@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Pieces both state machines share: DOE framing of plain and secured
-//! messages, the 1.2 signing prefix, and the session transcript and keys.
+//! messages, the 1.2/1.3 signing prefix, and the session transcript and keys.
 
 use super::super::doe;
 use super::crypto::{Digest, SpdmCrypto};
@@ -13,23 +13,35 @@ pub(crate) const PLAIN_OFFSET: usize = doe::HEADER_LEN;
 /// Offset of the application data inside a DOE object holding a record.
 pub(crate) const SECURED_OFFSET: usize = doe::HEADER_LEN + secured::HEADER_LEN + 2;
 
-/// Size of the 1.2 combined signing prefix.
+/// Size of the combined signing prefix (1.2 and later).
 const SIGNING_PREFIX_LEN: usize = 100;
-/// One repetition of the version string in the prefix.
-const SIGNING_VERSION: &[u8; 16] = b"dmtf-spdm-v1.2.*";
-/// Signing context strings (DSP0274 1.2 "signature generation").
+/// One repetition of the version string in the prefix, per SPDMVersion.
+const SIGNING_VERSION_12: &[u8; 16] = b"dmtf-spdm-v1.2.*";
+/// The 1.3 version string.
+const SIGNING_VERSION_13: &[u8; 16] = b"dmtf-spdm-v1.3.*";
+/// Signing context strings (DSP0274 1.2/1.3 "signature generation").
 pub(crate) const CONTEXT_CHALLENGE_AUTH: &[u8] = b"responder-challenge_auth signing";
 /// Context of KEY_EXCHANGE_RSP signatures.
 pub(crate) const CONTEXT_KEY_EXCHANGE_RSP: &[u8] = b"responder-key_exchange_rsp signing";
 /// Context of MEASUREMENTS signatures.
 pub(crate) const CONTEXT_MEASUREMENTS: &[u8] = b"responder-measurements signing";
 
-/// The data an SPDM 1.2 signature covers: "dmtf-spdm-v1.2.*" four times,
-/// zero padding, the context right-aligned in 36 bytes, then Hash(M).
-pub(crate) fn signing_input(context: &[u8], digest: &Digest) -> [u8; SIGNING_PREFIX_LEN + 48] {
+/// The data an SPDM 1.2/1.3 signature covers: "dmtf-spdm-v1.x.*" (x the
+/// negotiated minor version) four times, zero padding, the context
+/// right-aligned in 36 bytes, then Hash(M).
+pub(crate) fn signing_input(
+    version: u8,
+    context: &[u8],
+    digest: &Digest,
+) -> [u8; SIGNING_PREFIX_LEN + 48] {
     let mut out = [0u8; SIGNING_PREFIX_LEN + 48];
+    let prefix = if version >= super::VERSION_13 {
+        SIGNING_VERSION_13
+    } else {
+        SIGNING_VERSION_12
+    };
     for chunk in out[..64].chunks_exact_mut(16) {
-        chunk.copy_from_slice(SIGNING_VERSION);
+        chunk.copy_from_slice(prefix);
     }
     // Contexts are constants no longer than 36 bytes.
     let start = SIGNING_PREFIX_LEN.saturating_sub(context.len()).max(64);
@@ -80,22 +92,52 @@ pub(crate) struct Session<C: SpdmCrypto> {
     pub(crate) keys: SessionKeys,
     /// Whether FINISH completed and application data keys are in use.
     pub(crate) established: bool,
+    /// Secured-message version selected in KEY_EXCHANGE_RSP.
+    pub(crate) secured_version: u16,
+    /// HeartbeatPeriod of KEY_EXCHANGE_RSP in seconds (0: no heartbeat).
+    pub(crate) heartbeat_period: u8,
+    /// L1 of GET_MEASUREMENTS sent in this session: VCA || requests and
+    /// responses since the last signed one (kept apart from the
+    /// connection's L1).
+    pub(crate) l1: C::Hash,
+}
+
+/// What KEY_EXCHANGE(_RSP) settled, besides the transcript and the secret.
+pub(crate) struct SessionParams<'v, C: SpdmCrypto> {
+    /// SessionID: RspSessionID << 16 | ReqSessionID.
+    pub(crate) id: u32,
+    /// Negotiated SPDMVersion (selects the key schedule labels).
+    pub(crate) version: u8,
+    /// Selected secured-message version.
+    pub(crate) secured_version: u16,
+    /// HeartbeatPeriod in seconds.
+    pub(crate) heartbeat_period: u8,
+    /// VCA, the start of the session's measurement transcript.
+    pub(crate) vca: &'v C::Hash,
 }
 
 impl<C: SpdmCrypto> Session<C> {
     /// Starts a session from the transcript up to and including the
     /// KEY_EXCHANGE_RSP signature and the DHE shared secret.
-    pub(crate) fn new(crypto: &C, id: u32, th: C::Hash, shared: &[u8]) -> Result<Self> {
+    pub(crate) fn new(
+        crypto: &C,
+        params: SessionParams<'_, C>,
+        th: C::Hash,
+        shared: &[u8],
+    ) -> Result<Self> {
         let th1 = crypto.hash_finish(th.clone());
-        let secrets = HandshakeSecrets::derive(crypto, shared, &th1)?;
+        let secrets = HandshakeSecrets::derive(crypto, params.version, shared, &th1)?;
         let keys = secrets.keys(crypto)?;
         Ok(Self {
-            id,
+            id: params.id,
             th,
             th1,
             secrets,
             keys,
             established: false,
+            secured_version: params.secured_version,
+            heartbeat_period: params.heartbeat_period,
+            l1: params.vca.clone(),
         })
     }
 
@@ -124,5 +166,26 @@ impl<C: SpdmCrypto> Session<C> {
         self.keys = self.secrets.data_keys(crypto, &th2)?;
         self.established = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The signed data: the version string four times (64 bytes), zero
+    /// padding, the context right-aligned to byte 100, then the digest.
+    #[test]
+    fn golden_signing_input() {
+        let digest = [0xAB; 48];
+        for (version, prefix) in [(0x12, b"dmtf-spdm-v1.2.*"), (0x13, b"dmtf-spdm-v1.3.*")] {
+            let input = signing_input(version, CONTEXT_CHALLENGE_AUTH, &digest);
+            for chunk in input[..64].chunks_exact(16) {
+                assert_eq!(chunk, prefix);
+            }
+            assert_eq!(&input[64..68], &[0; 4]);
+            assert_eq!(&input[68..100], CONTEXT_CHALLENGE_AUTH);
+            assert_eq!(&input[100..], &digest);
+        }
     }
 }
