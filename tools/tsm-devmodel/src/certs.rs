@@ -22,7 +22,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use der::asn1::{ObjectIdentifier, OctetString, Utf8StringRef};
+use der::asn1::{ObjectIdentifier, OctetString, UtcTime, Utf8StringRef};
 use der::oid::AssociatedOid;
 use der::pem::LineEnding;
 use der::{Any, Decode, DecodePem, Encode, EncodePem, Reader as _, Sequence, SliceReader};
@@ -37,7 +37,7 @@ use x509_cert::ext::AsExtension;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
-use x509_cert::time::Validity;
+use x509_cert::time::{Time, Validity};
 use x509_cert::Certificate;
 
 /// `id-DMTF-hardware-identity`.
@@ -218,8 +218,17 @@ fn issue(
     issuer_key: &SigningKey,
     extra: impl FnOnce(&mut CertificateBuilder<'_, SigningKey>) -> Result<(), CertError>,
 ) -> Result<Vec<u8>, CertError> {
-    // Ten years: a model's chain never expires during a test campaign.
-    let validity = Validity::from_now(Duration::from_secs(10 * 365 * 24 * 3600)).map_err(enc)?;
+    // A fixed window (2025-01-01 .. 2049-12-31, UTCTime's last year): no
+    // dependence on the clock, and seeded runs give identical certificates.
+    let utc = |secs: u64| {
+        UtcTime::from_unix_duration(Duration::from_secs(secs))
+            .map(Time::UtcTime)
+            .map_err(enc)
+    };
+    let validity = Validity {
+        not_before: utc(1_735_689_600)?,
+        not_after: utc(2_524_607_999)?,
+    };
     let mut builder = CertificateBuilder::new(
         profile,
         SerialNumber::from(serial),
@@ -253,7 +262,9 @@ impl CertChain {
         let inter_name = name(&format!("CN={label} intermediate CA,O=tsm-rs"))?;
         let leaf_name = name(&format!("CN={label} device,O=tsm-rs"))?;
 
-        let root = issue(Profile::Root, 1, &root_name, &root_key, &root_key, |_| Ok(()))?;
+        let root = issue(Profile::Root, 1, &root_name, &root_key, &root_key, |_| {
+            Ok(())
+        })?;
         let inter = issue(
             Profile::SubCA {
                 issuer: root_name,
@@ -284,7 +295,8 @@ impl CertChain {
                     data: None,
                 }]))
                 .map_err(enc)?;
-                let value = Any::encode_from(&Utf8StringRef::new(&san).map_err(enc)?).map_err(enc)?;
+                let value =
+                    Any::encode_from(&Utf8StringRef::new(&san).map_err(enc)?).map_err(enc)?;
                 b.add_extension(&SubjectAltName(vec![GeneralName::OtherName(OtherName {
                     type_id: OID_PCIE_CMA_IDENTITY,
                     value,
@@ -408,8 +420,7 @@ pub fn parse_spdm_chain(chain: &[u8]) -> Result<(&[u8], Vec<Certificate>), CertE
     let root_hash = chain
         .get(SPDM_CHAIN_HEADER_LEN..SPDM_CHAIN_HEADER_LEN + 48)
         .ok_or(CertError::Invalid("too short"))?;
-    let mut reader =
-        SliceReader::new(&chain[SPDM_CHAIN_HEADER_LEN + 48..]).map_err(enc)?;
+    let mut reader = SliceReader::new(&chain[SPDM_CHAIN_HEADER_LEN + 48..]).map_err(enc)?;
     let mut certs = Vec::new();
     while !reader.is_finished() {
         if certs.len() == 16 {
@@ -449,7 +460,8 @@ pub fn verify_signed_by(cert: &Certificate, issuer: &Certificate) -> Result<(), 
     let bad = |_| CertError::Invalid("bad signature");
     match curve {
         Some(OID_CURVE_P384) => {
-            let key = VerifyingKey::from_sec1_bytes(point).map_err(|_| CertError::Invalid("key"))?;
+            let key =
+                VerifyingKey::from_sec1_bytes(point).map_err(|_| CertError::Invalid("key"))?;
             let sig = p384::ecdsa::Signature::from_der(sig).map_err(bad)?;
             key.verify_prehash(&prehash, &sig).map_err(bad)
         }
@@ -480,12 +492,17 @@ fn is_ca(cert: &Certificate) -> Option<bool> {
 /// certificates above the leaf, a non-CA P-384 leaf, and, with
 /// `trusted_root`, that the first certificate is exactly that root.
 /// Validity periods are not checked (the model has no trusted clock).
-pub fn verify_spdm_chain(chain: &[u8], trusted_root: Option<&[u8]>) -> Result<VerifyingKey, CertError> {
+pub fn verify_spdm_chain(
+    chain: &[u8],
+    trusted_root: Option<&[u8]>,
+) -> Result<VerifyingKey, CertError> {
     let (root_hash, certs) = parse_spdm_chain(chain)?;
     let root = &certs[0];
     let root_der = root.to_der().map_err(enc)?;
     if Sha384::digest(&root_der)[..] != *root_hash {
-        return Err(CertError::Invalid("RootHash does not match the root certificate"));
+        return Err(CertError::Invalid(
+            "RootHash does not match the root certificate",
+        ));
     }
     if let Some(trusted) = trusted_root {
         if trusted != root_der.as_slice() {

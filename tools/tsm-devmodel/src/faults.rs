@@ -128,9 +128,9 @@ impl FromStr for Fault {
                 Some(_) => u8::try_from(number("CODE")?).map_err(|_| "error code over 0xff")?,
             }),
             "slow" => FaultKind::Slow(Duration::from_millis(number("MS")?)),
-            "drop-session-after" => FaultKind::DropSessionAfter(
-                u32::try_from(number("N")?).map_err(|_| "N too large")?,
-            ),
+            "drop-session-after" => {
+                FaultKind::DropSessionAfter(u32::try_from(number("N")?).map_err(|_| "N too large")?)
+            }
             other => return Err(format!("unknown fault {other:?}")),
         };
         Ok(Fault { kind, on })
@@ -172,8 +172,16 @@ mod tests {
             ("oversize@0x84", FaultKind::Oversize, Some(0x84)),
             ("wrong-length", FaultKind::WrongLength, None),
             ("error-response", FaultKind::ErrorResponse(0x05), None),
-            ("error-response=0x03@vendor", FaultKind::ErrorResponse(0x03), Some(0xFE)),
-            ("slow=250", FaultKind::Slow(Duration::from_millis(250)), None),
+            (
+                "error-response=0x03@vendor",
+                FaultKind::ErrorResponse(0x03),
+                Some(0xFE),
+            ),
+            (
+                "slow=250",
+                FaultKind::Slow(Duration::from_millis(250)),
+                None,
+            ),
             ("drop-session-after=3", FaultKind::DropSessionAfter(3), None),
         ];
         for (text, kind, on) in cases {
@@ -186,7 +194,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_specs() {
-        for bad in ["", "slow", "slow=x", "truncate=1", "nope", "truncate@nope", "error-response=300"] {
+        for bad in [
+            "",
+            "slow",
+            "slow=x",
+            "truncate=1",
+            "nope",
+            "truncate@nope",
+            "error-response=300",
+        ] {
             assert!(bad.parse::<Fault>().is_err(), "{bad}");
         }
     }

@@ -55,7 +55,11 @@ struct Identity {
     seed: Option<u64>,
     /// PCI identity for the leaf certificate's subjectAltName, hexadecimal
     /// VENDOR:DEVICE:CLASS:REV:SSVID:SSID.
-    #[arg(long, value_name = "ID", default_value = "1b36:0010:010802:02:1af4:1100")]
+    #[arg(
+        long,
+        value_name = "ID",
+        default_value = "1b36:0010:010802:02:1af4:1100"
+    )]
     pci_id: PciIdentity,
 }
 

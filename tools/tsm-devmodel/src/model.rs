@@ -17,7 +17,9 @@ use tsm_proto::spdm::msg::MeasurementBlock;
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
 use tsm_proto::spdm::{cap, code, error_code, secured, VERSION_10};
-use tsm_proto::tdisp::{self, DsmCapabilities, InterfaceId, InterfaceReport, MmioRange, Tdi, TdispResponder};
+use tsm_proto::tdisp::{
+    self, DsmCapabilities, InterfaceId, InterfaceReport, MmioRange, Tdi, TdispResponder,
+};
 use tsm_proto::wire::{encode_into, Writer};
 
 use crate::certs::{CertChain, CertError, PciIdentity};
@@ -120,7 +122,11 @@ impl Profile {
 
     /// Builds a device around an existing chain (`--certs DIR`).
     pub fn with_chain(config: ModelConfig, chain: CertChain) -> Result<Self, CertError> {
-        let served_chain = if config.faults.iter().any(|f| f.kind == FaultKind::ForeignChain) {
+        let served_chain = if config
+            .faults
+            .iter()
+            .any(|f| f.kind == FaultKind::ForeignChain)
+        {
             // Derive the foreign chain's randomness from the device's own so
             // seeded runs stay reproducible.
             let mut rng = crypto::rng(config.seed.map(|s| s ^ 0x0F0F_F0F0));
@@ -130,14 +136,26 @@ impl Profile {
         };
         let fw = config.firmware_version.as_bytes();
         let measurements = vec![
-            (1, value_type::IMMUTABLE_ROM, Sha384::digest(b"tsm-devmodel boot ROM").to_vec()),
-            (2, value_type::MUTABLE_FIRMWARE, Sha384::digest([b"tsm-devmodel firmware ".as_slice(), fw].concat()).to_vec()),
+            (
+                1,
+                value_type::IMMUTABLE_ROM,
+                Sha384::digest(b"tsm-devmodel boot ROM").to_vec(),
+            ),
+            (
+                2,
+                value_type::MUTABLE_FIRMWARE,
+                Sha384::digest([b"tsm-devmodel firmware ".as_slice(), fw].concat()).to_vec(),
+            ),
             (
                 3,
                 value_type::HARDWARE_CONFIG,
                 Sha384::digest(config.identity.san_string().as_bytes()).to_vec(),
             ),
-            (4, value_type::RAW | value_type::FIRMWARE_VERSION, fw.to_vec()),
+            (
+                4,
+                value_type::RAW | value_type::FIRMWARE_VERSION,
+                fw.to_vec(),
+            ),
         ];
         let mut ide_registers = Vec::new();
         // IDE Capability, IDE Control, then selective stream 0: Capability
@@ -220,7 +238,9 @@ impl VendorHandler for Device<'_> {
                     .map_err(|_| error_code::INVALID_REQUEST)?;
                 let after = self.ide.stream_keyed();
                 if self.verbose && before != after {
-                    eprintln!("tsm-devmodel: session {session_id:#010x}: IDE stream keyed: {after:?}");
+                    eprintln!(
+                        "tsm-devmodel: session {session_id:#010x}: IDE stream keyed: {after:?}"
+                    );
                 }
                 Ok(())
             }
@@ -321,7 +341,12 @@ impl<'a> Model<'a> {
             tdi: Tdi::new(),
         };
         let device = Device {
-            ide: IdeKmResponder::new(rid as u8, (rid >> 8) as u8, config.segment, &profile.ide_registers),
+            ide: IdeKmResponder::new(
+                rid as u8,
+                (rid >> 8) as u8,
+                config.segment,
+                &profile.ide_registers,
+            ),
             tdisp,
             rng: match seed {
                 Some(s) => ChaCha20Rng::seed_from_u64(s ^ 0x7D15),
@@ -374,7 +399,8 @@ impl<'a> Model<'a> {
             }
         }
         if let Some(code) = plain {
-            if let Some(f) = profile.fault(Some(code), |k| matches!(k, FaultKind::ErrorResponse(_))) {
+            if let Some(f) = profile.fault(Some(code), |k| matches!(k, FaultKind::ErrorResponse(_)))
+            {
                 if let FaultKind::ErrorResponse(err) = f.kind {
                     self.delay(Some(code));
                     self.log(format_args!("{}: fault {f}", code_name(code)));
@@ -396,22 +422,33 @@ impl<'a> Model<'a> {
             self.responder.crypto_mut().set_corrupt_signatures(corrupt);
         }
         self.device.vendor_error = profile
-            .fault(Some(code::VENDOR_DEFINED_REQUEST), |k| matches!(k, FaultKind::ErrorResponse(_)))
+            .fault(Some(code::VENDOR_DEFINED_REQUEST), |k| {
+                matches!(k, FaultKind::ErrorResponse(_))
+            })
             .and_then(|f| match f.kind {
                 FaultKind::ErrorResponse(e) => Some(e),
                 _ => None,
             });
 
         let mut response = vec![0u8; MAX_RESPONSE];
-        let result = self.responder.process(request, &mut response, &mut self.device);
+        let result = self
+            .responder
+            .process(request, &mut response, &mut self.device);
         // A secured request was decrypted in place: its SPDM message starts
         // after the record header and the application data length.
-        let code = plain.or_else(|| request.get(doe::HEADER_LEN + secured::APP_DATA_OFFSET + 1).copied());
+        let code = plain.or_else(|| {
+            request
+                .get(doe::HEADER_LEN + secured::APP_DATA_OFFSET + 1)
+                .copied()
+        });
         self.delay(code);
         let len = match result {
             Ok(len) => len,
             Err(e) => {
-                self.log(format_args!("{}: no answer: {e}", code.map_or("request", code_name)));
+                self.log(format_args!(
+                    "{}: no answer: {e}",
+                    code.map_or("request", code_name)
+                ));
                 return None;
             }
         };
@@ -474,7 +511,10 @@ impl<'a> Model<'a> {
     }
 
     fn delay(&self, code: Option<u8>) {
-        if let Some(f) = self.profile.fault(code, |k| matches!(k, FaultKind::Slow(_))) {
+        if let Some(f) = self
+            .profile
+            .fault(code, |k| matches!(k, FaultKind::Slow(_)))
+        {
             if let FaultKind::Slow(d) = f.kind {
                 thread::sleep(d);
             }
@@ -485,9 +525,18 @@ impl<'a> Model<'a> {
     /// device reset does (GET_VERSION does exactly that to the responder).
     pub fn reset_connection(&mut self) {
         let mut object = [0u8; 12];
-        if doe::encode_object(doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA, &[VERSION_10, code::GET_VERSION, 0, 0], &mut object).is_ok() {
+        if doe::encode_object(
+            doe::PCI_SIG_VENDOR_ID,
+            doe::TYPE_CMA,
+            &[VERSION_10, code::GET_VERSION, 0, 0],
+            &mut object,
+        )
+        .is_ok()
+        {
             let mut scratch = [0u8; 64];
-            let _ = self.responder.process(&mut object, &mut scratch, &mut self.device);
+            let _ = self
+                .responder
+                .process(&mut object, &mut scratch, &mut self.device);
         }
         self.secured_count = 0;
     }
@@ -503,17 +552,22 @@ impl<'a> Model<'a> {
             // An index past the end: vendor 0xFFFF ends the walk.
             _ => (0, 0),
         };
-        let vendor_id = if req.index > 2 { 0xFFFF } else { doe::PCI_SIG_VENDOR_ID };
+        let vendor_id = if req.index > 2 {
+            0xFFFF
+        } else {
+            doe::PCI_SIG_VENDOR_ID
+        };
         let mut out = [0u8; 12];
-        let len = doe::encode_object_with(doe::PCI_SIG_VENDOR_ID, doe::TYPE_DISCOVERY, &mut out, |w| {
-            doe::DiscoveryResponse {
-                vendor_id,
-                object_type,
-                next_index,
-            }
-            .write(w)
-        })
-        .ok()?;
+        let len =
+            doe::encode_object_with(doe::PCI_SIG_VENDOR_ID, doe::TYPE_DISCOVERY, &mut out, |w| {
+                doe::DiscoveryResponse {
+                    vendor_id,
+                    object_type,
+                    next_index,
+                }
+                .write(w)
+            })
+            .ok()?;
         Some(out[..len].to_vec())
     }
 
