@@ -13,6 +13,9 @@
 //! | [`model`] | [`model::Profile`] (what the device is) and [`model::Model`] (a running device) |
 //! | [`transport`] | QEMU spdm-socket framing over any byte stream, and the serve loops |
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
 pub mod certs;
 pub mod crypto;
 pub mod faults;
