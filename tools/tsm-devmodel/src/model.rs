@@ -458,17 +458,20 @@ impl<'a> Model<'a> {
         } else if code == Some(code::KEY_EXCHANGE) {
             self.secured_count = 0;
         }
-        let answer = response
-            .get(doe::HEADER_LEN + if secured { secured::APP_DATA_OFFSET } else { 0 } + 1)
-            .copied()
-            .unwrap_or(0);
-        self.log(format_args!(
-            "{}{} -> {:#04x} ({} bytes)",
-            if secured { "secured " } else { "" },
-            code.map_or("request", code_name),
-            if secured { 0 } else { answer },
-            response.len()
-        ));
+        if secured {
+            self.log(format_args!(
+                "secured {} answered ({} bytes)",
+                code.map_or("request", code_name),
+                response.len()
+            ));
+        } else {
+            let answer = response.get(doe::HEADER_LEN + 1).copied().unwrap_or(0);
+            self.log(format_args!(
+                "{} -> {answer:#04x} ({} bytes)",
+                code.map_or("request", code_name),
+                response.len()
+            ));
+        }
         Some(self.damage(response, code))
     }
 
@@ -483,10 +486,8 @@ impl<'a> Model<'a> {
         let mut rebuilt = false;
         if let Some(f) = profile.fault(code, |k| *k == FaultKind::Truncate) {
             self.log(format_args!("fault {f}"));
-            // Drop the dword padding too, then half of the message.
-            while payload.last() == Some(&0) && payload.len() % 4 != 0 {
-                payload.pop();
-            }
+            // Half of the padded payload is always less than the message
+            // (every SPDM message is at least 4 bytes).
             payload.truncate(payload.len() / 2);
             rebuilt = true;
         }
