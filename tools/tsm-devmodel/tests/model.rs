@@ -98,6 +98,26 @@ fn certificate_chain_is_root_intermediate_leaf() {
     assert_eq!(certs.len(), 3);
     assert_eq!(root_hash, &Sha384::digest(certs[0].to_der().unwrap())[..]);
     // Each certificate is signed by the next one up; the root by itself.
+    // First independently of the crate: P-384 key from the issuer's SPKI,
+    // DER ECDSA signature over the TBSCertificate DER.
+    for (cert, issuer) in [(0, 0), (1, 0), (2, 1)] {
+        use p384::ecdsa::signature::Verifier as _;
+        let issuer_key = p384::ecdsa::VerifyingKey::from_sec1_bytes(
+            certs[issuer]
+                .tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes(),
+        )
+        .unwrap();
+        let sig = p384::ecdsa::DerSignature::try_from(certs[cert].signature.raw_bytes()).unwrap();
+        let tbs = certs[cert].tbs_certificate.to_der().unwrap();
+        issuer_key.verify(&tbs, &sig).unwrap();
+        assert_eq!(
+            certs[cert].tbs_certificate.issuer,
+            certs[issuer].tbs_certificate.subject
+        );
+    }
     certs::verify_signed_by(&certs[0], &certs[0]).unwrap();
     certs::verify_signed_by(&certs[1], &certs[0]).unwrap();
     certs::verify_signed_by(&certs[2], &certs[1]).unwrap();
