@@ -47,7 +47,7 @@ impl HostError {
 }
 
 const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
-    flags: cap::ENCRYPT | cap::MAC | cap::KEY_EX,
+    flags: cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT,
     ct_exponent: 12,
     data_transfer_size: 0x1000,
     max_spdm_msg_size: 0x1000,
