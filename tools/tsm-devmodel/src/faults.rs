@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Fault injection: `KIND[=VALUE][@REQUEST]`.
+//!
+//! Without `@REQUEST` a fault applies to every response it can apply to;
+//! with it, only to the answers to that SPDM request (a name such as
+//! `key-exchange` or a request code such as `0xe4`; requests inside a
+//! session are matched on their decrypted code).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use tsm_proto::spdm::{code, error_code};
+
+/// What goes wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Signatures (CHALLENGE_AUTH, MEASUREMENTS, KEY_EXCHANGE_RSP) are
+    /// damaged after signing.
+    CorruptSignature,
+    /// The device serves another device's valid chain (different root and
+    /// leaf) while signing with its own key.
+    ForeignChain,
+    /// The SPDM message is cut in half; the DOE object around it stays
+    /// well-formed.
+    Truncate,
+    /// The response object is padded with junk past the 4608-byte buffer
+    /// of QEMU's spdm-socket (and past the SPDM message).
+    Oversize,
+    /// The DOE Length field claims one dword more than is sent.
+    WrongLength,
+    /// The request is answered with SPDM ERROR of this code (inside a
+    /// session only vendor-defined requests can be failed this way).
+    ErrorResponse(u8),
+    /// Each answer is delayed.
+    Slow(Duration),
+    /// After this many secured requests of a session the device forgets
+    /// the session (as on a reset): the next secured request is not
+    /// answered and the TDI goes to ERROR.
+    DropSessionAfter(u32),
+}
+
+/// A fault and the request it is limited to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// The fault.
+    pub kind: FaultKind,
+    /// Only answers to this SPDM request code, if set.
+    pub on: Option<u8>,
+}
+
+impl Fault {
+    /// Whether the fault applies to the answer to request `code`.
+    pub fn applies_to(&self, request: Option<u8>) -> bool {
+        match (self.on, request) {
+            (None, _) => true,
+            (Some(want), Some(got)) => want == got,
+            (Some(_), None) => false,
+        }
+    }
+}
+
+const REQUESTS: [(&str, u8); 12] = [
+    ("get-version", code::GET_VERSION),
+    ("get-capabilities", code::GET_CAPABILITIES),
+    ("negotiate-algorithms", code::NEGOTIATE_ALGORITHMS),
+    ("get-digests", code::GET_DIGESTS),
+    ("get-certificate", code::GET_CERTIFICATE),
+    ("challenge", code::CHALLENGE),
+    ("get-measurements", code::GET_MEASUREMENTS),
+    ("key-exchange", code::KEY_EXCHANGE),
+    ("finish", code::FINISH),
+    ("heartbeat", code::HEARTBEAT),
+    ("end-session", code::END_SESSION),
+    ("vendor", code::VENDOR_DEFINED_REQUEST),
+];
+
+/// The request code a name or `0x..` number stands for.
+pub fn request_code(name: &str) -> Option<u8> {
+    let name = name.trim().to_ascii_lowercase().replace('_', "-");
+    if let Some(hex) = name.strip_prefix("0x") {
+        return u8::from_str_radix(hex, 16).ok();
+    }
+    REQUESTS.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+fn parse_number(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (spec, on) = match s.split_once('@') {
+            Some((spec, req)) => (
+                spec,
+                Some(request_code(req).ok_or_else(|| format!("unknown request {req:?}"))?),
+            ),
+            None => (s, None),
+        };
+        let (name, value) = match spec.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (spec, None),
+        };
+        let number = |what: &str| -> Result<u64, String> {
+            value
+                .and_then(parse_number)
+                .ok_or_else(|| format!("{name} needs ={what}"))
+        };
+        let no_value = |kind: FaultKind| -> Result<FaultKind, String> {
+            match value {
+                None => Ok(kind),
+                Some(_) => Err(format!("{name} takes no value")),
+            }
+        };
+        let kind = match name {
+            "corrupt-signature" => no_value(FaultKind::CorruptSignature)?,
+            "foreign-chain" => no_value(FaultKind::ForeignChain)?,
+            "truncate" => no_value(FaultKind::Truncate)?,
+            "oversize" => no_value(FaultKind::Oversize)?,
+            "wrong-length" => no_value(FaultKind::WrongLength)?,
+            "error-response" => FaultKind::ErrorResponse(match value {
+                None => error_code::UNSPECIFIED,
+                Some(_) => u8::try_from(number("CODE")?).map_err(|_| "error code over 0xff")?,
+            }),
+            "slow" => FaultKind::Slow(Duration::from_millis(number("MS")?)),
+            "drop-session-after" => {
+                FaultKind::DropSessionAfter(u32::try_from(number("N")?).map_err(|_| "N too large")?)
+            }
+            other => return Err(format!("unknown fault {other:?}")),
+        };
+        Ok(Fault { kind, on })
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            FaultKind::CorruptSignature => write!(f, "corrupt-signature")?,
+            FaultKind::ForeignChain => write!(f, "foreign-chain")?,
+            FaultKind::Truncate => write!(f, "truncate")?,
+            FaultKind::Oversize => write!(f, "oversize")?,
+            FaultKind::WrongLength => write!(f, "wrong-length")?,
+            FaultKind::ErrorResponse(c) => write!(f, "error-response={c:#04x}")?,
+            FaultKind::Slow(d) => write!(f, "slow={}", d.as_millis())?,
+            FaultKind::DropSessionAfter(n) => write!(f, "drop-session-after={n}")?,
+        }
+        match self.on {
+            Some(c) => match REQUESTS.iter().find(|(_, rc)| *rc == c) {
+                Some((n, _)) => write!(f, "@{n}"),
+                None => write!(f, "@{c:#04x}"),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_kind() {
+        let cases = [
+            ("corrupt-signature", FaultKind::CorruptSignature, None),
+            ("foreign-chain", FaultKind::ForeignChain, None),
+            ("truncate@key-exchange", FaultKind::Truncate, Some(0xE4)),
+            ("oversize@0x84", FaultKind::Oversize, Some(0x84)),
+            ("wrong-length", FaultKind::WrongLength, None),
+            ("error-response", FaultKind::ErrorResponse(0x05), None),
+            (
+                "error-response=0x03@vendor",
+                FaultKind::ErrorResponse(0x03),
+                Some(0xFE),
+            ),
+            (
+                "slow=250",
+                FaultKind::Slow(Duration::from_millis(250)),
+                None,
+            ),
+            ("drop-session-after=3", FaultKind::DropSessionAfter(3), None),
+        ];
+        for (text, kind, on) in cases {
+            let fault: Fault = text.parse().unwrap();
+            assert_eq!(fault, Fault { kind, on }, "{text}");
+            // Display is parseable again.
+            assert_eq!(fault.to_string().parse::<Fault>().unwrap(), fault);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_specs() {
+        for bad in [
+            "",
+            "slow",
+            "slow=x",
+            "truncate=1",
+            "nope",
+            "truncate@nope",
+            "error-response=300",
+        ] {
+            assert!(bad.parse::<Fault>().is_err(), "{bad}");
+        }
+    }
+}

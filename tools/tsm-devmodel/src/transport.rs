@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The framing of QEMU's `backends/spdm-socket.c`, over TCP or any other
+//! byte stream, and the loop that serves a device over it.
+//!
+//! Every message, in both directions, is three big-endian u32s, command,
+//! transport type and payload size, followed by the payload. With the DOE
+//! transport the payload is one whole DOE data object, header included.
+//! QEMU sends NORMAL requests and a SHUTDOWN when the device goes away; it
+//! accepts a response of at most 0x1200 bytes, and a response of size 0
+//! makes its DOE mailbox report an error.
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+
+use crate::model::{Model, Profile};
+
+/// A request to answer (or the answer).
+pub const COMMAND_NORMAL: u32 = 0x0001;
+/// Restart the connection (libspdm tools' "continue").
+pub const COMMAND_CONTINUE: u32 = 0xFFFD;
+/// The peer is going away.
+pub const COMMAND_SHUTDOWN: u32 = 0xFFFE;
+/// Answer to a command the model does not know.
+pub const COMMAND_UNKNOWN: u32 = 0xFFFF;
+/// Connectivity test; the model echoes the payload.
+pub const COMMAND_TEST: u32 = 0xDEAD;
+
+/// Transport type: MCTP (not served).
+pub const TRANSPORT_MCTP: u32 = 0x01;
+/// Transport type: PCI DOE.
+pub const TRANSPORT_PCI_DOE: u32 = 0x02;
+
+/// QEMU's receive buffer (`SPDM_SOCKET_MAX_MESSAGE_BUFFER_SIZE`).
+pub const QEMU_MAX_MESSAGE: usize = 0x1200;
+/// Largest payload accepted by default: one maximal DOE object (1 MiB).
+pub const DEFAULT_MAX_PAYLOAD: usize = tsm_proto::doe::MAX_OBJECT_BYTES;
+
+/// One framed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Command code.
+    pub command: u32,
+    /// Transport type.
+    pub transport: u32,
+    /// Payload (a DOE object for NORMAL/DOE).
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// A NORMAL DOE frame.
+    pub fn doe(payload: Vec<u8>) -> Self {
+        Self {
+            command: COMMAND_NORMAL,
+            transport: TRANSPORT_PCI_DOE,
+            payload,
+        }
+    }
+}
+
+/// Something frames travel over.
+pub trait Transport {
+    /// Receives the next frame; `None` on a clean end of stream.
+    fn recv(&mut self) -> io::Result<Option<Frame>>;
+    /// Sends a frame.
+    fn send(&mut self, frame: &Frame) -> io::Result<()>;
+}
+
+/// The spdm-socket framing over any byte stream: a TCP connection, one end
+/// of a pipe or socket pair, a character device, stdin/stdout.
+pub struct Framed<T> {
+    io: T,
+    max_payload: usize,
+}
+
+impl<T: Read + Write> Framed<T> {
+    /// Frames over `io`, accepting payloads up to [`DEFAULT_MAX_PAYLOAD`].
+    pub fn new(io: T) -> Self {
+        Self {
+            io,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+        }
+    }
+
+    /// Refuses received payloads over `max` bytes (QEMU uses
+    /// [`QEMU_MAX_MESSAGE`]).
+    pub fn with_max_payload(mut self, max: usize) -> Self {
+        self.max_payload = max;
+        self
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// Sends `request` as a NORMAL DOE frame and returns the answer's
+    /// payload (empty when the device gave no answer).
+    pub fn exchange(&mut self, request: &[u8]) -> io::Result<Vec<u8>> {
+        self.send(&Frame::doe(request.to_vec()))?;
+        match self.recv()? {
+            Some(f) if f.command == COMMAND_NORMAL => Ok(f.payload),
+            Some(f) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unexpected command {:#x}", f.command),
+            )),
+            None => Err(io::ErrorKind::UnexpectedEof.into()),
+        }
+    }
+}
+
+fn read_u32<T: Read>(io: &mut T, first: bool) -> io::Result<Option<u32>> {
+    let mut b = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match io.read(&mut b[got..]) {
+            Ok(0) if first && got == 0 => return Ok(None),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(u32::from_be_bytes(b)))
+}
+
+impl<T: Read + Write> Transport for Framed<T> {
+    fn recv(&mut self) -> io::Result<Option<Frame>> {
+        let Some(command) = read_u32(&mut self.io, true)? else {
+            return Ok(None);
+        };
+        let eof = || io::Error::from(io::ErrorKind::UnexpectedEof);
+        let transport = read_u32(&mut self.io, false)?.ok_or_else(eof)?;
+        let size = read_u32(&mut self.io, false)?.ok_or_else(eof)? as usize;
+        if size > self.max_payload {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("frame of {size} bytes exceeds {}", self.max_payload),
+            ));
+        }
+        let mut payload = vec![0u8; size];
+        self.io.read_exact(&mut payload)?;
+        Ok(Some(Frame {
+            command,
+            transport,
+            payload,
+        }))
+    }
+
+    fn send(&mut self, frame: &Frame) -> io::Result<()> {
+        let size = u32::try_from(frame.payload.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "payload over 4 GiB"))?;
+        let mut buf = Vec::with_capacity(12 + frame.payload.len());
+        buf.extend_from_slice(&frame.command.to_be_bytes());
+        buf.extend_from_slice(&frame.transport.to_be_bytes());
+        buf.extend_from_slice(&size.to_be_bytes());
+        buf.extend_from_slice(&frame.payload);
+        self.io.write_all(&buf)?;
+        self.io.flush()
+    }
+}
+
+/// Standard input and output as one stream (`serve --stdio`).
+pub struct Stdio {
+    stdin: io::Stdin,
+    stdout: io::Stdout,
+}
+
+impl Stdio {
+    /// The process' stdin and stdout.
+    pub fn new() -> Self {
+        Self {
+            stdin: io::stdin(),
+            stdout: io::stdout(),
+        }
+    }
+}
+
+impl Default for Stdio {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Read for Stdio {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stdin.read(buf)
+    }
+}
+
+impl Write for Stdio {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stdout.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stdout.flush()
+    }
+}
+
+/// Why [`serve`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The peer closed the stream.
+    Eof,
+    /// The peer sent SHUTDOWN.
+    Shutdown,
+}
+
+/// Serves one device over `transport` until the peer closes or shuts down.
+/// The device starts in its reset state.
+pub fn serve<T: Transport>(profile: &Profile, transport: &mut T) -> io::Result<Ended> {
+    let blocks = profile.measurement_blocks();
+    let mut model = Model::new(profile, &blocks);
+    loop {
+        let Some(frame) = transport.recv()? else {
+            return Ok(Ended::Eof);
+        };
+        match frame.command {
+            COMMAND_NORMAL if frame.transport == TRANSPORT_PCI_DOE => {
+                let mut request = frame.payload;
+                let answer = model.handle(&mut request).unwrap_or_default();
+                transport.send(&Frame::doe(answer))?;
+            }
+            COMMAND_TEST => transport.send(&frame)?,
+            COMMAND_SHUTDOWN => {
+                // QEMU does not wait for the acknowledgement; ignore a closed peer.
+                let _ = transport.send(&Frame {
+                    command: COMMAND_SHUTDOWN,
+                    transport: frame.transport,
+                    payload: Vec::new(),
+                });
+                return Ok(Ended::Shutdown);
+            }
+            COMMAND_CONTINUE => {
+                model.reset_connection();
+                transport.send(&Frame {
+                    command: COMMAND_CONTINUE,
+                    transport: frame.transport,
+                    payload: Vec::new(),
+                })?;
+            }
+            _ => transport.send(&Frame {
+                command: COMMAND_UNKNOWN,
+                transport: frame.transport,
+                payload: Vec::new(),
+            })?,
+        }
+    }
+}
+
+/// Binds the loopback TCP port (0 picks a free one).
+pub fn listen(port: u16) -> io::Result<TcpListener> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+}
+
+/// Accepts connections one after the other and serves each with a device
+/// in its reset state; with `once`, returns after the first connection.
+pub fn serve_listener(profile: &Profile, listener: &TcpListener, once: bool) -> io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept()?;
+        if !peer.ip().is_loopback() {
+            // Bound to 127.0.0.1, so this cannot happen; refuse regardless.
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let ended = serve_stream(profile, stream);
+        if profile.config.verbose {
+            eprintln!("tsm-devmodel: connection from {peer} ended: {ended:?}");
+        }
+        if once {
+            return ended.map(|_| ());
+        }
+    }
+}
+
+fn serve_stream(profile: &Profile, stream: TcpStream) -> io::Result<Ended> {
+    serve(profile, &mut Framed::new(stream))
+}

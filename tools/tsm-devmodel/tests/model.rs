@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The device model driven by `tsm-proto`'s requester over both framings:
+//! the full flow, the certificate chain, and every fault option.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use common::{over_pair, over_tcp, profile, Host, HostError};
+use der::{Decode, Encode};
+use sha2::{Digest as _, Sha384};
+use tsm_devmodel::certs::{self, CertChain, PciIdentity};
+use tsm_devmodel::crypto::{self, ModelCrypto};
+use tsm_devmodel::model::{ModelConfig, Profile, OVERSIZE_LEN};
+use tsm_devmodel::transport::{self, Frame, Framed, Transport, QEMU_MAX_MESSAGE};
+use tsm_proto::doe;
+use tsm_proto::spdm::crypto::{CryptoError, SpdmCrypto};
+use tsm_proto::spdm::{error_code, Error};
+use tsm_proto::tdisp::TdiState;
+use tsm_proto::wire;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+};
+use x509_cert::Certificate;
+
+/// VERSION .. MEASUREMENTS .. KEY_EXCHANGE/FINISH .. IDE_KM .. TDISP ..
+/// END_SESSION; returns the certificate chain the requester accepted.
+fn full_flow<T: Read + Write>(host: &mut Host<T>, profile: &Profile) -> Vec<u8> {
+    host.connect().unwrap();
+    host.challenge().unwrap();
+    let blocks = host.measurements().unwrap();
+    assert_eq!(blocks, profile.measurements);
+    let id = host.open_session().unwrap();
+    assert_eq!(id >> 16, 0x7D5E);
+    host.heartbeat().unwrap();
+    let registers = host.program_ide_keys().unwrap();
+    assert_eq!(registers, profile.ide_registers);
+    let report = host.tdisp_flow(profile.interface()).unwrap();
+    assert_eq!(report, profile.report);
+    host.end_session().unwrap();
+    let chain = host
+        .requester
+        .cert_chain()
+        .expect("chain accepted")
+        .to_vec();
+    assert_eq!(chain, profile.served_chain);
+    chain
+}
+
+#[test]
+fn full_flow_over_tcp_loopback() {
+    let p = profile(&[]);
+    let (mut host, server) = over_tcp(&p);
+    full_flow(&mut host, &p);
+    // A second connection would be a new device; this one ends with the stream.
+    drop(host);
+    server.join().unwrap().unwrap();
+}
+
+#[test]
+fn full_flow_over_a_socket_pair() {
+    let p = profile(&[]);
+    let (mut host, server) = over_pair(&p, true);
+    full_flow(&mut host, &p);
+    // A second session on the same connection, after a fresh GET_VERSION.
+    host.connect().unwrap();
+    host.open_session().unwrap();
+    host.end_session().unwrap();
+    drop(host);
+    assert_eq!(server.join().unwrap().unwrap(), transport::Ended::Eof);
+}
+
+fn extension(cert: &Certificate, oid: der::oid::ObjectIdentifier) -> Option<&[u8]> {
+    cert.tbs_certificate
+        .extensions
+        .as_ref()?
+        .iter()
+        .find(|e| e.extn_id == oid)
+        .map(|e| e.extn_value.as_bytes())
+}
+
+#[test]
+fn certificate_chain_is_root_intermediate_leaf() {
+    let p = profile(&[]);
+    let (mut host, _server) = over_pair(&p, true);
+    host.connect().unwrap();
+    let chain = host.requester.cert_chain().unwrap().to_vec();
+
+    // Length(2) Reserved(2) RootHash(48) certificates.
+    assert_eq!(
+        u16::from_le_bytes([chain[0], chain[1]]) as usize,
+        chain.len()
+    );
+    assert_eq!(&chain[2..4], &[0, 0]);
+    let (root_hash, certs) = certs::parse_spdm_chain(&chain).unwrap();
+    assert_eq!(certs.len(), 3);
+    assert_eq!(root_hash, &Sha384::digest(certs[0].to_der().unwrap())[..]);
+    // Each certificate is signed by the next one up; the root by itself.
+    // First independently of the crate: P-384 key from the issuer's SPKI,
+    // DER ECDSA signature over the TBSCertificate DER.
+    for (cert, issuer) in [(0, 0), (1, 0), (2, 1)] {
+        use p384::ecdsa::signature::Verifier as _;
+        let issuer_key = p384::ecdsa::VerifyingKey::from_sec1_bytes(
+            certs[issuer]
+                .tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes(),
+        )
+        .unwrap();
+        let sig = p384::ecdsa::DerSignature::try_from(certs[cert].signature.raw_bytes()).unwrap();
+        let tbs = certs[cert].tbs_certificate.to_der().unwrap();
+        issuer_key.verify(&tbs, &sig).unwrap();
+        assert_eq!(
+            certs[cert].tbs_certificate.issuer,
+            certs[issuer].tbs_certificate.subject
+        );
+    }
+    certs::verify_signed_by(&certs[0], &certs[0]).unwrap();
+    certs::verify_signed_by(&certs[1], &certs[0]).unwrap();
+    certs::verify_signed_by(&certs[2], &certs[1]).unwrap();
+    assert!(certs::verify_signed_by(&certs[2], &certs[0]).is_err());
+
+    let ca = |c: &Certificate| {
+        BasicConstraints::from_der(
+            extension(c, der::oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS).unwrap(),
+        )
+        .unwrap()
+        .ca
+    };
+    assert!(ca(&certs[0]) && ca(&certs[1]) && !ca(&certs[2]));
+    let leaf = &certs[2];
+    let usage =
+        KeyUsage::from_der(extension(leaf, der::oid::db::rfc5280::ID_CE_KEY_USAGE).unwrap())
+            .unwrap();
+    assert!(usage.0.contains(KeyUsages::DigitalSignature));
+    assert!(!usage.0.contains(KeyUsages::KeyCertSign));
+    let eku = ExtendedKeyUsage::from_der(
+        extension(leaf, der::oid::db::rfc5280::ID_CE_EXT_KEY_USAGE).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(eku.0, vec![certs::OID_DMTF_EKU_RESPONDER_AUTH]);
+    // id-DMTF-spdm-extension listing id-DMTF-hardware-identity.
+    let spdm_ext = extension(leaf, certs::OID_DMTF_SPDM_EXTENSION).unwrap();
+    let hw = certs::OID_DMTF_HARDWARE_IDENTITY.to_der().unwrap();
+    assert!(spdm_ext.windows(hw.len()).any(|w| w == hw.as_slice()));
+    // subjectAltName otherName 2.23.147 with the PCI identity.
+    let san = SubjectAltName::from_der(
+        extension(leaf, der::oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME).unwrap(),
+    )
+    .unwrap();
+    let GeneralName::OtherName(other) = &san.0[0] else {
+        panic!("{san:?}")
+    };
+    assert_eq!(other.type_id, certs::OID_PCIE_CMA_IDENTITY);
+    let text = other
+        .value
+        .decode_as::<der::asn1::Utf8StringRef<'_>>()
+        .unwrap();
+    assert_eq!(text.as_str(), PciIdentity::QEMU_NVME.san_string());
+    assert_eq!(
+        text.as_str(),
+        "Vendor=1b36:Device=0010:CC=010802:REV=02:SSVID=1af4:SSID=1100"
+    );
+
+    // The leaf key is the device's signing key.
+    let key = certs::verify_spdm_chain(&chain, Some(&p.chain.root.der)).unwrap();
+    assert_eq!(&key, p.chain.leaf.key.verifying_key());
+}
+
+#[test]
+fn chain_validation_rejects_damage() {
+    let p = profile(&[]);
+    let chain = p.served_chain.clone();
+    certs::verify_spdm_chain(&chain, None).unwrap();
+    // Wrong root hash.
+    let mut bad = chain.clone();
+    bad[10] ^= 1;
+    assert!(certs::verify_spdm_chain(&bad, None).is_err());
+    // A flipped byte in the leaf's signature.
+    let mut bad = chain.clone();
+    let last = bad.len() - 3;
+    bad[last] ^= 1;
+    assert!(certs::verify_spdm_chain(&bad, None).is_err());
+    // Wrong Length field.
+    let mut bad = chain.clone();
+    bad[0] ^= 1;
+    assert!(certs::verify_spdm_chain(&bad, None).is_err());
+    // Pinned to the right root, and to another one.
+    assert!(certs::verify_spdm_chain(&chain, Some(&p.chain.root.der)).is_ok());
+    let other = profile(&["foreign-chain"]);
+    certs::verify_spdm_chain(&other.served_chain, None).unwrap();
+    assert!(certs::verify_spdm_chain(&other.served_chain, Some(&p.chain.root.der)).is_err());
+}
+
+#[test]
+fn gen_certs_files_round_trip() {
+    let dir = std::env::temp_dir().join(format!("tsm-devmodel-test-{}", std::process::id()));
+    let mut rng = crypto::rng(Some(3));
+    let chain = CertChain::generate(&mut rng, &PciIdentity::QEMU_NVME, "test").unwrap();
+    chain.write_pem(&dir).unwrap();
+    let loaded = CertChain::read_pem(&dir).unwrap();
+    assert_eq!(loaded.spdm_chain().unwrap(), chain.spdm_chain().unwrap());
+    // A model built from the files serves that chain, and a requester that
+    // trusts root.pem accepts it.
+    let profile = std::sync::Arc::new(
+        Profile::with_chain(
+            ModelConfig {
+                seed: Some(1),
+                ..Default::default()
+            },
+            loaded,
+        )
+        .unwrap(),
+    );
+    let root_pem = std::fs::read(dir.join("root.pem")).unwrap();
+    let root = <Certificate as der::DecodePem>::from_pem(&root_pem)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let (device, host) = std::os::unix::net::UnixStream::pair().unwrap();
+    let p = std::sync::Arc::clone(&profile);
+    let server = std::thread::spawn(move || transport::serve(&p, &mut Framed::new(device)));
+    host.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut h = Host::new(Framed::new(host), Some(root));
+    h.connect().unwrap();
+    h.challenge().unwrap();
+    drop(h);
+    server.join().unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn crypto_provider_round_trips() {
+    let p = profile(&[]);
+    let mut device = ModelCrypto::new(crypto::rng(Some(1)), Some(p.chain.leaf.key.clone()));
+    let mut host = ModelCrypto::new(crypto::rng(Some(2)), None);
+    host.set_peer_cert_chain(&p.served_chain).unwrap();
+    let sig = device.sign(b"transcript").unwrap();
+    host.verify_peer(b"transcript", &sig).unwrap();
+    assert_eq!(
+        host.verify_peer(b"other", &sig),
+        Err(CryptoError::BadSignature)
+    );
+    device.set_corrupt_signatures(true);
+    let sig = device.sign(b"transcript").unwrap();
+    assert_eq!(
+        host.verify_peer(b"transcript", &sig),
+        Err(CryptoError::BadSignature)
+    );
+    // ECDHE agrees on both sides.
+    let (a, a_pub) = device.dhe_generate().unwrap();
+    let (b, b_pub) = host.dhe_generate().unwrap();
+    assert_eq!(
+        device.dhe_shared_secret(a, &b_pub).unwrap(),
+        host.dhe_shared_secret(b, &a_pub).unwrap()
+    );
+    // AES-256-GCM.
+    let mut buf = *b"secret message";
+    let tag = device
+        .aead_encrypt(&[1; 32], &[2; 12], b"aad", &mut buf)
+        .unwrap();
+    assert_ne!(&buf, b"secret message");
+    host.aead_decrypt(&[1; 32], &[2; 12], b"aad", &mut buf, &tag)
+        .unwrap();
+    assert_eq!(&buf, b"secret message");
+    assert_eq!(
+        host.aead_decrypt(&[1; 32], &[2; 12], b"AAD", &mut buf, &tag),
+        Err(CryptoError::DecryptFailed)
+    );
+}
+
+#[test]
+fn doe_discovery_and_socket_commands() {
+    let p = profile(&[]);
+    let (mut host, server) = over_pair(&p, false);
+    let mut walk = Vec::new();
+    let mut index = 0u8;
+    for _ in 0..4 {
+        let mut object = [0u8; 12];
+        let len = doe::encode_object_with(
+            doe::PCI_SIG_VENDOR_ID,
+            doe::TYPE_DISCOVERY,
+            &mut object,
+            |w| doe::DiscoveryRequest { index, version: 0 }.write(w),
+        )
+        .unwrap();
+        let answer = host.link.exchange(&object[..len]).unwrap();
+        let (_, payload) = doe::decode_object(&answer).unwrap();
+        let rsp = doe::DiscoveryResponse::read(&mut wire::Reader::new(payload)).unwrap();
+        walk.push((rsp.vendor_id, rsp.object_type));
+        if rsp.next_index == 0 {
+            break;
+        }
+        index = rsp.next_index;
+    }
+    assert_eq!(walk, vec![(1, 0), (1, 1), (1, 2)]);
+    // TEST is echoed; an unknown command is answered with UNKNOWN.
+    let test = Frame {
+        command: transport::COMMAND_TEST,
+        transport: transport::TRANSPORT_PCI_DOE,
+        payload: b"ping".to_vec(),
+    };
+    host.link.send(&test).unwrap();
+    assert_eq!(host.link.recv().unwrap().unwrap(), test);
+    host.link
+        .send(&Frame {
+            command: 0x1234,
+            transport: 2,
+            payload: vec![],
+        })
+        .unwrap();
+    assert_eq!(
+        host.link.recv().unwrap().unwrap().command,
+        transport::COMMAND_UNKNOWN
+    );
+    // SHUTDOWN is acknowledged and ends the device.
+    host.link
+        .send(&Frame {
+            command: transport::COMMAND_SHUTDOWN,
+            transport: 2,
+            payload: vec![],
+        })
+        .unwrap();
+    assert_eq!(
+        host.link.recv().unwrap().unwrap().command,
+        transport::COMMAND_SHUTDOWN
+    );
+    assert_eq!(server.join().unwrap().unwrap(), transport::Ended::Shutdown);
+}
+
+// ---- faults ----
+
+fn spdm_err(r: Result<impl std::fmt::Debug, HostError>) -> Error {
+    match r {
+        Err(HostError::Spdm(e)) => e,
+        other => panic!("expected an SPDM error, got {other:?}"),
+    }
+}
+
+#[test]
+fn fault_corrupt_signature() {
+    let p = profile(&["corrupt-signature"]);
+    let (mut host, _s) = over_pair(&p, true);
+    host.connect().unwrap();
+    assert_eq!(
+        spdm_err(host.challenge()),
+        Error::Crypto(CryptoError::BadSignature)
+    );
+    assert_eq!(
+        spdm_err(host.measurements()),
+        Error::Crypto(CryptoError::BadSignature)
+    );
+    assert_eq!(
+        spdm_err(host.open_session()),
+        Error::Crypto(CryptoError::BadSignature)
+    );
+
+    // Limited to KEY_EXCHANGE: CHALLENGE and MEASUREMENTS verify.
+    let p = profile(&["corrupt-signature@key-exchange"]);
+    let (mut host, _s) = over_tcp(&p);
+    host.connect().unwrap();
+    host.challenge().unwrap();
+    host.measurements().unwrap();
+    assert_eq!(
+        spdm_err(host.open_session()),
+        Error::Crypto(CryptoError::BadSignature)
+    );
+}
+
+#[test]
+fn fault_foreign_chain() {
+    let p = profile(&["foreign-chain"]);
+    assert_ne!(p.served_chain, p.chain.spdm_chain().unwrap());
+    // A requester that trusts the device's root refuses the chain.
+    let (mut host, _s) = over_pair(&p, true);
+    assert_eq!(spdm_err(host.connect()), Error::Crypto(CryptoError::BadKey));
+    // One that accepts any well-formed chain catches the signature instead.
+    let (mut host, _s) = over_pair(&p, false);
+    host.connect().unwrap();
+    assert_eq!(
+        spdm_err(host.challenge()),
+        Error::Crypto(CryptoError::BadSignature)
+    );
+}
+
+#[test]
+fn fault_truncate() {
+    let p = profile(&["truncate"]);
+    let (mut host, _s) = over_pair(&p, true);
+    assert_eq!(
+        spdm_err(host.connect()),
+        Error::Codec(wire::Error::Truncated)
+    );
+
+    let p = profile(&["truncate@key-exchange"]);
+    let (mut host, _s) = over_tcp(&p);
+    host.connect().unwrap();
+    host.challenge().unwrap();
+    assert!(matches!(spdm_err(host.open_session()), Error::Codec(_)));
+}
+
+#[test]
+fn fault_oversize() {
+    let p = profile(&["oversize"]);
+    let (mut host, _s) = over_pair(&p, true);
+    assert_eq!(
+        spdm_err(host.connect()),
+        Error::Codec(wire::Error::TrailingBytes)
+    );
+    // QEMU's socket buffer refuses the frame outright.
+    let (host_end, device) = std::os::unix::net::UnixStream::pair().unwrap();
+    let p2 = std::sync::Arc::clone(&p);
+    let server = std::thread::spawn(move || transport::serve(&p2, &mut Framed::new(device)));
+    host_end.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut link = Framed::new(host_end).with_max_payload(QEMU_MAX_MESSAGE);
+    let mut object = [0u8; 12];
+    let len = doe::encode_object(
+        doe::PCI_SIG_VENDOR_ID,
+        doe::TYPE_CMA,
+        &[0x10, 0x84, 0, 0],
+        &mut object,
+    )
+    .unwrap();
+    let err = link.exchange(&object[..len]).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    const { assert!(OVERSIZE_LEN > QEMU_MAX_MESSAGE) };
+    drop(link);
+    // The device may see the connection reset: the host left its frame unread.
+    let _ = server.join().unwrap();
+}
+
+#[test]
+fn fault_wrong_length() {
+    let p = profile(&["wrong-length@get-digests"]);
+    let (mut host, _s) = over_pair(&p, true);
+    assert_eq!(
+        spdm_err(host.connect()),
+        Error::Codec(wire::Error::Truncated)
+    );
+}
+
+#[test]
+fn fault_error_response() {
+    let p = profile(&["error-response"]);
+    let (mut host, _s) = over_pair(&p, true);
+    assert_eq!(
+        spdm_err(host.connect()),
+        Error::Peer {
+            code: error_code::UNSPECIFIED,
+            data: 0
+        }
+    );
+    let p = profile(&["error-response=0x03@challenge"]);
+    let (mut host, _s) = over_pair(&p, true);
+    host.connect().unwrap();
+    assert_eq!(
+        spdm_err(host.challenge()),
+        Error::Peer {
+            code: error_code::BUSY,
+            data: 0
+        }
+    );
+    // Inside the session: vendor-defined requests fail with the error.
+    let p = profile(&["error-response=0x07@vendor"]);
+    let (mut host, _s) = over_tcp(&p);
+    host.connect().unwrap();
+    host.open_session().unwrap();
+    host.heartbeat().unwrap();
+    assert_eq!(
+        spdm_err(host.program_ide_keys()),
+        Error::Peer {
+            code: error_code::UNSUPPORTED_REQUEST,
+            data: 0
+        }
+    );
+}
+
+#[test]
+fn fault_slow() {
+    // Slower than the requester waits: the read times out.
+    let p = profile(&["slow=400@get-capabilities"]);
+    let (device, host_end) = std::os::unix::net::UnixStream::pair().unwrap();
+    let p2 = std::sync::Arc::clone(&p);
+    let server = std::thread::spawn(move || transport::serve(&p2, &mut Framed::new(device)));
+    host_end
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut host = Host::new(Framed::new(host_end), None);
+    host.exchange(tsm_proto::spdm::requester::Request::GetVersion, |_| ())
+        .unwrap();
+    match host.exchange(tsm_proto::spdm::requester::Request::GetCapabilities, |_| ()) {
+        Err(HostError::Io(e)) => assert!(
+            matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+            "{e:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    drop(host);
+    server.join().unwrap().ok();
+
+    // Slow but within the wait: everything works, just later.
+    let p = profile(&["slow=30"]);
+    let (mut host, _s) = over_pair(&p, true);
+    let start = std::time::Instant::now();
+    host.connect().unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(30 * 5));
+}
+
+#[test]
+fn fault_drop_session_after() {
+    let p = profile(&["drop-session-after=2"]);
+    let (mut host, _s) = over_tcp(&p);
+    host.connect().unwrap();
+    host.open_session().unwrap(); // FINISH: secured request 1
+    host.heartbeat().unwrap(); // 2
+    assert!(matches!(host.heartbeat(), Err(HostError::NoAnswer)));
+    // The device came back from its "reset": a new connection and session work.
+    host.connect().unwrap();
+    host.open_session().unwrap();
+    host.program_ide_keys().map(|_| ()).unwrap_err();
+
+    // Dropping a session with a locked TDI faults the TDI.
+    let p = profile(&["drop-session-after=17"]);
+    let (mut host, _s) = over_pair(&p, true);
+    host.connect().unwrap();
+    host.open_session().unwrap(); // 1
+    host.program_ide_keys().unwrap(); // 13 more: 14
+    let lock = tsm_proto::tdisp::LockParams {
+        flags: 0,
+        default_stream_id: 1,
+        mmio_reporting_offset: 0,
+        bind_p2p_address_mask: 0,
+    };
+    host.tdisp(p.interface(), tsm_proto::tdisp::Body::LockInterface(lock))
+        .unwrap(); // 15
+    assert_eq!(
+        host.tdi_state(p.interface()).unwrap(),
+        TdiState::ConfigLocked
+    ); // 16
+    host.heartbeat().unwrap(); // 17
+    assert!(matches!(host.heartbeat(), Err(HostError::NoAnswer)));
+    host.connect().unwrap();
+    host.open_session().unwrap();
+    assert_eq!(host.tdi_state(p.interface()).unwrap(), TdiState::Error);
+}
+
+#[test]
+fn requester_sees_no_answer_for_garbage() {
+    let p = profile(&[]);
+    let (mut host, _s) = over_pair(&p, true);
+    // Not a DOE object at all: the device answers with an empty frame.
+    assert_eq!(host.link.exchange(&[1, 2, 3]).unwrap(), Vec::<u8>::new());
+    // The device still works afterwards.
+    host.connect().unwrap();
+}
+
+#[test]
+fn seeded_profiles_are_reproducible() {
+    let a = Profile::new(ModelConfig {
+        seed: Some(5),
+        ..Default::default()
+    })
+    .unwrap();
+    let b = Profile::new(ModelConfig {
+        seed: Some(5),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        a.chain.leaf.key.verifying_key(),
+        b.chain.leaf.key.verifying_key()
+    );
+    // Byte-identical certificates: fixed validity, deterministic ECDSA.
+    assert_eq!(a.served_chain, b.served_chain);
+    let c = Profile::new(ModelConfig {
+        seed: None,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_ne!(
+        a.chain.leaf.key.verifying_key(),
+        c.chain.leaf.key.verifying_key()
+    );
+}
