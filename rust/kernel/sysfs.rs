@@ -26,7 +26,7 @@ use crate::{
     str::Formatter,
     types::Opaque, //
 };
-use core::{marker::PhantomData, ptr::NonNull};
+use core::marker::PhantomData;
 
 /// Attribute mode bit that, returned for attribute 0 of a named group, hides the group directory.
 pub const GROUP_INVISIBLE: u16 = bindings::SYSFS_GROUP_INVISIBLE as u16;
@@ -335,99 +335,110 @@ impl Drop for Registration<'_> {
     }
 }
 
-/// What a sysfs path below a device currently is, looked up in kernfs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entry {
-    /// A directory (for example a named group's).
-    Dir,
-    /// A file with these permission bits.
-    File(u16),
-    /// A symbolic link.
-    Link,
-}
+#[cfg(CONFIG_KUNIT)]
+pub use kernfs::{is_link_to, lookup, Entry};
 
-/// Looks up `path` (components below `dev`'s sysfs directory) in kernfs.
-///
-/// Returns `None` when any component does not exist. Meant for tests and diagnostics: the
-/// answer can be stale as soon as it is returned.
-///
-/// # Examples
-///
-/// ```
-/// use kernel::{faux, sysfs};
-///
-/// let reg = faux::Registration::new(c"sysfs_lookup_example", None)?;
-/// let dev = reg.as_ref().as_ref();
-/// assert_eq!(sysfs::lookup(dev, &[c"uevent"]), Some(sysfs::Entry::File(0o644)));
-/// assert_eq!(sysfs::lookup(dev, &[c"no_such_file"]), None);
-/// # Ok::<(), Error>(())
-/// ```
-pub fn lookup(dev: &Device, path: &[&CStr]) -> Option<Entry> {
-    with_node(dev, path, |node| {
-        let kind = u32::from(node.flags) & bindings::KERNFS_TYPE_MASK;
-        if kind == bindings::kernfs_node_type_KERNFS_DIR {
-            Entry::Dir
-        } else if kind == bindings::kernfs_node_type_KERNFS_LINK {
-            Entry::Link
-        } else {
-            Entry::File(node.mode & 0o777)
-        }
-    })
-}
+/// Looking files up in kernfs, for tests (built with `CONFIG_KUNIT` only).
+#[cfg(CONFIG_KUNIT)]
+mod kernfs {
+    use super::kobj_of;
+    use crate::{bindings, device::Device, prelude::*};
+    use core::ptr::NonNull;
 
-/// Whether `path` below `dev` is a symbolic link to `target`'s sysfs directory.
-///
-/// # Examples
-///
-/// ```
-/// use kernel::{class, faux, sysfs};
-///
-/// let reg_a = faux::Registration::new(c"sysfs_link_a", None)?;
-/// let reg_b = faux::Registration::new(c"sysfs_link_b", None)?;
-/// let (a, b) = (reg_a.as_ref().as_ref(), reg_b.as_ref().as_ref());
-/// class::create_link(a, b, c"peer")?;
-/// assert!(sysfs::is_link_to(a, &[c"peer"], b));
-/// assert!(!sysfs::is_link_to(a, &[c"peer"], a));
-/// assert!(!sysfs::is_link_to(a, &[c"uevent"], b));
-/// class::remove_link(a, c"peer");
-/// assert!(!sysfs::is_link_to(a, &[c"peer"], b));
-/// # Ok::<(), Error>(())
-/// ```
-pub fn is_link_to(dev: &Device, path: &[&CStr], target: &Device) -> bool {
-    // SAFETY: `kobj_of` is valid; `sd` is the target's directory while it is registered.
-    let target_dir = unsafe { (*kobj_of(target)).sd };
-    with_node(dev, path, |node| {
-        let kind = u32::from(node.flags) & bindings::KERNFS_TYPE_MASK;
-        if kind != bindings::kernfs_node_type_KERNFS_LINK {
-            return false;
-        }
-        // SAFETY: A link node's union holds `symlink`, immutable after creation.
-        let link_target = unsafe { node.__bindgen_anon_1.symlink.target_kn };
-        link_target == target_dir
-    })
-    .unwrap_or(false)
-}
-
-/// Walks `path` below `dev` and applies `f` to the node found, holding a reference to it.
-fn with_node<R>(dev: &Device, path: &[&CStr], f: impl FnOnce(&bindings::kernfs_node) -> R) -> Option<R> {
-    // SAFETY: `kobj_of` is valid; `sd` is the device's kernfs directory while it is registered.
-    let mut node = NonNull::new(unsafe { (*kobj_of(dev)).sd })?;
-    // SAFETY: `node` is a live kernfs node; take a reference so the loop can put one per step.
-    unsafe { bindings::kernfs_get(node.as_ptr()) };
-    for name in path {
-        // SAFETY: `node` is referenced and `name` is a C string.
-        let child = unsafe {
-            bindings::kernfs_find_and_get_ns(node.as_ptr(), name.as_char_ptr(), core::ptr::null())
-        };
-        // SAFETY: Drops the reference taken on `node` above or in the previous step.
-        unsafe { bindings::kernfs_put(node.as_ptr()) };
-        node = NonNull::new(child)?;
+    /// What a sysfs path below a device currently is, looked up in kernfs.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Entry {
+        /// A directory (for example a named group's).
+        Dir,
+        /// A file with these permission bits.
+        File(u16),
+        /// A symbolic link.
+        Link,
     }
-    // SAFETY: `node` is referenced, so it stays valid during `f`.
-    let result = f(unsafe { node.as_ref() });
-    // SAFETY: Drops the last reference taken above.
-    unsafe { bindings::kernfs_put(node.as_ptr()) };
-    Some(result)
+
+    /// Looks up `path` (components below `dev`'s sysfs directory) in kernfs.
+    ///
+    /// Returns `None` when any component does not exist. Meant for tests and diagnostics: the
+    /// answer can be stale as soon as it is returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{faux, sysfs};
+    ///
+    /// let reg = faux::Registration::new(c"sysfs_lookup_example", None)?;
+    /// let dev = reg.as_ref().as_ref();
+    /// assert_eq!(sysfs::lookup(dev, &[c"uevent"]), Some(sysfs::Entry::File(0o644)));
+    /// assert_eq!(sysfs::lookup(dev, &[c"no_such_file"]), None);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn lookup(dev: &Device, path: &[&CStr]) -> Option<Entry> {
+        with_node(dev, path, |node| {
+            let kind = u32::from(node.flags) & bindings::KERNFS_TYPE_MASK;
+            if kind == bindings::kernfs_node_type_KERNFS_DIR {
+                Entry::Dir
+            } else if kind == bindings::kernfs_node_type_KERNFS_LINK {
+                Entry::Link
+            } else {
+                Entry::File(node.mode & 0o777)
+            }
+        })
+    }
+
+    /// Whether `path` below `dev` is a symbolic link to `target`'s sysfs directory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{class, faux, sysfs};
+    ///
+    /// let reg_a = faux::Registration::new(c"sysfs_link_a", None)?;
+    /// let reg_b = faux::Registration::new(c"sysfs_link_b", None)?;
+    /// let (a, b) = (reg_a.as_ref().as_ref(), reg_b.as_ref().as_ref());
+    /// class::create_link(a, b, c"peer")?;
+    /// assert!(sysfs::is_link_to(a, &[c"peer"], b));
+    /// assert!(!sysfs::is_link_to(a, &[c"peer"], a));
+    /// assert!(!sysfs::is_link_to(a, &[c"uevent"], b));
+    /// class::remove_link(a, c"peer");
+    /// assert!(!sysfs::is_link_to(a, &[c"peer"], b));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn is_link_to(dev: &Device, path: &[&CStr], target: &Device) -> bool {
+        // SAFETY: `kobj_of` is valid; `sd` is the target's directory while it is registered.
+        let target_dir = unsafe { (*kobj_of(target)).sd };
+        with_node(dev, path, |node| {
+            let kind = u32::from(node.flags) & bindings::KERNFS_TYPE_MASK;
+            if kind != bindings::kernfs_node_type_KERNFS_LINK {
+                return false;
+            }
+            // SAFETY: A link node's union holds `symlink`, immutable after creation.
+            let link_target = unsafe { node.__bindgen_anon_1.symlink.target_kn };
+            link_target == target_dir
+        })
+        .unwrap_or(false)
+    }
+
+    /// Walks `path` below `dev` and applies `f` to the node found, holding a reference to it.
+    fn with_node<R>(dev: &Device, path: &[&CStr], f: impl FnOnce(&bindings::kernfs_node) -> R) -> Option<R> {
+        // SAFETY: `kobj_of` is valid; `sd` is the device's kernfs directory while it is registered.
+        let mut node = NonNull::new(unsafe { (*kobj_of(dev)).sd })?;
+        // SAFETY: `node` is a live kernfs node; take a reference so the loop can put one per step.
+        unsafe { bindings::kernfs_get(node.as_ptr()) };
+        for name in path {
+            // SAFETY: `node` is referenced and `name` is a C string.
+            let child = unsafe {
+                bindings::kernfs_find_and_get_ns(node.as_ptr(), name.as_char_ptr(), core::ptr::null())
+            };
+            // SAFETY: Drops the reference taken on `node` above or in the previous step.
+            unsafe { bindings::kernfs_put(node.as_ptr()) };
+            node = NonNull::new(child)?;
+        }
+        // SAFETY: `node` is referenced, so it stays valid during `f`.
+        let result = f(unsafe { node.as_ref() });
+        // SAFETY: Drops the last reference taken above.
+        unsafe { bindings::kernfs_put(node.as_ptr()) };
+        Some(result)
+    }
 }
 
 /// Declares a `static` [`AttributeGroup`] of device attributes.

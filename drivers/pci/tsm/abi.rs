@@ -21,7 +21,7 @@ use kernel::{
 /// `pdev` is a live PCI device for `'a`.
 unsafe fn pci_device<'a>(pdev: *mut bindings::pci_dev) -> &'a pci::Device {
     // SAFETY: By the function's safety requirements.
-    unsafe { pci::Device::from_raw_pci_dev(pdev) }
+    unsafe { pci::Device::from_raw(pdev) }
 }
 
 fn errno(result: Result) -> c_int {

@@ -44,6 +44,7 @@
 
 use crate::attrs;
 use kernel::{
+    class::ClassDevice,
     new_mutex, new_rwsem, pci,
     prelude::*,
     sync::{
@@ -53,7 +54,7 @@ use kernel::{
         Mutex, MutexGuard, SetOnce,
     },
     tsm::{
-        context::{for_each_pci_device, Context},
+        context::Context,
         PciTsmOps, Personality, TsmDevice, VmHandle,
     },
 };
@@ -117,6 +118,11 @@ pub(crate) fn init() -> Result {
 
 fn locks() -> Option<&'static Locks> {
     LOCKS.as_ref().map(|locks| &**locks)
+}
+
+/// The locks, or `ENODEV` before [`init`] ran (only reachable before `core_initcall`).
+fn initialised() -> Result<&'static Locks> {
+    locks().ok_or(ENODEV)
 }
 
 /// Whether a TSM with link operations is registered.
@@ -204,7 +210,7 @@ fn with_context<'a, R>(
 /// The TSM name `tsmN` of the TSM `pdev` is connected to or managed by (`connect`,
 /// `authenticated`); `None` if none.
 pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
-    let locks = locks().ok_or(ENXIO)?;
+    let locks = initialised()?;
     let global = locks.global.read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         Some(ctx) => out(ctx.tsm_dev()).map(|()| true),
@@ -214,7 +220,7 @@ pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice)
 
 /// Calls `out` with the DSM of a managed function (`dsm`); `false` if unmanaged.
 pub(crate) fn dsm_of(pdev: &pci::Device, out: &mut impl FnMut(&pci::Device) -> Result) -> Result<bool> {
-    let locks = locks().ok_or(ENXIO)?;
+    let locks = initialised()?;
     let global = locks.global.read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         Some(ctx) => out(ctx.dsm_dev()).map(|()| true),
@@ -232,7 +238,7 @@ pub(crate) fn is_managed(pdev: &pci::Device) -> bool {
 
 /// Calls `out` with the TSM that `pdev`'s TDI is bound through (`bound`); `false` if unbound.
 pub(crate) fn bound_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
-    let locks = locks().ok_or(ENXIO)?;
+    let locks = initialised()?;
     let global = locks.global.read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         // SAFETY: `with_context` holds the DSM lock.
@@ -296,7 +302,7 @@ fn probe_locked<'g, T>(
 /// no such link TSM or it declines `pdev`, `ENODEV` if `pdev` is being removed, `EINTR` if a
 /// fatal signal interrupts the wait, else the TSM's error.
 pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
-    let locks = locks().ok_or(ENXIO)?;
+    let locks = initialised()?;
     let global = locks.global.read_killable()?;
     // After `pci_tsm_destroy()` nothing would ever tear a new context down.
     if !pdev.is_added() {
@@ -353,7 +359,7 @@ fn probe_function(locks: &Locks, function: &pci::Device, dsm: &Context) {
 
 /// Disconnects the DSM `pdev` from the TSM named `tsm_name` (`tsm/disconnect`).
 pub(crate) fn disconnect(pdev: &pci::Device, tsm_name: &[u8]) -> Result {
-    let locks = locks().ok_or(ENXIO)?;
+    let locks = initialised()?;
     {
         let _global = locks.global.write_killable()?;
         // SAFETY: `global` is held for write.
@@ -527,7 +533,7 @@ pub(crate) fn find_dsm(pdev: &pci::Device) -> Option<ARef<pci::Device>> {
 
 /// `pci_tsm_register()`.
 pub(crate) fn register(tsm: &TsmDevice) -> Result {
-    let locks = locks().ok_or(ENODEV)?;
+    let locks = initialised()?;
     let first_link = {
         let mut global = locks.global.write();
         let personality = tsm.pci_ops().map(|ops| ops.personality());
@@ -547,7 +553,7 @@ pub(crate) fn register(tsm: &TsmDevice) -> Result {
         }
     };
     if first_link {
-        for_each_pci_device(false, |pdev| {
+        pci::for_each_device(false, |pdev| {
             if pdev.is_tsm_pf0() {
                 dev_dbg!(pdev.as_ref(), "PCI/TSM: Platform TEE Security Manager detected\n");
                 refresh_sysfs(locks, pdev);
@@ -565,7 +571,7 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
         if !global.contains(tsm) {
             return;
         }
-        global.tsms.retain(|&t| t != address(tsm));
+        global.tsms.retain(|t| *t != address(tsm));
         let last_link = match tsm.pci_ops().map(|ops| ops.personality()) {
             Some(Personality::Link) => LINK_TSMS.fetch_sub(1, Relaxed) == 1,
             _ => {
@@ -573,10 +579,10 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
                 false
             }
         };
-        for_each_pci_device(true, |pdev| destroy_context(pdev, Some(tsm)));
+        pci::for_each_device(true, |pdev| destroy_context(pdev, Some(tsm)));
         last_link
     };
-    for_each_pci_device(true, |pdev| {
+    pci::for_each_device(true, |pdev| {
         if pdev.is_pcie() && (last_link || !pdev.is_tsm_pf0()) {
             refresh_sysfs(locks, pdev);
         }
@@ -585,7 +591,7 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
 
 /// Binds `pdev`'s TDI to `vm` (`pci_tsm_bind()`).
 pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
-    let locks = locks().ok_or(EINVAL)?;
+    let locks = initialised()?;
     let global = locks.global.read();
     with_context(&global, pdev, DsmWait::Uninterruptible, |ctx| {
         let ctx = ctx.ok_or(EINVAL)?;
@@ -618,7 +624,7 @@ pub(crate) fn unbind(pdev: &pci::Device) {
 /// Runs `f` on the context of the bound TDI `pdev` under its DSM lock (guest requests).
 pub(crate) fn with_bound_context(pdev: &pci::Device, f: impl FnOnce(&Context) -> isize) -> isize {
     let run = || -> Result<isize> {
-        let locks = locks().ok_or(ENXIO)?;
+        let locks = initialised()?;
         let global = locks.global.read_interruptible()?;
         with_context(&global, pdev, DsmWait::Interruptible, |ctx| {
             let ctx = ctx.ok_or(ENXIO)?;

@@ -157,3 +157,163 @@ impl Device {
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(pdev.cast::<Device>())) })
     }
 }
+
+/// The PCI topology around a device: functions of its slot, SR-IOV virtual functions, the
+/// switch above it, the devices below a bridge.
+impl Device {
+    /// Returns the device at `pdev`.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` must be valid for `'a`.
+    pub unsafe fn from_raw<'a>(pdev: *mut bindings::pci_dev) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper over `struct pci_dev`.
+        unsafe { &*pdev.cast() }
+    }
+
+    /// Takes a reference on a device returned by a C lookup that already holds one for us.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` is NULL or a device whose reference the caller hands over.
+    unsafe fn from_owned(pdev: *mut bindings::pci_dev) -> Option<ARef<Self>> {
+        // SAFETY: By the function's safety requirements.
+        NonNull::new(pdev).map(|p| unsafe { ARef::from_raw(p.cast()) })
+    }
+
+    /// Whether the device advertises TEE-IO in its PCIe Device Capabilities.
+    pub fn has_tee(&self) -> bool {
+        // SAFETY: `devcap` is read once at enumeration and immutable afterwards.
+        unsafe { (*self.as_raw()).devcap & bindings::PCI_EXP_DEVCAP_TEE != 0 }
+    }
+
+    /// Whether the device has an IDE extended capability.
+    pub fn has_ide(&self) -> bool {
+        // SAFETY: `ide_cap` is set once at enumeration.
+        unsafe { (*self.as_raw()).ide_cap != 0 }
+    }
+
+    /// Whether the device has a PCI Express capability.
+    pub fn is_pcie(&self) -> bool {
+        // SAFETY: The device is live.
+        unsafe { bindings::pci_is_pcie(self.as_raw()) }
+    }
+
+    /// Whether the device is the upstream port of a PCIe switch.
+    pub fn is_upstream_port(&self) -> bool {
+        // SAFETY: The device is live.
+        self.is_pcie()
+            && unsafe { bindings::pci_pcie_type(self.as_raw()) }
+                == bindings::PCI_EXP_TYPE_UPSTREAM as c_int
+    }
+
+    fn devfn(&self) -> u8 {
+        // SAFETY: `devfn` is immutable after enumeration.
+        unsafe { (*self.as_raw()).devfn as u8 }
+    }
+
+    /// The function number within the slot (0-7).
+    pub fn function(&self) -> u8 {
+        self.devfn() & 7
+    }
+
+    /// Function `function` of this device's slot, if present.
+    pub fn slot_function(&self, function: u8) -> Option<ARef<Self>> {
+        let devfn = (self.devfn() & !7) | (function & 7);
+        // SAFETY: `bus` is live while the device is; `pci_get_slot` returns a reference.
+        unsafe { Self::from_owned(bindings::pci_get_slot((*self.as_raw()).bus, devfn.into())) }
+    }
+
+    /// The physical function of a virtual function, or the device itself.
+    pub fn physical_function(&self) -> ARef<Self> {
+        // SAFETY: A VF holds a reference on its PF, so the PF is live.
+        unsafe { Self::from_raw(bindings::pci_physfn(self.as_raw())) }.into()
+    }
+
+    /// Function 0 of the slot of the device's physical function, whatever its capabilities.
+    pub fn function0(&self) -> Option<ARef<Self>> {
+        let pf = self.physical_function();
+        if pf.function() == 0 {
+            return Some(pf);
+        }
+        pf.slot_function(0)
+    }
+
+    /// The number of enabled SR-IOV virtual functions.
+    pub fn num_vfs(&self) -> u16 {
+        // SAFETY: The device is live.
+        let n = unsafe { bindings::pci_tsm_num_vf(self.as_raw()) };
+        u16::try_from(n).unwrap_or(0)
+    }
+
+    /// Virtual function `index` of this physical function, if present.
+    pub fn virtual_function(&self, index: u16) -> Option<ARef<Self>> {
+        // SAFETY: The device is live; the lookup returns a reference or NULL.
+        unsafe { Self::from_owned(bindings::pci_tsm_get_vf(self.as_raw(), index.into())) }
+    }
+
+    /// The switch upstream port two levels up (the device's bus is below a downstream port of
+    /// that switch), if any.
+    pub fn upstream_port_above(&self) -> Option<ARef<Self>> {
+        let dev: &crate::device::Device = self.as_ref();
+        let grandparent = dev.parent()?.parent()?;
+        let port: &Self = grandparent.try_into().ok()?;
+        port.is_upstream_port().then(|| port.into())
+    }
+
+    /// Calls `f` on every device below this bridge, depth first in the order of
+    /// `pci_walk_bus()`, or in the exact reverse order.
+    ///
+    /// Unlike `pci_walk_bus()`, no bus lock is held while `f` runs, so `f` may look up
+    /// devices, call into drivers and update sysfs; each device is referenced during its call.
+    pub fn walk_subordinate(&self, reverse: bool, f: &mut dyn FnMut(&Self)) {
+        // SAFETY: The device is live; `subordinate` is set at enumeration.
+        let bus = unsafe { (*self.as_raw()).subordinate };
+        if bus.is_null() {
+            return;
+        }
+        // The devices of one bus appear in the global device list in the order of the bus's
+        // own list, so filtering that list by bus, recursing into bridges, gives the same
+        // order as `pci_walk_bus()`.
+        for_each_device(reverse, |dev| {
+            // SAFETY: The device is live; its `bus` never changes.
+            if unsafe { (*dev.as_raw()).bus } != bus {
+                return;
+            }
+            if reverse {
+                dev.walk_subordinate(true, f);
+                f(dev);
+            } else {
+                f(dev);
+                dev.walk_subordinate(false, f);
+            }
+        });
+    }
+
+    /// Whether the device is added to the PCI core and not yet being removed (the PCI core
+    /// clears this before `pci_tsm_destroy()` runs).
+    pub fn is_added(&self) -> bool {
+        // SAFETY: The device is live.
+        unsafe { bindings::pci_tsm_dev_is_added(self.as_raw()) }
+    }
+}
+
+/// Calls `f` on every PCI device of the system, in enumeration order or in reverse.
+pub fn for_each_device(reverse: bool, mut f: impl FnMut(&Device)) {
+    let mut pdev: *mut bindings::pci_dev = core::ptr::null_mut();
+    loop {
+        // SAFETY: `pdev` is NULL or the previous result, whose reference the lookup drops.
+        pdev = unsafe {
+            if reverse {
+                bindings::pci_get_device_reverse(!0, !0, pdev)
+            } else {
+                bindings::pci_get_device(!0, !0, pdev)
+            }
+        };
+        if pdev.is_null() {
+            return;
+        }
+        // SAFETY: The lookup returned a referenced device.
+        f(unsafe { Device::from_raw(pdev) });
+    }
+}

@@ -13,7 +13,6 @@ use crate::{
     pci,
     prelude::*,
     sync::{
-        aref::ARef,
         atomic::{Acquire, Atomic, Relaxed, Release},
         Mutex,
     },
@@ -59,143 +58,11 @@ impl pci::Device {
 }
 
 impl pci::Device {
-    /// The C `struct pci_dev`.
-    pub fn as_raw_pci_dev(&self) -> *mut bindings::pci_dev {
-        core::ptr::from_ref(self).cast_mut().cast()
-    }
-
-    /// # Safety
-    ///
-    /// `pdev` must be valid for `'a`.
-    pub unsafe fn from_raw_pci_dev<'a>(pdev: *mut bindings::pci_dev) -> &'a Self {
-        // SAFETY: `pci::Device` is a transparent wrapper over `struct pci_dev`.
-        unsafe { &*pdev.cast() }
-    }
-
-    /// Takes a reference on a device returned by a C lookup that already holds one for us.
-    ///
-    /// # Safety
-    ///
-    /// `pdev` is NULL or a device whose reference the caller hands over.
-    unsafe fn from_owned(pdev: *mut bindings::pci_dev) -> Option<ARef<Self>> {
-        // SAFETY: By the function's safety requirements.
-        NonNull::new(pdev).map(|p| unsafe { ARef::from_raw(p.cast()) })
-    }
-
     /// Whether this is function 0 of a TEE-IO or IDE capable endpoint, upstream port or RCiEP:
     /// a candidate DSM that may be connected (C `is_pci_tsm_pf0()`).
     pub fn is_tsm_pf0(&self) -> bool {
         // SAFETY: The device is live.
-        unsafe { bindings::is_pci_tsm_pf0(self.as_raw_pci_dev()) }
-    }
-
-    /// Whether the device advertises TEE-IO in its PCIe Device Capabilities.
-    pub fn has_tee(&self) -> bool {
-        // SAFETY: `devcap` is read once at enumeration and immutable afterwards.
-        unsafe { (*self.as_raw_pci_dev()).devcap & bindings::PCI_EXP_DEVCAP_TEE != 0 }
-    }
-
-    /// Whether the device has an IDE extended capability.
-    pub fn has_ide(&self) -> bool {
-        // SAFETY: `ide_cap` is set once at enumeration.
-        unsafe { (*self.as_raw_pci_dev()).ide_cap != 0 }
-    }
-
-    /// Whether the device has a PCI Express capability.
-    pub fn is_pcie(&self) -> bool {
-        // SAFETY: The device is live.
-        unsafe { bindings::pci_is_pcie(self.as_raw_pci_dev()) }
-    }
-
-    /// Whether the device is the upstream port of a PCIe switch.
-    pub fn is_upstream_port(&self) -> bool {
-        // SAFETY: The device is live.
-        self.is_pcie()
-            && unsafe { bindings::pci_pcie_type(self.as_raw_pci_dev()) }
-                == bindings::PCI_EXP_TYPE_UPSTREAM as c_int
-    }
-
-    fn devfn(&self) -> u8 {
-        // SAFETY: `devfn` is immutable after enumeration.
-        unsafe { (*self.as_raw_pci_dev()).devfn as u8 }
-    }
-
-    /// The function number within the slot (0-7).
-    pub fn function(&self) -> u8 {
-        self.devfn() & 7
-    }
-
-    /// Function `function` of this device's slot, if present.
-    pub fn slot_function(&self, function: u8) -> Option<ARef<Self>> {
-        let devfn = (self.devfn() & !7) | (function & 7);
-        // SAFETY: `bus` is live while the device is; `pci_get_slot` returns a reference.
-        unsafe { Self::from_owned(bindings::pci_get_slot((*self.as_raw_pci_dev()).bus, devfn.into())) }
-    }
-
-    /// The physical function of a virtual function, or the device itself.
-    pub fn physical_function(&self) -> ARef<Self> {
-        // SAFETY: A VF holds a reference on its PF, so the PF is live.
-        unsafe { Self::from_raw_pci_dev(bindings::pci_physfn(self.as_raw_pci_dev())) }.into()
-    }
-
-    /// Function 0 of the slot of the device's physical function, whatever its capabilities.
-    pub fn function0(&self) -> Option<ARef<Self>> {
-        let pf = self.physical_function();
-        if pf.function() == 0 {
-            return Some(pf);
-        }
-        pf.slot_function(0)
-    }
-
-    /// The number of enabled SR-IOV virtual functions.
-    pub fn num_vfs(&self) -> u16 {
-        // SAFETY: The device is live.
-        let n = unsafe { bindings::pci_tsm_num_vf(self.as_raw_pci_dev()) };
-        u16::try_from(n).unwrap_or(0)
-    }
-
-    /// Virtual function `index` of this physical function, if present.
-    pub fn virtual_function(&self, index: u16) -> Option<ARef<Self>> {
-        // SAFETY: The device is live; the lookup returns a reference or NULL.
-        unsafe { Self::from_owned(bindings::pci_tsm_get_vf(self.as_raw_pci_dev(), index.into())) }
-    }
-
-    /// The switch upstream port two levels up (the device's bus is below a downstream port of
-    /// that switch), if any.
-    pub fn upstream_port_above(&self) -> Option<ARef<Self>> {
-        let dev: &crate::device::Device = self.as_ref();
-        let grandparent = dev.parent()?.parent()?;
-        let port: &Self = grandparent.try_into().ok()?;
-        port.is_upstream_port().then(|| port.into())
-    }
-
-    /// Calls `f` on every device below this bridge, depth first in the order of
-    /// `pci_walk_bus()`, or in the exact reverse order.
-    ///
-    /// Unlike `pci_walk_bus()`, no bus lock is held while `f` runs, so `f` may look up
-    /// devices, call into drivers and update sysfs; each device is referenced during its call.
-    pub fn walk_subordinate(&self, reverse: bool, f: &mut dyn FnMut(&Self)) {
-        // SAFETY: The device is live; `subordinate` is set at enumeration.
-        let bus = unsafe { (*self.as_raw_pci_dev()).subordinate };
-        if bus.is_null() {
-            return;
-        }
-        // The devices of one bus appear in the global device list in the order of the bus's
-        // own list, so filtering that list by bus, recursing into bridges, gives the same
-        // order as `pci_walk_bus()`.
-        for_each_pci_device(reverse, |dev| {
-            // SAFETY: The device is live; its `bus` never changes.
-            if unsafe { (*dev.as_raw_pci_dev()).bus } != bus {
-                return;
-            }
-            if reverse {
-                dev.walk_subordinate(true, f);
-                f(dev);
-            } else {
-                f(dev);
-                dev.walk_subordinate(false, f);
-            }
-        });
+        unsafe { bindings::is_pci_tsm_pf0(self.as_raw()) }
     }
 
     /// The device's TSM context, if any.
@@ -208,13 +75,6 @@ impl pci::Device {
         // SAFETY: A published context is fully built (release store) and alive by the
         // function's safety requirements.
         NonNull::new(ptr).map(|p| unsafe { &*p.as_ptr().cast::<Context>() })
-    }
-
-    /// Whether the device is added to the PCI core and not yet being removed (the PCI core
-    /// clears this before `pci_tsm_destroy()` runs).
-    pub fn is_added(&self) -> bool {
-        // SAFETY: The device is live.
-        unsafe { bindings::pci_tsm_dev_is_added(self.as_raw_pci_dev()) }
     }
 
     /// Whether `context` is the device's published TSM context.
@@ -251,27 +111,7 @@ impl pci::Device {
     fn context_slot(&self) -> &Atomic<*mut bindings::pci_tsm> {
         // SAFETY: `tsm` is a pointer-sized field of the live device, only accessed atomically
         // by the PCI/TSM core.
-        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw_pci_dev()).tsm) }
-    }
-}
-
-/// Calls `f` on every PCI device of the system, in enumeration order or in reverse.
-pub fn for_each_pci_device(reverse: bool, mut f: impl FnMut(&pci::Device)) {
-    let mut pdev: *mut bindings::pci_dev = core::ptr::null_mut();
-    loop {
-        // SAFETY: `pdev` is NULL or the previous result, whose reference the lookup drops.
-        pdev = unsafe {
-            if reverse {
-                bindings::pci_get_device_reverse(!0, !0, pdev)
-            } else {
-                bindings::pci_get_device(!0, !0, pdev)
-            }
-        };
-        if pdev.is_null() {
-            return;
-        }
-        // SAFETY: The lookup returned a referenced device.
-        f(unsafe { pci::Device::from_raw_pci_dev(pdev) });
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).tsm) }
     }
 }
 
@@ -292,13 +132,13 @@ impl Context {
     /// The function the context belongs to.
     pub fn pdev(&self) -> &pci::Device {
         // SAFETY: By the type invariants.
-        unsafe { pci::Device::from_raw_pci_dev((*self.raw_ctx()).pdev) }
+        unsafe { pci::Device::from_raw((*self.raw_ctx()).pdev) }
     }
 
     /// The device security manager of the function (possibly the function itself).
     pub fn dsm_dev(&self) -> &pci::Device {
         // SAFETY: By the type invariants (a DSM outlives the functions it manages).
-        unsafe { pci::Device::from_raw_pci_dev((*self.raw_ctx()).dsm_dev) }
+        unsafe { pci::Device::from_raw((*self.raw_ctx()).dsm_dev) }
     }
 
     /// Whether this is the context of a DSM.
@@ -360,7 +200,7 @@ impl Context {
     pub unsafe fn bind(&self, vm: VmHandle, tdi_id: u32) -> Result {
         let bind = self.link_ops().and_then(|ops| ops.bind).ok_or(EOPNOTSUPP)?;
         // SAFETY: The device is live and managed by this TSM.
-        let tdi = unsafe { bind(self.pdev().as_raw_pci_dev(), vm.as_raw(), tdi_id) };
+        let tdi = unsafe { bind(self.pdev().as_raw(), vm.as_raw(), tdi_id) };
         // A NULL TDI leaves the function unbound and is no error, as in 7.3.
         let tdi = crate::error::from_err_ptr(tdi)?;
         // SAFETY: Serialised by the DSM lock.
@@ -427,8 +267,8 @@ impl Context {
     pub unsafe fn fill(raw: *mut bindings::pci_tsm, pdev: &pci::Device, dsm: &pci::Device, tsm: &TsmDevice) {
         // SAFETY: By the function's safety requirements.
         unsafe {
-            (*raw).pdev = pdev.as_raw_pci_dev();
-            (*raw).dsm_dev = dsm.as_raw_pci_dev();
+            (*raw).pdev = pdev.as_raw();
+            (*raw).dsm_dev = dsm.as_raw();
             (*raw).tsm_dev = tsm.as_raw();
             (*raw).tdi = core::ptr::null_mut();
         }
@@ -450,7 +290,7 @@ impl Context {
                 crate::static_lock_class!().as_ptr(),
             );
             (*raw).doe_mb = bindings::pci_find_doe_mailbox(
-                pdev.as_raw_pci_dev(),
+                pdev.as_raw(),
                 bindings::PCI_VENDOR_ID_PCI_SIG as u16,
                 bindings::PCI_DOE_FEATURE_CMA as u8,
             );
@@ -535,7 +375,7 @@ impl PciTsmOps {
     pub unsafe fn probe(&self, tsm: &TsmDevice, pdev: &pci::Device) -> Option<NonNull<Context>> {
         let probe = self.link().probe?;
         // SAFETY: Both devices are live.
-        NonNull::new(unsafe { probe(tsm.as_raw(), pdev.as_raw_pci_dev()) }.cast())
+        NonNull::new(unsafe { probe(tsm.as_raw(), pdev.as_raw()) }.cast())
     }
 
     /// Gives a context back to the TSM that made it.
@@ -558,7 +398,7 @@ impl PciTsmOps {
     pub unsafe fn connect(&self, pdev: &pci::Device) -> Result {
         let connect = self.link().connect.ok_or(ENXIO)?;
         // SAFETY: The device is live and its context published.
-        crate::error::to_result(unsafe { connect(pdev.as_raw_pci_dev()) })
+        crate::error::to_result(unsafe { connect(pdev.as_raw()) })
     }
 
     /// Disconnects the DSM `pdev`.
@@ -569,7 +409,7 @@ impl PciTsmOps {
     pub unsafe fn disconnect(&self, pdev: &pci::Device) {
         if let Some(disconnect) = self.link().disconnect {
             // SAFETY: The device is live and connected.
-            unsafe { disconnect(pdev.as_raw_pci_dev()) };
+            unsafe { disconnect(pdev.as_raw()) };
         }
     }
 }

@@ -8,7 +8,7 @@ use kernel::{
     device::Device,
     prelude::*,
     sync::aref::ARef,
-    tsm::{PciTsmOps, Personality, TsmDevice},
+    tsm::{NewTsmDevice, PciTsmOps, Personality, TsmDevice},
     uevent, //
 };
 
@@ -53,9 +53,9 @@ pub(crate) fn register(
         }
     }
     let id = TSM_IDS.lock().alloc()?;
-    let obj = TsmDevice::new(id, ops).inspect_err(|_| TSM_IDS.lock().free(id))?;
+    let obj = NewTsmDevice::new(id, ops).inspect_err(|_| TSM_IDS.lock().free(id))?;
     // From here on the device's release returns the number.
-    let tsm = TSM_CLASS.add_device(obj, parent, format_args!("tsm{id}"))?;
+    let tsm = obj.add(&TSM_CLASS, parent, format_args!("tsm{id}"))?;
 
     if let Some(parent) = parent {
         class::create_link(tsm.device(), parent, HOST_LINK)

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C ops tables that call a Rust backend, and the contexts they hand to the PCI/TSM core.
+
+use super::{DevsecTsm, GuestRequest, LinkTsm, PciTsmOps, RequestScope, TsmDevice, VmHandle};
+use crate::{bindings, ffi::c_int, pci, prelude::*, types::Opaque};
+use core::marker::PhantomData;
+
+/// The C context of a managed function with the backend's data next to it.
+///
+/// `tsm.base_tsm` is what the PCI core sees (`pdev->tsm`); the `pci_tsm_pf0` around it is only
+/// initialised as such for a DSM (`dsm`). The core writes it (the TDI, the DSM lock) while the
+/// backend holds shared references to the context, hence `Opaque`.
+#[repr(C)]
+struct BackendContext<F> {
+    tsm: Opaque<bindings::pci_tsm_pf0>,
+    dsm: bool,
+    function: F,
+}
+
+impl<F> BackendContext<F> {
+    /// # Safety
+    ///
+    /// `tsm` must be the `base_tsm` of a live `BackendContext<F>`.
+    unsafe fn from_base<'a>(tsm: *mut bindings::pci_tsm) -> &'a Self {
+        // SAFETY: `base_tsm` is the first field of `pci_tsm_pf0`, itself the first field.
+        unsafe { &*tsm.cast::<Self>() }
+    }
+
+    /// # Safety
+    ///
+    /// `pdev` must be a live device whose `tsm` is the `base_tsm` of a live `BackendContext<F>`.
+    unsafe fn of_device<'a>(pdev: *mut bindings::pci_dev) -> Option<&'a Self> {
+        // SAFETY: By the function's safety requirements.
+        let tsm = unsafe { (*pdev).tsm };
+        // SAFETY: Non-NULL `tsm` is a `BackendContext<F>` by the function's safety requirements.
+        (!tsm.is_null()).then(|| unsafe { Self::from_base(tsm) })
+    }
+}
+
+pub(super) struct LinkAdapter<T>(PhantomData<T>);
+
+impl<T: LinkTsm> LinkAdapter<T> {
+    pub(super) const OPS: PciTsmOps = {
+        let mut ops: bindings::pci_tsm_ops = pin_init::zeroed();
+        ops.__bindgen_anon_1.link_ops = bindings::pci_tsm_ops__bindgen_ty_1_pci_tsm_link_ops {
+            probe: Some(Self::probe),
+            remove: Some(Self::remove),
+            connect: Some(Self::connect),
+            disconnect: Some(Self::disconnect),
+            bind: if T::HAS_BIND { Some(Self::bind) } else { None },
+            unbind: if T::HAS_UNBIND { Some(Self::unbind) } else { None },
+            guest_req: if T::HAS_GUEST_REQ { Some(Self::guest_req) } else { None },
+        };
+        PciTsmOps(ops)
+    };
+
+    unsafe extern "C" fn probe(
+        tsm_dev: *mut bindings::tsm_dev,
+        pdev: *mut bindings::pci_dev,
+    ) -> *mut bindings::pci_tsm {
+        // SAFETY: The PCI/TSM core passes live devices.
+        let (tsm, dev) = unsafe { (TsmDevice::from_raw(tsm_dev), pci::Device::from_raw(pdev)) };
+        // SAFETY: `pdev` is live.
+        let dsm = unsafe { bindings::is_pci_tsm_pf0(pdev) };
+        // Allocated first, so that backend data never has to be dropped without `T::remove`.
+        let Ok(slot) = KBox::<BackendContext<T::Function>>::new_uninit(GFP_KERNEL) else {
+            return core::ptr::null_mut();
+        };
+        let function = match T::probe(tsm, dev, dsm) {
+            Ok(Some(function)) => function,
+            Ok(None) => return core::ptr::null_mut(),
+            Err(e) => {
+                dev_dbg!(dev.as_ref(), "TSM probe failed: {:?}\n", e);
+                return core::ptr::null_mut();
+            }
+        };
+        let ctx = KBox::into_raw(KBox::write(
+            slot,
+            BackendContext {
+                tsm: Opaque::zeroed(),
+                dsm,
+                function,
+            },
+        ));
+        // SAFETY: `ctx` is ours and stays put from here on (the DSM mutex is initialised in
+        // place); the constructors only fill the C context.
+        let rc = unsafe {
+            if dsm {
+                bindings::pci_tsm_pf0_constructor(pdev, Self::pf0_of(ctx), tsm_dev)
+            } else {
+                bindings::pci_tsm_link_constructor(pdev, &raw mut (*Self::pf0_of(ctx)).base_tsm, tsm_dev)
+            }
+        };
+        if rc != 0 {
+            if dsm {
+                // SAFETY: `pci_tsm_pf0_constructor` initialises the mutex before it can fail.
+                unsafe { bindings::pci_tsm_pf0_destructor(Self::pf0_of(ctx)) };
+            }
+            // SAFETY: `ctx` came from `KBox::into_raw` above and was not published.
+            let ctx = KBox::into_inner(unsafe { KBox::from_raw(ctx) });
+            T::remove(dev, ctx.function);
+            return core::ptr::null_mut();
+        }
+        // SAFETY: Only computes the address of the published context.
+        unsafe { &raw mut (*Self::pf0_of(ctx)).base_tsm }
+    }
+
+    /// The C context inside the backend context at `ctx`.
+    ///
+    /// # Safety
+    ///
+    /// `ctx` points to a live `BackendContext`.
+    unsafe fn pf0_of(ctx: *mut BackendContext<T::Function>) -> *mut bindings::pci_tsm_pf0 {
+        // SAFETY: By the function's safety requirements; only computes an address.
+        Opaque::cast_into(unsafe { &raw const (*ctx).tsm })
+    }
+
+    unsafe extern "C" fn remove(tsm: *mut bindings::pci_tsm) {
+        let ctx = tsm.cast::<BackendContext<T::Function>>();
+        // SAFETY: `tsm` was returned by `probe`, so it heads a live boxed `Context`, now ours.
+        unsafe {
+            if (*ctx).dsm {
+                // A DSM context was built by `pci_tsm_pf0_constructor`; undo it in place.
+                bindings::pci_tsm_pf0_destructor(Self::pf0_of(ctx));
+            }
+        }
+        // SAFETY: As above; the box is not used by C any more.
+        let ctx = KBox::into_inner(unsafe { KBox::from_raw(ctx) });
+        // SAFETY: The context's device outlives its context.
+        let dev = unsafe { pci::Device::from_raw((*ctx.tsm.get()).base_tsm.pdev) };
+        T::remove(dev, ctx.function);
+    }
+
+    unsafe extern "C" fn connect(pdev: *mut bindings::pci_dev) -> c_int {
+        // SAFETY: The core calls connect on a live DSM whose context came from `probe`.
+        let (dev, ctx) = unsafe { (pci::Device::from_raw(pdev), BackendContext::<T::Function>::of_device(pdev)) };
+        let Some(ctx) = ctx else { return ENXIO.to_errno() };
+        match T::connect(dev, &ctx.function) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn disconnect(pdev: *mut bindings::pci_dev) {
+        // SAFETY: As for `connect`.
+        let (dev, ctx) = unsafe { (pci::Device::from_raw(pdev), BackendContext::<T::Function>::of_device(pdev)) };
+        if let Some(ctx) = ctx {
+            T::disconnect(dev, &ctx.function);
+        }
+    }
+
+    unsafe extern "C" fn bind(
+        pdev: *mut bindings::pci_dev,
+        kvm: *mut bindings::kvm,
+        tdi_id: u32,
+    ) -> *mut bindings::pci_tdi {
+        // SAFETY: The core binds a live, managed device.
+        let (dev, ctx) = unsafe { (pci::Device::from_raw(pdev), BackendContext::<T::Function>::of_device(pdev)) };
+        let Some(ctx) = ctx else { return ENXIO.to_ptr() };
+        // Allocated first, so that a bound TDI never has to be dropped without `T::unbind`.
+        let slot = match KBox::<BoundTdi<T::Tdi>>::new_uninit(GFP_KERNEL) {
+            Ok(slot) => slot,
+            Err(e) => return Error::from(e).to_ptr(),
+        };
+        let tdi = match T::bind(dev, &ctx.function, VmHandle(kvm as usize), tdi_id) {
+            Ok(tdi) => tdi,
+            Err(e) => return e.to_ptr(),
+        };
+        let bound = KBox::into_raw(KBox::write(
+            slot,
+            BoundTdi {
+                tdi: Opaque::zeroed(),
+                data: tdi,
+            },
+        ));
+        // SAFETY: `bound` is ours and live; only computes an address.
+        let tdi = Opaque::cast_into(unsafe { &raw const (*bound).tdi });
+        // SAFETY: `bound` is ours; the constructor fills the C part.
+        unsafe { bindings::pci_tsm_tdi_constructor(pdev, tdi, kvm, tdi_id) };
+        tdi
+    }
+
+    unsafe extern "C" fn unbind(tdi: *mut bindings::pci_tdi) {
+        // SAFETY: `tdi` was returned by `bind`, so it heads a boxed `BoundTdi`.
+        let bound = unsafe { KBox::from_raw(tdi.cast::<BoundTdi<T::Tdi>>()) };
+        // SAFETY: The TDI's device outlives the binding.
+        let dev = unsafe { pci::Device::from_raw((*bound.tdi.get()).pdev) };
+        T::unbind(dev, KBox::into_inner(bound).data);
+    }
+
+    unsafe extern "C" fn guest_req(
+        tdi: *mut bindings::pci_tdi,
+        scope: bindings::pci_tsm_req_scope,
+        req_in: bindings::sockptr_t,
+        in_len: usize,
+        req_out: bindings::sockptr_t,
+        out_len: usize,
+        tsm_code: *mut u64,
+    ) -> isize {
+        // SAFETY: `tdi` was returned by `bind` and is live while the core holds the DSM lock.
+        let bound = unsafe { &*tdi.cast::<BoundTdi<T::Tdi>>() };
+        let Some(scope) = RequestScope::from_raw(scope) else {
+            return EINVAL.to_errno() as isize;
+        };
+        let req = GuestRequest {
+            input: req_in,
+            input_len: in_len,
+            output: req_out,
+            output_len: out_len,
+        };
+        let mut code = 0;
+        // SAFETY: The TDI's device outlives the binding.
+        let dev = unsafe { pci::Device::from_raw((*bound.tdi.get()).pdev) };
+        let ret = T::guest_req(dev, &bound.data, scope, &req, &mut code);
+        if !tsm_code.is_null() {
+            // SAFETY: The caller passes a writable code slot or NULL.
+            unsafe { *tsm_code = code };
+        }
+        match ret {
+            // CAST: the residue is at most `out_len`, itself bounded by the caller.
+            Ok(residue) => residue.min(out_len) as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+}
+
+/// A bound TDI: the C `struct pci_tdi` the core sees, with the backend's data.
+#[repr(C)]
+struct BoundTdi<D> {
+    tdi: Opaque<bindings::pci_tdi>,
+    data: D,
+}
+
+pub(super) struct DevsecAdapter<T>(PhantomData<T>);
+
+impl<T: DevsecTsm> DevsecAdapter<T> {
+    pub(super) const OPS: PciTsmOps = {
+        let mut ops: bindings::pci_tsm_ops = pin_init::zeroed();
+        ops.__bindgen_anon_2.devsec_ops = bindings::pci_tsm_ops__bindgen_ty_2_pci_tsm_devsec_ops {
+            lock: Some(Self::lock),
+            unlock: Some(Self::unlock),
+        };
+        PciTsmOps(ops)
+    };
+
+    unsafe extern "C" fn lock(
+        tsm_dev: *mut bindings::tsm_dev,
+        pdev: *mut bindings::pci_dev,
+    ) -> *mut bindings::pci_tsm {
+        // SAFETY: The PCI/TSM core passes live devices.
+        let (tsm, dev) = unsafe { (TsmDevice::from_raw(tsm_dev), pci::Device::from_raw(pdev)) };
+        // Allocated first, so that backend data never has to be dropped without `T::unlock`.
+        let slot = match KBox::<BackendContext<T::Function>>::new_uninit(GFP_KERNEL) {
+            Ok(slot) => slot,
+            Err(e) => return Error::from(e).to_ptr(),
+        };
+        let function = match T::lock(tsm, dev) {
+            Ok(function) => function,
+            Err(e) => return e.to_ptr(),
+        };
+        let ctx = KBox::into_raw(KBox::write(
+            slot,
+            BackendContext {
+                tsm: Opaque::zeroed(),
+                dsm: false,
+                function,
+            },
+        ));
+        // SAFETY: `ctx` is ours; fill the C identity fields the core reads.
+        unsafe {
+            let pf0 = Opaque::cast_into(&raw const (*ctx).tsm);
+            (*pf0).base_tsm.pdev = pdev;
+            (*pf0).base_tsm.tsm_dev = tsm_dev;
+            &raw mut (*pf0).base_tsm
+        }
+    }
+
+    unsafe extern "C" fn unlock(tsm: *mut bindings::pci_tsm) {
+        // SAFETY: `tsm` was returned by `lock`, so it heads a boxed `Context`.
+        let ctx = unsafe { KBox::from_raw(tsm.cast::<BackendContext<T::Function>>()) };
+        // SAFETY: The context's device outlives its context.
+        let dev = unsafe { pci::Device::from_raw((*ctx.tsm.get()).base_tsm.pdev) };
+        T::unlock(dev, KBox::into_inner(ctx).function);
+    }
+}
