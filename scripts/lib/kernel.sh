@@ -4,7 +4,7 @@
 # Variants: "rs" (our Rust PCI/TSM core) and "c" (upstream's C core, the
 # conformance oracle).  Each has its own build directory under the cache.
 
-build_dir() { printf '%s/build/%s\n' "$TSM_CACHE" "$1"; }
+build_dir() { printf '%s/%s\n' "${TSM_BUILD_ROOT:-$TSM_CACHE/build}" "$1"; }
 
 # Fragments in order; a later line for the same symbol wins.
 config_fragments() {
