@@ -99,14 +99,8 @@ def units_of(groups, path, old, new, errors):
     fgroup = file_group(groups, path, errors)
     dec = lambda b: b.decode("utf-8", "replace")
     units = []
-    if not old and not new:
-        return units
-    if not new and old:
-        pass
     sm = difflib.SequenceMatcher(None, old, new, autojunk=False)
     opcodes = [op for op in sm.get_opcodes() if op[0] != "equal"]
-    if not opcodes and old is not None and new is not None and old == new:
-        return units
     for tag, i1, i2, j1, j2 in opcodes:
         added = new[j1:j2]
         if tag == "insert":
@@ -118,7 +112,13 @@ def units_of(groups, path, old, new, errors):
                                   f"several patches: " + ", ".join(groups[h]["subject"] for h in hit))
                 labels.append(hit[0] if hit else None)
             if fgroup is not None:
-                labels = [fgroup if lb is None else lb for lb in labels]
+                # A blank line goes with the line after it (a paragraph
+                # another patch adds), anything else to the file's patch.
+                nxt = fgroup
+                for k in range(len(labels) - 1, -1, -1):
+                    if labels[k] is None:
+                        labels[k] = nxt if not added[k].strip() else fgroup
+                    nxt = labels[k]
             else:
                 nxt = None
                 for k in range(len(labels) - 1, -1, -1):
