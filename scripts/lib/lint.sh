@@ -74,9 +74,15 @@ lint_checkpatch() {
 	return $rc
 }
 
-# lint_build: configures the lint build directory and builds the Rust code
-# with clippy (warnings are errors: tests/e2e/kernel.config sets
-# CONFIG_WERROR, which makes the kernel pass -Dwarnings).  Output in
+# CLIPPY=1 for every Rust object; KRUSTFLAGS=-Wwarnings (after the kernel's
+# -Dwarnings) keeps a finding in the kernel crate from hiding those in the
+# crates built on it: every warning is reported, and any warning fails.
+lint_make_vars() {
+	printf '%s\n' CLIPPY=1 "CLIPPY_DRIVER=$CLIPPY_DRIVER_BIN" KRUSTFLAGS=-Wwarnings
+}
+
+# lint_clippy: configures the lint build directory and builds the Rust code
+# with clippy.  Output in
 # $(lint_build_dir)/clippy.log.
 lint_clippy() {
 	local build log
@@ -86,8 +92,8 @@ lint_clippy() {
 	(TSM_BUILD_ROOT=$TSM_CACHE/build/lint configure_kernel rs) > "$build.configure.log" 2>&1 || {
 		cat "$build.configure.log"; return 1; }
 	# shellcheck disable=SC2046
-	if ! kmake_progress "clippy" "$log" "$build" -j"$(nproc)" CLIPPY=1 \
-		CLIPPY_DRIVER="$CLIPPY_DRIVER_BIN" -k prepare $(lint_rust_dirs); then
+	if ! kmake_progress "clippy" "$log" "$build" -j"$(nproc)" $(lint_make_vars) \
+		-k prepare $(lint_rust_dirs); then
 		grep -E -A12 '^(warning|error)(\[|:)' "$log" | head -150
 		echo "clippy: failed; full log: $log"
 		return 1
@@ -107,7 +113,9 @@ lint_rustdoc() {
 	build=$(lint_build_dir)
 	log=$build/rustdoc.log
 	[ -f "$build/.config" ] || { echo "rustdoc: no configured $build (clippy step failed?)"; return 1; }
-	if ! kmake_progress "rustdoc" "$log" "$build" -j"$(nproc)" rustdoc; then
+	# The same variables as the clippy step, so that 'prepare' finds rust/ built.
+	# shellcheck disable=SC2046
+	if ! kmake_progress "rustdoc" "$log" "$build" -j"$(nproc)" $(lint_make_vars) rustdoc; then
 		grep -E -A12 '^(warning|error)' "$log" | head -100
 		echo "rustdoc: failed; full log: $log"
 		return 1
