@@ -23,12 +23,17 @@ class TableError(Exception):
     pass
 
 
-def parse_table(path):
+def parse_table(path, cover):
     groups = []
     group = None
     with open(path, encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
             line = raw.rstrip("\n")
+            if line.startswith("cover: "):
+                group = {"subject": line[len("cover: "):].strip(), "body": [], "cover": True,
+                         "files": [], "lines": [], "line": n}
+                cover.append(group)
+                continue
             if line.startswith("subject: "):
                 group = {"subject": line[len("subject: "):].strip(), "files": [],
                          "lines": [], "body": [], "line": n}
@@ -44,6 +49,8 @@ def parse_table(path):
             if group is None:
                 raise TableError(f"{path}:{n}: rule before any subject")
             word, _, rest = line.partition(" ")
+            if group.get("cover"):
+                raise TableError(f"{path}:{n}: rules in the cover letter")
             if word == "files":
                 for p in rest.split():
                     group["files"].append({"pattern": p, "used": 0, "line": n})
@@ -192,12 +199,23 @@ def main():
     ap.add_argument("--ident", help="Name <email> for author, committer and Signed-off-by")
     ap.add_argument("--date", help="author and committer date")
     ap.add_argument("--check", action="store_true", help="only check the table")
+    ap.add_argument("--cover", help="fill in this format-patch cover letter and exit")
     a = ap.parse_args()
 
+    cover = []
     try:
-        groups = parse_table(a.table)
+        groups = parse_table(a.table, cover)
     except TableError as e:
         sys.exit(f"error: {e}")
+    if a.cover:
+        if len(cover) != 1:
+            sys.exit(f"error: {a.table} needs one 'cover:' stanza")
+        text = open(a.cover, encoding="utf-8").read()
+        body = "\n".join(cover[0]["body"]).strip("\n")
+        text = text.replace("*** SUBJECT HERE ***", cover[0]["subject"])
+        text = text.replace("*** BLURB HERE ***", body)
+        open(a.cover, "w", encoding="utf-8").write(text)
+        return
 
     final = {}
     with open(a.files, encoding="utf-8") as f:

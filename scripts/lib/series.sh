@@ -81,7 +81,8 @@ series_files() {
 }
 
 # export_series OUTDIR: writes the series into OUTDIR (its old *.patch files
-# are removed) and prints the last commit.
+# are removed), with a cover letter 0000-cover-letter.patch, and prints the
+# last commit.
 export_series() {
 	local out=$1 base stage tip
 	base=$(pristine_commit) || exit 1
@@ -97,14 +98,17 @@ export_series() {
 	sgit update-ref refs/heads/series "$tip"
 	mkdir -p "$out"
 	rm -f "$out"/*.patch
-	sgit format-patch -q -o "$out" "$base..$tip" || die "series: format-patch failed"
+	GIT_COMMITTER_DATE=$(series_date) sgit format-patch -q --cover-letter -o "$out" "$base..$tip" || die "series: format-patch failed"
+	python3 "$TSM_ROOT/scripts/lib/series.py" --table "$TSM_ROOT/scripts/lib/series.txt" \
+		--pristine "$(pristine_src)" --files /dev/null --cover "$out"/0000-cover-letter.patch ||
+		die "series: cannot write the cover letter"
 	printf '%s\n' "$tip"
 }
 
 # apply_series DIR: a checkout of pristine in $SERIES_DIR/am with DIR/*.patch
 # applied by git am.  Prints the checkout's path.
 apply_series() {
-	local dir=$1 base am=$SERIES_DIR/am
+	local dir=$1 base am=$SERIES_DIR/am p patches
 	base=$(pristine_commit) || exit 1
 	if [ ! -e "$am/.git" ]; then
 		rm -rf "$am"
@@ -119,8 +123,12 @@ apply_series() {
 		timeout "$SERIES_GIT_TIMEOUT" git reset -q --hard "$base" &&
 		timeout "$SERIES_GIT_TIMEOUT" git clean -q -f -d -x
 	) || die "series: cannot reset $am to pristine"
+	patches=()
+	for p in "$dir"/*.patch; do
+		case $p in */0000-cover-letter.patch) ;; *) patches+=("$p");; esac
+	done
 	(cd "$am" && timeout "$SERIES_GIT_TIMEOUT" git -c user.name=tsm-rs -c user.email=tsm-rs@localhost \
-		am -q "$dir"/*.patch) >&2 || return 1
+		am -q "${patches[@]}") >&2 || return 1
 	printf '%s\n' "$am"
 }
 
