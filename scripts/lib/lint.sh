@@ -63,14 +63,14 @@ lint_checkpatch() {
 	src=$(pristine_src)
 	for p in "$TSM_ROOT"/scripts/patches/*.patch; do
 		out=$(cd "$src" && timeout 300 perl scripts/checkpatch.pl --no-tree --terse --no-summary \
-			--ignore "$CHECKPATCH_IGNORE_PLAIN" "$p" 2>&1) || rc=1
-		if [ -n "$out" ]; then printf '%s\n' "$out" | sed "s#^$p#scripts/patches/$(basename "$p")#"; rc=1; fi
+			--showfile --ignore "$CHECKPATCH_IGNORE_PLAIN" "$p" 2>&1) || rc=1
+		if [ -n "$out" ]; then printf '%s\n' "$out" | sed "s#^#scripts/patches/$(basename "$p"): #"; rc=1; fi
 	done
 	for p in "$dir"/[0-9]*.patch; do
 		case $p in */0000-cover-letter.patch) continue;; esac
 		out=$(cd "$src" && timeout 300 perl scripts/checkpatch.pl --no-tree --terse --no-summary \
-			--ignore "$CHECKPATCH_IGNORE" "$p" 2>&1) || rc=1
-		if [ -n "$out" ]; then printf '%s\n' "$out" | sed "s#^$dir/#series/#"; rc=1; fi
+			--showfile --ignore "$CHECKPATCH_IGNORE" "$p" 2>&1) || rc=1
+		if [ -n "$out" ]; then printf '%s\n' "$out" | sed "s#^#series/$(basename "$p" | cut -c1-4): #"; rc=1; fi
 	done
 	return $rc
 }
