@@ -43,7 +43,7 @@ kmake_progress() {
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 2
 		if [ $((SECONDS - start)) -ge "$next" ]; then
-			n=$(grep -cE '^  (CC|AS|RUSTC|CLIPPY|HOSTCC) ' "$log" || true)
+			n=$(grep -cE '^  (CC|AS|RUSTC|RUSTDOC|CLIPPY|HOSTCC) ' "$log" || true)
 			printf '%s: %s objects built, %sm\n' "$label" "$n" $((next / 60)) >&2
 			next=$((next + 60))
 		fi

@@ -90,6 +90,7 @@ lint_clippy() {
 	build=$(lint_build_dir)
 	log=$build/clippy.log
 	[ -x "$CLIPPY_DRIVER_BIN" ] || { echo "no $CLIPPY_DRIVER_BIN (Debian's rust-web-clippy; run scripts/setup)"; return 1; }
+	mkdir -p "$build"
 	(TSM_BUILD_ROOT=$TSM_CACHE/build/lint configure_kernel rs) > "$build.configure.log" 2>&1 || {
 		cat "$build.configure.log"; return 1; }
 	# shellcheck disable=SC2046

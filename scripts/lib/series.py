@@ -80,6 +80,7 @@ def file_group(groups, path, errors):
                 if best is None or len(p) > len(best[1]["pattern"]):
                     best = (gi, rule)
                 elif len(p) == len(best[1]["pattern"]) and gi != best[0]:
+                    rule["used"] += 1
                     errors.append(f"{path}: matched by 'files {p}' of two patches")
     if best is None:
         return None
@@ -139,6 +140,10 @@ def units_of(groups, path, old, new, errors):
                         labels[k] = prev
                     else:
                         prev = labels[k]
+            if any(lb is None for lb in labels) and not old:
+                errors.append(f"{path}: a new file that no patch in series.txt claims "
+                              f"(add it to a 'files' rule)")
+                continue
             if any(lb is None for lb in labels):
                 errors.append(f"{path}: no patch in series.txt for the added lines starting "
                               f"{show(dec(added[0]))!r} (add 'files {path}' or a 'lines' rule)")
