@@ -4,7 +4,7 @@
 # Variants: "rs" (our Rust PCI/TSM core) and "c" (upstream's C core, the
 # conformance oracle).  Each has its own build directory under the cache.
 
-build_dir() { printf '%s/build/%s\n' "$TSM_CACHE" "$1"; }
+build_dir() { printf '%s/%s\n' "${TSM_BUILD_ROOT:-$TSM_CACHE/build}" "$1"; }
 
 # Fragments in order; a later line for the same symbol wins.
 config_fragments() {
@@ -29,6 +29,26 @@ kmake() {
 	local vars
 	mapfile -t vars < <(kernel_make_vars)
 	make -s -C "$(work_tree)" O="$build" ARCH=x86_64 "${vars[@]}" "$@"
+}
+
+# kmake_progress LABEL LOG BUILD MAKE-ARGS...: make with its full output
+# (every command's quiet line) in LOG, and one line a minute on stderr while it
+# runs, "LABEL: N objects built, Mm".
+kmake_progress() {
+	local label=$1 log=$2 build=$3 vars pid start=$SECONDS next=60 n
+	shift 3
+	mapfile -t vars < <(kernel_make_vars)
+	make -C "$(work_tree)" O="$build" ARCH=x86_64 "${vars[@]}" "$@" > "$log" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		if [ $((SECONDS - start)) -ge "$next" ]; then
+			n=$(grep -cE '^  (CC|AS|RUSTC|RUSTDOC|CLIPPY|HOSTCC) ' "$log" || true)
+			printf '%s: %s objects built, %sm\n' "$label" "$n" $((next / 60)) >&2
+			next=$((next + 60))
+		fi
+	done
+	wait "$pid"
 }
 
 configure_kernel() {
@@ -56,7 +76,7 @@ build_kernel() {
 	log="$build/build.log"
 	configure_kernel "$variant"
 	step "kernel: building variant $variant in $build (log: $log)"
-	if ! kmake "$build" -j"$(nproc)" bzImage modules > "$log" 2>&1; then
+	if ! kmake_progress "kernel $variant" "$log" "$build" -j"$(nproc)" bzImage modules; then
 		grep -E 'error|Error' "$log" | head -40 >&2
 		die "kernel: build failed for variant $variant; full log: $log"
 	fi

@@ -13,18 +13,33 @@ OVERLAY_DIRS=(rust/kernel rust/helpers rust/proto/src drivers fs Documentation i
 # Repository files copied under another name (repo path:tree path).
 OVERLAY_RENAMES=(Kbuild:Kbuild.tsm-rs Kconfig:Kconfig.tsm-rs)
 
-work_tree() { printf '%s\n' "$TSM_CACHE/work/linux"; }
+work_tree() { printf '%s\n' "${TSM_WORK_TREE:-$TSM_CACHE/work/linux}"; }
 
 overlay_manifest() {
 	local d pair
 	(cd "$TSM_ROOT" && for d in "${OVERLAY_DIRS[@]}"; do
-		[ -d "$d" ] && find "$d" -type f ! -name '*.orig' ! -name '*~' ! -name '*.rej'
+		if [ -d "$d" ]; then find "$d" -type f ! -name '*.orig' ! -name '*~' ! -name '*.rej'; fi
 	done) | while read -r f; do printf '%s:%s\n' "$f" "$f"; done
 	for pair in "${OVERLAY_RENAMES[@]}"; do printf '%s\n' "$pair"; done
 }
 
 patched_files() {
 	cat "$TSM_ROOT"/scripts/patches/*.patch | sed -n 's#^+++ b/\([^\t]*\).*#\1#p' | sort -u
+}
+
+# stage_patched SRC STAGE: the files scripts/patches/* change, patched from
+# SRC's copies, under STAGE/tree; their list in STAGE/patched.
+stage_patched() {
+	local src=$1 stage=$2 f p
+	patched_files > "$stage/patched"
+	while read -r f; do
+		mkdir -p "$stage/tree/$(dirname "$f")"
+		if [ -f "$src/$f" ]; then cp -p "$src/$f" "$stage/tree/$f"; fi
+	done < "$stage/patched"
+	for p in "$TSM_ROOT"/scripts/patches/*.patch; do
+		patch -s -p1 -d "$stage/tree" --no-backup-if-mismatch < "$p" ||
+			die "tree: $(basename "$p") does not apply to $src"
+	done
 }
 
 prepare_tree() {
@@ -36,16 +51,7 @@ prepare_tree() {
 	stage=$(mktemp -d "$TSM_CACHE/stage.XXXX")
 	trap 'rm -rf "$stage"; trap - RETURN' RETURN
 
-	# Patched files, produced from pristine copies.
-	patched_files > "$stage/patched"
-	while read -r f; do
-		mkdir -p "$stage/tree/$(dirname "$f")"
-		[ -f "$src/$f" ] && cp -p "$src/$f" "$stage/tree/$f"
-	done < "$stage/patched"
-	for p in "$TSM_ROOT"/scripts/patches/*.patch; do
-		patch -s -p1 -d "$stage/tree" --no-backup-if-mismatch < "$p" ||
-			die "tree: $(basename "$p") does not apply to $src"
-	done
+	stage_patched "$src" "$stage"
 
 	manifest=$(overlay_manifest)
 	{

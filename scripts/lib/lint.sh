@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: GPL-2.0
+# The lint steps of scripts/test: rustfmt, checkpatch, clippy and rustdoc.
+# Each prints what it found and succeeds only when there is nothing.
+#
+# clippy and rustdoc need a configured kernel build: they share
+# $TSM_CACHE/build/lint/rs, configured as the rs variant and built with
+# CLIPPY=1 (only the Rust code: 'prepare' builds rust/, then tsm-rs' own
+# directories), so that the test kernel's objects are not rebuilt.
+
+# checkpatch.pl messages ignored, with the reason:
+#   FILE_PATH_CHANGES  "does MAINTAINERS need updating?": tsm-rs has no
+#                      MAINTAINERS entry until it is submitted
+#   EMBEDDED_FILENAME  "filename in the file": the top-level Kbuild and
+#                      Kconfig include Kbuild.tsm-rs and Kconfig.tsm-rs,
+#                      whose names contain theirs
+#   EXPORT_SYMBOL      "should immediately follow its function": the
+#                      exported functions are defined in Rust, the C glue
+#                      files only export them
+CHECKPATCH_IGNORE=FILE_PATH_CHANGES,EMBEDDED_FILENAME,EXPORT_SYMBOL
+# scripts/patches/* are plain diffs, not mails: no message, no sign-off.
+CHECKPATCH_IGNORE_PLAIN=$CHECKPATCH_IGNORE,MISSING_SIGN_OFF,COMMIT_MESSAGE,NO_AUTHOR_SIGN_OFF
+LINT_TIMEOUT=${LINT_TIMEOUT:-3600}
+
+RUSTFMT_BIN=/usr/bin/rustfmt
+CLIPPY_DRIVER_BIN=/usr/bin/clippy-driver
+
+lint_build_dir() { printf '%s\n' "$TSM_CACHE/build/lint/rs"; }
+
+# Kernel directories of tsm-rs' own crates, as make targets.
+lint_rust_dirs() {
+	sed -nE 's#^obj-.*\+= *([^ ]+/)$#\1#p' "$TSM_ROOT/Kbuild"
+}
+
+# lint_rustfmt STAGE: rustfmt --check with the kernel's .rustfmt.toml on every
+# Rust file the work tree adds or changes (STAGE/files from series_files).
+# Each file goes through stdin, so rustfmt does not descend into its modules
+# (a patched rust/kernel/lib.rs would drag in the whole kernel crate).
+lint_rustfmt() {
+	local stage=$1 src path file out rc=0 n=0
+	src=$(pristine_src)
+	[ -x "$RUSTFMT_BIN" ] || { echo "no $RUSTFMT_BIN (Debian's rustfmt-web; run scripts/setup)"; return 1; }
+	while IFS=$'\t' read -r path file; do
+		case $path in *.rs) ;; *) continue;; esac
+		[ -n "$file" ] || continue
+		n=$((n + 1))
+		# With input from stdin, --check prints the diff but exits with 0.
+		out=$(timeout 60 "$RUSTFMT_BIN" --edition 2021 --config-path "$src/.rustfmt.toml" \
+			--color never --check < "$file" 2>&1) || out=${out:-"rustfmt failed on $path"}
+		if [ -n "$out" ]; then
+			printf 'rustfmt: %s is not formatted:\n%s\n' "$path" \
+				"$(printf '%s\n' "$out" | sed 's/^Diff in <stdin>/Diff in '"${path//\//\\/}"'/' | head -40)"
+			rc=1
+		fi
+	done < "$stage/files"
+	echo "rustfmt: $n files checked"
+	return $rc
+}
+
+# lint_checkpatch SERIES-DIR: checkpatch.pl of the pristine tree on
+# scripts/patches/* and on the exported series.
+lint_checkpatch() {
+	local dir=$1 src out rc=0 p
+	src=$(pristine_src)
+	for p in "$TSM_ROOT"/scripts/patches/*.patch; do
+		out=$(cd "$src" && timeout 300 perl scripts/checkpatch.pl --no-tree --terse --no-summary \
+			--showfile --ignore "$CHECKPATCH_IGNORE_PLAIN" "$p" 2>&1) || rc=1
+		if [ -n "$out" ]; then printf '%s\n' "$out" | sed "s#^#scripts/patches/$(basename "$p"): #"; rc=1; fi
+	done
+	for p in "$dir"/[0-9]*.patch; do
+		case $p in */0000-cover-letter.patch) continue;; esac
+		out=$(cd "$src" && timeout 300 perl scripts/checkpatch.pl --no-tree --terse --no-summary \
+			--showfile --ignore "$CHECKPATCH_IGNORE" "$p" 2>&1) || rc=1
+		if [ -n "$out" ]; then printf '%s\n' "$out" | sed "s#^#series/$(basename "$p" | cut -c1-4): #"; rc=1; fi
+	done
+	return $rc
+}
+
+# CLIPPY=1 for every Rust object; KRUSTFLAGS=-Wwarnings (after the kernel's
+# -Dwarnings) keeps a finding in the kernel crate from hiding those in the
+# crates built on it: every warning is reported, and any warning fails.
+lint_make_vars() {
+	printf '%s\n' CLIPPY=1 "CLIPPY_DRIVER=$CLIPPY_DRIVER_BIN" KRUSTFLAGS=-Wwarnings
+}
+
+# lint_clippy: configures the lint build directory and builds the Rust code
+# with clippy.  Output in
+# $(lint_build_dir)/clippy.log.
+lint_clippy() {
+	local build log
+	build=$(lint_build_dir)
+	log=$build/clippy.log
+	[ -x "$CLIPPY_DRIVER_BIN" ] || { echo "no $CLIPPY_DRIVER_BIN (Debian's rust-web-clippy; run scripts/setup)"; return 1; }
+	mkdir -p "$build"
+	(TSM_BUILD_ROOT=$TSM_CACHE/build/lint configure_kernel rs) > "$build.configure.log" 2>&1 || {
+		cat "$build.configure.log"; return 1; }
+	# shellcheck disable=SC2046
+	if ! kmake_progress "clippy" "$log" "$build" -j"$(nproc)" $(lint_make_vars) \
+		-k prepare $(lint_rust_dirs); then
+		grep -E -A12 '^(warning|error)(\[|:)' "$log" | head -150
+		echo "clippy: failed; full log: $log"
+		return 1
+	fi
+	if grep -qE '^warning' "$log"; then
+		grep -E -A12 '^warning' "$log" | head -150
+		echo "clippy: warnings; full log: $log"
+		return 1
+	fi
+	echo "clippy: clean; log: $log"
+}
+
+# lint_rustdoc: 'make rustdoc' in the lint build directory (the kernel crate
+# and its additions; driver crates have no rustdoc target); any warning fails.
+lint_rustdoc() {
+	local build log
+	build=$(lint_build_dir)
+	log=$build/rustdoc.log
+	[ -f "$build/.config" ] || { echo "rustdoc: no configured $build (clippy step failed?)"; return 1; }
+	# The same variables as the clippy step, so that 'prepare' finds rust/ built.
+	# shellcheck disable=SC2046
+	if ! kmake_progress "rustdoc" "$log" "$build" -j"$(nproc)" $(lint_make_vars) rustdoc; then
+		grep -E -A12 '^(warning|error)' "$log" | head -100
+		echo "rustdoc: failed; full log: $log"
+		return 1
+	fi
+	if grep -qE '^warning' "$log"; then
+		grep -E -A12 '^warning' "$log" | head -100
+		echo "rustdoc: warnings; full log: $log"
+		return 1
+	fi
+	echo "rustdoc: clean; log: $log"
+}
