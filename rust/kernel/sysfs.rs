@@ -192,6 +192,29 @@ impl<T: DeviceAttributeOps> DeviceAttribute<T> {
     }
 }
 
+/// Reading and writing an attribute through the callbacks sysfs calls, for tests (built with
+/// `CONFIG_KUNIT` only).
+#[cfg(CONFIG_KUNIT)]
+impl<T: DeviceAttributeOps> DeviceAttribute<T> {
+    /// Writes `input` to this attribute of `dev` as sysfs does; what `write()` would return:
+    /// the bytes consumed or a negative errno.
+    pub fn write(&'static self, dev: &Device, input: &[u8]) -> isize {
+        // SAFETY: `dev` is live and `input` holds `input.len()` bytes, as the callback needs.
+        unsafe { Self::store_callback(dev.as_raw(), self.attr.get(), input.as_ptr().cast(), input.len()) }
+    }
+
+    /// Reads this attribute of `dev` as sysfs does, into a page: the text or the error.
+    pub fn read(&'static self, dev: &Device) -> Result<KVec<u8>> {
+        let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        // SAFETY: `dev` is live and `page` has `PAGE_SIZE` writable bytes, as the callback needs.
+        let len = unsafe { Self::show_callback(dev.as_raw(), self.attr.get(), page.as_mut_ptr().cast()) };
+        // CAST: a negative return is an errno.
+        let len = usize::try_from(len).map_err(|_| Error::from_errno(len as i32))?;
+        page.truncate(len);
+        Ok(page)
+    }
+}
+
 /// A NULL-terminated array of attribute pointers, as `attribute_group::attrs` expects.
 ///
 /// Built by [`device_attribute_group!`]; not meant to be written by hand.

@@ -31,7 +31,7 @@ fn show_tsm_name(dev: &Device, out: &mut Formatter<'_>) -> Result {
     Ok(())
 }
 
-struct Connect;
+pub(crate) struct Connect;
 
 #[vtable]
 impl DeviceAttributeOps for Connect {
@@ -45,7 +45,7 @@ impl DeviceAttributeOps for Connect {
     }
 }
 
-struct Disconnect;
+pub(crate) struct Disconnect;
 
 #[vtable]
 impl DeviceAttributeOps for Disconnect {
@@ -54,7 +54,7 @@ impl DeviceAttributeOps for Disconnect {
     }
 }
 
-struct Bound;
+pub(crate) struct Bound;
 
 #[vtable]
 impl DeviceAttributeOps for Bound {
@@ -67,7 +67,7 @@ impl DeviceAttributeOps for Bound {
     }
 }
 
-struct Dsm;
+pub(crate) struct Dsm;
 
 #[vtable]
 impl DeviceAttributeOps for Dsm {
@@ -81,7 +81,7 @@ impl DeviceAttributeOps for Dsm {
     }
 }
 
-struct Authenticated;
+pub(crate) struct Authenticated;
 
 #[vtable]
 impl DeviceAttributeOps for Authenticated {

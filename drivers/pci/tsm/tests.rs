@@ -5,15 +5,18 @@
 //! call it gets.
 
 use crate::{
+    attrs::{AUTHENTICATED_ATTR, BOUND_ATTR, CONNECT_ATTR, DISCONNECT_ATTR, DSM_ATTR},
     lifecycle,
     platform::{Options, Platform},
 };
 use core::num::NonZeroUsize;
 use kernel::{
     class::ClassDevice,
+    device::Device,
     faux,
     pci::{self, emul::RootBus},
     prelude::*,
+    signal::PendingSignal,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
@@ -815,5 +818,70 @@ mod tests {
         assert_eq!(lifecycle::connect(&pf0, tsm.id()), Err(ENODEV));
         assert!(!pf0.has_tsm_context());
         assert!(logged().is_empty());
+    }
+
+    /// The files as user space reaches them: through the C callbacks of the attribute group,
+    /// with sysfs' newline, byte counts and negative errnos.
+    #[test]
+    fn files_through_their_sysfs_callbacks() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 2).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let (pf0, fn1) = (platform.function(0), platform.function(1));
+        let (dsm, function): (&Device, &Device) = (pf0.as_ref(), fn1.as_ref());
+        let mut line = tsm.name();
+        line.push(b'\n', GFP_KERNEL).unwrap();
+        let count = line.len() as isize;
+
+        assert_eq!(CONNECT_ATTR.read(dsm).unwrap(), b"\n");
+        assert_eq!(CONNECT_ATTR.write(dsm, b"tsm"), EINVAL.to_errno() as isize);
+        assert_eq!(CONNECT_ATTR.write(dsm, b"tsm999\n"), ENXIO.to_errno() as isize);
+        assert_eq!(CONNECT_ATTR.write(dsm, &line), count);
+        assert_eq!(CONNECT_ATTR.write(dsm, &line), EBUSY.to_errno() as isize);
+        assert_eq!(CONNECT_ATTR.read(dsm).unwrap(), &line[..]);
+        assert_eq!(AUTHENTICATED_ATTR.read(function).unwrap(), &line[..]);
+        let mut dsm_line = device_name(&pf0);
+        dsm_line.push(b'\n', GFP_KERNEL).unwrap();
+        assert_eq!(DSM_ATTR.read(function).unwrap(), &dsm_line[..]);
+        assert_eq!(BOUND_ATTR.read(function).unwrap(), b"\n");
+        tsm::bind(&fn1, vm(3), 1).unwrap();
+        assert_eq!(BOUND_ATTR.read(function).unwrap(), &line[..]);
+
+        assert_eq!(DISCONNECT_ATTR.write(dsm, b"tsm99\n"), EINVAL.to_errno() as isize);
+        assert_eq!(DISCONNECT_ATTR.write(function, &line), ENXIO.to_errno() as isize);
+        assert_eq!(DISCONNECT_ATTR.write(dsm, &line), count);
+        assert_eq!(CONNECT_ATTR.read(dsm).unwrap(), b"\n");
+        assert_eq!(DSM_ATTR.read(function).unwrap(), b"\n");
+    }
+
+    /// A signal ends a reader's or a guest request's wait for a DSM whose connect is in
+    /// progress with `EINTR` (7.3's interruptible waits); the connect itself is unaffected.
+    #[test]
+    fn a_signal_ends_a_wait_for_a_busy_dsm() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 1).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let dsm = platform.function(0);
+        let id = tsm.id();
+        static DONE: Atomic<bool> = Atomic::new(false);
+        DONE.store(false, Relaxed);
+        BLOCK_CONNECT.store(core::ptr::from_ref(&*dsm) as usize, Relaxed);
+        let slow = dsm.clone();
+        workqueue::system_unbound()
+            .try_spawn(GFP_KERNEL, move || {
+                let _ = lifecycle::connect(&slow, id);
+                DONE.store(true, Relaxed);
+            })
+            .unwrap();
+        assert!(wait_for(&BLOCKED));
+        {
+            let _signal = PendingSignal::user1();
+            assert_eq!(lifecycle::connected_tsm(&dsm, &mut |_| Ok(())), Err(EINTR));
+            let mut out = [0u8; 4];
+            assert_eq!(tsm::guest_req(&dsm, RequestScope::Info, b"x", &mut out), Err(EINTR));
+        }
+        RELEASE.store(true, Relaxed);
+        assert!(wait_for(&DONE));
+        assert_eq!(lifecycle::connected_tsm(&dsm, &mut |_| Ok(())), Ok(true));
     }
 }
