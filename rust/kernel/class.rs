@@ -127,7 +127,11 @@ impl Class {
         let obj = unsafe { ARef::from_raw(NonNull::new_unchecked(obj)) };
         // SAFETY: `dev` is initialised; `%pA` formats a `fmt::Arguments`.
         to_result(unsafe {
-            bindings::dev_set_name(dev, c"%pA".as_char_ptr(), (&raw const name).cast::<c_void>())
+            bindings::dev_set_name(
+                dev,
+                c"%pA".as_char_ptr(),
+                (&raw const name).cast::<c_void>(),
+            )
         })?;
         // SAFETY: `dev` is initialised and named.
         to_result(unsafe { bindings::device_add(dev) })?;

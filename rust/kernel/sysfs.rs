@@ -200,14 +200,22 @@ impl<T: DeviceAttributeOps> DeviceAttribute<T> {
     /// the bytes consumed or a negative errno.
     pub fn write(&'static self, dev: &Device, input: &[u8]) -> isize {
         // SAFETY: `dev` is live and `input` holds `input.len()` bytes, as the callback needs.
-        unsafe { Self::store_callback(dev.as_raw(), self.attr.get(), input.as_ptr().cast(), input.len()) }
+        unsafe {
+            Self::store_callback(
+                dev.as_raw(),
+                self.attr.get(),
+                input.as_ptr().cast(),
+                input.len(),
+            )
+        }
     }
 
     /// Reads this attribute of `dev` as sysfs does, into a page: the text or the error.
     pub fn read(&'static self, dev: &Device) -> Result<KVec<u8>> {
         let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
         // SAFETY: `dev` is live and `page` has `PAGE_SIZE` writable bytes, as the callback needs.
-        let len = unsafe { Self::show_callback(dev.as_raw(), self.attr.get(), page.as_mut_ptr().cast()) };
+        let len =
+            unsafe { Self::show_callback(dev.as_raw(), self.attr.get(), page.as_mut_ptr().cast()) };
         // CAST: a negative return is an errno.
         let len = usize::try_from(len).map_err(|_| Error::from_errno(len as i32))?;
         page.truncate(len);
@@ -442,7 +450,11 @@ mod kernfs {
     }
 
     /// Walks `path` below `dev` and applies `f` to the node found, holding a reference to it.
-    fn with_node<R>(dev: &Device, path: &[&CStr], f: impl FnOnce(&bindings::kernfs_node) -> R) -> Option<R> {
+    fn with_node<R>(
+        dev: &Device,
+        path: &[&CStr],
+        f: impl FnOnce(&bindings::kernfs_node) -> R,
+    ) -> Option<R> {
         // SAFETY: `kobj_of` is valid; `sd` is the device's kernfs directory while it is registered.
         let mut node = NonNull::new(unsafe { (*kobj_of(dev)).sd })?;
         // SAFETY: `node` is a live kernfs node; take a reference so the loop can put one per step.
@@ -450,7 +462,11 @@ mod kernfs {
         for name in path {
             // SAFETY: `node` is referenced and `name` is a C string.
             let child = unsafe {
-                bindings::kernfs_find_and_get_ns(node.as_ptr(), name.as_char_ptr(), core::ptr::null())
+                bindings::kernfs_find_and_get_ns(
+                    node.as_ptr(),
+                    name.as_char_ptr(),
+                    core::ptr::null(),
+                )
             };
             // SAFETY: Drops the reference taken on `node` above or in the previous step.
             unsafe { bindings::kernfs_put(node.as_ptr()) };

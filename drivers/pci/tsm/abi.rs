@@ -222,7 +222,11 @@ pub unsafe extern "C" fn pci_tsm_bind(
     // SAFETY: By the function's safety requirements.
     let dev = unsafe { pci_device(pdev) };
     // SAFETY: `kvm` is the caller's live VM, which outlives the binding.
-    errno(lifecycle::bind(dev, unsafe { VmHandle::from_cookie(vm) }, tdi_id))
+    errno(lifecycle::bind(
+        dev,
+        unsafe { VmHandle::from_cookie(vm) },
+        tdi_id,
+    ))
 }
 
 /// Unbinds `pdev`'s TDI, if bound.

@@ -19,7 +19,11 @@ fn pci_device(dev: &Device) -> Result<&pci::Device> {
 
 /// Prints a device's name on a line of its own.
 fn write_name(out: &mut Formatter<'_>, dev: &Device) -> Result {
-    Ok(writeln!(out, "{}", dev.name().to_str().map_err(|_| EINVAL)?)?)
+    Ok(writeln!(
+        out,
+        "{}",
+        dev.name().to_str().map_err(|_| EINVAL)?
+    )?)
 }
 
 /// Prints the connected (or managing) TSM's name, or an empty line.

@@ -45,7 +45,15 @@ mod tests {
 
     #[test]
     fn refuses_malformed_names() {
-        for bad in [&b""[..], b"tsm", b"TSM0", b"0", b" tsm0", b"tsm2147483648", b"tsm\xff"] {
+        for bad in [
+            &b""[..],
+            b"tsm",
+            b"TSM0",
+            b"0",
+            b" tsm0",
+            b"tsm2147483648",
+            b"tsm\xff",
+        ] {
             assert_eq!(parse_tsm_name(bad), Err(EINVAL));
         }
     }

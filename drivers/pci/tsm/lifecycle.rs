@@ -53,10 +53,7 @@ use kernel::{
         rwsem::{ReadGuard, RwSemaphore},
         Mutex, MutexGuard, SetOnce,
     },
-    tsm::{
-        context::Context,
-        PciTsmOps, Personality, TsmDevice, VmHandle,
-    },
+    tsm::{context::Context, PciTsmOps, Personality, TsmDevice, VmHandle},
 };
 
 /// Registered TSMs with link operations; read locklessly by sysfs visibility.
@@ -209,7 +206,10 @@ fn with_context<'a, R>(
 
 /// The TSM name `tsmN` of the TSM `pdev` is connected to or managed by (`connect`,
 /// `authenticated`); `None` if none.
-pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
+pub(crate) fn connected_tsm(
+    pdev: &pci::Device,
+    out: &mut impl FnMut(&TsmDevice) -> Result,
+) -> Result<bool> {
     let locks = initialised()?;
     let global = locks.global.read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
@@ -219,7 +219,10 @@ pub(crate) fn connected_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice)
 }
 
 /// Calls `out` with the DSM of a managed function (`dsm`); `false` if unmanaged.
-pub(crate) fn dsm_of(pdev: &pci::Device, out: &mut impl FnMut(&pci::Device) -> Result) -> Result<bool> {
+pub(crate) fn dsm_of(
+    pdev: &pci::Device,
+    out: &mut impl FnMut(&pci::Device) -> Result,
+) -> Result<bool> {
     let locks = initialised()?;
     let global = locks.global.read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
@@ -237,7 +240,10 @@ pub(crate) fn is_managed(pdev: &pci::Device) -> bool {
 }
 
 /// Calls `out` with the TSM that `pdev`'s TDI is bound through (`bound`); `false` if unbound.
-pub(crate) fn bound_tsm(pdev: &pci::Device, out: &mut impl FnMut(&TsmDevice) -> Result) -> Result<bool> {
+pub(crate) fn bound_tsm(
+    pdev: &pci::Device,
+    out: &mut impl FnMut(&TsmDevice) -> Result,
+) -> Result<bool> {
     let locks = initialised()?;
     let global = locks.global.read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
@@ -481,7 +487,11 @@ pub(crate) fn init_device(pdev: &pci::Device) {
     }
 }
 
-fn probe_late_function(locks: &Locks, _global: &ReadGuard<'_, Registered>, pdev: &pci::Device) -> bool {
+fn probe_late_function(
+    locks: &Locks,
+    _global: &ReadGuard<'_, Registered>,
+    pdev: &pci::Device,
+) -> bool {
     // Only `connect` makes a DSM.
     if pdev.is_tsm_pf0() || pdev.has_tsm_context() {
         return false;
@@ -555,7 +565,10 @@ pub(crate) fn register(tsm: &TsmDevice) -> Result {
     if first_link {
         pci::for_each_device(false, |pdev| {
             if pdev.is_tsm_pf0() {
-                dev_dbg!(pdev.as_ref(), "PCI/TSM: Platform TEE Security Manager detected\n");
+                dev_dbg!(
+                    pdev.as_ref(),
+                    "PCI/TSM: Platform TEE Security Manager detected\n"
+                );
                 refresh_sysfs(locks, pdev);
             }
         });

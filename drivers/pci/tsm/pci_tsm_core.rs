@@ -31,6 +31,10 @@ mod tests;
 #[allow(dead_code)]
 mod config_space;
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../../rust/proto/src/doe.rs"]
+#[allow(dead_code)]
+pub mod doe;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 #[path = "../../virt/coco/tsm/emu/ide_regs.rs"]
 #[allow(dead_code)]
 mod ide_regs;
@@ -43,17 +47,13 @@ mod mailbox;
 #[allow(dead_code)]
 mod platform;
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
-#[path = "../../../rust/proto/src/wire.rs"]
-#[allow(dead_code)]
-pub mod wire;
-#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
-#[path = "../../../rust/proto/src/doe.rs"]
-#[allow(dead_code)]
-pub mod doe;
-#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 #[path = "../../../rust/proto/src/spdm/mod.rs"]
 #[allow(dead_code)]
 pub mod spdm;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../../rust/proto/src/wire.rs"]
+#[allow(dead_code)]
+pub mod wire;
 
 /// Prefix of this crate's log messages.
 const __LOG_PREFIX: &[u8] = b"pci_tsm\0";

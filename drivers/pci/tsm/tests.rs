@@ -132,7 +132,9 @@ impl LinkTsm for MockTsm {
                 fsleep(Delta::from_millis(10));
             }
         }
-        if FAIL_CONNECT.load(Relaxed) || FAIL_CONNECT_OF.load(Relaxed) == core::ptr::from_ref(pdev) as usize {
+        if FAIL_CONNECT.load(Relaxed)
+            || FAIL_CONNECT_OF.load(Relaxed) == core::ptr::from_ref(pdev) as usize
+        {
             return Err(EIO);
         }
         Ok(())
@@ -225,7 +227,11 @@ impl TestPlatform {
         name[PLATFORM_PREFIX.len()] = b'0' + index;
         let name = CStr::from_bytes_until_nul(&name).map_err(|_| EINVAL)?;
         let parent = faux::Registration::new(name, None)?;
-        let bus = RootBus::new(parent.as_ref().as_ref(), WINDOW_SIZE, Platform::new(options)?)?;
+        let bus = RootBus::new(
+            parent.as_ref().as_ref(),
+            WINDOW_SIZE,
+            Platform::new(options)?,
+        )?;
         bus.scan();
         Ok(Self {
             bus,
@@ -308,7 +314,8 @@ fn dsm_name(pdev: &pci::Device) -> Option<KVec<u8>> {
 fn device_name(pdev: &pci::Device) -> KVec<u8> {
     let dev: &kernel::device::Device = pdev.as_ref();
     let mut name = KVec::new();
-    name.extend_from_slice(dev.name().to_bytes(), GFP_KERNEL).unwrap();
+    name.extend_from_slice(dev.name().to_bytes(), GFP_KERNEL)
+        .unwrap();
     name
 }
 
@@ -326,7 +333,11 @@ mod tests {
         reset_mock();
         let platform = TestPlatform::new(0, 3).unwrap();
         let tsm = TestTsm::new().unwrap();
-        let (pf0, fn1, fn2) = (platform.function(0), platform.function(1), platform.function(2));
+        let (pf0, fn1, fn2) = (
+            platform.function(0),
+            platform.function(1),
+            platform.function(2),
+        );
 
         assert_eq!(dsm_name(&fn1), None);
         lifecycle::connect(&pf0, tsm.id()).unwrap();
@@ -406,7 +417,10 @@ mod tests {
         lifecycle::connect(&pf0, tsm.id()).unwrap();
         reset_mock();
         let mut out = [0u8; 8];
-        assert_eq!(tsm::guest_req(&fn1, RequestScope::Info, b"hi", &mut out), Err(ENXIO));
+        assert_eq!(
+            tsm::guest_req(&fn1, RequestScope::Info, b"hi", &mut out),
+            Err(ENXIO)
+        );
         tsm::bind(&fn1, vm(1), 1).unwrap();
         tsm::bind(&fn1, vm(1), 1).unwrap();
         assert_eq!(tsm::bind(&fn1, vm(2), 1), Err(EBUSY));
@@ -622,7 +636,10 @@ mod tests {
         let tsm = TestTsm::new().unwrap();
         let usp = platform.device(1, 0).unwrap();
         let dsp = platform.device(2, 0).unwrap();
-        let (ep0, ep1) = (platform.device(3, 0).unwrap(), platform.device(4, 0).unwrap());
+        let (ep0, ep1) = (
+            platform.device(3, 0).unwrap(),
+            platform.device(4, 0).unwrap(),
+        );
         assert_eq!(dsm_name(&ep0), None);
 
         lifecycle::connect(&usp, tsm.id()).unwrap();
@@ -712,7 +729,10 @@ mod tests {
         let platform = TestPlatform::with_options(0, switch_over_dsm(2, 2)).unwrap();
         let tsm = TestTsm::new().unwrap();
         let usp = platform.device(1, 0).unwrap();
-        let (ep0, ep1) = (platform.device(3, 0).unwrap(), platform.device(3, 1).unwrap());
+        let (ep0, ep1) = (
+            platform.device(3, 0).unwrap(),
+            platform.device(3, 1).unwrap(),
+        );
         let id = tsm.id();
 
         static DONE: Atomic<bool> = Atomic::new(false);
@@ -741,7 +761,10 @@ mod tests {
         // Each function was probed once.
         let log = logged();
         for dev in [dev_id(3, 0), dev_id(3, 1), dev_id(4, 0)] {
-            let probes = log.iter().filter(|&&(op, id)| op == Op::Probe && id == dev).count();
+            let probes = log
+                .iter()
+                .filter(|&&(op, id)| op == Op::Probe && id == dev)
+                .count();
             assert_eq!(probes, 1);
         }
         lifecycle::disconnect(&usp, &tsm.name()).unwrap();
@@ -758,7 +781,10 @@ mod tests {
         let platform = TestPlatform::with_options(0, switch_over_dsm(1, 2)).unwrap();
         let tsm = TestTsm::new().unwrap();
         let usp = platform.device(1, 0).unwrap();
-        let (ep0, ep1) = (platform.device(3, 0).unwrap(), platform.device(3, 1).unwrap());
+        let (ep0, ep1) = (
+            platform.device(3, 0).unwrap(),
+            platform.device(3, 1).unwrap(),
+        );
 
         lifecycle::connect(&usp, tsm.id()).unwrap();
         let usp_name = device_name(&usp);
@@ -835,7 +861,10 @@ mod tests {
 
         assert_eq!(CONNECT_ATTR.read(dsm).unwrap(), b"\n");
         assert_eq!(CONNECT_ATTR.write(dsm, b"tsm"), EINVAL.to_errno() as isize);
-        assert_eq!(CONNECT_ATTR.write(dsm, b"tsm999\n"), ENXIO.to_errno() as isize);
+        assert_eq!(
+            CONNECT_ATTR.write(dsm, b"tsm999\n"),
+            ENXIO.to_errno() as isize
+        );
         assert_eq!(CONNECT_ATTR.write(dsm, &line), count);
         assert_eq!(CONNECT_ATTR.write(dsm, &line), EBUSY.to_errno() as isize);
         assert_eq!(CONNECT_ATTR.read(dsm).unwrap(), &line[..]);
@@ -847,8 +876,14 @@ mod tests {
         tsm::bind(&fn1, vm(3), 1).unwrap();
         assert_eq!(BOUND_ATTR.read(function).unwrap(), &line[..]);
 
-        assert_eq!(DISCONNECT_ATTR.write(dsm, b"tsm99\n"), EINVAL.to_errno() as isize);
-        assert_eq!(DISCONNECT_ATTR.write(function, &line), ENXIO.to_errno() as isize);
+        assert_eq!(
+            DISCONNECT_ATTR.write(dsm, b"tsm99\n"),
+            EINVAL.to_errno() as isize
+        );
+        assert_eq!(
+            DISCONNECT_ATTR.write(function, &line),
+            ENXIO.to_errno() as isize
+        );
         assert_eq!(DISCONNECT_ATTR.write(dsm, &line), count);
         assert_eq!(CONNECT_ATTR.read(dsm).unwrap(), b"\n");
         assert_eq!(DSM_ATTR.read(function).unwrap(), b"\n");
@@ -878,7 +913,10 @@ mod tests {
             let _signal = PendingSignal::user1();
             assert_eq!(lifecycle::connected_tsm(&dsm, &mut |_| Ok(())), Err(EINTR));
             let mut out = [0u8; 4];
-            assert_eq!(tsm::guest_req(&dsm, RequestScope::Info, b"x", &mut out), Err(EINTR));
+            assert_eq!(
+                tsm::guest_req(&dsm, RequestScope::Info, b"x", &mut out),
+                Err(EINTR)
+            );
         }
         RELEASE.store(true, Relaxed);
         assert!(wait_for(&DONE));

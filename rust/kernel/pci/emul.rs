@@ -79,7 +79,11 @@ impl<T: ConfigOps> Shared<T> {
     ) -> c_int {
         // SAFETY: By the function's safety requirements.
         let (shared, number) = unsafe { Self::from_bus(bus) };
-        let value = match (u8::try_from(devfn), u16::try_from(where_), u8::try_from(size)) {
+        let value = match (
+            u8::try_from(devfn),
+            u16::try_from(where_),
+            u8::try_from(size),
+        ) {
             (Ok(devfn), Ok(offset), Ok(size)) => shared.ops.read(number, devfn, offset, size),
             _ => None,
         };
@@ -104,7 +108,11 @@ impl<T: ConfigOps> Shared<T> {
     ) -> c_int {
         // SAFETY: By the function's safety requirements.
         let (shared, number) = unsafe { Self::from_bus(bus) };
-        let done = match (u8::try_from(devfn), u16::try_from(where_), u8::try_from(size)) {
+        let done = match (
+            u8::try_from(devfn),
+            u16::try_from(where_),
+            u8::try_from(size),
+        ) {
             (Ok(devfn), Ok(offset), Ok(size)) => shared.ops.write(number, devfn, offset, size, val),
             _ => false,
         };

@@ -12,12 +12,12 @@ use crate::{
     sync::LockClassKey,
     types::{NotThreadSafe, Opaque}, //
 };
-use pin_init::Wrapper;
 use core::{
     cell::UnsafeCell,
     marker::PhantomPinned,
     ops::{Deref, DerefMut}, //
 };
+use pin_init::Wrapper;
 
 /// Creates a [`RwSemaphore`] initialiser with a lock class of its own call site.
 #[macro_export]
@@ -96,14 +96,16 @@ impl<T> RwSemaphore<T> {
     #[must_use = "the semaphore is released at once if the guard is unused"]
     pub fn try_read(&self) -> Option<ReadGuard<'_, T>> {
         // SAFETY: `inner` is initialised by the type invariants.
-        (unsafe { bindings::down_read_trylock(self.inner.get()) } != 0).then(|| ReadGuard::new(self))
+        (unsafe { bindings::down_read_trylock(self.inner.get()) } != 0)
+            .then(|| ReadGuard::new(self))
     }
 
     /// Takes exclusive access if nobody holds the semaphore.
     #[must_use = "the semaphore is released at once if the guard is unused"]
     pub fn try_write(&self) -> Option<WriteGuard<'_, T>> {
         // SAFETY: `inner` is initialised by the type invariants.
-        (unsafe { bindings::down_write_trylock(self.inner.get()) } != 0).then(|| WriteGuard::new(self))
+        (unsafe { bindings::down_write_trylock(self.inner.get()) } != 0)
+            .then(|| WriteGuard::new(self))
     }
 
     /// Waits, uninterruptibly, for shared access.

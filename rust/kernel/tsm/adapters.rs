@@ -49,8 +49,16 @@ impl<T: LinkTsm> LinkAdapter<T> {
             connect: Some(Self::connect),
             disconnect: Some(Self::disconnect),
             bind: if T::HAS_BIND { Some(Self::bind) } else { None },
-            unbind: if T::HAS_UNBIND { Some(Self::unbind) } else { None },
-            guest_req: if T::HAS_GUEST_REQ { Some(Self::guest_req) } else { None },
+            unbind: if T::HAS_UNBIND {
+                Some(Self::unbind)
+            } else {
+                None
+            },
+            guest_req: if T::HAS_GUEST_REQ {
+                Some(Self::guest_req)
+            } else {
+                None
+            },
         };
         PciTsmOps(ops)
     };
@@ -89,7 +97,11 @@ impl<T: LinkTsm> LinkAdapter<T> {
             if dsm {
                 bindings::pci_tsm_pf0_constructor(pdev, Self::pf0_of(ctx), tsm_dev)
             } else {
-                bindings::pci_tsm_link_constructor(pdev, &raw mut (*Self::pf0_of(ctx)).base_tsm, tsm_dev)
+                bindings::pci_tsm_link_constructor(
+                    pdev,
+                    &raw mut (*Self::pf0_of(ctx)).base_tsm,
+                    tsm_dev,
+                )
             }
         };
         if rc != 0 {
@@ -134,8 +146,15 @@ impl<T: LinkTsm> LinkAdapter<T> {
 
     unsafe extern "C" fn connect(pdev: *mut bindings::pci_dev) -> c_int {
         // SAFETY: The core calls connect on a live DSM whose context came from `probe`.
-        let (dev, ctx) = unsafe { (pci::Device::from_raw(pdev), BackendContext::<T::Function>::of_device(pdev)) };
-        let Some(ctx) = ctx else { return ENXIO.to_errno() };
+        let (dev, ctx) = unsafe {
+            (
+                pci::Device::from_raw(pdev),
+                BackendContext::<T::Function>::of_device(pdev),
+            )
+        };
+        let Some(ctx) = ctx else {
+            return ENXIO.to_errno();
+        };
         match T::connect(dev, &ctx.function) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
@@ -144,7 +163,12 @@ impl<T: LinkTsm> LinkAdapter<T> {
 
     unsafe extern "C" fn disconnect(pdev: *mut bindings::pci_dev) {
         // SAFETY: As for `connect`.
-        let (dev, ctx) = unsafe { (pci::Device::from_raw(pdev), BackendContext::<T::Function>::of_device(pdev)) };
+        let (dev, ctx) = unsafe {
+            (
+                pci::Device::from_raw(pdev),
+                BackendContext::<T::Function>::of_device(pdev),
+            )
+        };
         if let Some(ctx) = ctx {
             T::disconnect(dev, &ctx.function);
         }
@@ -156,8 +180,15 @@ impl<T: LinkTsm> LinkAdapter<T> {
         tdi_id: u32,
     ) -> *mut bindings::pci_tdi {
         // SAFETY: The core binds a live, managed device.
-        let (dev, ctx) = unsafe { (pci::Device::from_raw(pdev), BackendContext::<T::Function>::of_device(pdev)) };
-        let Some(ctx) = ctx else { return ENXIO.to_ptr() };
+        let (dev, ctx) = unsafe {
+            (
+                pci::Device::from_raw(pdev),
+                BackendContext::<T::Function>::of_device(pdev),
+            )
+        };
+        let Some(ctx) = ctx else {
+            return ENXIO.to_ptr();
+        };
         // Allocated first, so that a bound TDI never has to be dropped without `T::unbind`.
         let slot = match KBox::<BoundTdi<T::Tdi>>::new_uninit(GFP_KERNEL) {
             Ok(slot) => slot,

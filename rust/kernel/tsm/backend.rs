@@ -94,7 +94,12 @@ impl GuestRequest {
         }
         // SAFETY: The range was checked against the caller's declared input length.
         to_result(unsafe {
-            bindings::copy_from_sockptr_offset(buf.as_mut_ptr().cast(), self.input, offset, buf.len())
+            bindings::copy_from_sockptr_offset(
+                buf.as_mut_ptr().cast(),
+                self.input,
+                offset,
+                buf.len(),
+            )
         })
     }
 

@@ -33,7 +33,11 @@ impl pci::Device {
             self.walk_subordinate(true, f);
         }
         for step in 0..FUNCTIONS_PER_SLOT {
-            let function = if reverse { FUNCTIONS_PER_SLOT - 1 - step } else { step };
+            let function = if reverse {
+                FUNCTIONS_PER_SLOT - 1 - step
+            } else {
+                step
+            };
             let Some(pf) = self.slot_function(function) else {
                 continue;
             };
@@ -79,7 +83,10 @@ impl pci::Device {
 
     /// Whether `context` is the device's published TSM context.
     pub fn has_tsm_context_at(&self, context: &Context) -> bool {
-        core::ptr::eq(self.context_slot().load(Acquire).cast_const().cast(), context)
+        core::ptr::eq(
+            self.context_slot().load(Acquire).cast_const().cast(),
+            context,
+        )
     }
 
     /// Whether the device has a TSM context (a connected DSM or a managed function).
@@ -264,7 +271,12 @@ impl Context {
     ///
     /// `raw` is valid for writes and unpublished; `dsm` outlives the context (a DSM outlives
     /// the functions it manages, so the context keeps a plain pointer, as in C).
-    pub unsafe fn fill(raw: *mut bindings::pci_tsm, pdev: &pci::Device, dsm: &pci::Device, tsm: &TsmDevice) {
+    pub unsafe fn fill(
+        raw: *mut bindings::pci_tsm,
+        pdev: &pci::Device,
+        dsm: &pci::Device,
+        tsm: &TsmDevice,
+    ) {
         // SAFETY: By the function's safety requirements.
         unsafe {
             (*raw).pdev = pdev.as_raw();
@@ -351,7 +363,12 @@ impl Context {
 /// # Safety
 ///
 /// `tdi` is valid for writes.
-pub unsafe fn fill_tdi(tdi: *mut bindings::pci_tdi, pdev: *mut bindings::pci_dev, vm: Option<VmHandle>, tdi_id: u32) {
+pub unsafe fn fill_tdi(
+    tdi: *mut bindings::pci_tdi,
+    pdev: *mut bindings::pci_dev,
+    vm: Option<VmHandle>,
+    tdi_id: u32,
+) {
     // SAFETY: By the function's safety requirements.
     unsafe {
         (*tdi).pdev = pdev;

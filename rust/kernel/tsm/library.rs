@@ -51,7 +51,12 @@ pub fn guest_req(
 
 /// Exchanges one DOE object with the DSM `pdev` over its CMA mailbox
 /// (C `pci_tsm_doe_transfer()`); returns the response length.
-pub fn doe_transfer(pdev: &pci::Device, object_type: u8, request: &[u8], response: &mut [u8]) -> Result<usize> {
+pub fn doe_transfer(
+    pdev: &pci::Device,
+    object_type: u8,
+    request: &[u8],
+    response: &mut [u8],
+) -> Result<usize> {
     // SAFETY: `pdev` is live; the buffers are valid for their lengths.
     let ret = unsafe {
         bindings::pci_tsm_doe_transfer(

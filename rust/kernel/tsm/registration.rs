@@ -48,9 +48,7 @@ impl Registration {
     /// `ops` must be `'static`.
     unsafe fn register(parent: &Device, ops: &'static PciTsmOps) -> Result<Self> {
         // SAFETY: `parent` is live; the C side only reads `ops`.
-        let dev = unsafe {
-            bindings::tsm_register(parent.as_raw(), (&raw const ops.0).cast_mut())
-        };
+        let dev = unsafe { bindings::tsm_register(parent.as_raw(), (&raw const ops.0).cast_mut()) };
         Self::from_result(dev)
     }
 

@@ -3,7 +3,13 @@
 //! The C interface of `include/linux/tsm.h`: raw pointers in, safe types inside.
 
 use crate::registry;
-use kernel::{bindings, device::Device, prelude::*, sync::aref::ARef, tsm::{PciTsmOps, TsmDevice}};
+use kernel::{
+    bindings,
+    device::Device,
+    prelude::*,
+    sync::aref::ARef,
+    tsm::{PciTsmOps, TsmDevice},
+};
 
 /// C `tsm_register()`: returns the new TSM device or an `ERR_PTR`.
 ///

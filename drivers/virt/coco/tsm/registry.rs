@@ -64,11 +64,7 @@ pub(crate) fn register(
     }
     if ops.is_some() {
         if let Err(e) = tsm.pci_register() {
-            dev_err!(
-                tsm.device(),
-                "PCI/TSM registration failed: {:?}\n",
-                e
-            );
+            dev_err!(tsm.device(), "PCI/TSM registration failed: {:?}\n", e);
             // SAFETY: Added above; the caller never sees it.
             unsafe { remove(&tsm) };
             return Err(e);
@@ -163,7 +159,10 @@ mod tests {
         let dev = tsm.device().device();
         assert!(sysfs::is_link_to(dev, &[c"host"], dev_of(&parent)));
         assert!(sysfs::is_link_to(dev, &[c"device"], dev_of(&parent)));
-        assert_eq!(entry_below_parent(dev_of(&parent), tsm.device())?, Some(Entry::Dir));
+        assert_eq!(
+            entry_below_parent(dev_of(&parent), tsm.device())?,
+            Some(Entry::Dir)
+        );
 
         let held = tsm.device_ref();
         drop(tsm);
@@ -205,11 +204,25 @@ mod tests {
         assert!(core::ptr::eq(&*found_b, b.device()));
         assert!(found_a.pci_ops().is_some());
         assert!(found_b.pci_ops().is_none());
-        assert_eq!(entry_below_parent(dev_of(&parent_a), a.device())?, Some(Entry::Dir));
-        assert_eq!(entry_below_parent(dev_of(&parent_b), b.device())?, Some(Entry::Dir));
+        assert_eq!(
+            entry_below_parent(dev_of(&parent_a), a.device())?,
+            Some(Entry::Dir)
+        );
+        assert_eq!(
+            entry_below_parent(dev_of(&parent_b), b.device())?,
+            Some(Entry::Dir)
+        );
         assert_eq!(entry_below_parent(dev_of(&parent_a), b.device())?, None);
-        assert!(sysfs::is_link_to(a.device().device(), &[c"host"], dev_of(&parent_a)));
-        assert!(sysfs::is_link_to(b.device().device(), &[c"host"], dev_of(&parent_b)));
+        assert!(sysfs::is_link_to(
+            a.device().device(),
+            &[c"host"],
+            dev_of(&parent_a)
+        ));
+        assert!(sysfs::is_link_to(
+            b.device().device(),
+            &[c"host"],
+            dev_of(&parent_b)
+        ));
         Ok(())
     }
 

@@ -45,7 +45,12 @@ impl ConfigSpace {
     /// valid.
     pub(crate) fn write(&mut self, offset: u16, size: u8, value: u32) {
         let start = usize::from(offset);
-        for (i, byte) in value.to_le_bytes().iter().take(usize::from(size)).enumerate() {
+        for (i, byte) in value
+            .to_le_bytes()
+            .iter()
+            .take(usize::from(size))
+            .enumerate()
+        {
             let mask = self.wmask[start + i];
             self.data[start + i] = (self.data[start + i] & !mask) | (byte & mask);
         }

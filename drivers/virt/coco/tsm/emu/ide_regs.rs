@@ -59,7 +59,11 @@ impl IdeCapability {
     /// Writes the capability into `cfg`, chained to the extended capability at `next`.
     pub(crate) fn install(&self, cfg: &mut ConfigSpace, next: u16) {
         // Header: ID, version 1, next capability.
-        cfg.set(self.offset, 4, EXT_CAP_ID | (1 << 16) | (u32::from(next) << 20));
+        cfg.set(
+            self.offset,
+            4,
+            EXT_CAP_ID | (1 << 16) | (u32::from(next) << 20),
+        );
         let mut cap = uapi::PCI_IDE_CAP_SELECTIVE
             | uapi::PCI_IDE_CAP_IDE_KM
             | uapi::PCI_IDE_CAP_TEE_LIMITED
@@ -78,13 +82,18 @@ impl IdeCapability {
         }
         for stream in 0..self.sel_streams {
             let block = self.sel_block(stream);
-            cfg.set(block + uapi::PCI_IDE_SEL_CAP as u16, 4, u32::from(self.assoc));
+            cfg.set(
+                block + uapi::PCI_IDE_SEL_CAP as u16,
+                4,
+                u32::from(self.assoc),
+            );
             cfg.writable(block + uapi::PCI_IDE_SEL_CTL as u16, 4, !0);
             // RID Association 1: limit in bits 23:8; 2: valid, base in 23:8, segment in 31:24.
             cfg.writable(block + uapi::PCI_IDE_SEL_RID_1 as u16, 4, 0x00ff_ff00);
             cfg.writable(block + uapi::PCI_IDE_SEL_RID_2 as u16, 4, 0xffff_ff01);
             for assoc in 0..u16::from(self.assoc) {
-                let addr = block + SEL_BLOCK_BASE + assoc * uapi::PCI_IDE_SEL_ADDR_BLOCK_SIZE as u16;
+                let addr =
+                    block + SEL_BLOCK_BASE + assoc * uapi::PCI_IDE_SEL_ADDR_BLOCK_SIZE as u16;
                 // Address Association 1 (valid, base and limit bits 31:20), 2 and 3 (upper
                 // limit and base).
                 cfg.writable(addr, 4, 0xffff_ff01);

@@ -42,8 +42,12 @@ pub(crate) trait Responder: Send {
 
     /// Writes the response payload to the request payload `request` (dword padded) of
     /// `protocol`. An error leaves the mailbox in the Error state instead of answering.
-    fn respond(&mut self, protocol: (u16, u8), request: &[u8], response: &mut Writer<'_>)
-        -> wire::Result<()>;
+    fn respond(
+        &mut self,
+        protocol: (u16, u8),
+        request: &[u8],
+        response: &mut Writer<'_>,
+    ) -> wire::Result<()>;
 }
 
 /// Fault injected into every mailbox of the model, set through the bus device's `doe_fault`.
@@ -191,7 +195,11 @@ impl Mailbox {
 }
 
 /// Answers the request object `request` into `response`; returns the response object's length.
-fn answer(responder: &mut dyn Responder, request: &[u8], response: &mut [u8]) -> wire::Result<usize> {
+fn answer(
+    responder: &mut dyn Responder,
+    request: &[u8],
+    response: &mut [u8],
+) -> wire::Result<usize> {
     let (header, payload) = doe::decode_object(request)?;
     let protocol = (header.vendor_id, header.object_type);
     if protocol == (doe::PCI_SIG_VENDOR_ID, doe::TYPE_DISCOVERY) {
@@ -202,7 +210,11 @@ fn answer(responder: &mut dyn Responder, request: &[u8], response: &mut [u8]) ->
             0 => (doe::PCI_SIG_VENDOR_ID, doe::TYPE_DISCOVERY),
             i => *list.get(i - 1).ok_or(wire::Error::InvalidField("index"))?,
         };
-        let next_index = if usize::from(index) < list.len() { index + 1 } else { 0 };
+        let next_index = if usize::from(index) < list.len() {
+            index + 1
+        } else {
+            0
+        };
         let entry = doe::DiscoveryResponse {
             vendor_id,
             object_type,
@@ -233,8 +245,12 @@ impl Responder for VersionResponder {
         ]
     }
 
-    fn respond(&mut self, protocol: (u16, u8), request: &[u8], response: &mut Writer<'_>)
-        -> wire::Result<()> {
+    fn respond(
+        &mut self,
+        protocol: (u16, u8),
+        request: &[u8],
+        response: &mut Writer<'_>,
+    ) -> wire::Result<()> {
         if protocol.1 != doe::TYPE_CMA {
             return Err(wire::Error::UnexpectedCode(protocol.1));
         }

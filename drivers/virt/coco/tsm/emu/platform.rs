@@ -85,7 +85,13 @@ struct Function {
 impl Function {
     /// A function with the common header fields and a PCIe capability of `port_type` with
     /// Device Capabilities `devcap`.
-    fn new(device_id: u16, class: u32, header_type: u8, port_type: u32, devcap: u32) -> Result<Self> {
+    fn new(
+        device_id: u16,
+        class: u32,
+        header_type: u8,
+        port_type: u32,
+        devcap: u32,
+    ) -> Result<Self> {
         let mut cfg = ConfigSpace::new()?;
         cfg.set(reg(uapi::PCI_VENDOR_ID), 2, VENDOR_ID.into());
         cfg.set(reg(uapi::PCI_DEVICE_ID), 2, device_id.into());
@@ -117,7 +123,11 @@ impl Function {
         cfg.writable(PCIE_CAP + reg(uapi::PCI_EXP_LNKCTL), 2, 0x0fff);
         cfg.set(PCIE_CAP + reg(uapi::PCI_EXP_LNKSTA), 2, 0x11);
         cfg.writable(PCIE_CAP + reg(uapi::PCI_EXP_DEVCTL2), 2, 0xffff);
-        cfg.set(PCIE_CAP + reg(uapi::PCI_EXP_LNKCAP2), 4, uapi::PCI_EXP_LNKCAP2_SLS_2_5GB);
+        cfg.set(
+            PCIE_CAP + reg(uapi::PCI_EXP_LNKCAP2),
+            4,
+            uapi::PCI_EXP_LNKCAP2_SLS_2_5GB,
+        );
         cfg.writable(PCIE_CAP + reg(uapi::PCI_EXP_LNKCTL2), 2, 0xffff);
         cfg.set(PCIE_CAP + reg(uapi::PCI_EXP_LNKCTL2), 2, 1);
         Ok(Self {
@@ -138,14 +148,26 @@ impl Function {
             devcap,
         )?;
         let cfg = &mut f.cfg;
-        for bus in [uapi::PCI_PRIMARY_BUS, uapi::PCI_SECONDARY_BUS, uapi::PCI_SUBORDINATE_BUS] {
+        for bus in [
+            uapi::PCI_PRIMARY_BUS,
+            uapi::PCI_SECONDARY_BUS,
+            uapi::PCI_SUBORDINATE_BUS,
+        ] {
             cfg.writable(reg(bus), 1, 0xff);
         }
         // No I/O window. Memory windows start disabled (base above limit).
         cfg.set(reg(uapi::PCI_MEMORY_BASE), 2, 0xfff0);
         cfg.writable(reg(uapi::PCI_MEMORY_BASE), 4, 0xfff0_fff0);
-        cfg.set(reg(uapi::PCI_PREF_MEMORY_BASE), 2, 0xfff0 | uapi::PCI_PREF_RANGE_TYPE_64);
-        cfg.set(reg(uapi::PCI_PREF_MEMORY_LIMIT), 2, uapi::PCI_PREF_RANGE_TYPE_64);
+        cfg.set(
+            reg(uapi::PCI_PREF_MEMORY_BASE),
+            2,
+            0xfff0 | uapi::PCI_PREF_RANGE_TYPE_64,
+        );
+        cfg.set(
+            reg(uapi::PCI_PREF_MEMORY_LIMIT),
+            2,
+            uapi::PCI_PREF_RANGE_TYPE_64,
+        );
         cfg.writable(reg(uapi::PCI_PREF_MEMORY_BASE), 4, 0xfff0_fff0);
         cfg.writable(reg(uapi::PCI_PREF_BASE_UPPER32), 4, !0);
         cfg.writable(reg(uapi::PCI_PREF_LIMIT_UPPER32), 4, !0);
@@ -190,7 +212,8 @@ impl Function {
         // CAST: the BAR is smaller than 4 GiB.
         let size_mask = !(BAR_SIZE as u32 - 1);
         f.cfg.set(reg(uapi::PCI_BASE_ADDRESS_0), 4, flags);
-        f.cfg.writable(reg(uapi::PCI_BASE_ADDRESS_0), 4, size_mask & !0xf);
+        f.cfg
+            .writable(reg(uapi::PCI_BASE_ADDRESS_0), 4, size_mask & !0xf);
         f.cfg.writable(reg(uapi::PCI_BASE_ADDRESS_1), 4, !0);
         let ide = f.install_doe_and_ide(vfs)?;
         if vfs > 0 {
@@ -204,8 +227,12 @@ impl Function {
     fn install_doe_and_ide(&mut self, vfs: u8) -> Result<IdeCapability> {
         let ide_offset = EXT_CAP + mailbox::CAP_SIZE + 8;
         // DOE capability, version 2 (DOE 1.1), followed by the IDE capability.
-        self.cfg.set(EXT_CAP, 4, 0x2e | (2 << 16) | (u32::from(ide_offset) << 20));
-        self.doe = Some((EXT_CAP, Mailbox::new(KBox::new(VersionResponder, GFP_KERNEL)?)?));
+        self.cfg
+            .set(EXT_CAP, 4, 0x2e | (2 << 16) | (u32::from(ide_offset) << 20));
+        self.doe = Some((
+            EXT_CAP,
+            Mailbox::new(KBox::new(VersionResponder, GFP_KERNEL)?)?,
+        ));
         let ide = IdeCapability {
             offset: ide_offset,
             link_tcs: 1,
@@ -260,7 +287,11 @@ impl Function {
                 // Sub-dword reads see the matching bytes of the register.
                 let shift = 8 * u32::from(offset % 4);
                 let value = mailbox.read((offset - base) & !3) >> shift;
-                return if size == 4 { value } else { value & ((1 << (8 * u32::from(size))) - 1) };
+                return if size == 4 {
+                    value
+                } else {
+                    value & ((1 << (8 * u32::from(size))) - 1)
+                };
             }
         }
         self.cfg.read(offset, size)
@@ -364,7 +395,9 @@ impl Hierarchy {
             return self.endpoint.get_mut(usize::from(devfn & 7));
         }
         let vf = usize::from(devfn.checked_sub(VF_OFFSET)?);
-        (vf < self.enabled_vfs()).then(|| self.vfs.get_mut(vf)).flatten()
+        (vf < self.enabled_vfs())
+            .then(|| self.vfs.get_mut(vf))
+            .flatten()
     }
 
     /// VFs that answer configuration requests: NumVFs (at most TotalVFs) while VF Enable is set.
@@ -395,7 +428,10 @@ impl Switch {
             if devfn & 7 != 0 {
                 return None;
             }
-            return self.downstream.get_mut(usize::from(devfn >> 3)).map(|d| &mut d.port);
+            return self
+                .downstream
+                .get_mut(usize::from(devfn >> 3))
+                .map(|d| &mut d.port);
         }
         // Below a Downstream Port, only its secondary bus has a device (device 0).
         let below = self
@@ -449,20 +485,14 @@ impl Platform {
             switch_ports,
             dsm_below_switch,
         } = options;
-        if !(1..=8).contains(&functions)
-            || vfs > MAX_VFS
-            || switch_ports > MAX_DOWNSTREAM_PORTS
-        {
+        if !(1..=8).contains(&functions) || vfs > MAX_VFS || switch_ports > MAX_DOWNSTREAM_PORTS {
             return Err(EINVAL);
         }
         let switch = if switch_ports > 0 {
             let mut downstream = KVec::with_capacity(usize::from(switch_ports), GFP_KERNEL)?;
             for index in 0..switch_ports {
-                let port = Function::bridge(
-                    DOWNSTREAM_PORT_DEVICE_ID,
-                    uapi::PCI_EXP_TYPE_DOWNSTREAM,
-                    0,
-                )?;
+                let port =
+                    Function::bridge(DOWNSTREAM_PORT_DEVICE_ID, uapi::PCI_EXP_TYPE_DOWNSTREAM, 0)?;
                 let mut endpoint = KVec::new();
                 if index == 0 && dsm_below_switch {
                     endpoint.reserve(usize::from(functions), GFP_KERNEL)?;

@@ -58,8 +58,7 @@ struct EmuLinkModule {
 
 impl kernel::Module for EmuLinkModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let parent =
-            faux::Registration::new_with_groups(c"tsm_emu_link", None, &controls::GROUPS)?;
+        let parent = faux::Registration::new_with_groups(c"tsm_emu_link", None, &controls::GROUPS)?;
         let tsm = tsm::Registration::new_link::<EmuLink>(parent.as_ref().as_ref())?;
         Ok(Self {
             _tsm: tsm,
@@ -73,7 +72,9 @@ const PLATFORM: &CStr = c"tsm_emu_bus";
 
 /// Whether `pdev` belongs to the emulated platform.
 pub(crate) fn on_platform(pdev: &pci::Device) -> bool {
-    pdev.host_bridge().parent().is_some_and(|p| p.name() == PLATFORM)
+    pdev.host_bridge()
+        .parent()
+        .is_some_and(|p| p.name() == PLATFORM)
 }
 
 /// What the backend keeps for a managed function.
@@ -151,7 +152,10 @@ impl LinkTsm for EmuLink {
         Self::authenticate(pdev)?;
         if pdev.is_upstream_port() {
             // The kernel's IDE library sets up streams to Endpoints only.
-            dev_info!(pdev.as_ref(), "connected: switch upstream port, no IDE stream\n");
+            dev_info!(
+                pdev.as_ref(),
+                "connected: switch upstream port, no IDE stream\n"
+            );
             return Ok(());
         }
         let established = Self::establish_stream(pdev)?;
