@@ -58,7 +58,35 @@ static BLOCK_CONNECT: Atomic<usize> = Atomic::new(0);
 static RELEASE: Atomic<bool> = Atomic::new(false);
 static BLOCKED: Atomic<bool> = Atomic::new(false);
 
+/// Calls of operations that include/linux/pci-tsm.h says run under the DSM lock
+/// (`pci_tsm_pf0::lock`): how many, and how many found it free.
+static LOCKED_OPS: Atomic<u32> = Atomic::new(0);
+static UNLOCKED_OPS: Atomic<u32> = Atomic::new(0);
+
+/// Whether the lock of `pdev`'s DSM is held, from inside a TSM operation on `pdev`.
+fn dsm_lock_held(pdev: &pci::Device) -> bool {
+    // SAFETY: A TSM operation on `pdev` runs while its context and its DSM's are alive.
+    let Some(ctx) = (unsafe { pdev.tsm_context() }) else {
+        return false;
+    };
+    let dsm = if ctx.is_dsm() {
+        Some(ctx)
+    } else {
+        // SAFETY: As above.
+        unsafe { ctx.dsm_dev().tsm_context() }
+    };
+    // SAFETY: A DSM context is a `pci_tsm_pf0`, alive as above. The mutex is not recursive: if
+    // this thread (or another) holds it, taking it again fails.
+    dsm.is_some_and(|dsm| unsafe { dsm.dsm_lock() }.try_lock().is_none())
+}
+
 fn log(op: Op, pdev: &pci::Device) {
+    if matches!(op, Op::Connect | Op::Disconnect | Op::Bind | Op::Unbind | Op::GuestReq) {
+        LOCKED_OPS.fetch_add(1, Relaxed);
+        if !dsm_lock_held(pdev) {
+            UNLOCKED_OPS.fetch_add(1, Relaxed);
+        }
+    }
     let slot = LOG_LEN.fetch_add(1, Relaxed);
     if let Some(entry) = LOG.get(slot) {
         entry.store((op as u32) << 16 | u32::from(pdev.dev_id()), Relaxed);
@@ -87,6 +115,8 @@ fn logged() -> KVec<(Op, u16)> {
 
 fn reset_mock() {
     LOG_LEN.store(0, Relaxed);
+    LOCKED_OPS.store(0, Relaxed);
+    UNLOCKED_OPS.store(0, Relaxed);
     DECLINE_PROBE.store(false, Relaxed);
     FAIL_CONNECT.store(false, Relaxed);
     FAIL_CONNECT_OF.store(0, Relaxed);
@@ -921,5 +951,26 @@ mod tests {
         RELEASE.store(true, Relaxed);
         assert!(wait_for(&DONE));
         assert_eq!(lifecycle::connected_tsm(&dsm, &mut |_| Ok(())), Ok(true));
+    }
+
+    /// Finding 2: the operations run under the lock include/linux/pci-tsm.h names, the DSM's
+    /// `pci_tsm_pf0::lock`, which C backends may assert (the core used to keep its own side
+    /// table of locks and never took this one).
+    #[test]
+    fn backend_ops_run_under_the_dsm_lock() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 2).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let (pf0, fn1) = (platform.function(0), platform.function(1));
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        tsm::bind(&fn1, vm(1), 1).unwrap();
+        tsm::bind(&pf0, vm(1), 0).unwrap();
+        let mut out = [0u8; 4];
+        tsm::guest_req(&fn1, RequestScope::Info, b"x", &mut out).unwrap();
+        tsm::unbind(&fn1);
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+        // connect, 2 binds, a guest request, 2 unbinds, disconnect.
+        assert_eq!(LOCKED_OPS.load(Relaxed), 7);
+        assert_eq!(UNLOCKED_OPS.load(Relaxed), 0);
     }
 }

@@ -2,10 +2,10 @@
 
 //! Registration and lookup of TSM devices.
 
-use crate::ids::IdSet;
 use kernel::{
     class::{self, Class, ClassDevice, OnRelease},
     device::Device,
+    id_pool::IdPool,
     prelude::*,
     sync::aref::ARef,
     tsm::{NewTsmDevice, PciTsmOps, Personality, TsmDevice},
@@ -14,7 +14,31 @@ use kernel::{
 
 kernel::sync::global_lock! {
     // SAFETY: `init()` initialises the lock before the class, the only way in, is registered.
-    unsafe(uninit) static TSM_IDS: Mutex<IdSet> = IdSet::new();
+    // The pool is made on first use (its constructor is not `const`).
+    unsafe(uninit) static TSM_IDS: Mutex<Option<IdPool>> = None;
+}
+
+/// Takes the lowest free `tsmN` number, as an IDA would.
+fn alloc_id() -> Result<u32> {
+    let mut ids = TSM_IDS.lock();
+    let pool = ids.get_or_insert_with(IdPool::new);
+    loop {
+        if let Some(unused) = pool.find_unused_id(0) {
+            // The pool's ids stay below `i32::MAX`, as `tsm_dev::id` (a C int) needs.
+            let id = unused.as_u32();
+            unused.acquire();
+            return Ok(id);
+        }
+        let resizer = pool.grow_request().ok_or(ENOSPC)?.realloc(GFP_KERNEL)?;
+        pool.grow(resizer);
+    }
+}
+
+/// Returns `id` to the pool.
+fn free_id(id: u32) {
+    if let Some(pool) = TSM_IDS.lock().as_mut() {
+        pool.release_id(id as usize);
+    }
 }
 
 static TSM_CLASS: Class = Class::new::<TsmDevice, ReturnId>(c"tsm", None);
@@ -24,7 +48,7 @@ struct ReturnId;
 
 impl OnRelease<TsmDevice> for ReturnId {
     fn released(dev: &TsmDevice) {
-        TSM_IDS.lock().free(dev.id());
+        free_id(dev.id());
     }
 }
 
@@ -52,8 +76,8 @@ pub(crate) fn register(
             Personality::None | Personality::Both => return Err(EINVAL),
         }
     }
-    let id = TSM_IDS.lock().alloc()?;
-    let obj = NewTsmDevice::new(id, ops).inspect_err(|_| TSM_IDS.lock().free(id))?;
+    let id = alloc_id()?;
+    let obj = NewTsmDevice::new(id, ops).inspect_err(|_| free_id(id))?;
     // From here on the device's release returns the number.
     let tsm = obj.add(&TSM_CLASS, parent, format_args!("tsm{id}"))?;
 

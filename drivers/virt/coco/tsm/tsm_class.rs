@@ -12,7 +12,6 @@
 use kernel::{str::CStr, ModuleMetadata, ThisModule};
 
 pub mod abi;
-mod ids;
 mod registry;
 
 /// Prefix of this crate's log messages.
