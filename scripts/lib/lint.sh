@@ -93,6 +93,17 @@ lint_clippy() {
 	mkdir -p "$build"
 	(TSM_BUILD_ROOT=$TSM_CACHE/build/lint configure_kernel rs) > "$build.configure.log" 2>&1 || {
 		cat "$build.configure.log"; return 1; }
+	# clippy reports an object's findings only when it compiles it.  After a
+	# run with findings (or an interrupted one), compile tsm-rs' objects again
+	# so that they are reported again; after a clean run, make's rebuilds are
+	# exactly the objects that may have new findings.
+	if [ -f "$build/.tsm-rs-clippy-dirty" ]; then
+		rm -f "$build/rust/kernel.o"
+		for d in $(lint_rust_dirs); do
+			if [ -d "$build/$d" ]; then find "$build/$d" -name '*.o' -delete; fi
+		done
+	fi
+	touch "$build/.tsm-rs-clippy-dirty"
 	# shellcheck disable=SC2046
 	if ! kmake_progress "clippy" "$log" "$build" -j"$(nproc)" $(lint_make_vars) \
 		-k prepare $(lint_rust_dirs); then
@@ -105,6 +116,7 @@ lint_clippy() {
 		echo "clippy: warnings; full log: $log"
 		return 1
 	fi
+	rm -f "$build/.tsm-rs-clippy-dirty"
 	echo "clippy: clean; log: $log"
 }
 
