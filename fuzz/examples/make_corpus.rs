@@ -2,20 +2,21 @@
 //! Writes the seed corpus of the SPDM state-machine fuzz targets: the real
 //! DOE objects (and record plaintexts) of a good requester <-> responder
 //! exchange, one file per chosen step, each behind the input header that
-//! replays the exchange up to that step. Deterministic: running it again
-//! writes the same bytes.
+//! replays the exchange up to that step; and a few real objects of the
+//! same exchange for the `spdm_messages`, `doe` and `secured_message`
+//! targets. Deterministic: running it again writes the same bytes.
 //!
 //! `cargo run --example make_corpus -- [DIR]` (DIR defaults to `corpus`);
 //! `scripts/fuzz --make-corpus` runs it. Files it writes are named
-//! `seed-*`; old `seed-*` files of the four targets are removed first, any
+//! `seed-*`; old `seed-*` files of those targets are removed first, any
 //! other file is left alone.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use tsm_proto_fuzz::{
-    join_messages, run_requester, sealed_messages, run_responder, with_harness, Header, Phase, Step, MODE_SEALED,
-    SCRIPT, TdispStep,
+    join_messages, run_requester, run_responder, sealed_messages, with_harness, Header, Phase,
+    Step, TdispStep, MODE_SEALED, SCRIPT,
 };
 
 /// Session steps worth a seed (the other IDE_KM key slots only repeat).
@@ -42,6 +43,9 @@ fn step_name(i: usize) -> String {
     }
 }
 
+/// `run_requester` or `run_responder`.
+type RunTarget = fn(Phase, &[u8]) -> Option<bool>;
+
 #[derive(Clone, Copy)]
 enum Target {
     Requester(Phase),
@@ -66,10 +70,17 @@ impl Writer {
         dir
     }
 
+    /// Writes one seed of a parser target as it is.
+    fn write_raw(&mut self, dir: &Path, name: String, data: &[u8]) {
+        fs::write(dir.join(format!("seed-{name}")), data).expect("seed file");
+        self.files += 1;
+        self.bytes += data.len();
+    }
+
     /// Writes one seed after checking that the target accepts it, i.e.
     /// that replaying it reproduces the recorded exchange.
     fn write(&mut self, dir: &Path, target: Target, step: usize, mode: u8, body: &[u8]) {
-        let (phase, run): (Phase, fn(Phase, &[u8]) -> Option<bool>) = match target {
+        let (phase, run): (Phase, RunTarget) = match target {
             Target::Requester(phase) => (phase, run_requester),
             Target::Responder(phase) => (phase, run_responder),
         };
@@ -127,6 +138,92 @@ fn responder_seed(step: usize, mode: u8) -> Vec<u8> {
     })
 }
 
+/// One step of the good exchange as it went over the wire.
+struct Recorded {
+    request: Vec<u8>,
+    response: Vec<u8>,
+    /// The SPDM messages: the DOE payloads of plain steps, the record
+    /// plaintexts of session steps.
+    request_message: Vec<u8>,
+    response_message: Vec<u8>,
+}
+
+/// Runs the whole good exchange once and records every step.
+fn record_exchange() -> Vec<Recorded> {
+    with_harness(0, 0, |h| {
+        let mut steps = Vec::new();
+        for i in 0..SCRIPT.len() {
+            let len = h.send(i).expect("good request");
+            let request = h.request[..len].to_vec();
+            let rsp = h.deliver(len).expect("good answer");
+            let response = h.response[..rsp].to_vec();
+            let (request_message, response_message) =
+                if h.requester.session_id().is_some() && i >= tsm_proto_fuzz::FIRST_SESSION_STEP {
+                    let (_, req) = h.request_keys().expect("a sealed request");
+                    let (_, rsp) = h.response_keys().expect("a sealed answer");
+                    (req, rsp)
+                } else {
+                    let payload = |o: &[u8]| tsm_proto::doe::decode_object(o).unwrap().1.to_vec();
+                    (payload(&request), payload(&response))
+                };
+            h.receive(rsp).expect("good answer accepted");
+            steps.push(Recorded {
+                request,
+                response,
+                request_message,
+                response_message,
+            });
+        }
+        steps
+    })
+}
+
+/// Seeds of the parser targets, which take bare objects: a few real
+/// messages of the exchange (no replay header).
+fn parser_seeds(w: &mut Writer) {
+    let steps = record_exchange();
+    let named = |i: usize| format!("{i:02}-{}", step_name(i));
+    // SPDM messages: every answer before the session, the requests that
+    // carry more than a header, and the FINISH pair and a TDISP exchange
+    // from inside the session.
+    let dir = w.target("spdm_messages");
+    for i in Phase::Plain.steps() {
+        w.write_raw(
+            &dir,
+            format!("{}-rsp", named(i)),
+            &steps[i].response_message,
+        );
+    }
+    for i in [1, 2, 6, 7, 8] {
+        w.write_raw(&dir, format!("{}-req", named(i)), &steps[i].request_message);
+    }
+    w.write_raw(
+        &dir,
+        format!("{}-rsp", named(8)),
+        &steps[8].response_message,
+    );
+    let lock = SCRIPT
+        .iter()
+        .position(|s| *s == Step::Tdisp(TdispStep::Lock))
+        .expect("LOCK in the script");
+    w.write_raw(
+        &dir,
+        format!("{}-rsp", named(lock)),
+        &steps[lock].response_message,
+    );
+    // DOE objects: a plain request, a long plain answer, a secured record.
+    let dir = w.target("doe");
+    w.write_raw(&dir, format!("{}-req", named(0)), &steps[0].request);
+    w.write_raw(&dir, format!("{}-rsp", named(4)), &steps[4].response);
+    w.write_raw(&dir, format!("{}-req", named(8)), &steps[8].request);
+    // Secured records (the DOE payload of a type 2 object).
+    let dir = w.target("secured_message");
+    for i in [8, lock] {
+        let record = tsm_proto::doe::decode_object(&steps[i].response).unwrap().1;
+        w.write_raw(&dir, format!("{}-rsp", named(i)), record);
+    }
+}
+
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "corpus".into());
     let mut w = Writer {
@@ -136,7 +233,13 @@ fn main() {
     };
     // Version mode 1 (SPDM 1.2, secured 1.1) adds a second dialect of the
     // negotiation steps; mode 0 offers everything.
-    let plain_modes = |step: usize| if step <= 2 { vec![0u8, 1 << 2] } else { vec![0] };
+    let plain_modes = |step: usize| {
+        if step <= 2 {
+            vec![0u8, 1 << 2]
+        } else {
+            vec![0]
+        }
+    };
 
     let dir = w.target("spdm_requester");
     for step in Phase::Plain.steps() {
@@ -176,6 +279,7 @@ fn main() {
             w.write(&dir, Target::Responder(Phase::Session), step, mode, &seed);
         }
     }
+    parser_seeds(&mut w);
     println!(
         "wrote {} seed files ({} bytes) under {}",
         w.files,

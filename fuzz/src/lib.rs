@@ -41,6 +41,7 @@ use tsm_proto::wire::{encode_into, Writer};
 
 /// The RustCrypto provider of the integration tests, shared by path.
 #[path = "../../rust/proto/tests/common/mod.rs"]
+#[allow(clippy::should_implement_trait)]
 pub mod host;
 
 use host::HostCrypto;
@@ -605,8 +606,11 @@ impl Harness<'_> {
 
     /// The responder processes `self.request[..len]` into `self.response`.
     pub fn deliver(&mut self, len: usize) -> Result<usize, tsm_proto::spdm::Error> {
-        self.responder
-            .process(&mut self.request[..len], &mut self.response, &mut self.device)
+        self.responder.process(
+            &mut self.request[..len],
+            &mut self.response,
+            &mut self.device,
+        )
     }
 
     /// The requester checks `self.response[..len]`.
@@ -644,12 +648,12 @@ impl Harness<'_> {
     /// way to the session. Panics if the good exchange fails: that is a
     /// bug of its own.
     pub fn replay_to(&mut self, stop: usize) {
-        for i in 0..stop {
+        for (i, step) in SCRIPT.iter().enumerate().take(stop) {
             if stop >= KEY_EXCHANGE_STEP && SIGNED_PLAIN_STEPS.contains(&i) {
                 continue;
             }
             if let Err(e) = self.exchange(i) {
-                panic!("good script step {i} ({:?}) failed: {e:?}", SCRIPT[i]);
+                panic!("good script step {i} ({step:?}) failed: {e:?}");
             }
         }
     }
@@ -674,7 +678,11 @@ impl Harness<'_> {
         for (b, s) in iv.iter_mut().zip(used.to_le_bytes()) {
             *b ^= s;
         }
-        let plain = sealed.plain.get(2..).map(<[u8]>::to_vec).unwrap_or_default();
+        let plain = sealed
+            .plain
+            .get(2..)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
         Some((
             DirectionKeys {
                 key: sealed.key,
@@ -689,7 +697,11 @@ impl Harness<'_> {
     /// that record, and its application data.
     pub fn response_keys(&mut self) -> Option<(DirectionKeys, Vec<u8>)> {
         let sealed = self.responder.crypto_mut().last_sealed.borrow().clone()?;
-        let plain = sealed.plain.get(2..).map(<[u8]>::to_vec).unwrap_or_default();
+        let plain = sealed
+            .plain
+            .get(2..)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
         Some((
             DirectionKeys {
                 key: sealed.key,
@@ -767,10 +779,7 @@ pub fn check_requester_after(h: &mut Harness<'_>, header: Header) {
         h.go_on(header.step + 1);
     }
     let mut out = [0u8; 64];
-    assert!(h
-        .requester
-        .request(Request::GetVersion, &mut out)
-        .is_ok());
+    assert!(h.requester.request(Request::GetVersion, &mut out).is_ok());
 }
 
 /// What must hold for the responder's answer to `object`: an answer is one

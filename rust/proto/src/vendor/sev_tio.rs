@@ -931,7 +931,10 @@ mod tests {
         // Newer firmware writing a longer structure: accepted, the extra
         // bytes ignored (7.3 only checks that length reaches tdictx_size).
         let longer = status_page(96, 96);
-        assert_eq!(TioStatus::decode(&longer).map(|s| s.tdictx_size), Ok(0x1_2000));
+        assert_eq!(
+            TioStatus::decode(&longer).map(|s| s.tdictx_size),
+            Ok(0x1_2000)
+        );
         // A buffer of 64 bytes from a page whose length says 96 still decodes.
         assert_eq!(TioStatus::decode(&longer[..64]).map(|s| s.length), Ok(96));
         // The shortest length 7.3 accepts: offsetofend(tdictx_size) = 48.
