@@ -10,15 +10,38 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let id = sev_tio::cmd::TIO_STATUS + u32::from(selector % 8);
+    // 0xD0..=0xD8: the buffers 7.3 defines (0xD6 has none and must fail).
+    let id = sev_tio::cmd::TIO_STATUS + u32::from(selector % 9);
     if let Ok(c) = sev_tio::Command::decode(id, rest) {
         let mut out = vec![0u8; c.len()];
         c.write(&mut Writer::new(&mut out))
             .expect("decoded commands re-encode");
         assert_eq!(sev_tio::Command::decode(id, &out), Ok(c));
     }
-    let _ = sev_tio::TioStatus::decode(rest);
-    let _ = sev_tio::SlaBufferHeader::read(&mut Reader::new(rest));
+    if let Ok(status) = sev_tio::TioStatus::decode(rest) {
+        // Re-encoded as 7.3's 64-byte structure, it decodes to the same
+        // fields with length 64.
+        let mut out = [0u8; sev_tio::TIO_STATUS_LEN];
+        status
+            .write(&mut Writer::new(&mut out))
+            .expect("the status re-encodes");
+        assert_eq!(
+            sev_tio::TioStatus::decode(&out),
+            Ok(sev_tio::TioStatus {
+                length: sev_tio::TIO_STATUS_LEN as u32,
+                ..status
+            })
+        );
+    }
+    if let Ok(h) = sev_tio::SlaBufferHeader::read(&mut Reader::new(rest)) {
+        let mut out = [0u8; sev_tio::SLA_BUFFER_HEADER_LEN];
+        h.write(&mut Writer::new(&mut out))
+            .expect("the header re-encodes");
+        assert_eq!(
+            sev_tio::SlaBufferHeader::read(&mut Reader::new(&out)),
+            Ok(h)
+        );
+    }
     if let Ok((h, payload)) = sev_tio::SpdmDataObjectHeader::split(rest) {
         assert_eq!(payload.len() + sev_tio::DOBJ_HEADER_LEN, h.length as usize);
         let _ = h.doe_type();

@@ -4,9 +4,17 @@
 //!
 //! Confirmed by the 7.3 sources: command IDs 0xD0..=0xD5, their buffer
 //! layouts below, the SLA address and buffer header, the SPDM data object
-//! header, the TIO_STATUS output and the status codes. Command IDs
-//! 0xD6..=0xE4 come from the SEV-TIO RFC host driver and are **not
-//! confirmed** against AMD document #58271; only their IDs are encoded.
+//! header, the TIO_STATUS output and the status codes.
+//!
+//! TIO_DEV_MEASUREMENTS and TIO_DEV_CERTIFICATES: 7.3 defines their
+//! command buffers (`struct sev_data_tio_dev_meas` and `struct
+//! sev_data_tio_dev_certs`, `sev-dev-tio.c` lines 259-290), and they are
+//! encoded here exactly as those structs lay them out, but 7.3 never
+//! issues them: its command enum (`include/linux/psp-sev.h` lines
+//! 146-152) stops at 0xD5 and `sev_tio_cmd_buffer_len()` knows only
+//! 0xD0..=0xD5. Their IDs 0xD7 and 0xD8, like all of 0xD6..=0xE4, come
+//! from the SEV-TIO RFC host driver and are **not confirmed** against AMD
+//! document #58271; of 0xD6 and 0xDA..=0xE4 only the IDs are encoded.
 
 use super::super::wire::{Error, Reader, Result, Writer};
 
@@ -26,9 +34,11 @@ pub mod cmd {
     pub const TIO_DEV_DISCONNECT: u32 = 0xD5;
     /// TIO_DEV_STATUS (not confirmed).
     pub const TIO_DEV_STATUS: u32 = 0xD6;
-    /// TIO_DEV_MEASUREMENTS (not confirmed).
+    /// TIO_DEV_MEASUREMENTS (ID not confirmed: absent from 7.3's enum;
+    /// its buffer is 7.3's `struct sev_data_tio_dev_meas`).
     pub const TIO_DEV_MEASUREMENTS: u32 = 0xD7;
-    /// TIO_DEV_CERTIFICATES (not confirmed).
+    /// TIO_DEV_CERTIFICATES (ID not confirmed: absent from 7.3's enum;
+    /// its buffer is 7.3's `struct sev_data_tio_dev_certs`).
     pub const TIO_DEV_CERTIFICATES: u32 = 0xD8;
     /// TIO_TDI_CREATE (not confirmed).
     pub const TIO_TDI_CREATE: u32 = 0xDA;
@@ -200,12 +210,17 @@ impl SlaAddr {
     }
 }
 
-/// `sla_buffer_hdr`: the 0x40-byte header of every SLA buffer.
+/// `sla_buffer_hdr`: the 0x40-byte header of every SLA buffer (7.3
+/// `drivers/crypto/ccp/sev-dev-tio.c` lines 64-81).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlaBufferHeader {
-    /// capacity_sz: bytes the buffer can hold.
+    /// capacity_sz: bytes the buffer can hold, this header included
+    /// (`sla_alloc()` writes the page count times the page size).
     pub capacity: u32,
-    /// payload_sz: bytes used, a multiple of 32.
+    /// payload_sz: bytes used after this header. The C comment asks for a
+    /// multiple of 32, and `sev_tio_continue()` writes one (the response
+    /// data object rounded up to 32), but `dobj_response_init()` writes
+    /// 16: an empty response object, its 0x10-byte header alone.
     pub payload: u32,
     /// flags: bit 0 encrypted.
     pub flags: u32,
@@ -218,8 +233,14 @@ pub struct SlaBufferHeader {
 /// Size of [`SlaBufferHeader`].
 pub const SLA_BUFFER_HEADER_LEN: usize = 0x40;
 
+/// Granule of payload_sz once a data object has content.
+pub const SLA_PAYLOAD_ALIGN: u32 = 32;
+
 impl SlaBufferHeader {
-    /// Decodes the header; payload_sz must be a multiple of 32 and fit.
+    /// Decodes the header. payload_sz must fit in capacity_sz and be a
+    /// multiple of 32, or exactly [`DOBJ_HEADER_LEN`] (16): the empty
+    /// response object 7.3's `dobj_response_init()` (sev-dev-tio.c lines
+    /// 376-385) sets up before the first relay.
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
         let capacity = r.u32()?;
         let payload = r.u32()?;
@@ -228,7 +249,8 @@ impl SlaBufferHeader {
         let iv = *r.array()?;
         let authtag = *r.array()?;
         r.skip(16)?;
-        if payload % 32 != 0 || payload > capacity {
+        let empty_object = payload == DOBJ_HEADER_LEN as u32;
+        if (payload % SLA_PAYLOAD_ALIGN != 0 && !empty_object) || payload > capacity {
             return Err(Error::InvalidField("payload_sz"));
         }
         Ok(Self {
@@ -346,8 +368,10 @@ impl SpdmCtrl {
     }
 }
 
-/// The command buffers of the commands in Linux 7.3. Each encoding starts
-/// with its own length, which the PSP checks.
+/// The command buffers Linux 7.3 defines (0xD0..=0xD5, which it issues,
+/// and the TIO_DEV_MEASUREMENTS and TIO_DEV_CERTIFICATES buffers, which it
+/// only declares). Each encoding starts with its own length, which the
+/// PSP checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
     /// TIO_STATUS (16 bytes): physical address of a 64-byte status page.
@@ -395,10 +419,33 @@ pub enum Command {
         /// Device context SLA.
         dev_ctx: SlaAddr,
     },
+    /// TIO_DEV_MEASUREMENTS (80 bytes): 7.3 `struct sev_data_tio_dev_meas`
+    /// (sev-dev-tio.c lines 259-276); 7.3 defines but never issues it.
+    DevMeasurements {
+        /// Flags: bit 0 RAW_BITSTREAM ([`MEASUREMENTS_RAW_BITSTREAM`]).
+        flags: u32,
+        /// SPDM buffers.
+        spdm_ctrl: SpdmCtrl,
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+        /// Nonce for the freshness of the measurements.
+        meas_nonce: [u8; 32],
+    },
+    /// TIO_DEV_CERTIFICATES (48 bytes): 7.3 `struct sev_data_tio_dev_certs`
+    /// (sev-dev-tio.c lines 278-290); 7.3 defines but never issues it.
+    DevCertificates {
+        /// SPDM buffers.
+        spdm_ctrl: SpdmCtrl,
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+    },
 }
 
 /// TIO_DEV_DISCONNECT flag: tear down even if the device does not answer.
 pub const DISCONNECT_FORCE: u32 = 1 << 0;
+/// TIO_DEV_MEASUREMENTS flag (`TIO_DEV_MEAS_FLAG_RAW_BITSTREAM`): ask for
+/// raw bit-stream measurements.
+pub const MEASUREMENTS_RAW_BITSTREAM: u32 = 1 << 0;
 
 impl Command {
     /// The PSP command ID.
@@ -410,6 +457,8 @@ impl Command {
             Command::DevReclaim { .. } => cmd::TIO_DEV_RECLAIM,
             Command::DevConnect { .. } => cmd::TIO_DEV_CONNECT,
             Command::DevDisconnect { .. } => cmd::TIO_DEV_DISCONNECT,
+            Command::DevMeasurements { .. } => cmd::TIO_DEV_MEASUREMENTS,
+            Command::DevCertificates { .. } => cmd::TIO_DEV_CERTIFICATES,
         }
     }
 
@@ -418,8 +467,8 @@ impl Command {
         match self {
             Command::Status { .. } | Command::Init | Command::DevReclaim { .. } => 16,
             Command::DevCreate { .. } => 32,
-            Command::DevConnect { .. } => 80,
-            Command::DevDisconnect { .. } => 48,
+            Command::DevConnect { .. } | Command::DevMeasurements { .. } => 80,
+            Command::DevDisconnect { .. } | Command::DevCertificates { .. } => 48,
         }
     }
 
@@ -478,6 +527,22 @@ impl Command {
                 dev_ctx,
             } => {
                 w.u32(flags)?;
+                spdm_ctrl.write(w)?;
+                w.u64(dev_ctx.raw()?)?;
+            }
+            Command::DevMeasurements {
+                flags,
+                spdm_ctrl,
+                dev_ctx,
+                meas_nonce,
+            } => {
+                w.u32(flags)?;
+                spdm_ctrl.write(w)?;
+                w.u64(dev_ctx.raw()?)?;
+                w.bytes(&meas_nonce)?;
+            }
+            Command::DevCertificates { spdm_ctrl, dev_ctx } => {
+                w.zeros(4)?;
                 spdm_ctrl.write(w)?;
                 w.u64(dev_ctx.raw()?)?;
             }
@@ -548,6 +613,22 @@ impl Command {
                     dev_ctx: SlaAddr::from_raw(r.u64()?),
                 }
             }
+            cmd::TIO_DEV_MEASUREMENTS => {
+                let flags = r.u32()?;
+                Command::DevMeasurements {
+                    flags,
+                    spdm_ctrl: SpdmCtrl::read(&mut r)?,
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                    meas_nonce: *r.array()?,
+                }
+            }
+            cmd::TIO_DEV_CERTIFICATES => {
+                r.skip(4)?;
+                Command::DevCertificates {
+                    spdm_ctrl: SpdmCtrl::read(&mut r)?,
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                }
+            }
             _ => return Err(Error::InvalidField("command")),
         };
         if length != command.len() || r.consumed() != length {
@@ -558,67 +639,111 @@ impl Command {
     }
 }
 
-/// The 64-byte TIO_STATUS output (`struct sev_tio_status`).
+/// The TIO_STATUS output (`struct sev_tio_status`, 7.3
+/// `drivers/crypto/ccp/sev-dev-tio.h` lines 78-112): every field is a
+/// `u32`; 7.3's structure is 64 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TioStatus {
+    /// length: bytes the firmware wrote (64 in 7.3; newer firmware may
+    /// write more, older at least up to `tdictx_size`).
+    pub length: u32,
     /// Flags: bit 0 tio_en, bit 1 tio_init_done; bits 2..31 must be zero.
     pub flags: u32,
     /// Minimum SPDM request buffer size.
-    pub spdm_req_size_min: u16,
+    pub spdm_req_size_min: u32,
     /// Maximum SPDM request buffer size.
-    pub spdm_req_size_max: u16,
+    pub spdm_req_size_max: u32,
     /// Minimum scratch buffer size.
-    pub spdm_scratch_size_min: u16,
+    pub spdm_scratch_size_min: u32,
     /// Maximum scratch buffer size.
-    pub spdm_scratch_size_max: u16,
+    pub spdm_scratch_size_max: u32,
     /// Minimum output buffer size.
-    pub spdm_out_size_min: u16,
+    pub spdm_out_size_min: u32,
     /// Maximum output buffer size.
-    pub spdm_out_size_max: u16,
+    pub spdm_out_size_max: u32,
     /// Minimum response buffer size.
-    pub spdm_rsp_size_min: u16,
+    pub spdm_rsp_size_min: u32,
     /// Maximum response buffer size.
-    pub spdm_rsp_size_max: u16,
+    pub spdm_rsp_size_max: u32,
     /// Device context size.
-    pub devctx_size: u16,
+    pub devctx_size: u32,
     /// TDI context size.
-    pub tdictx_size: u16,
-    /// Supported crypto algorithms.
-    pub tio_crypto_alg: u16,
+    pub tdictx_size: u32,
+    /// Supported crypto algorithms; 0 when `length` stops before it.
+    pub tio_crypto_alg: u32,
 }
 
-/// Size of [`TioStatus`].
+/// Size of 7.3's `struct sev_tio_status`.
 pub const TIO_STATUS_LEN: usize = 64;
+/// `offsetofend(struct sev_tio_status, tdictx_size)`: the shortest length
+/// 7.3 accepts (`sev_tio_init_locked()`, sev-dev-tio.c lines 718-720).
+pub const TIO_STATUS_MIN_LEN: usize = 48;
+/// Offset of `tio_crypto_alg`.
+const TIO_CRYPTO_ALG_END: usize = 52;
+
+/// TIO_STATUS flag bit 0: SNP_INIT_EX enabled SEV-TIO.
+pub const TIO_STATUS_TIO_EN: u32 = 1 << 0;
+/// TIO_STATUS flag bit 1: TIO_INIT was done.
+pub const TIO_STATUS_INIT_DONE: u32 = 1 << 1;
 
 impl TioStatus {
-    /// Decodes the status page; its length field must be 64 and the
-    /// reserved flag bits zero.
+    /// Decodes the status page as 7.3 does: `length` must reach
+    /// `tdictx_size` (48) and the reserved flag bits must be zero. A
+    /// longer length (newer firmware) is accepted and the fields past
+    /// `tio_crypto_alg` are ignored; `buf` must hold the fields up to
+    /// `tdictx_size`, and `tio_crypto_alg` too if `length` covers it.
     pub fn decode(buf: &[u8]) -> Result<Self> {
         let mut r = Reader::new(buf);
-        if r.u32()? as usize != TIO_STATUS_LEN {
+        let length = r.u32()?;
+        if (length as usize) < TIO_STATUS_MIN_LEN {
             return Err(Error::InvalidField("length"));
         }
         let flags = r.u32()?;
-        if flags & !3 != 0 {
+        if flags & !(TIO_STATUS_TIO_EN | TIO_STATUS_INIT_DONE) != 0 {
             return Err(Error::InvalidField("flags"));
         }
-        let s = Self {
+        let mut s = Self {
+            length,
             flags,
-            spdm_req_size_min: r.u16()?,
-            spdm_req_size_max: r.u16()?,
-            spdm_scratch_size_min: r.u16()?,
-            spdm_scratch_size_max: r.u16()?,
-            spdm_out_size_min: r.u16()?,
-            spdm_out_size_max: r.u16()?,
-            spdm_rsp_size_min: r.u16()?,
-            spdm_rsp_size_max: r.u16()?,
-            devctx_size: r.u16()?,
-            tdictx_size: r.u16()?,
-            tio_crypto_alg: r.u16()?,
+            spdm_req_size_min: r.u32()?,
+            spdm_req_size_max: r.u32()?,
+            spdm_scratch_size_min: r.u32()?,
+            spdm_scratch_size_max: r.u32()?,
+            spdm_out_size_min: r.u32()?,
+            spdm_out_size_max: r.u32()?,
+            spdm_rsp_size_min: r.u32()?,
+            spdm_rsp_size_max: r.u32()?,
+            devctx_size: r.u32()?,
+            tdictx_size: r.u32()?,
+            tio_crypto_alg: 0,
         };
-        r.skip(TIO_STATUS_LEN - 8 - 22)?;
-        r.finish()?;
+        if length as usize >= TIO_CRYPTO_ALG_END {
+            s.tio_crypto_alg = r.u32()?;
+        }
         Ok(s)
+    }
+
+    /// Encodes the 64-byte structure of 7.3 (firmware-model side); the
+    /// length field is written as 64 whatever `self.length` holds.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u32(TIO_STATUS_LEN as u32)?;
+        for v in [
+            self.flags,
+            self.spdm_req_size_min,
+            self.spdm_req_size_max,
+            self.spdm_scratch_size_min,
+            self.spdm_scratch_size_max,
+            self.spdm_out_size_min,
+            self.spdm_out_size_max,
+            self.spdm_rsp_size_min,
+            self.spdm_rsp_size_max,
+            self.devctx_size,
+            self.tdictx_size,
+            self.tio_crypto_alg,
+        ] {
+            w.u32(v)?;
+        }
+        w.zeros(TIO_STATUS_LEN - TIO_CRYPTO_ALG_END)
     }
 }
 
@@ -652,6 +777,225 @@ mod tests {
             Command::decode(cmd::TIO_DEV_CONNECT, &out),
             Err(Error::Truncated)
         );
+    }
+
+    fn encode(c: &Command) -> [u8; 80] {
+        let mut out = [0u8; 80];
+        let len = super::super::super::wire::encode_into(&mut out, |w| c.write(w)).unwrap();
+        assert_eq!(len, c.len());
+        out
+    }
+
+    fn sla(pfn: u64) -> SlaAddr {
+        SlaAddr {
+            scatter_list: false,
+            page_2m: false,
+            pfn,
+        }
+    }
+
+    const CTRL: SpdmCtrl = SpdmCtrl {
+        req: SlaAddr {
+            scatter_list: false,
+            page_2m: false,
+            pfn: 0x101,
+        },
+        resp: SlaAddr {
+            scatter_list: false,
+            page_2m: false,
+            pfn: 0x102,
+        },
+        scratch: SlaAddr {
+            scatter_list: true,
+            page_2m: false,
+            pfn: 0x103,
+        },
+        output: SlaAddr {
+            scatter_list: false,
+            page_2m: false,
+            pfn: 0x104,
+        },
+    };
+
+    /// `struct spdm_ctrl` (sev-dev-tio.c lines 105-111): req, resp,
+    /// scratch, output SLAs, 8 bytes each.
+    fn ctrl_bytes() -> [u8; 32] {
+        let mut b = [0u8; 32];
+        b[0..8].copy_from_slice(&(0x101u64 << 12).to_le_bytes());
+        b[8..16].copy_from_slice(&(0x102u64 << 12).to_le_bytes());
+        b[16..24].copy_from_slice(&((0x103u64 << 12) | 1).to_le_bytes());
+        b[24..32].copy_from_slice(&(0x104u64 << 12).to_le_bytes());
+        b
+    }
+
+    /// TIO_DEV_MEASUREMENTS as 7.3's `struct sev_data_tio_dev_meas`
+    /// (drivers/crypto/ccp/sev-dev-tio.c lines 259-276) lays it out:
+    /// length u32 at 0, flags u32 at 4 (bit 0 RAW_BITSTREAM), spdm_ctrl at
+    /// 8, dev_ctx_sla at 40, meas_nonce[32] at 48; 80 bytes, packed.
+    #[test]
+    fn golden_dev_measurements() {
+        let c = Command::DevMeasurements {
+            flags: MEASUREMENTS_RAW_BITSTREAM,
+            spdm_ctrl: CTRL,
+            dev_ctx: sla(0x2_0000),
+            meas_nonce: [0x5A; 32],
+        };
+        let mut expected = [0u8; 80];
+        expected[0] = 80;
+        expected[4] = 1;
+        expected[8..40].copy_from_slice(&ctrl_bytes());
+        expected[40..48].copy_from_slice(&(0x2_0000u64 << 12).to_le_bytes());
+        expected[48..80].copy_from_slice(&[0x5A; 32]);
+        assert_eq!(c.len(), 80);
+        assert_eq!(c.id(), 0xD7);
+        assert_eq!(encode(&c), expected);
+        assert_eq!(Command::decode(cmd::TIO_DEV_MEASUREMENTS, &expected), Ok(c));
+        // The length field must be the structure size.
+        let mut short = expected;
+        short[0] = 48;
+        assert_eq!(
+            Command::decode(cmd::TIO_DEV_MEASUREMENTS, &short),
+            Err(Error::InvalidField("length"))
+        );
+    }
+
+    /// TIO_DEV_CERTIFICATES as 7.3's `struct sev_data_tio_dev_certs`
+    /// (sev-dev-tio.c lines 278-290): length u32 at 0, reserved[4] at 4,
+    /// spdm_ctrl at 8, dev_ctx_sla at 40; 48 bytes, packed.
+    #[test]
+    fn golden_dev_certificates() {
+        let c = Command::DevCertificates {
+            spdm_ctrl: CTRL,
+            dev_ctx: sla(0x2_0000),
+        };
+        let mut expected = [0u8; 48];
+        expected[0] = 48;
+        expected[8..40].copy_from_slice(&ctrl_bytes());
+        expected[40..48].copy_from_slice(&(0x2_0000u64 << 12).to_le_bytes());
+        assert_eq!(c.len(), 48);
+        assert_eq!(c.id(), 0xD8);
+        assert_eq!(&encode(&c)[..48], &expected);
+        assert_eq!(Command::decode(cmd::TIO_DEV_CERTIFICATES, &expected), Ok(c));
+        // Same size as TIO_DEV_DISCONNECT, whose word at 4 is flags.
+        assert!(matches!(
+            Command::decode(cmd::TIO_DEV_DISCONNECT, &expected),
+            Ok(Command::DevDisconnect { flags: 0, .. })
+        ));
+    }
+
+    /// `struct sev_tio_status` of 7.3 (drivers/crypto/ccp/sev-dev-tio.h
+    /// lines 95-112): thirteen u32 (length, the flags word, the eight
+    /// spdm_*_size_{min,max}, devctx_size, tdictx_size, tio_crypto_alg)
+    /// and reserved2[12]: 64 bytes.
+    fn status_page(length: u32, len: usize) -> [u8; 96] {
+        let mut b = [0u8; 96];
+        let words: [u32; 13] = [
+            length, 0x3, 0x1000, 0x2_0000, 0x1000, 0x4_0000, 0x1000, 0x10_0000, 0x1000, 0x2_0000,
+            0x3_0000, 0x1_2000, 0x7,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        for x in b.iter_mut().skip(len) {
+            *x = 0;
+        }
+        b
+    }
+
+    #[test]
+    fn golden_tio_status() {
+        let page = status_page(64, 64);
+        let s = TioStatus::decode(&page[..64]).unwrap();
+        assert_eq!(
+            s,
+            TioStatus {
+                length: 64,
+                flags: TIO_STATUS_TIO_EN | TIO_STATUS_INIT_DONE,
+                spdm_req_size_min: 0x1000,
+                spdm_req_size_max: 0x2_0000,
+                spdm_scratch_size_min: 0x1000,
+                spdm_scratch_size_max: 0x4_0000,
+                spdm_out_size_min: 0x1000,
+                spdm_out_size_max: 0x10_0000,
+                spdm_rsp_size_min: 0x1000,
+                spdm_rsp_size_max: 0x2_0000,
+                devctx_size: 0x3_0000,
+                tdictx_size: 0x1_2000,
+                tio_crypto_alg: 7,
+            }
+        );
+        let mut out = [0u8; 64];
+        super::super::super::wire::encode_into(&mut out, |w| s.write(w)).unwrap();
+        assert_eq!(out, page[..64]);
+
+        // Newer firmware writing a longer structure: accepted, the extra
+        // bytes ignored (7.3 only checks that length reaches tdictx_size).
+        let longer = status_page(96, 96);
+        assert_eq!(
+            TioStatus::decode(&longer).map(|s| s.tdictx_size),
+            Ok(0x1_2000)
+        );
+        // A buffer of 64 bytes from a page whose length says 96 still decodes.
+        assert_eq!(TioStatus::decode(&longer[..64]).map(|s| s.length), Ok(96));
+        // The shortest length 7.3 accepts: offsetofend(tdictx_size) = 48.
+        let shortest = status_page(48, 48);
+        let s = TioStatus::decode(&shortest[..48]).unwrap();
+        assert_eq!((s.tdictx_size, s.tio_crypto_alg), (0x1_2000, 0));
+        assert_eq!(
+            TioStatus::decode(&status_page(44, 48)[..48]),
+            Err(Error::InvalidField("length"))
+        );
+        assert_eq!(TioStatus::decode(&shortest[..44]), Err(Error::Truncated));
+        // Reserved flag bits (2..31) must be zero, as 7.3 checks.
+        let mut reserved = page;
+        reserved[4] = 0x4;
+        assert_eq!(
+            TioStatus::decode(&reserved[..64]),
+            Err(Error::InvalidField("flags"))
+        );
+    }
+
+    /// `struct sla_buffer_hdr` (sev-dev-tio.c lines 64-81) as the host
+    /// leaves the response buffer: `sla_alloc()` writes capacity_sz (one
+    /// 4 KiB page), `dobj_response_init()` (lines 376-385) writes
+    /// payload_sz = 16, the size of the empty response object, and
+    /// `sev_tio_continue()` (lines 607-618) later writes
+    /// ALIGN(16 + response length, 32).
+    #[test]
+    fn golden_sla_buffer_header() {
+        let mut b = [0u8; 0x40];
+        b[0..4].copy_from_slice(&0x1000u32.to_le_bytes());
+        b[4..8].copy_from_slice(&16u32.to_le_bytes());
+        b[16..32].copy_from_slice(&[0x11; 16]);
+        b[32..48].copy_from_slice(&[0x22; 16]);
+        let h = SlaBufferHeader::read(&mut Reader::new(&b)).unwrap();
+        assert_eq!(
+            h,
+            SlaBufferHeader {
+                capacity: 0x1000,
+                payload: 16,
+                flags: 0,
+                iv: [0x11; 16],
+                authtag: [0x22; 16],
+            }
+        );
+        let mut out = [0u8; 0x40];
+        super::super::super::wire::encode_into(&mut out, |w| h.write(w)).unwrap();
+        assert_eq!(out, b);
+        // After a relayed 37-byte response: ALIGN(16 + 37, 32) = 64.
+        b[4..8].copy_from_slice(&64u32.to_le_bytes());
+        assert_eq!(
+            SlaBufferHeader::read(&mut Reader::new(&b)).map(|h| h.payload),
+            Ok(64)
+        );
+        for bad in [48u32, 8, 0x1020] {
+            b[4..8].copy_from_slice(&bad.to_le_bytes());
+            assert_eq!(
+                SlaBufferHeader::read(&mut Reader::new(&b)),
+                Err(Error::InvalidField("payload_sz")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

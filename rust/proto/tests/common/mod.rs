@@ -44,8 +44,8 @@ pub fn signing_key(seed: u8) -> SigningKey {
 
 /// An SPDM-format chain whose only "certificate" is the SEC1 public key:
 /// Length(2), Reserved(2), RootHash(48), certificate. X.509 parsing belongs
-/// to the integrator (the kernel's x509 parser); the test provider only
-/// needs the leaf key.
+/// to the provider (a kernel provider, planned but not written, would use
+/// the kernel's x509 parser); the test provider only needs the leaf key.
 pub fn cert_chain(key: &SigningKey) -> Vec<u8> {
     let cert = VerifyingKey::from(key)
         .to_encoded_point(false)
