@@ -57,7 +57,7 @@ pub trait OnRelease<T> {
 ///
 /// # Invariants
 ///
-/// `0.dev_release` is [`Class::release_callback`] for the class's [`ClassDevice`] type, so every
+/// `0.dev_release` is `Class::release_callback` for the class's [`ClassDevice`] type, so every
 /// device of the class is a `T` allocated by [`Class::add_device`].
 #[repr(transparent)]
 pub struct Class(bindings::class);

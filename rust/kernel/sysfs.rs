@@ -2,8 +2,9 @@
 
 //! Static sysfs attribute groups for devices, including groups that hide as a whole.
 //!
-//! A group is declared once, as a `static`, with [`device_attribute_group!`]. The static has the
-//! layout of C's `struct attribute_group`, so C code can list it by name (for example in the PCI
+//! A group is declared once, as a `static`, with
+//! [`device_attribute_group!`](crate::device_attribute_group). The static has the layout of C's
+//! `struct attribute_group`, so C code can list it by name (for example in the PCI
 //! core's `pci_dev_attr_groups[]`) and Rust code can pass it to a class or register it on a
 //! device.
 //!
@@ -34,7 +35,7 @@ pub const GROUP_INVISIBLE: u16 = bindings::SYSFS_GROUP_INVISIBLE as u16;
 /// Operations behind one device attribute file.
 ///
 /// Implement it on a marker type per attribute; declare the attribute with
-/// [`device_attribute_group!`].
+/// [`device_attribute_group!`](crate::device_attribute_group).
 #[vtable]
 pub trait DeviceAttributeOps {
     /// Writes the attribute's contents into `out` (at most one page).
@@ -100,13 +101,24 @@ unsafe impl<T> Send for DeviceAttribute<T> {}
 impl<T: DeviceAttributeOps> DeviceAttribute<T> {
     /// Creates an attribute named `name` with permissions `mode` (e.g. `0o644`).
     pub const fn new(name: &'static CStr, mode: u16) -> Self {
-        let show = if T::HAS_SHOW {
-            Some(Self::show_callback as _)
+        type Show = unsafe extern "C" fn(
+            *mut bindings::device,
+            *mut bindings::device_attribute,
+            *mut c_char,
+        ) -> isize;
+        type Store = unsafe extern "C" fn(
+            *mut bindings::device,
+            *mut bindings::device_attribute,
+            *const c_char,
+            usize,
+        ) -> isize;
+        let show: Option<Show> = if T::HAS_SHOW {
+            Some(Self::show_callback)
         } else {
             None
         };
-        let store = if T::HAS_STORE {
-            Some(Self::store_callback as _)
+        let store: Option<Store> = if T::HAS_STORE {
+            Some(Self::store_callback)
         } else {
             None
         };
@@ -225,7 +237,8 @@ impl<T: DeviceAttributeOps> DeviceAttribute<T> {
 
 /// A NULL-terminated array of attribute pointers, as `attribute_group::attrs` expects.
 ///
-/// Built by [`device_attribute_group!`]; not meant to be written by hand.
+/// Built by [`device_attribute_group!`](crate::device_attribute_group); not meant to be written
+/// by hand.
 #[doc(hidden)]
 #[repr(transparent)]
 pub struct AttributeList<const N: usize>([*mut bindings::attribute; N]);
@@ -251,7 +264,7 @@ impl<const N: usize> AttributeList<N> {
 /// # Invariants
 ///
 /// `0.attrs` points to a `'static` NULL-terminated list of `DeviceAttribute`s and
-/// `0.is_visible`, if set, is [`AttributeGroup::is_visible_callback`] for some
+/// `0.is_visible`, if set, is `AttributeGroup::is_visible_callback` for some
 /// [`GroupVisibility`], which requires the group to be attached to device kobjects only. All
 /// safe ways to attach it ([`AttributeGroup::register`], class device groups) do so.
 #[repr(transparent)]
@@ -557,10 +570,10 @@ macro_rules! device_attribute_group {
             // SAFETY: The group is only attached through `AttributeGroup`'s methods, class
             // devices and the PCI core's device groups: all device kobjects.
             unsafe {
-                $crate::sysfs::AttributeGroup::new::<$visibility, { [$(stringify!($attr)),+].len() + 1 }>(
-                    $crate::device_attribute_group!(@name $($name)?),
-                    &ATTRIBUTES,
-                )
+                $crate::sysfs::AttributeGroup::new::<
+                    $visibility,
+                    { [$(stringify!($attr)),+].len() + 1 },
+                >($crate::device_attribute_group!(@name $($name)?), &ATTRIBUTES)
             }
         };
     };

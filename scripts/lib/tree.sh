@@ -83,4 +83,12 @@ prepare_tree() {
 		mkdir -p "$work/$(dirname "$dst")"
 		rsync -c "$TSM_ROOT/$from" "$work/$dst"
 	done
+	# Directories only the overlay has are kept out of rsync's --delete: drop the files there
+	# that the repository no longer has.
+	printf '%s\n' "$manifest" | cut -d: -f2 | sort -u > "$stage/wanted"
+	sed -n 's#^/\(.*\)/$#\1#p' "$stage/exclude" | while read -r d; do
+		[ -d "$work/$d" ] || continue
+		(cd "$work" && find "$d" -type f) | sort | comm -23 - "$stage/wanted" |
+		while read -r f; do rm -f "$work/$f"; done
+	done
 }

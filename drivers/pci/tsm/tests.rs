@@ -81,7 +81,10 @@ fn dsm_lock_held(pdev: &pci::Device) -> bool {
 }
 
 fn log(op: Op, pdev: &pci::Device) {
-    if matches!(op, Op::Connect | Op::Disconnect | Op::Bind | Op::Unbind | Op::GuestReq) {
+    if matches!(
+        op,
+        Op::Connect | Op::Disconnect | Op::Bind | Op::Unbind | Op::GuestReq
+    ) {
         LOCKED_OPS.fetch_add(1, Relaxed);
         if !dsm_lock_held(pdev) {
             UNLOCKED_OPS.fetch_add(1, Relaxed);
@@ -355,7 +358,7 @@ fn vm(cookie: usize) -> VmHandle {
 }
 
 #[kunit_tests(pci_tsm_core)]
-mod tests {
+mod cases {
     use super::*;
 
     #[test]

@@ -145,7 +145,7 @@ impl Device {
             bindings::bus_find_device(
                 &raw const bindings::pci_bus_type,
                 core::ptr::null_mut(),
-                name.as_ptr().cast(),
+                name.as_char_ptr().cast(),
                 Some(bindings::device_match_name),
             )
         };

@@ -63,6 +63,11 @@ impl<T: LinkTsm> LinkAdapter<T> {
         PciTsmOps(ops)
     };
 
+    /// C `link_ops.probe`.
+    ///
+    /// # Safety
+    ///
+    /// Called by a PCI/TSM core with live devices, as `struct pci_tsm_ops` documents.
     unsafe extern "C" fn probe(
         tsm_dev: *mut bindings::tsm_dev,
         pdev: *mut bindings::pci_dev,
@@ -128,6 +133,11 @@ impl<T: LinkTsm> LinkAdapter<T> {
         Opaque::cast_into(unsafe { &raw const (*ctx).tsm })
     }
 
+    /// C `link_ops.remove`.
+    ///
+    /// # Safety
+    ///
+    /// `tsm` was returned by [`Self::probe`] and is no longer used by the core.
     unsafe extern "C" fn remove(tsm: *mut bindings::pci_tsm) {
         let ctx = tsm.cast::<BackendContext<T::Function>>();
         // SAFETY: `tsm` was returned by `probe`, so it heads a live boxed `Context`, now ours.
@@ -144,6 +154,11 @@ impl<T: LinkTsm> LinkAdapter<T> {
         T::remove(dev, ctx.function);
     }
 
+    /// C `link_ops.connect`.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` is a live DSM whose context [`Self::probe`] made, under its DSM lock.
     unsafe extern "C" fn connect(pdev: *mut bindings::pci_dev) -> c_int {
         // SAFETY: The core calls connect on a live DSM whose context came from `probe`.
         let (dev, ctx) = unsafe {
@@ -161,6 +176,11 @@ impl<T: LinkTsm> LinkAdapter<T> {
         }
     }
 
+    /// C `link_ops.disconnect`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::connect`].
     unsafe extern "C" fn disconnect(pdev: *mut bindings::pci_dev) {
         // SAFETY: As for `connect`.
         let (dev, ctx) = unsafe {
@@ -174,6 +194,11 @@ impl<T: LinkTsm> LinkAdapter<T> {
         }
     }
 
+    /// C `link_ops.bind`.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` is a live function whose context [`Self::probe`] made, under its DSM lock.
     unsafe extern "C" fn bind(
         pdev: *mut bindings::pci_dev,
         kvm: *mut bindings::kvm,
@@ -212,6 +237,11 @@ impl<T: LinkTsm> LinkAdapter<T> {
         tdi
     }
 
+    /// C `link_ops.unbind`.
+    ///
+    /// # Safety
+    ///
+    /// `tdi` was returned by [`Self::bind`] and is given back once.
     unsafe extern "C" fn unbind(tdi: *mut bindings::pci_tdi) {
         // SAFETY: `tdi` was returned by `bind`, so it heads a boxed `BoundTdi`.
         let bound = unsafe { KBox::from_raw(tdi.cast::<BoundTdi<T::Tdi>>()) };
@@ -220,6 +250,12 @@ impl<T: LinkTsm> LinkAdapter<T> {
         T::unbind(dev, KBox::into_inner(bound).data);
     }
 
+    /// C `link_ops.guest_req`.
+    ///
+    /// # Safety
+    ///
+    /// `tdi` was returned by [`Self::bind`] and is still bound; the buffers are valid for
+    /// their lengths and `tsm_code` is NULL or writable.
     unsafe extern "C" fn guest_req(
         tdi: *mut bindings::pci_tdi,
         scope: bindings::pci_tsm_req_scope,
@@ -275,6 +311,11 @@ impl<T: DevsecTsm> DevsecAdapter<T> {
         PciTsmOps(ops)
     };
 
+    /// C `devsec_ops.lock`.
+    ///
+    /// # Safety
+    ///
+    /// Called by a PCI/TSM core with live devices.
     unsafe extern "C" fn lock(
         tsm_dev: *mut bindings::tsm_dev,
         pdev: *mut bindings::pci_dev,
@@ -307,6 +348,11 @@ impl<T: DevsecTsm> DevsecAdapter<T> {
         }
     }
 
+    /// C `devsec_ops.unlock`.
+    ///
+    /// # Safety
+    ///
+    /// `tsm` was returned by [`Self::lock`] and is no longer used by the core.
     unsafe extern "C" fn unlock(tsm: *mut bindings::pci_tsm) {
         // SAFETY: `tsm` was returned by `lock`, so it heads a boxed `Context`.
         let ctx = unsafe { KBox::from_raw(tsm.cast::<BackendContext<T::Function>>()) };

@@ -118,8 +118,11 @@ impl TsmDevice {
 // SAFETY: The embedded `struct device` is at field `dev` of `struct tsm_dev`.
 unsafe impl ClassDevice for TsmDevice {
     fn raw_device(this: *const Self) -> *mut bindings::device {
-        // SAFETY: Only computes the field address.
-        unsafe { &raw mut (*(*this).0.get()).dev }
+        // `Self` is a transparent `struct tsm_dev`: the device is at its field offset.
+        this.cast_mut()
+            .cast::<u8>()
+            .wrapping_add(core::mem::offset_of!(bindings::tsm_dev, dev))
+            .cast()
     }
 
     unsafe fn from_raw_device(dev: *mut bindings::device) -> *mut Self {
@@ -175,6 +178,9 @@ impl PciTsmOps {
     /// A table for tests of personality checks: with `link`, a link `probe` that declines
     /// every device; with `devsec`, a devsec `lock` that does the same.
     pub const fn declining(link: bool, devsec: bool) -> Self {
+        /// # Safety
+        ///
+        /// Any arguments: the function looks at none of them.
         unsafe extern "C" fn decline(
             _tsm: *mut bindings::tsm_dev,
             _pdev: *mut bindings::pci_dev,

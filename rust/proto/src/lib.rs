@@ -5,14 +5,14 @@
 //! parsers borrow from the caller's byte slice, encoders write into the
 //! caller's buffer, and every failure is an explicit error value.
 //!
-//! | module | protocol |
-//! |---|---|
-//! | [`wire`] | little-endian reader/writer and the codec error type |
-//! | [`doe`] | PCIe Data Object Exchange framing and discovery |
-//! | [`spdm`] | DMTF SPDM 1.2/1.3 messages, transcripts, key schedule, DSP0277 1.1/1.2 secured messages, requester and responder |
-//! | [`ide_km`] | PCIe IDE key management (SPDM vendor-defined protocol 0) |
-//! | [`tdisp`] | PCIe TDISP 1.0 messages and the TDI state machine (SPDM vendor-defined protocol 1) |
-//! | [`vendor`] | platform firmware interfaces: AMD SEV-TIO, Intel TDX Connect, RISC-V CoVE-IO |
+//! - [`wire`]: little-endian reader/writer and the codec error type.
+//! - [`doe`]: PCIe Data Object Exchange framing and discovery.
+//! - [`spdm`]: DMTF SPDM 1.2/1.3 messages, transcripts, key schedule, DSP0277 1.1/1.2
+//!   secured messages, requester and responder.
+//! - [`ide_km`]: PCIe IDE key management (SPDM vendor-defined protocol 0).
+//! - [`tdisp`]: PCIe TDISP 1.0 messages and the TDI state machine (SPDM vendor-defined
+//!   protocol 1).
+//! - [`vendor`]: platform firmware interfaces: AMD SEV-TIO, Intel TDX Connect, RISC-V CoVE-IO.
 //!
 //! Modules only name their siblings through `super::` paths and depend on
 //! nothing but `core`, so a kernel crate can mount this tree with `#[path]`

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! HandshakeSecret = HKDF-Extract(Salt_0 = 0^H, DHE shared secret)
-//! {req,rsp}_hs    = HKDF-Expand(HandshakeSecret, BinConcat(H, "req hs data"/"rsp hs data", TH1), H)
+//! {req,rsp}_hs    = HKDF-Expand(HandshakeSecret,
+//!                               BinConcat(H, "req hs data"/"rsp hs data", TH1), H)
 //! Salt_1          = HKDF-Expand(HandshakeSecret, BinConcat(H, "derived"), H)
 //! MasterSecret    = HKDF-Extract(Salt_1, 0^H)
 //! {req,rsp}_data  = HKDF-Expand(MasterSecret, BinConcat(H, "req app data"/"rsp app data", TH2), H)
@@ -47,9 +48,9 @@ pub fn bin_concat(
 ) -> Result<usize, CryptoError> {
     let mut w = super::wire::Writer::new(out);
     w.u16(length)
-        .and_then(|_| w.bytes(label_prefix(version)))
-        .and_then(|_| w.bytes(label))
-        .and_then(|_| w.bytes(context))
+        .and_then(|()| w.bytes(label_prefix(version)))
+        .and_then(|()| w.bytes(label))
+        .and_then(|()| w.bytes(context))
         .map_err(|_| CryptoError::Failed)?;
     Ok(w.len())
 }

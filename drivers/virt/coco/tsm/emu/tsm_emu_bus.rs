@@ -9,7 +9,8 @@
 //! [`platform`] for the devices and [`mailbox`] for the DOE mailbox. The host bridge offers a
 //! pool of `streams` IDE streams (`available_secure_streams`).
 //!
-//! The faux device carries test controls (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_bus`).
+//! The faux device carries test controls
+//! (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_bus`).
 
 use kernel::{
     class::GroupList,
@@ -52,7 +53,7 @@ module! {
         },
         switch: u8 {
             default: 0,
-            description: "Downstream Ports of a switch below the Root Port, 0 (no switch: the Endpoint is there) to 8",
+            description: "Downstream Ports of a switch below the Root Port, 0 (none) to 8",
         },
         streams: u16 {
             default: 4,
