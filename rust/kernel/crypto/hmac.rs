@@ -104,10 +104,9 @@ macro_rules! hmac_impl {
             }
         }
 
-        #[doc = concat!("An incremental ", $doc, " computation (C `struct ", stringify!($cctx),
-                                "`).")]
+        #[doc = concat!("An incremental ", $doc, " computation.")]
         ///
-        /// Zeroized when dropped or finished.
+        #[doc = concat!("C `struct ", stringify!($cctx), "`; zeroized when dropped or finished.")]
         pub struct $ctxty {
             ctx: KBox<bindings::$cctx>,
         }
