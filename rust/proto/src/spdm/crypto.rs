@@ -5,9 +5,10 @@
 //! the host tests (`tests/common`), the fuzz harness (which wraps that
 //! one) and the device model (`tools/tsm-devmodel`). A kernel provider is
 //! planned, not written: no kernel crate implements this trait yet. It
-//! would sit on Linux 7.3's crypto API (SHA-384/HMAC library, `aes_gcm_*`,
-//! the `ecdh-nist-p384` kpp, `ecdsa-nist-p384` verify; HKDF built from
-//! HMAC, as 7.3 has no generic HKDF), and could serve the requester only:
+//! would sit on `kernel::crypto` (`rust/kernel/crypto`: SHA-384/HMAC
+//! library, `aes_gcm_*`, the `ecdh-nist-p384` kpp, `p1363(ecdsa-nist-p384)`
+//! verify; HKDF built from HMAC, as 7.3 has no generic HKDF), and could
+//! serve the requester only:
 //! 7.3 has no ECDSA signing, which [`SpdmCrypto::sign`] (the responder's)
 //! needs. The algorithm suite is
 //! fixed to SHA-384, ECDSA P-384 (raw `r || s` signatures), ECDHE
