@@ -127,5 +127,5 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 pub(crate) unsafe fn zeroize_struct<T>(v: &mut T) {
     // SAFETY: `v` is valid for writes of `size_of::<T>()` bytes; the caller guarantees that
     // all-zero bytes are a valid `T`.
-    unsafe { bindings::memzero_explicit((v as *mut T).cast(), core::mem::size_of::<T>()) }
+    unsafe { bindings::memzero_explicit(core::ptr::from_mut(v).cast(), core::mem::size_of::<T>()) }
 }

@@ -84,11 +84,7 @@ impl EcdhKey {
         // SAFETY: the name is a NUL-terminated string. Masking `CRYPTO_ALG_ASYNC` with type 0
         // asks for a synchronous implementation.
         let tfm = from_err_ptr(unsafe {
-            bindings::crypto_alloc_kpp(
-                kpp_name(curve).as_ptr().cast(),
-                0,
-                bindings::CRYPTO_ALG_ASYNC,
-            )
+            bindings::crypto_alloc_kpp(kpp_name(curve).as_char_ptr(), 0, bindings::CRYPTO_ALG_ASYNC)
         })?;
         NonNull::new(tfm).ok_or(ENOMEM)
     }

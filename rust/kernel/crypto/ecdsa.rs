@@ -88,7 +88,7 @@ impl EcdsaVerifier {
         }
         // SAFETY: the name is a NUL-terminated string.
         let tfm = from_err_ptr(unsafe {
-            bindings::crypto_alloc_sig(sig_name(curve).as_ptr().cast(), 0, 0)
+            bindings::crypto_alloc_sig(sig_name(curve).as_char_ptr(), 0, 0)
         })?;
         // INVARIANT: the key is set below before `Self` is returned; on failure `drop` only
         // frees the transform.
