@@ -15,6 +15,10 @@
 //! Secrets that these types hold (prepared keys, HMAC states, ECDH private keys) are zeroized
 //! when they are dropped.
 //!
+//! Context: functions that return [`Result`](crate::error::Result) allocate with `GFP_KERNEL`
+//! (and the ECDH and ECDSA constructors may load an algorithm), so they may sleep; the hash,
+//! one-shot HMAC and AES-GCM operations on prepared keys do not allocate and run in any context.
+//!
 //! C headers: [`include/crypto/sha2.h`](srctree/include/crypto/sha2.h),
 //! [`include/crypto/aes-gcm.h`](srctree/include/crypto/aes-gcm.h),
 //! [`include/crypto/kpp.h`](srctree/include/crypto/kpp.h),
