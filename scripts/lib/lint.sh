@@ -10,13 +10,10 @@
 # checkpatch.pl messages ignored, with the reason:
 #   FILE_PATH_CHANGES  "does MAINTAINERS need updating?": tsm-rs has no
 #                      MAINTAINERS entry until it is submitted
-#   EMBEDDED_FILENAME  "filename in the file": the top-level Kbuild and
-#                      Kconfig include Kbuild.tsm-rs and Kconfig.tsm-rs,
-#                      whose names contain theirs
 #   EXPORT_SYMBOL      "should immediately follow its function": the
 #                      exported functions are defined in Rust, the C glue
 #                      files only export them
-CHECKPATCH_IGNORE=FILE_PATH_CHANGES,EMBEDDED_FILENAME,EXPORT_SYMBOL
+CHECKPATCH_IGNORE=FILE_PATH_CHANGES,EXPORT_SYMBOL
 # scripts/patches/* are plain diffs, not mails: no message, no sign-off.
 CHECKPATCH_IGNORE_PLAIN=$CHECKPATCH_IGNORE,MISSING_SIGN_OFF,COMMIT_MESSAGE,NO_AUTHOR_SIGN_OFF
 LINT_TIMEOUT=${LINT_TIMEOUT:-3600}
@@ -26,9 +23,13 @@ CLIPPY_DRIVER_BIN=/usr/bin/clippy-driver
 
 lint_build_dir() { printf '%s\n' "$TSM_CACHE/build/lint/rs"; }
 
-# Kernel directories of tsm-rs' own crates, as make targets.
+# Kernel directories of tsm-rs' own crates, as make targets: those with a
+# Makefile and Rust sources in the repository.
 lint_rust_dirs() {
-	sed -nE 's#^obj-.*\+= *([^ ]+/)$#\1#p' "$TSM_ROOT/Kbuild"
+	(cd "$TSM_ROOT" && git ls-files 'drivers/*Makefile' 'fs/*Makefile') | while read -r mk; do
+		d=$(dirname "$mk")
+		if ls "$TSM_ROOT/$d"/*.rs > /dev/null 2>&1; then printf '%s/\n' "$d"; fi
+	done
 }
 
 # lint_rustfmt STAGE: rustfmt --check with the kernel's .rustfmt.toml on every

@@ -23,6 +23,8 @@ boot_qemu() {
 make_initramfs() {
 	local build=$1 out=$2 root
 	root=$(mktemp -d "$TSM_CACHE/initramfs.XXXX")
+	# mktemp's 0700 would become the guest's /: unprivileged test accounts must get in.
+	chmod 0755 "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,lib,e2e}
 	cp /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"

@@ -10,17 +10,14 @@
 
 # Repository paths copied into the kernel tree at the same relative path.
 OVERLAY_DIRS=(rust/kernel rust/helpers rust/proto/src drivers fs Documentation include)
-# Repository files copied under another name (repo path:tree path).
-OVERLAY_RENAMES=(Kbuild:Kbuild.tsm-rs Kconfig:Kconfig.tsm-rs)
 
 work_tree() { printf '%s\n' "${TSM_WORK_TREE:-$TSM_CACHE/work/linux}"; }
 
 overlay_manifest() {
-	local d pair
+	local d
 	(cd "$TSM_ROOT" && for d in "${OVERLAY_DIRS[@]}"; do
 		if [ -d "$d" ]; then find "$d" -type f ! -name '*.orig' ! -name '*~' ! -name '*.rej'; fi
 	done) | while read -r f; do printf '%s:%s\n' "$f" "$f"; done
-	for pair in "${OVERLAY_RENAMES[@]}"; do printf '%s\n' "$pair"; done
 }
 
 patched_files() {

@@ -45,13 +45,13 @@
 use crate::attrs;
 use kernel::{
     class::ClassDevice,
-    new_mutex, new_rwsem, pci,
+    pci,
     prelude::*,
     sync::{
         aref::ARef,
-        atomic::{Atomic, Relaxed},
+        atomic::{Acquire, Atomic, Relaxed, Release},
         rwsem::{ReadGuard, RwSemaphore},
-        Mutex, MutexGuard, SetOnce,
+        GlobalLock, MutexGuard,
     },
     tsm::{context::Context, PciTsmOps, Personality, TsmDevice, VmHandle},
 };
@@ -65,18 +65,46 @@ static DEVSEC_TSMS: Atomic<i32> = Atomic::new(0);
 /// probe runs). Written under `probe`, read by [`find_dsm`] from inside that probe.
 static PROBING: [Atomic<usize>; 2] = [const { Atomic::new(0) }; 2];
 
-static LOCKS: SetOnce<Pin<KBox<Locks>>> = SetOnce::new();
+// SAFETY: `init()` sets it up from `core_initcall`, before any hook or TSM can use it, and
+// nothing uses it before `READY` says so.
+static GLOBAL: RwSemaphore<Registered> =
+    unsafe { RwSemaphore::new_static(Registered { tsms: KVec::new() }) };
 
-#[pin_data]
-struct Locks {
-    #[pin]
-    global: RwSemaphore<Registered>,
-    #[pin]
-    probe: Mutex<()>,
-    #[pin]
-    pf0_sysfs: Mutex<()>,
-    #[pin]
-    fn_sysfs: Mutex<()>,
+kernel::sync::global_lock! {
+    // SAFETY: As for `GLOBAL`.
+    unsafe(uninit) static PROBE: Mutex<()> = ();
+}
+kernel::sync::global_lock! {
+    // SAFETY: As for `GLOBAL`.
+    unsafe(uninit) static PF0_SYSFS: Mutex<()> = ();
+}
+kernel::sync::global_lock! {
+    // SAFETY: As for `GLOBAL`.
+    unsafe(uninit) static FN_SYSFS: Mutex<()> = ();
+}
+
+/// Set once [`init`] set the locks up.
+static READY: Atomic<bool> = Atomic::new(false);
+
+/// Proof that the locks are set up; hands them out.
+struct Locks;
+
+impl Locks {
+    fn global(&self) -> &'static RwSemaphore<Registered> {
+        &GLOBAL
+    }
+
+    fn probe(&self) -> &'static GlobalLock<PROBE> {
+        &PROBE
+    }
+
+    fn pf0_sysfs(&self) -> &'static GlobalLock<PF0_SYSFS> {
+        &PF0_SYSFS
+    }
+
+    fn fn_sysfs(&self) -> &'static GlobalLock<FN_SYSFS> {
+        &FN_SYSFS
+    }
 }
 
 /// The TSMs registered with the core (addresses), so that a connect cannot start with a TSM
@@ -97,24 +125,22 @@ fn address<T>(object: &T) -> usize {
 
 /// Sets the locks up; from an initcall that runs before PCI enumeration.
 pub(crate) fn init() -> Result {
-    let locks = KBox::pin_init(
-        pin_init!(Locks {
-            global <- new_rwsem!(Registered { tsms: KVec::new() }, "pci_tsm_global"),
-            probe <- new_mutex!((), "pci_tsm_probe"),
-            pf0_sysfs <- new_mutex!((), "pci_tsm_pf0_sysfs"),
-            fn_sysfs <- new_mutex!((), "pci_tsm_fn_sysfs"),
-        }),
-        GFP_KERNEL,
-    )?;
-    if LOCKS.populate(locks) {
-        Ok(())
-    } else {
-        Err(EBUSY)
+    if READY.load(Acquire) {
+        return Err(EBUSY);
     }
+    // SAFETY: Runs once, from `core_initcall`, before anything else can use the locks.
+    unsafe {
+        GLOBAL.init_static(c"pci_tsm_global", kernel::static_lock_class!());
+        PROBE.init();
+        PF0_SYSFS.init();
+        FN_SYSFS.init();
+    }
+    READY.store(true, Release);
+    Ok(())
 }
 
 fn locks() -> Option<&'static Locks> {
-    LOCKS.as_ref().map(|locks| &**locks)
+    READY.load(Acquire).then_some(&Locks)
 }
 
 /// The locks, or `ENODEV` before [`init`] ran (only reachable before `core_initcall`).
@@ -211,7 +237,7 @@ pub(crate) fn connected_tsm(
     out: &mut impl FnMut(&TsmDevice) -> Result,
 ) -> Result<bool> {
     let locks = initialised()?;
-    let global = locks.global.read_interruptible()?;
+    let global = locks.global().read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         Some(ctx) => out(ctx.tsm_dev()).map(|()| true),
         None => Ok(false),
@@ -224,7 +250,7 @@ pub(crate) fn dsm_of(
     out: &mut impl FnMut(&pci::Device) -> Result,
 ) -> Result<bool> {
     let locks = initialised()?;
-    let global = locks.global.read_interruptible()?;
+    let global = locks.global().read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         Some(ctx) => out(ctx.dsm_dev()).map(|()| true),
         None => Ok(false),
@@ -234,7 +260,7 @@ pub(crate) fn dsm_of(
 /// Whether another function's DSM manages `pdev` (a context that is not its own DSM's).
 pub(crate) fn is_managed(pdev: &pci::Device) -> bool {
     let Some(locks) = locks() else { return false };
-    let _global = locks.global.read();
+    let _global = locks.global().read();
     // SAFETY: Published contexts stay allocated while `global` is held.
     unsafe { pdev.tsm_context() }.is_some_and(|ctx| !ctx.is_dsm())
 }
@@ -245,7 +271,7 @@ pub(crate) fn bound_tsm(
     out: &mut impl FnMut(&TsmDevice) -> Result,
 ) -> Result<bool> {
     let locks = initialised()?;
-    let global = locks.global.read_interruptible()?;
+    let global = locks.global().read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
         // SAFETY: `with_context` holds the DSM lock.
         Some(ctx) if unsafe { ctx.bound_vm() }.is_some() => out(ctx.tsm_dev()).map(|()| true),
@@ -309,7 +335,7 @@ fn probe_locked<'g, T>(
 /// fatal signal interrupts the wait, else the TSM's error.
 pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
     let locks = initialised()?;
-    let global = locks.global.read_killable()?;
+    let global = locks.global().read_killable()?;
     // After `pci_tsm_destroy()` nothing would ever tear a new context down.
     if !pdev.is_added() {
         return Err(ENODEV);
@@ -323,7 +349,7 @@ pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
     }
     let ops = tsm.pci_ops().ok_or(ENXIO)?;
     let (ctx, dsm_guard) = {
-        let _probe = locks.probe.lock();
+        let _probe = locks.probe().lock();
         probe_locked(ops, &tsm, pdev, pdev, |ctx| {
             // SAFETY: A DSM context is a `pci_tsm_pf0`; nobody else can see its lock yet, so
             // the trylock succeeds.
@@ -337,7 +363,7 @@ pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
         drop(dsm_guard);
         drop(global);
         // Readers that found the context before it was cleared hold `global`: wait for them.
-        let _global = locks.global.write();
+        let _global = locks.global().write();
         // SAFETY: Unpublished and unused; `probe` of this TSM made it.
         unsafe { ops.remove(core::ptr::NonNull::from(ctx)) };
         return Err(e);
@@ -358,7 +384,7 @@ pub(crate) fn connect(pdev: &pci::Device, tsm_id: u32) -> Result {
 fn probe_function(locks: &Locks, function: &pci::Device, dsm: &Context) {
     let tsm = dsm.tsm_dev();
     let Some(ops) = tsm.pci_ops() else { return };
-    let _probe = locks.probe.lock();
+    let _probe = locks.probe().lock();
     // Declined or owned by another DSM: not fatal, the function just has no context.
     let _ = probe_locked(ops, tsm, function, dsm.pdev(), |_| Ok(()));
 }
@@ -367,7 +393,7 @@ fn probe_function(locks: &Locks, function: &pci::Device, dsm: &Context) {
 pub(crate) fn disconnect(pdev: &pci::Device, tsm_name: &[u8]) -> Result {
     let locks = initialised()?;
     {
-        let _global = locks.global.write_killable()?;
+        let _global = locks.global().write_killable()?;
         // SAFETY: `global` is held for write.
         let ctx = unsafe { pdev.tsm_context() }.ok_or(ENXIO)?;
         if !ctx.is_dsm() {
@@ -464,7 +490,7 @@ pub(crate) fn destroy_device(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
     let was_dsm;
     {
-        let _global = locks.global.write();
+        let _global = locks.global().write();
         // SAFETY: `global` is held for write.
         was_dsm = unsafe { pdev.tsm_context() }.is_some_and(|ctx| ctx.is_dsm());
         destroy_context(pdev, None);
@@ -479,7 +505,7 @@ pub(crate) fn destroy_device(pdev: &pci::Device) {
 pub(crate) fn init_device(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
     let probed = {
-        let global = locks.global.read();
+        let global = locks.global().read();
         link_tsm_registered() && probe_late_function(locks, &global, pdev)
     };
     if probed {
@@ -545,7 +571,7 @@ pub(crate) fn find_dsm(pdev: &pci::Device) -> Option<ARef<pci::Device>> {
 pub(crate) fn register(tsm: &TsmDevice) -> Result {
     let locks = initialised()?;
     let first_link = {
-        let mut global = locks.global.write();
+        let mut global = locks.global().write();
         let personality = tsm.pci_ops().map(|ops| ops.personality());
         if !matches!(personality, Some(Personality::Link | Personality::Devsec)) {
             return Err(EINVAL);
@@ -580,7 +606,7 @@ pub(crate) fn register(tsm: &TsmDevice) -> Result {
 pub(crate) fn unregister(tsm: &TsmDevice) {
     let Some(locks) = locks() else { return };
     let last_link = {
-        let mut global = locks.global.write();
+        let mut global = locks.global().write();
         if !global.contains(tsm) {
             return;
         }
@@ -605,7 +631,7 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
 /// Binds `pdev`'s TDI to `vm` (`pci_tsm_bind()`).
 pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
     let locks = initialised()?;
-    let global = locks.global.read();
+    let global = locks.global().read();
     with_context(&global, pdev, DsmWait::Uninterruptible, |ctx| {
         let ctx = ctx.ok_or(EINVAL)?;
         if !is_link_tsm(ctx.tsm_dev()) {
@@ -624,7 +650,7 @@ pub(crate) fn bind(pdev: &pci::Device, vm: VmHandle, tdi_id: u32) -> Result {
 /// Unbinds `pdev`'s TDI, if bound (`pci_tsm_unbind()`).
 pub(crate) fn unbind(pdev: &pci::Device) {
     let Some(locks) = locks() else { return };
-    let global = locks.global.read();
+    let global = locks.global().read();
     let _ = with_context(&global, pdev, DsmWait::Uninterruptible, |ctx| {
         if let Some(ctx) = ctx {
             // SAFETY: `with_context` holds the DSM lock.
@@ -638,7 +664,7 @@ pub(crate) fn unbind(pdev: &pci::Device) {
 pub(crate) fn with_bound_context(pdev: &pci::Device, f: impl FnOnce(&Context) -> isize) -> isize {
     let run = || -> Result<isize> {
         let locks = initialised()?;
-        let global = locks.global.read_interruptible()?;
+        let global = locks.global().read_interruptible()?;
         with_context(&global, pdev, DsmWait::Interruptible, |ctx| {
             let ctx = ctx.ok_or(ENXIO)?;
             if !is_link_tsm(ctx.tsm_dev()) {
@@ -658,10 +684,11 @@ fn refresh_functions_of(pdev: &pci::Device) {
 }
 
 fn refresh_sysfs(locks: &Locks, pdev: &pci::Device) {
-    let _serialised = if pdev.is_tsm_pf0() {
-        locks.pf0_sysfs.lock()
+    if pdev.is_tsm_pf0() {
+        let _serialised = locks.pf0_sysfs().lock();
+        attrs::refresh(pdev);
     } else {
-        locks.fn_sysfs.lock()
-    };
-    attrs::refresh(pdev);
+        let _serialised = locks.fn_sysfs().lock();
+        attrs::refresh(pdev);
+    }
 }

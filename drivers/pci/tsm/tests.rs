@@ -62,6 +62,8 @@ static BLOCKED: Atomic<bool> = Atomic::new(false);
 /// (`pci_tsm_pf0::lock`): how many, and how many found it free.
 static LOCKED_OPS: Atomic<u32> = Atomic::new(0);
 static UNLOCKED_OPS: Atomic<u32> = Atomic::new(0);
+/// `remove` calls that found `pdev->tsm` already cleared (7.3 clears it after `remove`).
+static REMOVED_UNPUBLISHED: Atomic<u32> = Atomic::new(0);
 
 /// Whether the lock of `pdev`'s DSM is held, from inside a TSM operation on `pdev`.
 fn dsm_lock_held(pdev: &pci::Device) -> bool {
@@ -120,6 +122,7 @@ fn reset_mock() {
     LOG_LEN.store(0, Relaxed);
     LOCKED_OPS.store(0, Relaxed);
     UNLOCKED_OPS.store(0, Relaxed);
+    REMOVED_UNPUBLISHED.store(0, Relaxed);
     DECLINE_PROBE.store(false, Relaxed);
     FAIL_CONNECT.store(false, Relaxed);
     FAIL_CONNECT_OF.store(0, Relaxed);
@@ -150,6 +153,9 @@ impl LinkTsm for MockTsm {
     }
 
     fn remove(pdev: &pci::Device, _function: ()) {
+        if !pdev.has_tsm_context() {
+            REMOVED_UNPUBLISHED.fetch_add(1, Relaxed);
+        }
         log(Op::Remove, pdev);
     }
 
@@ -975,5 +981,26 @@ mod cases {
         // connect, 2 binds, a guest request, 2 unbinds, disconnect.
         assert_eq!(LOCKED_OPS.load(Relaxed), 7);
         assert_eq!(UNLOCKED_OPS.load(Relaxed), 0);
+    }
+
+    /// Finding 7 (order): as in 7.3, `remove` runs while `pdev->tsm` still points at the
+    /// context, on disconnect, TSM unregistration and device removal; only the end of a failed
+    /// connect (readers must see it gone first) and a probe that lost a race differ.
+    #[test]
+    fn remove_sees_its_context_published() {
+        reset_mock();
+        let platform = TestPlatform::with_options(0, endpoint(2, 0)).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let pf0 = platform.function(0);
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        drop(tsm);
+        let tsm = TestTsm::new().unwrap();
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        drop(platform);
+        let removes = logged().iter().filter(|&&(op, _)| op == Op::Remove).count();
+        assert_eq!(removes, 6);
+        assert_eq!(REMOVED_UNPUBLISHED.load(Relaxed), 0);
     }
 }

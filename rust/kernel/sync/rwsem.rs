@@ -92,6 +92,46 @@ impl<T> RwSemaphore<T> {
         })
     }
 
+    /// A semaphore for a `static`, set up at run time by [`RwSemaphore::init_static`] (the C
+    /// structure cannot be built in a constant).
+    ///
+    /// # Safety
+    ///
+    /// The caller calls [`RwSemaphore::init_static`] once, before any other use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{static_lock_class, sync::rwsem::RwSemaphore};
+    ///
+    /// // SAFETY: Initialised right below, before any other use.
+    /// static COUNT: RwSemaphore<u32> = unsafe { RwSemaphore::new_static(7) };
+    /// // SAFETY: Once, before any other use.
+    /// unsafe { COUNT.init_static(c"count", static_lock_class!()) };
+    /// assert_eq!(*COUNT.read(), 7);
+    /// *COUNT.write() += 1;
+    /// assert_eq!(*COUNT.read(), 8);
+    /// ```
+    pub const unsafe fn new_static(data: T) -> Self {
+        Self {
+            inner: Opaque::uninit(),
+            _pin: PhantomPinned,
+            data: UnsafeCell::new(data),
+        }
+    }
+
+    /// Sets up a semaphore made with [`RwSemaphore::new_static`].
+    ///
+    /// # Safety
+    ///
+    /// Called once, before any other use of `self` and with no concurrent access.
+    pub unsafe fn init_static(&'static self, name: &'static CStr, key: Pin<&'static LockClassKey>) {
+        // INVARIANT: `__init_rwsem` initialises `inner`, which a `static` never moves.
+        // SAFETY: `inner` is valid for writes and not in use, by the function's safety
+        // requirements; `name` and `key` are static.
+        unsafe { bindings::__init_rwsem(self.inner.get(), name.as_char_ptr(), key.as_ptr()) };
+    }
+
     /// Takes shared access if no writer holds or waits for the semaphore.
     #[must_use = "the semaphore is released at once if the guard is unused"]
     pub fn try_read(&self) -> Option<ReadGuard<'_, T>> {
