@@ -25,7 +25,6 @@ use std::sync::OnceLock;
 
 use tsm_proto::doe;
 use tsm_proto::ide_km::{self, IdeKmResponder, IdePort, KeySubStream, KeyTarget, SUB_STREAMS};
-use tsm_proto::spdm::crypto::{CryptoError, Digest, SpdmCrypto};
 use tsm_proto::spdm::key_schedule::DirectionKeys;
 use tsm_proto::spdm::msg::{self, MeasurementBlock};
 use tsm_proto::spdm::opaque::{SECURED_MESSAGE_VERSION_11, SECURED_MESSAGE_VERSION_12};
@@ -33,18 +32,12 @@ use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
 use tsm_proto::spdm::{
-    cap, error_code, secured, Versions, AEAD_IV_LEN, AEAD_KEY_LEN, AEAD_TAG_LEN, DHE_LEN, HASH_LEN,
-    SIGNATURE_LEN, VERSION_12, VERSION_13,
+    cap, error_code, secured, Versions, AEAD_IV_LEN, AEAD_KEY_LEN, VERSION_12, VERSION_13,
 };
 use tsm_proto::tdisp::{self, Body, InterfaceId, InterfaceReport, MmioRange, TdispResponder};
 use tsm_proto::wire::{encode_into, Writer};
 
-/// The RustCrypto provider of the integration tests, shared by path.
-#[path = "../../rust/proto/tests/common/mod.rs"]
-#[allow(clippy::should_implement_trait)]
-pub mod host;
-
-use host::HostCrypto;
+use tsm_spdm_rustcrypto::{Hooks, RustCrypto};
 
 /// Size of the header in front of the fuzzed object.
 pub const INPUT_HEADER_LEN: usize = 3;
@@ -65,92 +58,27 @@ pub struct Sealed {
     pub plain: Vec<u8>,
 }
 
-/// [`HostCrypto`] that remembers its last record encryption, so the
-/// harness can seal its own plaintext exactly where the real record was.
-pub struct FuzzCrypto {
-    inner: HostCrypto,
+/// Hooks that remember the last record encryption, so the harness can
+/// seal its own plaintext exactly where the real record was.
+#[derive(Default)]
+pub struct RecordSeals {
     /// The last record sealed by this side.
     pub last_sealed: RefCell<Option<Sealed>>,
 }
 
-impl FuzzCrypto {
-    fn new(seed: u64, key: Option<p384::ecdsa::SigningKey>) -> Self {
-        Self {
-            inner: HostCrypto::new(seed, key),
-            last_sealed: RefCell::new(None),
-        }
-    }
-}
-
-impl SpdmCrypto for FuzzCrypto {
-    type Hash = <HostCrypto as SpdmCrypto>::Hash;
-    type DheSecret = <HostCrypto as SpdmCrypto>::DheSecret;
-
-    fn hash_new(&self) -> Self::Hash {
-        self.inner.hash_new()
-    }
-    fn hash_update(&self, hash: &mut Self::Hash, data: &[u8]) {
-        self.inner.hash_update(hash, data)
-    }
-    fn hash_finish(&self, hash: Self::Hash) -> Digest {
-        self.inner.hash_finish(hash)
-    }
-    fn hmac(&self, key: &[u8], data: &[u8]) -> Digest {
-        self.inner.hmac(key, data)
-    }
-    fn hkdf_extract(&self, salt: &[u8], ikm: &[u8]) -> Digest {
-        self.inner.hkdf_extract(salt, ikm)
-    }
-    fn hkdf_expand(&self, prk: &Digest, info: &[u8], out: &mut [u8]) -> Result<(), CryptoError> {
-        self.inner.hkdf_expand(prk, info, out)
-    }
-    fn aead_encrypt(
-        &self,
-        key: &[u8; AEAD_KEY_LEN],
-        iv: &[u8; AEAD_IV_LEN],
-        aad: &[u8],
-        buf: &mut [u8],
-    ) -> Result<[u8; AEAD_TAG_LEN], CryptoError> {
+impl Hooks for RecordSeals {
+    fn sealing(&self, key: &[u8; AEAD_KEY_LEN], nonce: &[u8; AEAD_IV_LEN], plain: &[u8]) {
         *self.last_sealed.borrow_mut() = Some(Sealed {
             key: *key,
-            nonce: *iv,
-            plain: buf.to_vec(),
+            nonce: *nonce,
+            plain: plain.to_vec(),
         });
-        self.inner.aead_encrypt(key, iv, aad, buf)
-    }
-    fn aead_decrypt(
-        &self,
-        key: &[u8; AEAD_KEY_LEN],
-        iv: &[u8; AEAD_IV_LEN],
-        aad: &[u8],
-        buf: &mut [u8],
-        tag: &[u8; AEAD_TAG_LEN],
-    ) -> Result<(), CryptoError> {
-        self.inner.aead_decrypt(key, iv, aad, buf, tag)
-    }
-    fn random(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        self.inner.random(out)
-    }
-    fn dhe_generate(&mut self) -> Result<(Self::DheSecret, [u8; DHE_LEN]), CryptoError> {
-        self.inner.dhe_generate()
-    }
-    fn dhe_shared_secret(
-        &self,
-        secret: Self::DheSecret,
-        peer: &[u8],
-    ) -> Result<[u8; HASH_LEN], CryptoError> {
-        self.inner.dhe_shared_secret(secret, peer)
-    }
-    fn sign(&mut self, data: &[u8]) -> Result<[u8; SIGNATURE_LEN], CryptoError> {
-        self.inner.sign(data)
-    }
-    fn set_peer_cert_chain(&mut self, chain: &[u8]) -> Result<(), CryptoError> {
-        self.inner.set_peer_cert_chain(chain)
-    }
-    fn verify_peer(&self, data: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
-        self.inner.verify_peer(data, signature)
     }
 }
+
+/// The shared RustCrypto provider (`tools/spdm-rustcrypto`) with
+/// [`RecordSeals`].
+pub type FuzzCrypto = RustCrypto<RecordSeals>;
 
 const INTERFACE: InterfaceId = InterfaceId {
     function_id: 0x0100_0100,
@@ -189,7 +117,7 @@ const RSP_SESSION_ID: u16 = 0xA5A5;
 /// Constant device data, computed once (deriving a P-384 public key is
 /// the slow part).
 struct DeviceData {
-    key: p384::ecdsa::SigningKey,
+    key: tsm_spdm_rustcrypto::p384::ecdsa::SigningKey,
     chain: Vec<u8>,
     report: Vec<u8>,
 }
@@ -197,8 +125,8 @@ struct DeviceData {
 fn device_data() -> &'static DeviceData {
     static DATA: OnceLock<DeviceData> = OnceLock::new();
     DATA.get_or_init(|| {
-        let key = host::signing_key(DEVICE_KEY);
-        let chain = host::cert_chain(&key);
+        let key = tsm_spdm_rustcrypto::signing_key(DEVICE_KEY);
+        let chain = tsm_spdm_rustcrypto::raw_key_chain(&key);
         let mut report = vec![0u8; 256];
         let info = [0xD5u8; 24];
         let len = encode_into(&mut report, |w| {
@@ -453,7 +381,7 @@ pub fn with_harness<R>(seed: u8, mode: u8, f: impl FnOnce(&mut Harness<'_>) -> R
     let mut cert_buf = [0u8; 1024];
     let seed = u64::from(seed) << 8;
     let mut responder = Responder::new(
-        FuzzCrypto::new(seed | 2, Some(data.key.clone())),
+        FuzzCrypto::seeded(seed | 2, Some(data.key.clone())),
         ResponderConfig {
             flags: RESPONDER_FLAGS,
             ct_exponent: 14,
@@ -465,7 +393,7 @@ pub fn with_harness<R>(seed: u8, mode: u8, f: impl FnOnce(&mut Harness<'_>) -> R
         },
     );
     let mut requester = Requester::new(
-        FuzzCrypto::new(seed | 1, None),
+        FuzzCrypto::seeded(seed | 1, None),
         REQUESTER_CONFIG,
         &mut cert_buf,
     );
@@ -673,7 +601,13 @@ impl Harness<'_> {
     /// data.
     pub fn request_keys(&mut self) -> Option<(DirectionKeys, Vec<u8>)> {
         let used = self.requester_sequence.checked_sub(1)?;
-        let sealed = self.requester.crypto_mut().last_sealed.borrow().clone()?;
+        let sealed = self
+            .requester
+            .crypto_mut()
+            .hooks
+            .last_sealed
+            .borrow()
+            .clone()?;
         let mut iv = sealed.nonce;
         for (b, s) in iv.iter_mut().zip(used.to_le_bytes()) {
             *b ^= s;
@@ -696,7 +630,13 @@ impl Harness<'_> {
     /// The keys of the record the responder sealed last, positioned at
     /// that record, and its application data.
     pub fn response_keys(&mut self) -> Option<(DirectionKeys, Vec<u8>)> {
-        let sealed = self.responder.crypto_mut().last_sealed.borrow().clone()?;
+        let sealed = self
+            .responder
+            .crypto_mut()
+            .hooks
+            .last_sealed
+            .borrow()
+            .clone()?;
         let plain = sealed
             .plain
             .get(2..)
@@ -726,7 +666,7 @@ pub fn seal_object(
     plain: &[u8],
     out: &mut [u8],
 ) -> Option<usize> {
-    let crypto = FuzzCrypto::new(0, None);
+    let crypto = FuzzCrypto::seeded(0, None);
     let mut record = vec![0u8; plain.len() + secured::OVERHEAD];
     record
         .get_mut(secured::APP_DATA_OFFSET..secured::APP_DATA_OFFSET + plain.len())?

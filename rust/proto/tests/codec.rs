@@ -450,7 +450,7 @@ fn golden_finish_end_session_error() {
 /// SessionID and Length, and the per-record sequence number.
 #[test]
 fn secured_record_layout_and_sequence() {
-    let crypto = HostCrypto::new(3, None);
+    let crypto = HostCrypto::seeded(3, None);
     let keys = DirectionKeys {
         key: [7; 32],
         iv: [1; 12],
@@ -491,7 +491,7 @@ fn secured_record_layout_and_sequence() {
 fn sequence_number_is_little_endian_in_the_nonce() {
     use aes_gcm::aead::AeadInPlace;
     use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
-    let crypto = HostCrypto::new(3, None);
+    let crypto = HostCrypto::seeded(3, None);
     let iv = [
         0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xA0, 0xB0, 0xC0,
     ];

@@ -155,7 +155,7 @@ impl<'a> Harness<'a> {
         responder_flags: u32,
     ) -> Self {
         let responder = Responder::new(
-            HostCrypto::new(2, Some(signing_key(device_key))),
+            HostCrypto::seeded(2, Some(signing_key(device_key))),
             ResponderConfig {
                 flags: responder_flags,
                 ct_exponent: 14,
@@ -181,7 +181,7 @@ impl<'a> Harness<'a> {
             tdi: tdisp::Tdi::new(),
         };
         Self {
-            requester: Requester::new(HostCrypto::new(1, None), requester, cert_buf),
+            requester: Requester::new(HostCrypto::seeded(1, None), requester, cert_buf),
             responder,
             device: Device {
                 ide: IdeKmResponder::with_ports(

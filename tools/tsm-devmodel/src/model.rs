@@ -419,7 +419,7 @@ impl<'a> Model<'a> {
             let corrupt = profile
                 .fault(Some(code), |k| *k == FaultKind::CorruptSignature)
                 .is_some();
-            self.responder.crypto_mut().set_corrupt_signatures(corrupt);
+            self.responder.crypto_mut().hooks.corrupt_signatures = corrupt;
         }
         self.device.vendor_error = profile
             .fault(Some(code::VENDOR_DEFINED_REQUEST), |k| {

@@ -244,7 +244,7 @@ fn crypto_provider_round_trips() {
         host.verify_peer(b"other", &sig),
         Err(CryptoError::BadSignature)
     );
-    device.set_corrupt_signatures(true);
+    device.hooks.corrupt_signatures = true;
     let sig = device.sign(b"transcript").unwrap();
     assert_eq!(
         host.verify_peer(b"transcript", &sig),

@@ -66,7 +66,7 @@ impl<T: Read + Write> Host<T> {
     pub fn new(link: Framed<T>, root: Option<Vec<u8>>) -> Self {
         let mut crypto = ModelCrypto::new(crypto::rng(Some(99)), None);
         if let Some(root) = root {
-            crypto = crypto.with_trusted_root(root);
+            crypto.hooks.trusted_root = Some(root);
         }
         // The requester borrows its certificate buffer; tests may leak it.
         let cert_buf: &'static mut [u8] = Box::leak(vec![0u8; 0x4000].into_boxed_slice());
