@@ -63,7 +63,7 @@ fn nonce(iv: &[u8]) -> Nonce<aes_gcm::aead::consts::U12> {
     Nonce::from(<[u8; 12]>::try_from(iv).expect("96-bit IV"))
 }
 
-fn gcm_encrypt(key: &[u8], iv: &[u8], aad: &[u8], buf: &mut Vec<u8>) -> Vec<u8> {
+fn gcm_encrypt(key: &[u8], iv: &[u8], aad: &[u8], buf: &mut [u8]) -> Vec<u8> {
     let nonce = &nonce(iv);
     let tag = match key.len() {
         16 => Aes128Gcm::new_from_slice(key)
