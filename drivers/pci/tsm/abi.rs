@@ -20,7 +20,7 @@ use kernel::{
 ///
 /// `pdev` is a live PCI device for `'a`.
 unsafe fn pci_device<'a>(pdev: *mut bindings::pci_dev) -> &'a pci::Device {
-    // SAFETY: By the function's safety requirements.
+    // SAFETY: `pdev` is live for `'a` (the function's safety requirements).
     unsafe { pci::Device::from_raw(pdev) }
 }
 
@@ -145,7 +145,7 @@ pub unsafe extern "C" fn pci_tsm_pf0_constructor(
 /// `tsm` was initialised by [`pci_tsm_pf0_constructor`] and its mutex is unlocked.
 #[export]
 pub unsafe extern "C" fn pci_tsm_pf0_destructor(tsm: *mut bindings::pci_tsm_pf0) {
-    // SAFETY: By the function's safety requirements.
+    // SAFETY: `tsm` was set up by `pci_tsm_pf0_constructor` and its lock is free.
     unsafe { Context::destroy_dsm_part(tsm) };
 }
 
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn pci_tsm_tdi_constructor(
     };
     // SAFETY: `kvm` is the VM the TSM binds the TDI to; the binding does not outlive it.
     let vm = unsafe { VmHandle::from_cookie(vm) };
-    // SAFETY: By the function's safety requirements.
+    // SAFETY: `tdi` is valid for writes (the function's safety requirements).
     unsafe { context::fill_tdi(tdi, pdev, Some(vm), tdi_id) };
 }
 
@@ -222,11 +222,8 @@ pub unsafe extern "C" fn pci_tsm_bind(
     // SAFETY: By the function's safety requirements.
     let dev = unsafe { pci_device(pdev) };
     // SAFETY: `kvm` is the caller's live VM, which outlives the binding.
-    errno(lifecycle::bind(
-        dev,
-        unsafe { VmHandle::from_cookie(vm) },
-        tdi_id,
-    ))
+    let vm = unsafe { VmHandle::from_cookie(vm) };
+    errno(lifecycle::bind(dev, vm, tdi_id))
 }
 
 /// Unbinds `pdev`'s TDI, if bound.

@@ -102,10 +102,10 @@ impl EcdhKey {
         // SAFETY: `params` is a valid `struct ecdh`.
         let len = unsafe { bindings::crypto_ecdh_key_len(&params) };
         let mut buf = KVec::from_elem(0u8, len as usize, GFP_KERNEL)?;
-        // SAFETY: `buf` is valid for writes of `len` bytes; `params.key` points to `key_size`
+        let out = buf.as_mut_ptr().cast();
+        // SAFETY: `out` is valid for writes of `len` bytes; `params.key` points to `key_size`
         // readable bytes (or none).
-        let ret =
-            unsafe { bindings::crypto_ecdh_encode_key(buf.as_mut_ptr().cast(), len, &params) };
+        let ret = unsafe { bindings::crypto_ecdh_encode_key(out, len, &params) };
         let ret = to_result(ret).and_then(|()| {
             // SAFETY: `key.tfm` is a live kpp transform; `buf` holds `len` bytes.
             to_result(unsafe {

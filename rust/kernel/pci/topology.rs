@@ -201,10 +201,12 @@ impl Device {
 
     /// Whether the device is the upstream port of a PCIe switch.
     pub fn is_upstream_port(&self) -> bool {
+        if !self.is_pcie() {
+            return false;
+        }
         // SAFETY: The device is live.
-        self.is_pcie()
-            && unsafe { bindings::pci_pcie_type(self.as_raw()) }
-                == bindings::PCI_EXP_TYPE_UPSTREAM as c_int
+        let port_type = unsafe { bindings::pci_pcie_type(self.as_raw()) };
+        port_type == bindings::PCI_EXP_TYPE_UPSTREAM as c_int
     }
 
     fn devfn(&self) -> u8 {

@@ -253,8 +253,9 @@ mod tests {
     /// Registers through the C entry point with a hand-made ops table; returns the errno.
     fn register_raw(link: bool, devsec: bool) -> i32 {
         let ops = PciTsmOps::declining(link, devsec);
+        let raw_ops = ops.as_raw().cast_mut();
         // SAFETY: No parent is allowed; `ops` outlives the registration, undone below.
-        let dev = unsafe { abi::tsm_register(core::ptr::null_mut(), ops.as_raw().cast_mut()) };
+        let dev = unsafe { abi::tsm_register(core::ptr::null_mut(), raw_ops) };
         match kernel::error::from_err_ptr(dev) {
             Ok(dev) => {
                 // SAFETY: `dev` was just registered.
