@@ -65,9 +65,9 @@ static DEVSEC_TSMS: Atomic<i32> = Atomic::new(0);
 /// probe runs). Written under `probe`, read by [`find_dsm`] from inside that probe.
 static PROBING: [Atomic<usize>; 2] = [const { Atomic::new(0) }; 2];
 
-// SAFETY: `init()` sets it up from `core_initcall`, before any hook or TSM can use it, and
-// nothing uses it before `READY` says so.
 static GLOBAL: RwSemaphore<Registered> =
+    // SAFETY: `init()` sets it up from `core_initcall`, before any hook or TSM can use it,
+    // and nothing uses it before `READY` says so.
     unsafe { RwSemaphore::new_static(Registered { tsms: KVec::new() }) };
 
 kernel::sync::global_lock! {
@@ -172,7 +172,7 @@ enum DsmWait {
 /// # Safety
 ///
 /// The caller holds `global`; `ctx` is a published context.
-unsafe fn dsm_context_of(ctx: &Context) -> Option<&Context> {
+pub(crate) unsafe fn dsm_context_of(ctx: &Context) -> Option<&Context> {
     if ctx.is_dsm() {
         return Some(ctx);
     }
@@ -523,7 +523,7 @@ fn probe_late_function(
         return false;
     }
     // 7.3's order: function 0 of the slot, then a switch upstream port above.
-    let candidates = [pdev.function0(), pdev.upstream_port_above()];
+    let candidates = dsm_candidates(pdev);
     for candidate in candidates.iter().flatten() {
         // SAFETY: Published contexts stay allocated while `global` is held.
         let Some(ctx) = (unsafe { candidate.tsm_context() }) else {
@@ -560,11 +560,17 @@ pub(crate) fn find_dsm(pdev: &pci::Device) -> Option<ARef<pci::Device>> {
     if dsm == address(pdev) {
         return pdev.is_tsm_pf0().then(|| pdev.into());
     }
-    let candidates = [pdev.function0(), pdev.upstream_port_above()];
+    let candidates = dsm_candidates(pdev);
     candidates
         .into_iter()
         .flatten()
         .find(|candidate| address(&**candidate) == dsm)
+}
+
+/// The devices that may be the DSM of `pdev`, a function that is not DSM-capable itself, in
+/// 7.3's order: function 0 of its slot, then a switch upstream port two levels up.
+fn dsm_candidates(pdev: &pci::Device) -> [Option<ARef<pci::Device>>; 2] {
+    [pdev.function0(), pdev.upstream_port_above()]
 }
 
 /// `pci_tsm_register()`.

@@ -71,12 +71,8 @@ fn dsm_lock_held(pdev: &pci::Device) -> bool {
     let Some(ctx) = (unsafe { pdev.tsm_context() }) else {
         return false;
     };
-    let dsm = if ctx.is_dsm() {
-        Some(ctx)
-    } else {
-        // SAFETY: As above.
-        unsafe { ctx.dsm_dev().tsm_context() }
-    };
+    // SAFETY: As above.
+    let dsm = unsafe { lifecycle::dsm_context_of(ctx) };
     // SAFETY: A DSM context is a `pci_tsm_pf0`, alive as above. The mutex is not recursive: if
     // this thread (or another) holds it, taking it again fails.
     dsm.is_some_and(|dsm| unsafe { dsm.dsm_lock() }.try_lock().is_none())
