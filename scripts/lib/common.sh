@@ -32,3 +32,10 @@ pristine_src() {
 		printf '%s\n' "$TSM_CACHE/linux-source"
 	fi
 }
+
+# True when qemu-system-x86_64 is version 10 or newer (NVMe spdm_port support).
+qemu_is_10() {
+	local v
+	v=$(qemu-system-x86_64 --version 2>/dev/null | awk 'NR==1 {print $4}')
+	[ -n "$v" ] && [ "${v%%.*}" -ge 10 ]
+}

@@ -24,16 +24,12 @@ mod lifecycle;
 mod tests;
 
 // The KUnit suites run the core against the emulated TDISP platform of
-// drivers/virt/coco/tsm/emu/, whose device models (and the protocol code they
-// use) are compiled into this crate for them, from the same files.
+// drivers/virt/coco/tsm/emu/, whose device models are compiled into this crate for them, from
+// the same files; they use the tsm_proto crate as the emulator modules do.
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 #[path = "../../virt/coco/tsm/emu/config_space.rs"]
 #[allow(dead_code)]
 mod config_space;
-#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
-#[path = "../../../rust/proto/src/doe.rs"]
-#[allow(dead_code)]
-pub mod doe;
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 #[path = "../../virt/coco/tsm/emu/ide_regs.rs"]
 #[allow(dead_code)]
@@ -46,14 +42,6 @@ mod mailbox;
 #[path = "../../virt/coco/tsm/emu/platform.rs"]
 #[allow(dead_code)]
 mod platform;
-#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
-#[path = "../../../rust/proto/src/spdm/mod.rs"]
-#[allow(dead_code)]
-pub mod spdm;
-#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
-#[path = "../../../rust/proto/src/wire.rs"]
-#[allow(dead_code)]
-pub mod wire;
 
 /// Prefix of this crate's log messages.
 const __LOG_PREFIX: &[u8] = b"pci_tsm\0";

@@ -13,7 +13,7 @@
 //! The responder runs when Go is written, inside the configuration write, so it runs in atomic
 //! context: it must neither sleep nor allocate. Objects are limited to [`OBJECT_BYTES`].
 
-use crate::{
+use tsm_proto::{
     doe,
     spdm::{self, msg},
     wire::{self, Reader, Writer},

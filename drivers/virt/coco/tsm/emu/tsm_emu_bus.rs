@@ -26,15 +26,6 @@ mod ide_regs;
 mod mailbox;
 mod platform;
 
-#[path = "../../../../../rust/proto/src/wire.rs"]
-pub mod wire;
-
-#[path = "../../../../../rust/proto/src/doe.rs"]
-pub mod doe;
-
-#[path = "../../../../../rust/proto/src/spdm/mod.rs"]
-pub mod spdm;
-
 module! {
     type: EmuBusModule,
     name: "tsm_emu_bus",

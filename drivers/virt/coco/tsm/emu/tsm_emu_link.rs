@@ -28,17 +28,9 @@ use kernel::{
     sync::{new_mutex, Mutex},
     tsm::{self, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
 };
+use tsm_proto::{doe, spdm, wire};
 
 mod controls;
-
-#[path = "../../../../../rust/proto/src/wire.rs"]
-pub mod wire;
-
-#[path = "../../../../../rust/proto/src/doe.rs"]
-pub mod doe;
-
-#[path = "../../../../../rust/proto/src/spdm/mod.rs"]
-pub mod spdm;
 
 use controls::Step;
 

@@ -1,18 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit proof that kernel crates can use `rust/proto`: its DOE and SPDM modules are compiled
-//! here from the same files the host tests and fuzzers use.
+//! KUnit cases of the `tsm_proto` crate (`rust/proto`) as the kernel builds it: the same source
+//! the host tests and fuzzers use, linked into the kernel and used by this module like any
+//! other crate.
 
 use kernel::prelude::*;
-
-#[path = "../../../../../rust/proto/src/wire.rs"]
-pub mod wire;
-
-#[path = "../../../../../rust/proto/src/doe.rs"]
-pub mod doe;
-
-#[path = "../../../../../rust/proto/src/spdm/mod.rs"]
-pub mod spdm;
 
 module! {
     type: ProtoTest,
@@ -32,7 +24,7 @@ impl kernel::Module for ProtoTest {
 
 #[kunit_tests(tsm_proto)]
 mod tests {
-    use super::{doe, spdm::msg, wire};
+    use tsm_proto::{doe, spdm::msg, wire};
 
     /// GET_VERSION (DSP0274 table "GET_VERSION request message format") in a DOE object of the
     /// PCI-SIG CMA type (PCIe r6.1 section 6.31.3).
