@@ -409,13 +409,22 @@ mod tests {
         assert_eq!(DheGroup::Secp384r1.bit(), 0x10);
         assert_eq!(AeadAlgo::Aes128Gcm.bit(), 0x01);
         assert_eq!(AeadAlgo::Aes256Gcm.bit(), 0x02);
-        assert_eq!(Algorithms::P256.sizes(), super::super::AlgSizes::P256_SHA256);
-        assert_eq!(Algorithms::P384.sizes(), super::super::AlgSizes::P384_SHA384);
+        assert_eq!(
+            Algorithms::P256.sizes(),
+            super::super::AlgSizes::P256_SHA256
+        );
+        assert_eq!(
+            Algorithms::P384.sizes(),
+            super::super::AlgSizes::P384_SHA384
+        );
         assert_eq!(AeadAlgo::Aes128Gcm.key_len(), 16);
         assert_eq!(DheGroup::Secp256r1.shared_secret_len(), 32);
         for h in HashAlgo::ALL {
             assert_eq!(HashAlgo::from_bits(h.bit()), Some(h));
-            assert_eq!(HashAlgo::from_measurement_bits(h.measurement_bit()), Some(h));
+            assert_eq!(
+                HashAlgo::from_measurement_bits(h.measurement_bit()),
+                Some(h)
+            );
         }
         for a in AsymAlgo::ALL {
             assert_eq!(AsymAlgo::from_bits(a.bit()), Some(a));

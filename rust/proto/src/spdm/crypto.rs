@@ -232,8 +232,12 @@ pub trait SpdmCrypto {
 
     /// Signs `data` with this side's private key: `asym` over
     /// `hash(data)`, raw `r || s` (`asym.signature_len()` bytes).
-    fn sign(&mut self, asym: AsymAlgo, hash: HashAlgo, data: &[u8])
-        -> Result<Signature, CryptoError>;
+    fn sign(
+        &mut self,
+        asym: AsymAlgo,
+        hash: HashAlgo,
+        data: &[u8],
+    ) -> Result<Signature, CryptoError>;
     /// Accepts the peer's certificate chain (SPDM format: Length(2),
     /// Reserved(2), RootHash(H of `hash`), DER certificates) after
     /// validating it, and keeps its leaf key, which must be an `asym` key,
