@@ -5,6 +5,7 @@
 mod common;
 
 use common::{HostCrypto, Prng};
+use tsm_proto::spdm::crypto::AeadAlgo;
 use tsm_proto::spdm::key_schedule::DirectionKeys;
 use tsm_proto::spdm::msg::*;
 use tsm_proto::spdm::{alg, cap, code, secured, AlgSizes};
@@ -452,6 +453,7 @@ fn golden_finish_end_session_error() {
 fn secured_record_layout_and_sequence() {
     let crypto = HostCrypto::seeded(3, None);
     let keys = DirectionKeys {
+        aead: AeadAlgo::Aes256Gcm,
         key: [7; 32],
         iv: [1; 12],
         sequence: 0,
@@ -474,6 +476,7 @@ fn secured_record_layout_and_sequence() {
     assert!(secured::open(&crypto, &mut rx, &mut replay).is_err());
     // Tampering with the AAD (the length) fails authentication or framing.
     let mut tx2 = DirectionKeys {
+        aead: AeadAlgo::Aes256Gcm,
         key: [7; 32],
         iv: [1; 12],
         sequence: 0,
@@ -486,39 +489,50 @@ fn secured_record_layout_and_sequence() {
 
 /// DSP0277 1.2 forms the AEAD nonce by XORing the 64-bit sequence number,
 /// little-endian, into the low-order bytes of the IV: record 1 of a
-/// direction with IV `iv` decrypts with nonce `iv ^ 01 00 00 ..`.
+/// direction with IV `iv` decrypts with nonce `iv ^ 01 00 00 ..`. The same
+/// for AES-256-GCM and AES-128-GCM (whose key is the first 16 bytes).
 #[test]
 fn sequence_number_is_little_endian_in_the_nonce() {
     use aes_gcm::aead::AeadInPlace;
-    use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+    use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce, Tag};
     let crypto = HostCrypto::seeded(3, None);
     let iv = [
         0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xA0, 0xB0, 0xC0,
     ];
-    let mut keys = DirectionKeys {
-        key: [9; 32],
-        iv,
-        sequence: 0x0102,
-    };
-    let app = [0x12, 0xE8, 0, 0];
-    let mut record = vec![0u8; 64];
-    record[secured::APP_DATA_OFFSET..secured::APP_DATA_OFFSET + 4].copy_from_slice(&app);
-    let len = secured::seal_in_place(&crypto, &mut keys, 7, &mut record, app.len()).unwrap();
-    let mut nonce = iv;
-    nonce[0] ^= 0x02;
-    nonce[1] ^= 0x01;
-    let (aad, rest) = record[..len].split_at_mut(6);
-    let (body, tag) = rest.split_at_mut(len - 6 - 16);
-    Aes256Gcm::new_from_slice(&[9; 32])
-        .unwrap()
-        .decrypt_in_place_detached(
-            &Nonce::from(nonce),
-            aad,
-            body,
-            &Tag::from(<[u8; 16]>::try_from(&tag[..]).unwrap()),
-        )
+    for aead in [AeadAlgo::Aes256Gcm, AeadAlgo::Aes128Gcm] {
+        let mut key = [0u8; 32];
+        key[..aead.key_len()].fill(9);
+        let mut keys = DirectionKeys {
+            aead,
+            key,
+            iv,
+            sequence: 0x0102,
+        };
+        assert_eq!(keys.key(), &[9; 32][..aead.key_len()]);
+        let app = [0x12, 0xE8, 0, 0];
+        let mut record = vec![0u8; 64];
+        record[secured::APP_DATA_OFFSET..secured::APP_DATA_OFFSET + 4].copy_from_slice(&app);
+        let len = secured::seal_in_place(&crypto, &mut keys, 7, &mut record, app.len()).unwrap();
+        let mut nonce = iv;
+        nonce[0] ^= 0x02;
+        nonce[1] ^= 0x01;
+        let (aad, rest) = record[..len].split_at_mut(6);
+        let (body, tag) = rest.split_at_mut(len - 6 - 16);
+        let (nonce, tag) = (
+            Nonce::from(nonce),
+            Tag::from(<[u8; 16]>::try_from(&tag[..]).unwrap()),
+        );
+        match aead {
+            AeadAlgo::Aes256Gcm => Aes256Gcm::new_from_slice(&[9; 32])
+                .unwrap()
+                .decrypt_in_place_detached(&nonce, aad, body, &tag),
+            AeadAlgo::Aes128Gcm => Aes128Gcm::new_from_slice(&[9; 16])
+                .unwrap()
+                .decrypt_in_place_detached(&nonce, aad, body, &tag),
+        }
         .expect("little-endian sequence number");
-    assert_eq!(&body[2..6], &app);
+        assert_eq!(&body[2..6], &app);
+    }
 }
 
 /// The sequence-number byte order is specified (DSP0277 1.2) and the

@@ -6,15 +6,18 @@
 
 mod common;
 
-use common::{cert_chain, signing_key, HostCrypto};
+use common::{certificates, signing_key, signing_key_for, HostCrypto};
 use tsm_proto::doe;
 use tsm_proto::ide_km::{self, IdeKmResponder, IdePort, KeySubStream, KeyTarget, SUB_STREAMS};
+use tsm_proto::spdm::crypto::{
+    AeadAlgo, Algorithms, AsymAlgo, CryptoError, DheGroup, HashAlgo, Supported,
+};
 use tsm_proto::spdm::msg::MeasurementBlock;
 use tsm_proto::spdm::opaque::{SECURED_MESSAGE_VERSION_11, SECURED_MESSAGE_VERSION_12};
 use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
-use tsm_proto::spdm::{cap, crypto::CryptoError, error_code, msg, Error, Versions};
+use tsm_proto::spdm::{cap, error_code, msg, Error, Versions};
 
 /// SPDM 1.2 with secured messages 1.1: what the raw 1.2 messages below expect.
 const V12: Versions = Versions {
@@ -35,13 +38,13 @@ const IDE_REGISTERS: [u8; 12] = [0x42, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0x01, 0, 0,
 const IDE_REGISTERS_PORT1: [u8; 12] = [0x42, 0x01, 0x00, 0x00, 0, 0, 0, 0, 0x01, 0, 0, 0];
 
 /// The device model: two IDE_KM ports and one TDI behind the SPDM responder.
-struct Device<'a> {
+struct DeviceModel<'a> {
     ide: IdeKmResponder<'a, 2>,
     tdisp: TdispResponder<'a>,
     nonce_counter: u8,
 }
 
-impl VendorHandler for Device<'_> {
+impl VendorHandler for DeviceModel<'_> {
     fn handle(
         &mut self,
         _session: u32,
@@ -105,7 +108,7 @@ fn report() -> Vec<u8> {
 struct Harness<'a> {
     requester: Requester<'a, HostCrypto>,
     responder: Responder<'a, HostCrypto>,
-    device: Device<'a>,
+    device: DeviceModel<'a>,
     request: Vec<u8>,
     response: Vec<u8>,
 }
@@ -116,7 +119,17 @@ const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
     data_transfer_size: 4096,
     max_spdm_msg_size: 4096,
     req_session_id: 0xFFFE,
+    algorithms: Supported::ALL,
 };
+
+/// The device's signing key and the algorithms its responder may select.
+#[derive(Clone, Copy)]
+enum Device {
+    /// A P-384 key from this seed.
+    P384(u8, Supported),
+    /// A key of this algorithm from this seed.
+    Key(AsymAlgo, u8, Supported),
+}
 
 /// What the device model advertises unless a test says otherwise.
 const RESPONDER_FLAGS: u32 =
@@ -154,15 +167,44 @@ impl<'a> Harness<'a> {
         requester: RequesterConfig,
         responder_flags: u32,
     ) -> Self {
+        let device = Device::P384(device_key, Supported::ALL);
+        Self::build_with(
+            chain,
+            device,
+            cert_buf,
+            report,
+            blocks,
+            requester,
+            responder_flags,
+        )
+    }
+
+    /// Like [`Harness::build`] with the device's key and algorithms chosen
+    /// by the test.
+    fn build_with(
+        chain: &'a [u8],
+        device: Device,
+        cert_buf: &'a mut [u8],
+        report: &'a [u8],
+        blocks: &'a [MeasurementBlock<'a>],
+        requester: RequesterConfig,
+        responder_flags: u32,
+    ) -> Self {
+        let (key, algorithms) = match device {
+            Device::P384(seed, algorithms) => (signing_key(seed), algorithms),
+            Device::Key(asym, seed, algorithms) => (signing_key_for(asym, seed), algorithms),
+        };
         let responder = Responder::new(
-            HostCrypto::seeded(2, Some(signing_key(device_key))),
+            HostCrypto::seeded(2, Some(key)),
             ResponderConfig {
                 flags: responder_flags,
                 ct_exponent: 14,
                 data_transfer_size: 256,
                 max_spdm_msg_size: 4096,
-                cert_chain: chain,
+                certificates: chain,
                 measurements: blocks,
+                measurement_hash: HashAlgo::Sha384,
+                algorithms,
                 rsp_session_id: 0xA5A5,
             },
         );
@@ -183,7 +225,7 @@ impl<'a> Harness<'a> {
         Self {
             requester: Requester::new(HostCrypto::seeded(1, None), requester, cert_buf),
             responder,
-            device: Device {
+            device: DeviceModel {
                 ide: IdeKmResponder::with_ports(
                     0x00,
                     0x01,
@@ -246,7 +288,10 @@ impl<'a> Harness<'a> {
             other => panic!("{other:?}"),
         })?;
         assert_ne!(flags & cap::KEY_EX, 0);
-        assert!(self.exchange(Request::NegotiateAlgorithms, |r| r == Response::Algorithms)?);
+        assert!(self.exchange(Request::NegotiateAlgorithms, |r| matches!(
+            r,
+            Response::Algorithms(_)
+        ))?);
         assert!(self.exchange(Request::GetDigests, |r| r == Response::Digests(1))?);
         let mut portions = 0;
         loop {
@@ -258,7 +303,7 @@ impl<'a> Harness<'a> {
                 break;
             }
         }
-        // DataTransferSize 256 forces the 149-byte chain into one portion;
+        // DataTransferSize 256 takes the 151-byte P-384 chain in one portion;
         // the chunking itself is covered by `certificate_is_fetched_in_portions`.
         assert!(portions >= 1);
         Ok(())
@@ -387,7 +432,7 @@ fn program_port_keys(h: &mut Harness<'_>, port_index: u8, registers: &[u8]) {
 #[test]
 fn full_run_version_to_end_session() {
     let key = signing_key(7);
-    let chain = cert_chain(&key);
+    let chain = certificates(&key);
     let report = report();
     let mut cert_buf = [0u8; 1024];
     let blocks = [MeasurementBlock {
@@ -511,7 +556,7 @@ fn full_run_version_to_end_session() {
 
 #[test]
 fn tdisp_errors_inside_the_session() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let report = report();
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &report, &[]);
@@ -568,7 +613,7 @@ fn tdisp_errors_inside_the_session() {
 #[test]
 fn bad_signature_is_rejected_at_key_exchange() {
     // The device presents key 7's chain but signs with key 8.
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 8, &mut cert_buf, &[], &[]);
     h.connect().unwrap();
@@ -585,7 +630,7 @@ fn bad_signature_is_rejected_at_key_exchange() {
 
 #[test]
 fn out_of_order_messages_fail_on_both_sides() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     h.offer(V12);
@@ -676,7 +721,7 @@ fn out_of_order_messages_fail_on_both_sides() {
 
 #[test]
 fn truncated_objects_fail_the_right_way() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     h.offer(V12);
@@ -721,7 +766,7 @@ fn truncated_objects_fail_the_right_way() {
 
 #[test]
 fn tampered_records_end_the_session() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     let id = h.open_session().unwrap();
@@ -752,7 +797,7 @@ fn certificate_is_fetched_in_portions() {
         // A chain padded with extra "certificate" bytes is still accepted by
         // the test provider only if its root hash covers them, so build the
         // long chain by hand: the provider sees a bad key and refuses it.
-        let mut chain = cert_chain(&signing_key(7));
+        let mut chain = certificates(&signing_key(7));
         chain.extend_from_slice(&[0u8; 600]);
         let total = chain.len() as u16;
         chain[..2].copy_from_slice(&total.to_le_bytes());
@@ -795,9 +840,15 @@ fn get_capabilities_12(flags: u32) -> Vec<u8> {
 /// NEGOTIATE_ALGORITHMS 1.2 (Table 15) for P-384/SHA-384 with the given
 /// AlgStructures (Table 16), each `(AlgType, AlgSupported)`.
 fn negotiate_algorithms_12(structs: &[(u8, u16)]) -> Vec<u8> {
+    negotiate_algorithms_12_with(0x80, 0x02, structs)
+}
+
+/// NEGOTIATE_ALGORITHMS 1.2 (Table 15) offering BaseAsymAlgo `asym` and
+/// BaseHashAlgo `hash` with the given AlgStructures (Table 16).
+fn negotiate_algorithms_12_with(asym: u8, hash: u8, structs: &[(u8, u16)]) -> Vec<u8> {
     let length = 32 + 4 * structs.len();
     let mut m = vec![0x12, 0xE3, structs.len() as u8, 0, length as u8, 0];
-    m.extend_from_slice(&[0x01, 0x02, 0x80, 0, 0, 0, 0x02, 0, 0, 0]);
+    m.extend_from_slice(&[0x01, 0x02, asym, 0, 0, 0, hash, 0, 0, 0]);
     m.extend_from_slice(&[0; 16]);
     for (alg_type, supported) in structs {
         m.extend_from_slice(&[*alg_type, 0x20]);
@@ -817,26 +868,56 @@ fn raw_vca_prefix(h: &mut Harness<'_>) {
 /// Defect 1: the requester sends only the AlgStructures it supports
 /// (Table 15: "The algorithm structure table shall be present only if the
 /// Requester supports that AlgType"), so no ReqBaseAsymAlg with
-/// AlgSupported = 0; Param1 and Length follow.
+/// AlgSupported = 0; Param1 and Length follow. Every algorithm the
+/// provider and the configuration allow is offered (BaseAsymAlgo P-256 |
+/// P-384 = 0x90, BaseHashAlgo SHA-256 | SHA-384 = 0x03, DHE secp256r1 |
+/// secp384r1 = 0x18, AEAD AES-128-GCM | AES-256-GCM = 0x03); a
+/// configuration limited to the P-384 suite offers one bit of each.
 #[test]
 fn requester_sends_only_supported_alg_structs() {
-    let chain = cert_chain(&signing_key(7));
-    let mut cert_buf = [0u8; 1024];
-    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
-    h.offer(V12);
-    assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
-    assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
-    let len = h
-        .requester
-        .request(Request::NegotiateAlgorithms, &mut h.request)
-        .unwrap();
-    let (_, sent) = doe::decode_object(&h.request[..len]).unwrap();
-    let expected = negotiate_algorithms_12(&[(2, 0x0010), (3, 0x0002), (5, 0x0001)]);
-    assert_eq!(&sent[..expected.len()], &expected[..]);
-    assert!(
-        sent[expected.len()..].iter().all(|&b| b == 0),
-        "DOE padding"
-    );
+    let chain = certificates(&signing_key(7));
+    for (config, expected) in [
+        (
+            Supported::ALL,
+            negotiate_algorithms_12_with(0x90, 0x03, &[(2, 0x0018), (3, 0x0003), (5, 0x0001)]),
+        ),
+        (
+            Supported::P384,
+            negotiate_algorithms_12(&[(2, 0x0010), (3, 0x0002), (5, 0x0001)]),
+        ),
+        (
+            Supported::P256,
+            negotiate_algorithms_12_with(0x10, 0x01, &[(2, 0x0008), (3, 0x0003), (5, 0x0001)]),
+        ),
+    ] {
+        let mut cert_buf = [0u8; 1024];
+        let requester = RequesterConfig {
+            algorithms: config,
+            ..REQUESTER_CONFIG
+        };
+        let mut h = Harness::build(
+            &chain,
+            7,
+            &mut cert_buf,
+            &[],
+            &[],
+            requester,
+            RESPONDER_FLAGS,
+        );
+        h.offer(V12);
+        assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
+        assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
+        let len = h
+            .requester
+            .request(Request::NegotiateAlgorithms, &mut h.request)
+            .unwrap();
+        let (_, sent) = doe::decode_object(&h.request[..len]).unwrap();
+        assert_eq!(&sent[..expected.len()], &expected[..]);
+        assert!(
+            sent[expected.len()..].iter().all(|&b| b == 0),
+            "DOE padding"
+        );
+    }
 }
 
 /// Defect 2: a responder without MEAS_CAP selects no measurement
@@ -844,7 +925,7 @@ fn requester_sends_only_supported_alg_structs() {
 /// "Otherwise, the Responder shall set this field to 0").
 #[test]
 fn algorithms_without_meas_cap_select_no_measurement_spec() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let flags = cap::CERT | cap::CHAL | cap::ENCRYPT | cap::MAC | cap::KEY_EX;
     let mut h = Harness::build(&chain, 7, &mut cert_buf, &[], &[], REQUESTER_CONFIG, flags);
@@ -874,7 +955,7 @@ fn algorithms_without_meas_cap_select_no_measurement_spec() {
 /// carries a non-zero HeartbeatPeriod in Param1.
 #[test]
 fn key_exchange_rsp_offers_a_heartbeat_period() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     h.connect().unwrap();
@@ -896,7 +977,7 @@ fn key_exchange_rsp_offers_a_heartbeat_period() {
 /// Table 22 RespAlgStruct).
 #[test]
 fn algorithms_answer_only_the_alg_structs_requested() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     raw_vca_prefix(&mut h);
@@ -917,7 +998,7 @@ fn algorithms_answer_only_the_alg_structs_requested() {
 /// HBEAT_CAP and the responder gave a non-zero HeartbeatPeriod.
 #[test]
 fn heartbeat_needs_hbeat_cap_on_both_sides() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::build(
         &chain,
@@ -1006,22 +1087,26 @@ fn three_blocks() -> [MeasurementBlock<'static>; 3] {
 }
 
 /// SHA-384 over the encoded blocks (DSP0274 MeasurementSummaryHash).
-fn summary_of(blocks: &[MeasurementBlock<'_>]) -> [u8; 48] {
-    use sha2::{Digest as _, Sha384};
-    let mut h = Sha384::new();
+fn summary_of(blocks: &[MeasurementBlock<'_>]) -> Vec<u8> {
+    summary_with(HashAlgo::Sha384, blocks)
+}
+
+/// The base hash `alg` over the encoded blocks.
+fn summary_with(alg: HashAlgo, blocks: &[MeasurementBlock<'_>]) -> Vec<u8> {
+    let mut all = Vec::new();
     for b in blocks {
         let mut buf = [0u8; 128];
         let len = encode_into(&mut buf, |w| b.write(w)).unwrap();
-        h.update(&buf[..len]);
+        all.extend_from_slice(&buf[..len]);
     }
-    h.finalize().into()
+    tsm_spdm_rustcrypto::digest(alg, &all)
 }
 
 /// CHALLENGE; returns the measurement summary hash if one came back.
-fn challenge(h: &mut Harness<'_>, req: Request<'_>) -> Result<Option<[u8; 48]>, Error> {
+fn challenge(h: &mut Harness<'_>, req: Request<'_>) -> Result<Option<Vec<u8>>, Error> {
     h.exchange(req, |r| match r {
         Response::ChallengeAuth => None,
-        Response::ChallengeAuthWithSummary(d) => Some(d),
+        Response::ChallengeAuthWithSummary(d) => Some(d.as_slice().to_vec()),
         other => panic!("{other:?}"),
     })
 }
@@ -1047,7 +1132,7 @@ fn signed_measurements(h: &mut Harness<'_>) -> Vec<u8> {
 /// inside the session, heartbeat, IDE_KM on both ports, end of session.
 #[test]
 fn every_version_pair_runs_end_to_end() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let blocks = three_blocks();
     for (offer, spdm, secured) in PAIRS {
         let mut cert_buf = [0u8; 1024];
@@ -1108,7 +1193,7 @@ fn every_version_pair_runs_end_to_end() {
 /// ERROR VersionMismatch.
 #[test]
 fn version_mismatches_fail_the_right_way() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let only = |spdm: &'static [u8], secured: &'static [u16]| Versions { spdm, secured };
     for (requester, responder) in [
         (only(&[0x12], &[0x1100]), only(&[0x13], &[0x1100])),
@@ -1161,7 +1246,7 @@ fn version_mismatches_fail_the_right_way() {
 /// GET_CAPABILITIES (Table 11, same 20 bytes as 1.2) selects 1.3.
 #[test]
 fn responder_offers_spdm_12_and_13() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     assert_eq!(
@@ -1187,7 +1272,7 @@ fn responder_offers_spdm_12_and_13() {
 /// for scheduling; a period of 0 means no HEARTBEAT at all.
 #[test]
 fn heartbeat_period_is_configurable_and_honoured() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &[]);
     h.open_session().unwrap();
@@ -1223,7 +1308,7 @@ fn heartbeat_period_is_configurable_and_honoured() {
 /// MEAS_CAP the requester does not ask and the responder refuses.
 #[test]
 fn challenge_answers_with_a_measurement_summary_hash() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let blocks = three_blocks();
     let mut cert_buf = [0u8; 1024];
     let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &blocks);
@@ -1266,7 +1351,7 @@ fn challenge_answers_with_a_measurement_summary_hash() {
             &mut h,
             Request::ChallengeWithSummary(msg::meas_summary::TCB)
         ),
-        Ok(Some([0; 48]))
+        Ok(Some(vec![0; 48]))
     );
     assert_eq!(
         h.requester
@@ -1308,7 +1393,7 @@ fn challenge_answers_with_a_measurement_summary_hash() {
 /// refused.
 #[test]
 fn requester_rejects_measurement_selection_without_meas_cap() {
-    let chain = cert_chain(&signing_key(7));
+    let chain = certificates(&signing_key(7));
     let mut cert_buf = [0u8; 1024];
     let flags = RESPONDER_FLAGS & !cap::MEAS;
     let mut h = Harness::build(&chain, 7, &mut cert_buf, &[], &[], REQUESTER_CONFIG, flags);

@@ -9,15 +9,18 @@
 //! MasterSecret    = HKDF-Extract(Salt_1, 0^H)
 //! {req,rsp}_data  = HKDF-Expand(MasterSecret, BinConcat(H, "req app data"/"rsp app data", TH2), H)
 //! finished_key    = HKDF-Expand(x_hs, BinConcat(H, "finished"), H)
-//! key, iv         = HKDF-Expand(secret, BinConcat(32, "key") / BinConcat(12, "iv"))
+//! key, iv         = HKDF-Expand(secret, BinConcat(K, "key") / BinConcat(12, "iv"))
 //! BinConcat(L, label, ctx) = L as u16 little-endian || "spdm1.x " || label || ctx
 //! ```
 //!
-//! The version label is that of the negotiated SPDMVersion: "spdm1.2 " or
-//! "spdm1.3 "; nothing else in the schedule depends on the version.
+//! H is the digest size of the negotiated hash, which HKDF and HMAC use
+//! (32 for SHA-256, 48 for SHA-384); K is the key size of the negotiated
+//! AEAD (16 for AES-128-GCM, 32 for AES-256-GCM). The version label is
+//! that of the negotiated SPDMVersion: "spdm1.2 " or "spdm1.3 "; nothing
+//! else in the schedule depends on the version.
 
-use super::crypto::{CryptoError, Digest, SpdmCrypto};
-use super::{AEAD_IV_LEN, AEAD_KEY_LEN, HASH_LEN};
+use super::crypto::{AeadAlgo, CryptoError, Digest, HashAlgo, SpdmCrypto};
+use super::{AEAD_IV_LEN, MAX_AEAD_KEY_LEN, MAX_HASH_LEN};
 
 /// Version prefix of every BinConcat label for SPDM 1.2.
 pub const LABEL_PREFIX_12: &[u8; 8] = b"spdm1.2 ";
@@ -34,8 +37,8 @@ fn label_prefix(version: u8) -> &'static [u8; 8] {
     }
 }
 
-/// Longest BinConcat: length (2) + prefix (8) + longest label (12) + TH (48).
-const BIN_CONCAT_MAX: usize = 2 + 8 + 12 + HASH_LEN;
+/// Longest BinConcat: length (2) + prefix (8) + longest label (12) + TH (H).
+const BIN_CONCAT_MAX: usize = 2 + 8 + 12 + MAX_HASH_LEN;
 
 /// Builds BinConcat(`length`, `label`, `context`) for SPDMVersion
 /// `version` into `out`, returning its size.
@@ -58,6 +61,7 @@ pub fn bin_concat(
 /// HKDF-Expand with a BinConcat info string.
 fn expand_label<C: SpdmCrypto + ?Sized>(
     crypto: &C,
+    alg: HashAlgo,
     version: u8,
     secret: &Digest,
     label: &[u8],
@@ -67,27 +71,40 @@ fn expand_label<C: SpdmCrypto + ?Sized>(
     let mut info = [0u8; BIN_CONCAT_MAX];
     let length = u16::try_from(out.len()).map_err(|_| CryptoError::Failed)?;
     let len = bin_concat(version, length, label, context, &mut info)?;
-    crypto.hkdf_expand(secret, info.get(..len).ok_or(CryptoError::Failed)?, out)
+    let info = info.get(..len).ok_or(CryptoError::Failed)?;
+    crypto.hkdf_expand(alg, secret.as_slice(), info, out)
 }
 
 /// HKDF-Expand of a full-length (H) secret.
 fn expand_secret<C: SpdmCrypto + ?Sized>(
     crypto: &C,
+    alg: HashAlgo,
     version: u8,
     secret: &Digest,
     label: &[u8],
     context: &[u8],
 ) -> Result<Digest, CryptoError> {
-    let mut out = [0u8; HASH_LEN];
-    expand_label(crypto, version, secret, label, context, &mut out)?;
+    let mut out = Digest::zeroed(alg.digest_len())?;
+    expand_label(
+        crypto,
+        alg,
+        version,
+        secret,
+        label,
+        context,
+        out.as_mut_slice(),
+    )?;
     Ok(out)
 }
 
 /// AEAD key and IV of one direction, with its record sequence number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirectionKeys {
-    /// AES-256-GCM key.
-    pub key: [u8; AEAD_KEY_LEN],
+    /// The AEAD the key is for.
+    pub aead: AeadAlgo,
+    /// Key storage: the first `aead.key_len()` bytes are the key, the rest
+    /// zero (see [`Self::key`]).
+    pub key: [u8; MAX_AEAD_KEY_LEN],
     /// Base IV; the sequence number is mixed in per record.
     pub iv: [u8; AEAD_IV_LEN],
     /// Sequence number of the next record in this direction.
@@ -95,20 +112,33 @@ pub struct DirectionKeys {
 }
 
 impl DirectionKeys {
-    /// Derives the key and IV from a handshake or data secret.
+    /// Derives the `aead` key and the IV from a handshake or data secret
+    /// of hash `alg`.
     pub fn derive<C: SpdmCrypto + ?Sized>(
         crypto: &C,
+        alg: HashAlgo,
+        aead: AeadAlgo,
         version: u8,
         secret: &Digest,
     ) -> Result<Self, CryptoError> {
         let mut keys = Self {
-            key: [0; AEAD_KEY_LEN],
+            aead,
+            key: [0; MAX_AEAD_KEY_LEN],
             iv: [0; AEAD_IV_LEN],
             sequence: 0,
         };
-        expand_label(crypto, version, secret, b"key", &[], &mut keys.key)?;
-        expand_label(crypto, version, secret, b"iv", &[], &mut keys.iv)?;
+        let key = keys
+            .key
+            .get_mut(..aead.key_len())
+            .ok_or(CryptoError::Failed)?;
+        expand_label(crypto, alg, version, secret, b"key", &[], key)?;
+        expand_label(crypto, alg, version, secret, b"iv", &[], &mut keys.iv)?;
         Ok(keys)
+    }
+
+    /// The key, `aead.key_len()` bytes.
+    pub fn key(&self) -> &[u8] {
+        self.key.get(..self.aead.key_len()).unwrap_or(&[])
     }
 }
 
@@ -126,6 +156,10 @@ pub struct SessionKeys {
 pub struct HandshakeSecrets {
     /// SPDMVersion whose label prefix every derivation uses.
     pub version: u8,
+    /// The negotiated hash (HKDF, HMAC, secret sizes).
+    pub hash: HashAlgo,
+    /// The negotiated AEAD (key sizes).
+    pub aead: AeadAlgo,
     /// HandshakeSecret, input to the master secret.
     pub handshake_secret: Digest,
     /// Requester handshake secret.
@@ -139,21 +173,30 @@ pub struct HandshakeSecrets {
 }
 
 impl HandshakeSecrets {
-    /// Derives the handshake secrets of SPDMVersion `version` from the DHE
-    /// shared secret and TH1.
+    /// Derives the handshake secrets of SPDMVersion `version` with hash
+    /// `hash` from the DHE shared secret and TH1; the session keys will be
+    /// for `aead`.
     pub fn derive<C: SpdmCrypto + ?Sized>(
         crypto: &C,
         version: u8,
+        hash: HashAlgo,
+        aead: AeadAlgo,
         shared: &[u8],
         th1: &Digest,
     ) -> Result<Self, CryptoError> {
-        let handshake_secret = crypto.hkdf_extract(&[0u8; HASH_LEN], shared);
-        let request = expand_secret(crypto, version, &handshake_secret, b"req hs data", th1)?;
-        let response = expand_secret(crypto, version, &handshake_secret, b"rsp hs data", th1)?;
+        let zeros = [0u8; MAX_HASH_LEN];
+        let salt0 = zeros.get(..hash.digest_len()).ok_or(CryptoError::Failed)?;
+        let handshake_secret = crypto.hkdf_extract(hash, salt0, shared)?;
+        let th1 = th1.as_slice();
+        let hs = &handshake_secret;
+        let request = expand_secret(crypto, hash, version, hs, b"req hs data", th1)?;
+        let response = expand_secret(crypto, hash, version, hs, b"rsp hs data", th1)?;
         Ok(Self {
             version,
-            request_finished: expand_secret(crypto, version, &request, b"finished", &[])?,
-            response_finished: expand_secret(crypto, version, &response, b"finished", &[])?,
+            hash,
+            aead,
+            request_finished: expand_secret(crypto, hash, version, &request, b"finished", &[])?,
+            response_finished: expand_secret(crypto, hash, version, &response, b"finished", &[])?,
             handshake_secret,
             request,
             response,
@@ -162,9 +205,10 @@ impl HandshakeSecrets {
 
     /// AEAD keys protecting FINISH and FINISH_RSP.
     pub fn keys<C: SpdmCrypto + ?Sized>(&self, crypto: &C) -> Result<SessionKeys, CryptoError> {
+        let (hash, aead, version) = (self.hash, self.aead, self.version);
         Ok(SessionKeys {
-            request: DirectionKeys::derive(crypto, self.version, &self.request)?,
-            response: DirectionKeys::derive(crypto, self.version, &self.response)?,
+            request: DirectionKeys::derive(crypto, hash, aead, version, &self.request)?,
+            response: DirectionKeys::derive(crypto, hash, aead, version, &self.response)?,
         })
     }
 
@@ -174,14 +218,24 @@ impl HandshakeSecrets {
         crypto: &C,
         th2: &Digest,
     ) -> Result<SessionKeys, CryptoError> {
-        let version = self.version;
-        let salt1 = expand_secret(crypto, version, &self.handshake_secret, b"derived", &[])?;
-        let master = crypto.hkdf_extract(&salt1, &[0u8; HASH_LEN]);
-        let request = expand_secret(crypto, version, &master, b"req app data", th2)?;
-        let response = expand_secret(crypto, version, &master, b"rsp app data", th2)?;
+        let (hash, aead, version) = (self.hash, self.aead, self.version);
+        let salt1 = expand_secret(
+            crypto,
+            hash,
+            version,
+            &self.handshake_secret,
+            b"derived",
+            &[],
+        )?;
+        let zeros = [0u8; MAX_HASH_LEN];
+        let ikm = zeros.get(..hash.digest_len()).ok_or(CryptoError::Failed)?;
+        let master = crypto.hkdf_extract(hash, salt1.as_slice(), ikm)?;
+        let th2 = th2.as_slice();
+        let request = expand_secret(crypto, hash, version, &master, b"req app data", th2)?;
+        let response = expand_secret(crypto, hash, version, &master, b"rsp app data", th2)?;
         Ok(SessionKeys {
-            request: DirectionKeys::derive(crypto, version, &request)?,
-            response: DirectionKeys::derive(crypto, version, &response)?,
+            request: DirectionKeys::derive(crypto, hash, aead, version, &request)?,
+            response: DirectionKeys::derive(crypto, hash, aead, version, &response)?,
         })
     }
 }
@@ -202,5 +256,12 @@ mod tests {
         assert_eq!(&out[..12], b"\x0c\x00spdm1.2 iv");
         let len = bin_concat(0x13, 32, b"key", &[], &mut out).unwrap();
         assert_eq!(&out[..len], b"\x20\x00spdm1.3 key");
+        // SHA-256: L = 32 for secrets, an AES-128-GCM key has L = 16.
+        let len = bin_concat(0x12, 32, b"finished", &[], &mut out).unwrap();
+        assert_eq!(&out[..len], b"\x20\x00spdm1.2 finished");
+        let len = bin_concat(0x13, 16, b"key", &[], &mut out).unwrap();
+        assert_eq!(&out[..len], b"\x10\x00spdm1.3 key");
+        let len = bin_concat(0x12, 32, b"req hs data", &[0xCD; 32], &mut out).unwrap();
+        assert_eq!(len, 2 + 8 + 11 + 32);
     }
 }

@@ -5,21 +5,24 @@
 //! * [`msg`]: zero-copy codecs for every message the requester and
 //!   responder use.
 //! * [`opaque`]: the secured-message version negotiation carried in opaque data.
+//! * [`algo`]: the negotiable algorithms, their sizes and bit values.
 //! * [`crypto`]: the [`crypto::SpdmCrypto`] trait the caller implements.
-//! * [`key_schedule`]: the DSP0274 1.2 key schedule.
+//! * [`key_schedule`]: the DSP0274 1.2/1.3 key schedule.
 //! * [`secured`]: DSP0277 record framing with AEAD.
 //! * [`vendor`]: PCI-SIG `VENDOR_DEFINED_REQUEST`/`RESPONSE` payload header.
 //! * [`requester`] and [`responder`]: state machines enforcing message order.
 //!
 //! Layout facts come from DSP0274 1.2.x and 1.3 and DSP0277 1.1 and 1.2.
-//! The state machines support one algorithm suite, the one every
-//! backend in this project uses: ECDSA P-384, SHA-384, ECDHE secp384r1,
-//! AES-256-GCM and the SPDM key schedule. The codecs accept any suite.
+//! The state machines negotiate each algorithm from what both sides
+//! support ([`algo`]): ECDSA P-256 or P-384, SHA-256 or SHA-384, ECDHE
+//! secp256r1 or secp384r1, AES-128-GCM or AES-256-GCM, and the SPDM key
+//! schedule. The codecs accept any sizes ([`AlgSizes`]).
 
 use core::fmt;
 
 use super::wire;
 
+pub mod algo;
 pub mod crypto;
 pub mod key_schedule;
 pub mod msg;
@@ -286,18 +289,10 @@ pub mod alg {
 
 /// Size of nonces and random data fields.
 pub const NONCE_LEN: usize = 32;
-/// SHA-384 digest size, the hash size of the supported suite.
-pub const HASH_LEN: usize = 48;
-/// ECDSA P-384 signature size (r || s).
-pub const SIGNATURE_LEN: usize = 96;
-/// secp384r1 exchange data size (X || Y).
-pub const DHE_LEN: usize = 96;
-/// AES-256-GCM key size.
-pub const AEAD_KEY_LEN: usize = 32;
-/// AES-GCM nonce size.
-pub const AEAD_IV_LEN: usize = 12;
-/// AES-GCM tag size.
-pub const AEAD_TAG_LEN: usize = 16;
+pub use algo::{
+    AEAD_IV_LEN, AEAD_TAG_LEN, MAX_AEAD_KEY_LEN, MAX_DHE_LEN, MAX_HASH_LEN, MAX_SHARED_SECRET_LEN,
+    MAX_SIGNATURE_LEN,
+};
 
 /// Field sizes that depend on the negotiated algorithms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -312,11 +307,9 @@ pub struct AlgSizes {
 
 impl AlgSizes {
     /// Sizes of the ECDSA-P384 / SHA-384 / secp384r1 suite.
-    pub const P384_SHA384: AlgSizes = AlgSizes {
-        hash: HASH_LEN,
-        signature: SIGNATURE_LEN,
-        dhe: DHE_LEN,
-    };
+    pub const P384_SHA384: AlgSizes = algo::Algorithms::P384.sizes();
+    /// Sizes of the ECDSA-P256 / SHA-256 / secp256r1 suite.
+    pub const P256_SHA256: AlgSizes = algo::Algorithms::P256.sizes();
 }
 
 /// What went wrong in a requester or responder.

@@ -15,19 +15,25 @@
 //!
 //! The highest SPDM version (1.2 or 1.3) and secured-message version (1.1
 //! or 1.2) both sides offer is used; [`Requester::set_versions`] narrows
-//! the offer. HEARTBEAT is sent only when both sides have HBEAT_CAP and the
+//! the offer. NEGOTIATE_ALGORITHMS offers every algorithm both the crypto
+//! provider ([`SpdmCrypto::supported`]) and [`RequesterConfig::algorithms`]
+//! allow; the responder's selection must be one of them, one of each kind,
+//! and from then on hashes, signatures, DHE and AEAD follow it
+//! ([`Requester::algorithms`]). A selection of nothing (the responder's
+//! way of saying there is no common algorithm) fails with
+//! [`Error::Negotiation`]`("no common algorithm")`. HEARTBEAT is sent only when both sides have HBEAT_CAP and the
 //! responder gave a HeartbeatPeriod, which [`Requester::heartbeat_period`]
 //! reports so the caller can schedule heartbeats.
 
 use super::super::doe;
-use super::crypto::{ct_eq, hash_all, Digest, SpdmCrypto};
+use super::crypto::{ct_eq, hash_all, Algorithms, Digest, HashAlgo, SpdmCrypto, Supported};
 use super::msg::{self, Header};
 use super::msg::{RequesterContext, REQUESTER_CONTEXT_LEN};
-use super::session::SessionParams;
 use super::session::{self, Session, PLAIN_OFFSET, SECURED_OFFSET};
+use super::session::{EarlyTranscript, SessionParams};
 use super::vendor::PciSigMessage;
 use super::wire::{self, Reader, Writer};
-use super::{alg, cap, code, opaque, AlgSizes, Error, Result, Versions, NONCE_LEN};
+use super::{alg, cap, code, opaque, Error, Result, Versions, NONCE_LEN};
 
 /// What the requester advertises.
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +48,10 @@ pub struct RequesterConfig {
     pub max_spdm_msg_size: u32,
     /// ReqSessionID to offer in KEY_EXCHANGE.
     pub req_session_id: u16,
+    /// The algorithms to offer in NEGOTIATE_ALGORITHMS (further limited to
+    /// what the crypto provider supports): [`Supported::ALL`], or e.g.
+    /// [`Supported::P256`] to insist on the P-256 suite.
+    pub algorithms: Supported,
 }
 
 /// The request to send next.
@@ -51,7 +61,8 @@ pub enum Request<'r> {
     GetVersion,
     /// GET_CAPABILITIES.
     GetCapabilities,
-    /// NEGOTIATE_ALGORITHMS offering the one supported suite.
+    /// NEGOTIATE_ALGORITHMS offering every algorithm both the provider and
+    /// the configuration allow.
     NegotiateAlgorithms,
     /// GET_DIGESTS.
     GetDigests,
@@ -96,8 +107,8 @@ pub enum Response<'b> {
     Version,
     /// CAPABILITIES: the responder's flags.
     Capabilities(u32),
-    /// ALGORITHMS: the supported suite was selected.
-    Algorithms,
+    /// ALGORITHMS: what the responder selected.
+    Algorithms(Algorithms),
     /// DIGESTS: the slot mask.
     Digests(u8),
     /// CERTIFICATE: whether the chain is now complete (and accepted).
@@ -108,7 +119,7 @@ pub enum Response<'b> {
     /// CHALLENGE_AUTH verified.
     ChallengeAuth,
     /// CHALLENGE_AUTH verified; it carried this measurement summary hash.
-    ChallengeAuthWithSummary(super::crypto::Digest),
+    ChallengeAuthWithSummary(Digest),
     /// MEASUREMENTS (signature verified if one was asked for).
     Measurements(msg::Measurements<'b>),
     /// KEY_EXCHANGE_RSP verified; the session exists (handshake phase).
@@ -191,7 +202,6 @@ impl<C: SpdmCrypto> Pending<C> {
 const MAX_KEPT_REQUEST: usize = 192;
 /// Portion size asked for per GET_CERTIFICATE.
 const CERT_PORTION: usize = 0x400;
-const SIZES: AlgSizes = AlgSizes::P384_SHA384;
 
 /// The SPDM requester.
 pub struct Requester<'c, C: SpdmCrypto> {
@@ -200,6 +210,11 @@ pub struct Requester<'c, C: SpdmCrypto> {
     state: Connection,
     version: u8,
     responder_flags: u32,
+    /// VCA while the hash is not known yet.
+    early: EarlyTranscript<C>,
+    /// What ALGORITHMS selected.
+    algorithms: Option<Algorithms>,
+    /// VCA, valid once the algorithms are negotiated.
     vca: C::Hash,
     m1: C::Hash,
     l1: C::Hash,
@@ -221,8 +236,12 @@ pub struct Requester<'c, C: SpdmCrypto> {
 impl<'c, C: SpdmCrypto> Requester<'c, C> {
     /// A requester that has sent nothing; `cert_buf` receives the chain.
     pub fn new(crypto: C, config: RequesterConfig, cert_buf: &'c mut [u8]) -> Self {
-        let vca = crypto.hash_new();
+        // Placeholders until ALGORITHMS names the hash.
+        let placeholder = crypto.supported().strongest_hash();
+        let vca = crypto.hash_new(placeholder.unwrap_or(HashAlgo::Sha384));
         Self {
+            early: EarlyTranscript::new(&crypto, Supported::NONE),
+            algorithms: None,
             m1: vca.clone(),
             l1: vca.clone(),
             vca,
@@ -248,6 +267,25 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
     /// [`Versions::ALL`]); takes effect at the next GET_VERSION.
     pub fn set_versions(&mut self, versions: Versions) {
         self.versions = versions;
+    }
+
+    /// The algorithms ALGORITHMS selected, once accepted.
+    pub fn algorithms(&self) -> Option<Algorithms> {
+        self.algorithms
+    }
+
+    /// What NEGOTIATE_ALGORITHMS offers: the configuration limited to
+    /// what the provider supports.
+    pub fn offered(&self) -> Supported {
+        self.config
+            .algorithms
+            .known()
+            .intersect(self.crypto.supported())
+    }
+
+    /// The negotiated algorithms, or `UnexpectedMessage` before ALGORITHMS.
+    fn algs(&self) -> Result<Algorithms> {
+        self.algorithms.ok_or(Error::UnexpectedMessage(0))
     }
 
     /// The negotiated SPDMVersion, once VERSION was accepted.
@@ -458,6 +496,7 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         self.cert_total = None;
         self.cert_chain_hash = None;
         self.slot0_digest = None;
+        self.algorithms = None;
     }
 
     /// Writes the SPDM message for `req` at the start of `out`.
@@ -480,20 +519,26 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 max_spdm_msg_size: self.config.max_spdm_msg_size,
             }
             .write(&mut w, code::GET_CAPABILITIES)?,
-            (Pending::Algorithms, _) => msg::NegotiateAlgorithms {
-                version,
-                measurement_spec: alg::MEAS_SPEC_DMTF,
-                other_params: alg::OPAQUE_DATA_FMT1,
-                base_asym: alg::ASYM_ECDSA_P384,
-                base_hash: alg::HASH_SHA384,
-                structs: msg::AlgStructs {
-                    dhe: alg::DHE_SECP384R1,
-                    aead: alg::AEAD_AES_256_GCM,
-                    req_base_asym: 0,
-                    key_schedule: alg::KEY_SCHEDULE_SPDM,
-                },
+            (Pending::Algorithms, _) => {
+                let offer = self.offered();
+                if offer.hash == 0 || offer.asym == 0 || offer.dhe == 0 || offer.aead == 0 {
+                    return Err(Error::Negotiation("no algorithm to offer"));
+                }
+                msg::NegotiateAlgorithms {
+                    version,
+                    measurement_spec: alg::MEAS_SPEC_DMTF,
+                    other_params: alg::OPAQUE_DATA_FMT1,
+                    base_asym: offer.asym,
+                    base_hash: offer.hash,
+                    structs: msg::AlgStructs {
+                        dhe: offer.dhe,
+                        aead: offer.aead,
+                        req_base_asym: 0,
+                        key_schedule: alg::KEY_SCHEDULE_SPDM,
+                    },
+                }
+                .write(&mut w)?
             }
-            .write(&mut w)?,
             (Pending::Digests, _) => msg::Bare {
                 version,
                 code: code::GET_DIGESTS,
@@ -556,11 +601,11 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 let mut header_bytes = [0u8; msg::FINISH_HEADER_LEN];
                 header.write(&mut Writer::new(&mut header_bytes))?;
                 session.append(&self.crypto, &header_bytes);
-                let verify = session.requester_verify_data(&self.crypto);
-                session.append(&self.crypto, &verify);
+                let verify = session.requester_verify_data(&self.crypto)?;
+                session.append(&self.crypto, verify.as_slice());
                 msg::Finish {
                     version,
-                    verify_data: &verify,
+                    verify_data: verify.as_slice(),
                 }
                 .write(&mut w)?
             }
@@ -596,7 +641,11 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
     }
 
     fn encode_key_exchange(&mut self, out: &mut [u8]) -> Result<(Pending<C>, usize)> {
-        let (secret, public) = self.crypto.dhe_generate()?;
+        let group = self.algs()?.dhe;
+        let (secret, public) = self.crypto.dhe_generate(group)?;
+        if public.len() != group.public_len() {
+            return Err(Error::Crypto(super::crypto::CryptoError::Failed));
+        }
         let mut random = [0u8; NONCE_LEN];
         self.crypto.random(&mut random)?;
         let mut supported = [0u8; opaque::MAX_LEN];
@@ -617,7 +666,7 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 req_session_id: self.config.req_session_id,
                 session_policy: 0,
                 random: &random,
-                exchange_data: &public,
+                exchange_data: public.as_slice(),
                 opaque: supported.get(..opaque_len).unwrap_or(&[]),
             }
             .write(w)
@@ -692,6 +741,8 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                     .versions
                     .best_spdm(|ours| v.versions().any(|theirs| theirs == ours))
                     .ok_or(Error::Negotiation("no common SPDM version"))?;
+                // VCA is hashed with every algorithm that may be selected.
+                self.early = EarlyTranscript::new(&self.crypto, self.offered());
                 Response::Version
             }
             Pending::Capabilities => {
@@ -701,17 +752,32 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
             }
             Pending::Algorithms => {
                 let a = msg::Algorithms::read(&mut r)?;
-                let suite = a.base_asym == alg::ASYM_ECDSA_P384
-                    && a.base_hash == alg::HASH_SHA384
-                    && a.structs.dhe == alg::DHE_SECP384R1
-                    && a.structs.aead == alg::AEAD_AES_256_GCM
-                    && a.structs.key_schedule == alg::KEY_SCHEDULE_SPDM
-                    && a.other_params == alg::OPAQUE_DATA_FMT1;
-                if !suite {
-                    return Err(Error::Negotiation(
-                        "responder did not select P-384/SHA-384/AES-256-GCM",
-                    ));
+                // DSP0274 1.3 Table 21 (BaseAsymSel, BaseHashSel) and Table
+                // 22 (AlgSupported): the responder selects at most one of
+                // what was offered; selecting none means no common one.
+                if a.base_asym == 0
+                    || a.base_hash == 0
+                    || a.structs.dhe == 0
+                    || a.structs.aead == 0
+                    || a.structs.key_schedule == 0
+                {
+                    return Err(Error::Negotiation("no common algorithm"));
                 }
+                let selected = HashAlgo::from_bits(a.base_hash).and_then(|hash| {
+                    Some(Algorithms {
+                        hash,
+                        asym: super::crypto::AsymAlgo::from_bits(a.base_asym)?,
+                        dhe: super::crypto::DheGroup::from_bits(a.structs.dhe)?,
+                        aead: super::crypto::AeadAlgo::from_bits(a.structs.aead)?,
+                    })
+                });
+                let selected = selected
+                    .filter(|s| self.offered().contains(s))
+                    .filter(|_| a.structs.key_schedule == alg::KEY_SCHEDULE_SPDM)
+                    .filter(|_| a.other_params == alg::OPAQUE_DATA_FMT1)
+                    .ok_or(Error::Negotiation(
+                        "responder selected an algorithm not offered",
+                    ))?;
                 // DSP0274 1.3 Table 21: without MEAS_CAP both are 0; with it
                 // and a specification selected, exactly one hash bit.
                 let measurements = if self.responder_flags & cap::MEAS == 0 {
@@ -722,11 +788,12 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 if !measurements {
                     return Err(Error::Negotiation("measurement selection"));
                 }
-                Response::Algorithms
+                Response::Algorithms(selected)
             }
             Pending::Digests => {
-                let d = msg::Digests::read(&mut r, &SIZES)?;
-                self.slot0_digest = d.digest(0, &SIZES).and_then(|d| d.try_into().ok());
+                let sizes = self.algs()?.sizes();
+                let d = msg::Digests::read(&mut r, &sizes)?;
+                self.slot0_digest = d.digest(0, &sizes).and_then(|d| Digest::from_slice(d).ok());
                 Response::Digests(d.slot_mask)
             }
             Pending::Certificate { offset, length } => {
@@ -737,8 +804,9 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 }
             }
             Pending::Challenge { summary, context } => {
-                let c = msg::ChallengeAuth::read(&mut r, &SIZES, summary)?;
-                if Some(c.cert_chain_hash) != self.cert_chain_hash.as_ref().map(|h| &h[..]) {
+                let sizes = self.algs()?.sizes();
+                let c = msg::ChallengeAuth::read(&mut r, &sizes, summary)?;
+                if Some(c.cert_chain_hash) != self.cert_chain_hash.as_ref().map(|h| h.as_slice()) {
                     return Err(Error::Negotiation(
                         "CHALLENGE_AUTH names another certificate chain",
                     ));
@@ -746,16 +814,17 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
                 if c.requester_context != context {
                     return Err(Error::Negotiation("RequesterContext not echoed"));
                 }
-                let signed_len = r.consumed() - SIZES.signature;
+                let signed_len = r.consumed() - sizes.signature;
                 let mut m1 = self.m1.clone();
                 self.crypto.hash_update(&mut m1, self.kept_request());
                 self.crypto
                     .hash_update(&mut m1, msg.get(..signed_len).unwrap_or(&[]));
                 self.verify(m1, session::CONTEXT_CHALLENGE_AUTH, c.signature)?;
                 self.m1 = self.vca.clone();
-                match c.meas_summary_hash.try_into() {
-                    Ok(digest) => Response::ChallengeAuthWithSummary(digest),
-                    Err(_) => Response::ChallengeAuth,
+                if c.meas_summary_hash.is_empty() {
+                    Response::ChallengeAuth
+                } else {
+                    Response::ChallengeAuthWithSummary(Digest::from_slice(c.meas_summary_hash)?)
                 }
             }
             Pending::Measurements {
@@ -777,22 +846,27 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         let exact = msg.get(..r.consumed()).unwrap_or(&[]);
         doe::check_padding(r.rest())?;
         match response {
-            Response::Version | Response::Capabilities(_) | Response::Algorithms => {
-                if response == Response::Version {
-                    self.vca = self.crypto.hash_new();
-                }
+            Response::Version | Response::Capabilities(_) | Response::Algorithms(_) => {
                 let kept = self.request_bytes;
-                self.crypto
-                    .hash_update(&mut self.vca, kept.get(..self.request_len).unwrap_or(&[]));
-                self.crypto.hash_update(&mut self.vca, exact);
+                self.early
+                    .update(&self.crypto, kept.get(..self.request_len).unwrap_or(&[]));
+                self.early.update(&self.crypto, exact);
                 self.state = match response {
                     Response::Version => Connection::Versioned,
                     Response::Capabilities(_) => Connection::Capable,
-                    _ => {
+                    Response::Algorithms(selected) => {
+                        // The selection is one of the offered hashes, each
+                        // of which the early transcript has.
+                        self.vca = self
+                            .early
+                            .take(selected.hash)
+                            .ok_or(Error::Negotiation("no transcript of the selected hash"))?;
+                        self.algorithms = Some(selected);
                         self.m1 = self.vca.clone();
                         self.l1 = self.vca.clone();
                         Connection::Negotiated
                     }
+                    _ => return Err(Error::UnexpectedMessage(0)),
                 };
             }
             Response::Digests(_) | Response::Certificate { .. } => {
@@ -841,21 +915,26 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         if Reader::new(chain).u16().map(usize::from) != Ok(end) {
             return bad("CertChainLength");
         }
-        let digest = hash_all(&self.crypto, chain);
+        let algs = self.algs()?;
+        let digest = hash_all(&self.crypto, algs.hash, chain);
         if self.slot0_digest.is_some_and(|d| d != digest) {
             return Err(Error::Negotiation(
                 "certificate chain does not match DIGESTS",
             ));
         }
-        self.crypto.set_peer_cert_chain(chain)?;
+        self.crypto
+            .set_peer_cert_chain(algs.asym, algs.hash, chain)?;
         self.cert_chain_hash = Some(digest);
         Ok(())
     }
 
     fn verify(&self, transcript: C::Hash, context: &[u8], signature: &[u8]) -> Result<()> {
+        let algs = self.algs()?;
         let digest = self.crypto.hash_finish(transcript);
         let input = session::signing_input(self.version, context, &digest);
-        Ok(self.crypto.verify_peer(&input, signature)?)
+        Ok(self
+            .crypto
+            .verify_peer(algs.asym, algs.hash, input.as_slice(), signature)?)
     }
 
     /// Checks MEASUREMENTS against the kept request and runs `l1`, the
@@ -869,7 +948,7 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         signed: bool,
         context: RequesterContext,
     ) -> Result<msg::Measurements<'b>> {
-        let m = msg::Measurements::read(r, &SIZES, signed)?;
+        let m = msg::Measurements::read(r, &self.algs()?.sizes(), signed)?;
         if m.requester_context != context {
             return Err(Error::Negotiation("RequesterContext not echoed"));
         }
@@ -890,7 +969,9 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         r: &mut Reader<'b>,
         msg: &'b [u8],
     ) -> Result<Response<'b>> {
-        let k = msg::KeyExchangeRsp::read(r, &SIZES, msg::meas_summary::NONE)?;
+        let algs = self.algs()?;
+        let sizes = algs.sizes();
+        let k = msg::KeyExchangeRsp::read(r, &sizes, msg::meas_summary::NONE)?;
         if k.mut_auth_requested != 0 {
             return Err(Error::Negotiation("mutual authentication is not supported"));
         }
@@ -901,26 +982,30 @@ impl<'c, C: SpdmCrypto> Requester<'c, C> {
         let ct = self
             .cert_chain_hash
             .ok_or(Error::UnexpectedMessage(code::KEY_EXCHANGE_RSP))?;
-        let sig_end = r.consumed() - SIZES.hash;
-        let sig_start = sig_end - SIZES.signature;
+        let sig_end = r.consumed() - sizes.hash;
+        let sig_start = sig_end - sizes.signature;
         let mut th = self.vca.clone();
-        self.crypto.hash_update(&mut th, &ct);
+        self.crypto.hash_update(&mut th, ct.as_slice());
         self.crypto.hash_update(&mut th, self.kept_request());
         self.crypto
             .hash_update(&mut th, msg.get(..sig_start).unwrap_or(&[]));
         self.verify(th.clone(), session::CONTEXT_KEY_EXCHANGE_RSP, k.signature)?;
         self.crypto.hash_update(&mut th, k.signature);
-        let shared = self.crypto.dhe_shared_secret(secret, k.exchange_data)?;
+        let shared = self
+            .crypto
+            .dhe_shared_secret(algs.dhe, secret, k.exchange_data)?;
         let id = (u32::from(k.rsp_session_id) << 16) | u32::from(self.config.req_session_id);
         let params = SessionParams {
             id,
             version: self.version,
+            algorithms: algs,
             secured_version,
             heartbeat_period: k.heartbeat_period,
             vca: &self.vca,
         };
-        let mut session = Session::new(&self.crypto, params, th, &shared)?;
-        if !ct_eq(&session.responder_verify_data(&self.crypto), k.verify_data) {
+        let mut session = Session::new(&self.crypto, params, th, shared.as_slice())?;
+        let expected = session.responder_verify_data(&self.crypto)?;
+        if !ct_eq(expected.as_slice(), k.verify_data) {
             return Err(Error::Crypto(super::crypto::CryptoError::BadMac));
         }
         session.append(&self.crypto, k.verify_data);

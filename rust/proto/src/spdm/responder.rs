@@ -16,19 +16,35 @@
 //! session at a time. SPDM 1.2 and 1.3 and secured messages 1.1 and 1.2
 //! are offered unless [`Responder::set_versions`] narrows them.
 //!
+//! NEGOTIATE_ALGORITHMS: of each kind (BaseHashAlgo, BaseAsymAlgo, DHE,
+//! AEAD) the responder selects the strongest algorithm that the requester
+//! offers, the crypto provider supports ([`SpdmCrypto::supported`]; for
+//! the signature algorithm, the key it signs with) and
+//! [`ResponderConfig::algorithms`] allows. DSP0274 1.3 Table 21 and Table
+//! 22 ask for at most one selected bit of what was offered and give the
+//! offered bits no order, so the choice among common algorithms is the
+//! responder's: P-384 over P-256, SHA-384 over SHA-256, secp384r1 over
+//! secp256r1, AES-256-GCM over AES-128-GCM. Where nothing is common the
+//! field is answered with no bit set, which tells the requester so, and
+//! the connection stays where it was (later requests are unexpected).
+//! The certificate chain is served in the SPDM format of the negotiated
+//! hash: Length, Reserved and RootHash (H bytes) are built in front of
+//! [`ResponderConfig::certificates`].
+//!
 //! Measurement summary hashes cover whole measurement blocks in index
 //! order (DSP0274 1.3 Tables 45 and 71, MeasurementSummaryHash): all of
 //! them for type ALL, and for type TCB the blocks of the immutable ROM and
 //! mutable firmware types, which this model counts as its TCB.
 
 use super::super::doe;
-use super::crypto::{ct_eq, hash_all, SpdmCrypto};
+use super::crypto::{ct_eq, hash_all, Algorithms, Digest, HashAlgo, SpdmCrypto, Supported};
 use super::msg::{self, Header, MeasurementBlock};
-use super::session::{self, Session, SessionParams, PLAIN_OFFSET, SECURED_OFFSET};
+use super::session::{self, EarlyTranscript, Session, SessionParams, PLAIN_OFFSET, SECURED_OFFSET};
 use super::vendor::PciSigMessage;
 use super::wire::{self, Reader, Writer};
 use super::{
-    alg, cap, code, error_code, opaque, AlgSizes, Error, Result, Versions, NONCE_LEN, VERSION_10,
+    alg, cap, code, error_code, opaque, Error, Result, Versions, MAX_HASH_LEN, MAX_SIGNATURE_LEN,
+    NONCE_LEN, VERSION_10,
 };
 
 /// What the device offers.
@@ -42,10 +58,21 @@ pub struct ResponderConfig<'a> {
     pub data_transfer_size: u32,
     /// MaxSPDMmsgSize.
     pub max_spdm_msg_size: u32,
-    /// The certificate chain of slot 0 in SPDM format.
-    pub cert_chain: &'a [u8],
+    /// The certificates of slot 0, DER, root first and leaf last: the
+    /// SPDM certificate chain without its Length, Reserved and RootHash,
+    /// which depend on the negotiated hash and are added in front. The
+    /// leaf key is the one the crypto provider signs with.
+    pub certificates: &'a [u8],
     /// Measurement blocks served by GET_MEASUREMENTS.
     pub measurements: &'a [MeasurementBlock<'a>],
+    /// The hash of the digest-type measurement blocks, selected as
+    /// MeasurementHashAlgo (which DSP0274 1.3 Table 21 lets the responder
+    /// choose independently of the base hash).
+    pub measurement_hash: HashAlgo,
+    /// The algorithms the responder may select (further limited to what
+    /// the crypto provider supports): [`Supported::ALL`], or e.g.
+    /// [`Supported::P384`] for a device that only does the P-384 suite.
+    pub algorithms: Supported,
     /// RspSessionID to hand out.
     pub rsp_session_id: u16,
 }
@@ -151,6 +178,12 @@ pub struct Responder<'a, C: SpdmCrypto> {
     /// Negotiated SPDMVersion (1.0 until VERSION).
     version: u8,
     requester_flags: u32,
+    /// VCA while the hash is not known yet.
+    early: EarlyTranscript<C>,
+    /// What ALGORITHMS selected.
+    algorithms: Option<Algorithms>,
+    /// The SPDM chain header for the negotiated hash and the chain's digest.
+    chain: Option<(ChainHeader, Digest)>,
     /// VCA: GET_VERSION .. ALGORITHMS.
     vca: C::Hash,
     /// M1 for CHALLENGE_AUTH: VCA || digests/certificates || CHALLENGE...
@@ -162,7 +195,43 @@ pub struct Responder<'a, C: SpdmCrypto> {
     heartbeat_period: u8,
 }
 
-const SIZES: AlgSizes = AlgSizes::P384_SHA384;
+/// Length(2), Reserved(2) and RootHash(H) of the served SPDM chain.
+#[derive(Clone, Copy)]
+struct ChainHeader {
+    bytes: [u8; 4 + MAX_HASH_LEN],
+    len: usize,
+}
+
+impl ChainHeader {
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Size of the first DER element (tag, length, contents) of `der`, if it
+/// is complete: the root certificate of a chain.
+fn der_element_len(der: &[u8]) -> Option<usize> {
+    let mut r = Reader::new(der);
+    let tag = r.u8().ok()?;
+    if tag & 0x1F == 0x1F {
+        return None;
+    }
+    let first = r.u8().ok()?;
+    let content = match first {
+        0..=0x7F => usize::from(first),
+        0x81..=0x83 => {
+            let mut len = 0usize;
+            for _ in 0..first & 0x7F {
+                len = (len << 8) | usize::from(r.u8().ok()?);
+            }
+            len
+        }
+        _ => return None,
+    };
+    let total = r.consumed().checked_add(content)?;
+    (total <= der.len()).then_some(total)
+}
+
 /// DMTFSpecMeasurementValueType of immutable ROM.
 const VALUE_TYPE_IMMUTABLE_ROM: u8 = 0x00;
 /// DMTFSpecMeasurementValueType of mutable firmware.
@@ -171,8 +240,13 @@ const VALUE_TYPE_MUTABLE_FIRMWARE: u8 = 0x01;
 impl<'a, C: SpdmCrypto> Responder<'a, C> {
     /// A responder waiting for GET_VERSION.
     pub fn new(crypto: C, config: ResponderConfig<'a>) -> Self {
-        let vca = crypto.hash_new();
+        // Placeholders until NEGOTIATE_ALGORITHMS settles the hash.
+        let placeholder = crypto.supported().strongest_hash();
+        let vca = crypto.hash_new(placeholder.unwrap_or(HashAlgo::Sha384));
         Self {
+            early: EarlyTranscript::new(&crypto, Supported::NONE),
+            algorithms: None,
+            chain: None,
             m1: vca.clone(),
             l1: vca.clone(),
             vca,
@@ -198,6 +272,27 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
     /// [`super::DEFAULT_HEARTBEAT_PERIOD`]; 0 asks for no heartbeats).
     pub fn set_heartbeat_period(&mut self, seconds: u8) {
         self.heartbeat_period = seconds;
+    }
+
+    /// What the responder may select: its configuration limited to what
+    /// the provider supports.
+    pub fn supported(&self) -> Supported {
+        self.config
+            .algorithms
+            .known()
+            .intersect(self.crypto.supported())
+    }
+
+    /// The algorithms ALGORITHMS selected.
+    pub fn algorithms(&self) -> Option<Algorithms> {
+        self.algorithms
+    }
+
+    /// The negotiated algorithms (the state checks make this infallible
+    /// where it is used).
+    fn algs(&self) -> core::result::Result<Algorithms, Fail> {
+        self.algorithms
+            .ok_or(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0))
     }
 
     /// The negotiated SPDMVersion, once GET_CAPABILITIES chose it.
@@ -343,6 +438,8 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         self.end_session(vendor);
         self.state = Connection::Start;
         self.version = VERSION_10;
+        self.algorithms = None;
+        self.chain = None;
         // One entry per version: bits 15:12 major, 11:8 minor, update and
         // alpha 0, so the high byte is the SPDMVersion byte.
         let mut entries = [0u8; 4];
@@ -357,10 +454,11 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             }
             .write(w)
         })?;
-        self.vca = self.crypto.hash_new();
-        self.crypto.hash_update(&mut self.vca, req);
-        self.crypto
-            .hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        // VCA is hashed with every algorithm that may be selected.
+        self.early = EarlyTranscript::new(&self.crypto, self.supported());
+        self.early.update(&self.crypto, req);
+        self.early
+            .update(&self.crypto, out.get(..len).unwrap_or(&[]));
         self.state = Connection::Versioned;
         Ok(len)
     }
@@ -392,9 +490,9 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             max_spdm_msg_size: self.config.max_spdm_msg_size,
         };
         let len = wire::encode_into(out, |w| rsp.write(w, code::CAPABILITIES))?;
-        self.crypto.hash_update(&mut self.vca, req);
-        self.crypto
-            .hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        self.early.update(&self.crypto, req);
+        self.early
+            .update(&self.crypto, out.get(..len).unwrap_or(&[]));
         self.state = Connection::Capable;
         Ok(len)
     }
@@ -402,10 +500,19 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
     fn negotiate_algorithms(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
         self.expect(Connection::Capable)?;
         let (req, bytes) = decode_plain(msg, msg::NegotiateAlgorithms::read)?;
-        // Select the one supported suite where the requester offers it; a
-        // zero selection tells the requester there is no common algorithm.
-        let pick32 = |offered: u32, ours: u32| offered & ours;
-        let pick16 = |offered: u16, ours: u16| offered & ours;
+        // Of each kind the strongest algorithm both sides support; a zero
+        // selection tells the requester there is no common algorithm.
+        let common = self.supported().intersect(Supported {
+            hash: req.base_hash,
+            asym: req.base_asym,
+            dhe: req.structs.dhe,
+            aead: req.structs.aead,
+        });
+        let hash = common.strongest_hash();
+        let asym = common.strongest_asym();
+        let dhe = common.strongest_dhe();
+        let aead = common.strongest_aead();
+        let key_schedule = req.structs.key_schedule & alg::KEY_SCHEDULE_SPDM;
         // Without MEAS_CAP there is no measurement specification or hash
         // to select (DSP0274 1.3 Table 21, MeasurementHashAlgo).
         let measurement_spec = if self.config.flags & cap::MEAS != 0 {
@@ -414,7 +521,7 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             0
         };
         let measurement_hash = if measurement_spec != 0 {
-            alg::MEAS_HASH_SHA384
+            self.config.measurement_hash.measurement_bit()
         } else {
             0
         };
@@ -425,23 +532,73 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             measurement_spec,
             other_params: req.other_params & alg::OPAQUE_DATA_FMT1,
             measurement_hash,
-            base_asym: pick32(req.base_asym, alg::ASYM_ECDSA_P384),
-            base_hash: pick32(req.base_hash, alg::HASH_SHA384),
+            base_asym: asym.map_or(0, |a| a.bit()),
+            base_hash: hash.map_or(0, |h| h.bit()),
             structs: msg::AlgStructs {
-                dhe: pick16(req.structs.dhe, alg::DHE_SECP384R1),
-                aead: pick16(req.structs.aead, alg::AEAD_AES_256_GCM),
+                dhe: dhe.map_or(0, |g| g.bit()),
+                aead: aead.map_or(0, |a| a.bit()),
                 req_base_asym: 0,
-                key_schedule: pick16(req.structs.key_schedule, alg::KEY_SCHEDULE_SPDM),
+                key_schedule,
             },
         };
         let len = wire::encode_into(out, |w| rsp.write(w))?;
-        self.crypto.hash_update(&mut self.vca, bytes);
-        self.crypto
-            .hash_update(&mut self.vca, out.get(..len).unwrap_or(&[]));
+        let selected = match (hash, asym, dhe, aead) {
+            (Some(hash), Some(asym), Some(dhe), Some(aead)) if key_schedule != 0 => Algorithms {
+                hash,
+                asym,
+                dhe,
+                aead,
+            },
+            // Nothing in common: the answer says so and nothing is negotiated.
+            _ => return Ok(len),
+        };
+        self.early.update(&self.crypto, bytes);
+        self.early
+            .update(&self.crypto, out.get(..len).unwrap_or(&[]));
+        self.vca = self
+            .early
+            .take(selected.hash)
+            .ok_or(Fail::Reply(error_code::UNSPECIFIED, 0))?;
+        self.algorithms = Some(selected);
+        self.chain = self.chain_header(selected.hash);
         self.m1 = self.vca.clone();
         self.l1 = self.vca.clone();
         self.state = Connection::Negotiated;
         Ok(len)
+    }
+
+    /// The SPDM chain header (Length, Reserved, RootHash) of the configured
+    /// certificates for hash `alg`, and the digest of the whole chain; `None`
+    /// if the certificates do not start with a complete DER element or the
+    /// chain would exceed 64 KiB.
+    fn chain_header(&self, alg: HashAlgo) -> Option<(ChainHeader, Digest)> {
+        let certs = self.config.certificates;
+        let root = certs.get(..der_element_len(certs)?)?;
+        let root_hash = hash_all(&self.crypto, alg, root);
+        let len = 4 + root_hash.len();
+        let total = u16::try_from(len.checked_add(certs.len())?).ok()?;
+        let mut header = ChainHeader {
+            bytes: [0; 4 + MAX_HASH_LEN],
+            len,
+        };
+        header
+            .bytes
+            .get_mut(..2)?
+            .copy_from_slice(&total.to_le_bytes());
+        header
+            .bytes
+            .get_mut(4..len)?
+            .copy_from_slice(root_hash.as_slice());
+        let mut digest = self.crypto.hash_new(alg);
+        self.crypto.hash_update(&mut digest, header.as_slice());
+        self.crypto.hash_update(&mut digest, certs);
+        Some((header, self.crypto.hash_finish(digest)))
+    }
+
+    /// The chain header and digest, or ERROR Unspecified for certificates
+    /// that cannot be served.
+    fn chain(&self) -> core::result::Result<(ChainHeader, Digest), Fail> {
+        self.chain.ok_or(Fail::Reply(error_code::UNSPECIFIED, 0))
     }
 
     /// Fails with UnsupportedRequest unless CAPABILITIES advertised `flag`.
@@ -456,14 +613,15 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         self.expect(Connection::Negotiated)?;
         self.require_cap(cap::CERT, code::GET_DIGESTS)?;
         let (_, req) = decode_plain(msg, |r| msg::Bare::read(r, code::GET_DIGESTS))?;
-        let digest = hash_all(&self.crypto, self.config.cert_chain);
+        let sizes = self.algs()?.sizes();
+        let (_, digest) = self.chain()?;
         let len = wire::encode_into(out, |w| {
             msg::Digests {
                 version: self.version,
                 slot_mask: 1,
-                digests: &digest,
+                digests: digest.as_slice(),
             }
-            .write(w, &SIZES)
+            .write(w, &sizes)
         })?;
         self.crypto.hash_update(&mut self.m1, req);
         self.crypto
@@ -475,25 +633,34 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         self.expect(Connection::Negotiated)?;
         self.require_cap(cap::CERT, code::GET_CERTIFICATE)?;
         let (req, bytes) = decode_plain(msg, msg::GetCertificate::read)?;
-        let chain = self.config.cert_chain;
+        let (header, _) = self.chain()?;
+        // The chain is the header followed by the certificates.
+        let (head, certs) = (header.as_slice(), self.config.certificates);
+        let chain_len = head.len() + certs.len();
         let offset = usize::from(req.offset);
-        if req.slot != 0 || offset >= chain.len() {
+        if req.slot != 0 || offset >= chain_len {
             return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
         }
         // Keep each response within DataTransferSize.
         let limit = (self.config.data_transfer_size as usize).saturating_sub(8);
-        let portion_len = usize::from(req.length).min(limit).min(chain.len() - offset);
-        let portion = chain.get(offset..offset + portion_len).unwrap_or(&[]);
-        let remainder = u16::try_from(chain.len() - offset - portion_len)
-            .map_err(|_| Fail::Reply(error_code::UNSPECIFIED, 0))?;
+        let portion_len = usize::from(req.length).min(limit).min(chain_len - offset);
+        let end = offset + portion_len;
+        let remainder =
+            u16::try_from(chain_len - end).map_err(|_| Fail::Reply(error_code::UNSPECIFIED, 0))?;
+        let from_head = head.get(offset.min(head.len())..end.min(head.len()));
+        let from_certs = certs.get(offset.saturating_sub(head.len())..end - head.len().min(end));
         let len = wire::encode_into(out, |w| {
-            msg::Certificate {
+            Header {
                 version: self.version,
-                slot: 0,
-                portion,
-                remainder_length: remainder,
+                code: code::CERTIFICATE,
+                param1: 0,
+                param2: 0,
             }
-            .write(w)
+            .write(w)?;
+            w.len_u16(portion_len)?;
+            w.u16(remainder)?;
+            w.bytes(from_head.unwrap_or(&[]))?;
+            w.bytes(from_certs.unwrap_or(&[]))
         })?;
         self.crypto.hash_update(&mut self.m1, bytes);
         self.crypto
@@ -510,13 +677,17 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         out: &mut [u8],
         sig_end: usize,
     ) -> core::result::Result<(), Fail> {
+        let algs = self.algs()?;
         let digest = self.crypto.hash_finish(transcript);
-        let signature =
-            self.crypto
-                .sign(&session::signing_input(self.version, context, &digest))?;
-        out.get_mut(sig_end - SIZES.signature..sig_end)
+        let input = session::signing_input(self.version, context, &digest);
+        let signature = self.crypto.sign(algs.asym, algs.hash, input.as_slice())?;
+        let len = algs.asym.signature_len();
+        if signature.len() != len {
+            return Err(Fail::Local(super::crypto::CryptoError::Failed.into()));
+        }
+        out.get_mut(sig_end.saturating_sub(len)..sig_end)
             .ok_or(Fail::Local(wire::Error::BufferTooSmall.into()))?
-            .copy_from_slice(&signature);
+            .copy_from_slice(signature.as_slice());
         Ok(())
     }
 
@@ -530,23 +701,26 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         let summary = self.measurement_summary(req.meas_summary_type)?;
         let mut nonce = [0u8; NONCE_LEN];
         self.crypto.random(&mut nonce)?;
-        let chain_hash = hash_all(&self.crypto, self.config.cert_chain);
+        let sizes = self.algs()?.sizes();
+        let (_, chain_hash) = self.chain()?;
+        let zeros = [0; MAX_SIGNATURE_LEN];
         let rsp = msg::ChallengeAuth {
             version: self.version,
             slot: 0,
             slot_mask: 1,
-            cert_chain_hash: &chain_hash,
+            cert_chain_hash: chain_hash.as_slice(),
             nonce: &nonce,
-            meas_summary_hash: summary.as_ref().map_or(&[][..], |d| &d[..]),
+            meas_summary_hash: summary.as_ref().map_or(&[][..], |d| d.as_slice()),
             opaque: &[],
             requester_context: req.requester_context,
-            signature: &[0; super::SIGNATURE_LEN],
+            signature: zeros.get(..sizes.signature).unwrap_or(&[]),
         };
         let len = wire::encode_into(out, |w| rsp.write(w))?;
         let mut m1 = self.m1.clone();
         self.crypto.hash_update(&mut m1, bytes);
+        let signed = len.saturating_sub(sizes.signature);
         self.crypto
-            .hash_update(&mut m1, out.get(..len - SIZES.signature).unwrap_or(&[]));
+            .hash_update(&mut m1, out.get(..signed).unwrap_or(&[]));
         self.sign_into(m1, session::CONTEXT_CHALLENGE_AUTH, out, len)?;
         // A completed CHALLENGE starts a new M1.
         self.m1 = self.vca.clone();
@@ -556,10 +730,7 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
     /// The MeasurementSummaryHash a CHALLENGE or KEY_EXCHANGE asked for, or
     /// `None` for type NONE. Without MEAS_CAP only NONE is valid (DSP0274
     /// 1.3 Table 14, MEAS_CAP).
-    fn measurement_summary(
-        &self,
-        summary_type: u8,
-    ) -> core::result::Result<Option<super::crypto::Digest>, Fail> {
+    fn measurement_summary(&self, summary_type: u8) -> core::result::Result<Option<Digest>, Fail> {
         if summary_type == msg::meas_summary::NONE {
             return Ok(None);
         }
@@ -576,7 +747,8 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         // Blocks of indices 1..=0xFE in ascending index order (DSP0274 1.3
         // Table 71, MeasurementSummaryHash); a TCB without blocks gives 0.
         let blocks = self.config.measurements;
-        let mut hash = self.crypto.hash_new();
+        let alg = self.algs()?.hash;
+        let mut hash = self.crypto.hash_new(alg);
         let mut any = false;
         for index in 1..=0xFE {
             for b in blocks
@@ -590,7 +762,7 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             }
         }
         if !any && summary_type == msg::meas_summary::TCB {
-            return Ok(Some([0; super::HASH_LEN]));
+            return Ok(Some(Digest::zeroed(alg.digest_len())?));
         }
         Ok(Some(self.crypto.hash_finish(hash)))
     }
@@ -636,7 +808,11 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         }
         let mut nonce = [0u8; NONCE_LEN];
         self.crypto.random(&mut nonce)?;
-        let sig_len = if signed { SIZES.signature } else { 0 };
+        let sig_len = if signed {
+            self.algs()?.asym.signature_len()
+        } else {
+            0
+        };
         let version = self.version;
         // The record is written in place, block by block.
         let len = wire::encode_into(out, |w| {
@@ -692,7 +868,9 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         if self.session.is_some() {
             return Err(Fail::Reply(error_code::SESSION_LIMIT_EXCEEDED, 0));
         }
-        let (req, bytes) = decode_plain(msg, |r| msg::KeyExchange::read(r, &SIZES))?;
+        let algs = self.algs()?;
+        let sizes = algs.sizes();
+        let (req, bytes) = decode_plain(msg, |r| msg::KeyExchange::read(r, &sizes))?;
         if req.slot != 0 {
             return Err(Fail::Reply(error_code::INVALID_REQUEST, 0));
         }
@@ -711,10 +889,13 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
         } else {
             0
         };
-        let (secret, public) = self.crypto.dhe_generate()?;
+        let (secret, public) = self.crypto.dhe_generate(algs.dhe)?;
+        if public.len() != sizes.dhe {
+            return Err(Fail::Local(super::crypto::CryptoError::Failed.into()));
+        }
         let shared = self
             .crypto
-            .dhe_shared_secret(secret, req.exchange_data)
+            .dhe_shared_secret(algs.dhe, secret, req.exchange_data)
             .map_err(|_| Fail::Reply(error_code::INVALID_REQUEST, 0))?;
         let mut random = [0u8; NONCE_LEN];
         self.crypto.random(&mut random)?;
@@ -729,38 +910,38 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             mut_auth_requested: 0,
             req_slot_id_param: 0,
             random: &random,
-            exchange_data: &public,
-            meas_summary_hash: summary.as_ref().map_or(&[][..], |d| &d[..]),
+            exchange_data: public.as_slice(),
+            meas_summary_hash: summary.as_ref().map_or(&[][..], |d| d.as_slice()),
             opaque: selection.get(..selection_len).unwrap_or(&[]),
-            signature: &[0; super::SIGNATURE_LEN],
-            verify_data: &[0; super::HASH_LEN],
+            signature: [0; MAX_SIGNATURE_LEN].get(..sizes.signature).unwrap_or(&[]),
+            verify_data: [0; MAX_HASH_LEN].get(..sizes.hash).unwrap_or(&[]),
         };
         let len = wire::encode_into(out, |w| rsp.write(w))?;
-        let sig_end = len - SIZES.hash;
+        let sig_end = len.saturating_sub(sizes.hash);
+        let sig_start = sig_end.saturating_sub(sizes.signature);
+        let (_, chain_hash) = self.chain()?;
         let mut th = self.vca.clone();
-        self.crypto
-            .hash_update(&mut th, &hash_all(&self.crypto, self.config.cert_chain));
+        self.crypto.hash_update(&mut th, chain_hash.as_slice());
         self.crypto.hash_update(&mut th, bytes);
         self.crypto
-            .hash_update(&mut th, out.get(..sig_end - SIZES.signature).unwrap_or(&[]));
+            .hash_update(&mut th, out.get(..sig_start).unwrap_or(&[]));
         self.sign_into(th.clone(), session::CONTEXT_KEY_EXCHANGE_RSP, out, sig_end)?;
-        self.crypto.hash_update(
-            &mut th,
-            out.get(sig_end - SIZES.signature..sig_end).unwrap_or(&[]),
-        );
+        self.crypto
+            .hash_update(&mut th, out.get(sig_start..sig_end).unwrap_or(&[]));
         let params = SessionParams {
             id: (u32::from(self.config.rsp_session_id) << 16) | u32::from(req.req_session_id),
             version: self.version,
+            algorithms: algs,
             secured_version,
             heartbeat_period,
             vca: &self.vca,
         };
-        let mut session = Session::new(&self.crypto, params, th, &shared)?;
-        let verify = session.responder_verify_data(&self.crypto);
-        session.append(&self.crypto, &verify);
+        let mut session = Session::new(&self.crypto, params, th, shared.as_slice())?;
+        let verify = session.responder_verify_data(&self.crypto)?;
+        session.append(&self.crypto, verify.as_slice());
         out.get_mut(sig_end..len)
             .ok_or(Fail::Local(wire::Error::BufferTooSmall.into()))?
-            .copy_from_slice(&verify);
+            .copy_from_slice(verify.as_slice());
         self.session = Some(session);
         Ok(len)
     }
@@ -842,7 +1023,13 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
                     After::Nothing,
                 );
             }
-            let finish = match decode_exact(msg, |r| msg::Finish::read(r, &SIZES)) {
+            let Some(sizes) = self.algorithms.map(|a| a.sizes()) else {
+                return (
+                    Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)),
+                    After::Nothing,
+                );
+            };
+            let finish = match decode_exact(msg, |r| msg::Finish::read(r, &sizes)) {
                 Ok(f) => f,
                 Err(e) => return (Err(e), After::Nothing),
             };
@@ -850,10 +1037,11 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
                 &self.crypto,
                 msg.get(..msg::FINISH_HEADER_LEN).unwrap_or(&[]),
             );
-            if !ct_eq(
-                &session.requester_verify_data(&self.crypto),
-                finish.verify_data,
-            ) {
+            let expected = match session.requester_verify_data(&self.crypto) {
+                Ok(v) => v,
+                Err(e) => return (Err(Fail::Local(e)), After::Nothing),
+            };
+            if !ct_eq(expected.as_slice(), finish.verify_data) {
                 // A wrong RequesterVerifyData kills the session after the ERROR.
                 return (Err(Fail::Reply(error_code::DECRYPT_ERROR, 0)), After::End);
             }

@@ -13,7 +13,8 @@
 //! little-endian byte order, as DSP0277 1.2 specifies (1.0 and 1.1 left
 //! the order open; this code uses the 1.2 order for both 1.1 and 1.2
 //! sessions). The record layout is the same for secured-message
-//! versions 1.1 and 1.2.
+//! versions 1.1 and 1.2, and for both AEADs (AES-128-GCM and
+//! AES-256-GCM: 12-byte IV, 16-byte MAC).
 
 use super::crypto::SpdmCrypto;
 use super::key_schedule::DirectionKeys;
@@ -73,7 +74,7 @@ pub fn seal_in_place<C: SpdmCrypto + ?Sized>(
     let (plain, tag_out) = body.split_at_mut(cipher_len);
     // app_len < length, so it fits in u16 too.
     plain[..APP_LEN_FIELD].copy_from_slice(&(app_len as u16).to_le_bytes());
-    let tag = crypto.aead_encrypt(&keys.key, &record_iv(keys), aad, plain)?;
+    let tag = crypto.aead_encrypt(keys.aead, keys.key(), &record_iv(keys), aad, plain)?;
     tag_out.copy_from_slice(&tag);
     advance(keys)?;
     Ok(total)
@@ -102,7 +103,7 @@ pub fn open<'b, C: SpdmCrypto + ?Sized>(
     let (cipher, tag) = body.split_at_mut(length - AEAD_TAG_LEN);
     let tag: &[u8; AEAD_TAG_LEN] = (&*tag).try_into().map_err(|_| wire::Error::Truncated)?;
     crypto
-        .aead_decrypt(&keys.key, &record_iv(keys), aad, cipher, tag)
+        .aead_decrypt(keys.aead, keys.key(), &record_iv(keys), aad, cipher, tag)
         .map_err(|_| Error::Session("record failed to authenticate"))?;
     advance(keys)?;
     let cipher = &*cipher;

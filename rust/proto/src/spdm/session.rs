@@ -3,10 +3,10 @@
 //! messages, the 1.2/1.3 signing prefix, and the session transcript and keys.
 
 use super::super::doe;
-use super::crypto::{Digest, SpdmCrypto};
+use super::crypto::{Algorithms, Digest, HashAlgo, SpdmCrypto, Supported};
 use super::key_schedule::{DirectionKeys, HandshakeSecrets, SessionKeys};
 use super::wire::{self, Writer};
-use super::{secured, Result};
+use super::{secured, Result, MAX_HASH_LEN};
 
 /// Offset of a plain SPDM message inside a DOE object.
 pub(crate) const PLAIN_OFFSET: usize = doe::HEADER_LEN;
@@ -26,15 +26,24 @@ pub(crate) const CONTEXT_KEY_EXCHANGE_RSP: &[u8] = b"responder-key_exchange_rsp 
 /// Context of MEASUREMENTS signatures.
 pub(crate) const CONTEXT_MEASUREMENTS: &[u8] = b"responder-measurements signing";
 
+/// The data an SPDM 1.2/1.3 signature covers.
+pub(crate) struct SigningInput {
+    bytes: [u8; SIGNING_PREFIX_LEN + MAX_HASH_LEN],
+    len: usize,
+}
+
+impl SigningInput {
+    /// The bytes to sign or verify.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
 /// The data an SPDM 1.2/1.3 signature covers: "dmtf-spdm-v1.x.*" (x the
 /// negotiated minor version) four times, zero padding, the context
-/// right-aligned in 36 bytes, then Hash(M).
-pub(crate) fn signing_input(
-    version: u8,
-    context: &[u8],
-    digest: &Digest,
-) -> [u8; SIGNING_PREFIX_LEN + 48] {
-    let mut out = [0u8; SIGNING_PREFIX_LEN + 48];
+/// right-aligned in 36 bytes, then Hash(M) (H bytes of the negotiated hash).
+pub(crate) fn signing_input(version: u8, context: &[u8], digest: &Digest) -> SigningInput {
+    let mut out = [0u8; SIGNING_PREFIX_LEN + MAX_HASH_LEN];
     let prefix = if version >= super::VERSION_13 {
         SIGNING_VERSION_13
     } else {
@@ -48,8 +57,46 @@ pub(crate) fn signing_input(
     if let Some(dst) = out.get_mut(start..SIGNING_PREFIX_LEN) {
         dst.copy_from_slice(context.get(..SIGNING_PREFIX_LEN - start).unwrap_or(context));
     }
-    out[SIGNING_PREFIX_LEN..].copy_from_slice(digest);
-    out
+    let digest = digest.as_slice();
+    let len = SIGNING_PREFIX_LEN + digest.len();
+    if let Some(dst) = out.get_mut(SIGNING_PREFIX_LEN..len) {
+        dst.copy_from_slice(digest);
+    }
+    SigningInput { bytes: out, len }
+}
+
+/// The transcript from GET_VERSION until ALGORITHMS names the hash: one
+/// running hash per algorithm that may still be selected.
+pub(crate) struct EarlyTranscript<C: SpdmCrypto> {
+    hashes: [(HashAlgo, Option<C::Hash>); 2],
+}
+
+impl<C: SpdmCrypto> EarlyTranscript<C> {
+    /// Starts a hash for each algorithm of `set.hash`.
+    pub(crate) fn new(crypto: &C, set: Supported) -> Self {
+        let start = |alg: HashAlgo| (set.hash & alg.bit() != 0).then(|| crypto.hash_new(alg));
+        Self {
+            hashes: [
+                (HashAlgo::Sha256, start(HashAlgo::Sha256)),
+                (HashAlgo::Sha384, start(HashAlgo::Sha384)),
+            ],
+        }
+    }
+
+    /// Appends message bytes.
+    pub(crate) fn update(&mut self, crypto: &C, bytes: &[u8]) {
+        for hash in self.hashes.iter_mut().filter_map(|(_, h)| h.as_mut()) {
+            crypto.hash_update(hash, bytes);
+        }
+    }
+
+    /// The transcript hashed with `alg`, if it was started.
+    pub(crate) fn take(&mut self, alg: HashAlgo) -> Option<C::Hash> {
+        self.hashes
+            .iter_mut()
+            .find(|(a, _)| *a == alg)
+            .and_then(|(_, h)| h.take())
+    }
 }
 
 /// Wraps the message already written at [`PLAIN_OFFSET`] or
@@ -84,6 +131,8 @@ pub(crate) fn frame<C: SpdmCrypto + ?Sized>(
 pub(crate) struct Session<C: SpdmCrypto> {
     /// SessionID: RspSessionID << 16 | ReqSessionID.
     pub(crate) id: u32,
+    /// The negotiated algorithms.
+    hash: HashAlgo,
     /// Running transcript VCA || Ct || KEY_EXCHANGE || KEY_EXCHANGE_RSP || FINISH...
     th: C::Hash,
     th1: Digest,
@@ -108,6 +157,8 @@ pub(crate) struct SessionParams<'v, C: SpdmCrypto> {
     pub(crate) id: u32,
     /// Negotiated SPDMVersion (selects the key schedule labels).
     pub(crate) version: u8,
+    /// Negotiated algorithms (hash and AEAD of the key schedule).
+    pub(crate) algorithms: Algorithms,
     /// Selected secured-message version.
     pub(crate) secured_version: u16,
     /// HeartbeatPeriod in seconds.
@@ -126,10 +177,13 @@ impl<C: SpdmCrypto> Session<C> {
         shared: &[u8],
     ) -> Result<Self> {
         let th1 = crypto.hash_finish(th.clone());
-        let secrets = HandshakeSecrets::derive(crypto, params.version, shared, &th1)?;
+        let algs = params.algorithms;
+        let secrets =
+            HandshakeSecrets::derive(crypto, params.version, algs.hash, algs.aead, shared, &th1)?;
         let keys = secrets.keys(crypto)?;
         Ok(Self {
             id: params.id,
+            hash: algs.hash,
             th,
             th1,
             secrets,
@@ -142,16 +196,16 @@ impl<C: SpdmCrypto> Session<C> {
     }
 
     /// ResponderVerifyData = HMAC(rsp finished key, TH1).
-    pub(crate) fn responder_verify_data(&self, crypto: &C) -> Digest {
-        crypto.hmac(&self.secrets.response_finished, &self.th1)
+    pub(crate) fn responder_verify_data(&self, crypto: &C) -> Result<Digest> {
+        let key = self.secrets.response_finished.as_slice();
+        Ok(crypto.hmac(self.hash, key, self.th1.as_slice())?)
     }
 
     /// RequesterVerifyData = HMAC(req finished key, Hash(transcript so far)).
-    pub(crate) fn requester_verify_data(&self, crypto: &C) -> Digest {
-        crypto.hmac(
-            &self.secrets.request_finished,
-            &crypto.hash_finish(self.th.clone()),
-        )
+    pub(crate) fn requester_verify_data(&self, crypto: &C) -> Result<Digest> {
+        let key = self.secrets.request_finished.as_slice();
+        let th = crypto.hash_finish(self.th.clone());
+        Ok(crypto.hmac(self.hash, key, th.as_slice())?)
     }
 
     /// Appends message bytes to the session transcript.
@@ -177,15 +231,22 @@ mod tests {
     /// padding, the context right-aligned to byte 100, then the digest.
     #[test]
     fn golden_signing_input() {
-        let digest = [0xAB; 48];
-        for (version, prefix) in [(0x12, b"dmtf-spdm-v1.2.*"), (0x13, b"dmtf-spdm-v1.3.*")] {
+        for (version, prefix, len) in [
+            (0x12, b"dmtf-spdm-v1.2.*", 48),
+            (0x13, b"dmtf-spdm-v1.3.*", 48),
+            (0x12, b"dmtf-spdm-v1.2.*", 32),
+            (0x13, b"dmtf-spdm-v1.3.*", 32),
+        ] {
+            let digest = Digest::from_slice(&[0xAB; 48][..len]).unwrap();
             let input = signing_input(version, CONTEXT_CHALLENGE_AUTH, &digest);
+            let input = input.as_slice();
+            assert_eq!(input.len(), 100 + len);
             for chunk in input[..64].chunks_exact(16) {
                 assert_eq!(chunk, prefix);
             }
             assert_eq!(&input[64..68], &[0; 4]);
             assert_eq!(&input[68..100], CONTEXT_CHALLENGE_AUTH);
-            assert_eq!(&input[100..], &digest);
+            assert_eq!(&input[100..], digest.as_slice());
         }
     }
 }

@@ -4,11 +4,13 @@
 //! `tools/spdm-rustcrypto`, a test certificate chain and a xorshift PRNG.
 #![allow(dead_code)]
 
-#[allow(unused_imports)] // codec.rs uses neither
-pub use tsm_spdm_rustcrypto::{raw_key_chain as cert_chain, signing_key};
+#[allow(unused_imports)] // codec.rs uses none of them
+pub use tsm_spdm_rustcrypto::{
+    raw_key_certificates as certificates, raw_key_chain, signing_key, signing_key_for,
+};
 
-/// The plain RustCrypto provider: SHA-384, HMAC/HKDF-SHA-384,
-/// AES-256-GCM, P-384, raw-key peer chains.
+/// The plain RustCrypto provider: SHA-256/384, HMAC/HKDF, AES-128/256-GCM,
+/// ECDSA and ECDHE P-256/P-384, raw-key peer chains.
 pub type HostCrypto = tsm_spdm_rustcrypto::RustCrypto;
 
 /// xorshift64* PRNG for property tests.
