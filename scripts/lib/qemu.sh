@@ -29,9 +29,11 @@ boot_qemu() {
 	timeout --foreground -k 10 "$QEMU_TIMEOUT" qemu-system-x86_64 "${args[@]}" < /dev/null
 }
 
-# make_initramfs BUILD OUT: busybox, the e2e scripts and the built modules.
+# make_initramfs BUILD OUT [DATA_DIR]: busybox, the e2e scripts and the built
+# modules; DATA_DIR's files (devmodel_start's RUN_DIR/guest: root
+# certificates, the device list) go to /devmodel.
 make_initramfs() {
-	local build=$1 out=$2 root
+	local build=$1 out=$2 data=${3:-} root
 	root=$(mktemp -d "$TSM_CACHE/initramfs.XXXX")
 	# mktemp's 0700 would become the guest's /: unprivileged test accounts must get in.
 	chmod 0755 "$root"
@@ -41,6 +43,7 @@ make_initramfs() {
 	cp "$TSM_ROOT/tests/e2e/init" "$root/init"
 	cp -r "$TSM_ROOT"/tests/e2e/. "$root/e2e/"
 	[ -d "$build/modules/lib/modules" ] && cp -a "$build/modules/lib/modules" "$root/lib/"
+	[ -n "$data" ] && mkdir -p "$root/devmodel" && cp -r "$data"/. "$root/devmodel/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out"
 	rm -rf "$root"
 }
