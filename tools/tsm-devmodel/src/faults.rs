@@ -41,6 +41,10 @@ pub enum FaultKind {
     ErrorResponse(u8),
     /// Each answer is delayed.
     Slow(Duration),
+    /// The device handles the request but sends no answer (an empty
+    /// response: QEMU 10.0's DOE mailbox then never becomes ready, so
+    /// Linux' DOE core times out after 1 s with -EIO).
+    NoAnswer,
     /// After this many secured requests of a session the device forgets
     /// the session (as on a reset): the next secured request is not
     /// answered and the TDI goes to ERROR.
@@ -157,6 +161,7 @@ impl FromStr for Fault {
             "truncate" => no_value(FaultKind::Truncate)?,
             "oversize" => no_value(FaultKind::Oversize)?,
             "wrong-length" => no_value(FaultKind::WrongLength)?,
+            "no-answer" => no_value(FaultKind::NoAnswer)?,
             "error-response" => FaultKind::ErrorResponse(match value {
                 None => error_code::UNSPECIFIED,
                 Some(_) => u8::try_from(number("CODE")?).map_err(|_| "error code over 0xff")?,
@@ -183,16 +188,16 @@ impl fmt::Display for Fault {
             FaultKind::Truncate => write!(f, "truncate")?,
             FaultKind::Oversize => write!(f, "oversize")?,
             FaultKind::WrongLength => write!(f, "wrong-length")?,
+            FaultKind::NoAnswer => write!(f, "no-answer")?,
             FaultKind::ErrorResponse(c) => write!(f, "error-response={c:#04x}")?,
             FaultKind::Slow(d) => write!(f, "slow={}", d.as_millis())?,
             FaultKind::DropSessionAfter(n) => write!(f, "drop-session-after={n}")?,
         }
-        match self.on {
-            Some(c) => match REQUESTS.iter().find(|(_, rc)| *rc == c) {
+        if let Some(c) = self.on {
+            match REQUESTS.iter().find(|(_, rc)| *rc == c) {
                 Some((n, _)) => write!(f, "@{n}")?,
                 None => write!(f, "@{c:#04x}")?,
-            },
-            None => {}
+            }
         }
         match self.connections {
             Some(n) => write!(f, "*{n}"),
@@ -213,6 +218,7 @@ mod tests {
             ("truncate@key-exchange", FaultKind::Truncate, Some(0xE4)),
             ("oversize@0x84", FaultKind::Oversize, Some(0x84)),
             ("wrong-length", FaultKind::WrongLength, None),
+            ("no-answer@challenge", FaultKind::NoAnswer, Some(0x83)),
             ("error-response", FaultKind::ErrorResponse(0x05), None),
             (
                 "error-response=0x03@vendor",
@@ -270,6 +276,7 @@ mod tests {
             "slow",
             "slow=x",
             "truncate=1",
+            "no-answer=1",
             "nope",
             "truncate@nope",
             "error-response=300",

@@ -89,7 +89,7 @@ struct Serve {
     firmware_version: String,
     /// Inject a fault, KIND[=VALUE][@REQUEST][*N] (repeatable). KIND is
     /// corrupt-signature, foreign-chain, truncate, oversize, wrong-length,
-    /// error-response[=CODE], slow=MS or drop-session-after=N; REQUEST
+    /// no-answer, error-response[=CODE], slow=MS or drop-session-after=N; REQUEST
     /// limits it to one SPDM request (get-version, get-capabilities,
     /// negotiate-algorithms, get-digests, get-certificate, challenge,
     /// get-measurements, key-exchange, finish, heartbeat, end-session,

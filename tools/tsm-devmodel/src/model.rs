@@ -472,6 +472,13 @@ impl<'a> Model<'a> {
             }
         };
         response.truncate(len);
+        if let Some(f) = profile.fault(code, |k| *k == FaultKind::NoAnswer) {
+            self.log(format_args!(
+                "{}: fault {f}: answer dropped",
+                code.map_or("request", code_name)
+            ));
+            return None;
+        }
         if secured {
             self.secured_count = self.secured_count.saturating_add(1);
         } else if code == Some(code::KEY_EXCHANGE) {

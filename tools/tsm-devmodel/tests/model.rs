@@ -635,3 +635,14 @@ fn fault_limited_to_first_connections() {
     drop(host);
     drop(server);
 }
+
+#[test]
+fn fault_no_answer() {
+    let p = profile(&["no-answer@challenge*1"]);
+    let (mut host, _s) = over_pair(&p, true);
+    host.connect().unwrap();
+    assert!(matches!(host.challenge(), Err(HostError::NoAnswer)));
+    // The next connection is answered.
+    host.connect().unwrap();
+    host.challenge().unwrap();
+}
