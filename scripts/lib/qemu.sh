@@ -3,25 +3,37 @@
 # building the test initramfs.
 
 QEMU_TIMEOUT=${TSM_QEMU_TIMEOUT:-600}
+# q35: PCIe with extended configuration space, which a DOE mailbox (QEMU 10's
+# NVMe spdm_port) needs; TSM_QEMU_MACHINE=pc boots the old i440FX machine.
+QEMU_MACHINE=${TSM_QEMU_MACHINE:-q35}
+# Extra QEMU arguments for the next boot_qemu (an array: the e2e boot adds the
+# NVMe functions of devmodel_start here). Empty by default.
+[ -n "${QEMU_EXTRA_ARGS+set}" ] || QEMU_EXTRA_ARGS=()
 
 # boot_qemu BUILD CONSOLE_LOG KTAP_LOG INITRD CMDLINE...
 # The first serial port is the console, the second carries e2e KTAP.
-# Returns 124 on timeout.
+# Appends "${QEMU_EXTRA_ARGS[@]}". Returns 124 on timeout.
 boot_qemu() {
 	local build=$1 console=$2 ktap=$3 initrd=$4
 	shift 4
-	local args=(-accel tcg -m 2048 -smp 2 -no-reboot -display none -monitor none
+	# -audio none: no audio backend module to load (QEMU 10 refuses a module
+	# of another QEMU version).
+	local args=(-machine "$QEMU_MACHINE" -accel tcg -m 2048 -smp 2 -no-reboot
+		-display none -monitor none -audio none
 		-bios /usr/share/qemu/qboot.rom
 		-kernel "$build/arch/x86/boot/bzImage"
 		-serial "file:$console" -serial "file:$ktap"
 		-append "console=ttyS0 panic=-1 oops=panic $*")
 	[ -n "$initrd" ] && args+=(-initrd "$initrd")
+	args+=("${QEMU_EXTRA_ARGS[@]}")
 	timeout --foreground -k 10 "$QEMU_TIMEOUT" qemu-system-x86_64 "${args[@]}" < /dev/null
 }
 
-# make_initramfs BUILD OUT: busybox, the e2e scripts and the built modules.
+# make_initramfs BUILD OUT [DATA_DIR]: busybox, the e2e scripts and the built
+# modules; DATA_DIR's files (devmodel_start's RUN_DIR/guest: root
+# certificates, the device list) go to /devmodel.
 make_initramfs() {
-	local build=$1 out=$2 root
+	local build=$1 out=$2 data=${3:-} root
 	root=$(mktemp -d "$TSM_CACHE/initramfs.XXXX")
 	# mktemp's 0700 would become the guest's /: unprivileged test accounts must get in.
 	chmod 0755 "$root"
@@ -31,6 +43,7 @@ make_initramfs() {
 	cp "$TSM_ROOT/tests/e2e/init" "$root/init"
 	cp -r "$TSM_ROOT"/tests/e2e/. "$root/e2e/"
 	[ -d "$build/modules/lib/modules" ] && cp -a "$build/modules/lib/modules" "$root/lib/"
+	[ -n "$data" ] && mkdir -p "$root/devmodel" && cp -r "$data"/. "$root/devmodel/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out"
 	rm -rf "$root"
 }

@@ -139,3 +139,18 @@ cfg_write() {
 cfg_read() {
 	dd if="$1/config" bs=4 skip=$(($2 / 4)) count=1 2>/dev/null | od -An -tx4 | tr -d ' \n'
 }
+
+# devmodel_dev NAME: the sysfs directory of the emulated NVMe function NAME
+# (scripts/lib/devmodel.sh's devmodel_start; /devmodel/devices lists its root
+# port), or nothing. Its device model's root certificate is /devmodel/NAME.pem.
+devmodel_dev() {
+	local name rp port d
+	[ -f /devmodel/devices ] || return 1
+	while read -r name rp port; do
+		[ "$name" = "$1" ] || continue
+		for d in /sys/bus/pci/devices/"$rp"/0000:*:00.0; do
+			[ -e "$d" ] && { echo "/sys/bus/pci/devices/${d##*/}"; return 0; }
+		done
+	done < /devmodel/devices
+	return 1
+}

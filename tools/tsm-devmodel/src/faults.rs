@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Fault injection: `KIND[=VALUE][@REQUEST]`.
+//! Fault injection: `KIND[=VALUE][@REQUEST][*N]`.
 //!
 //! Without `@REQUEST` a fault applies to every response it can apply to;
 //! with it, only to the answers to that SPDM request (a name such as
 //! `key-exchange` or a request code such as `0xe4`; requests inside a
 //! session are matched on their decrypted code).
+//!
+//! Without `*N` a fault lasts as long as the model runs; with it, only
+//! during the first N SPDM connections. Connections are counted by the
+//! GET_VERSION requests the model receives (every connect of a requester
+//! starts with one; the count is kept per model process, across TCP
+//! connections), so `corrupt-signature@challenge*1` fails the first
+//! authentication and lets the second one through.
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,22 +41,38 @@ pub enum FaultKind {
     ErrorResponse(u8),
     /// Each answer is delayed.
     Slow(Duration),
+    /// The device handles the request but sends no answer (an empty
+    /// response: QEMU 10.0's DOE mailbox then never becomes ready, so
+    /// Linux' DOE core times out after 1 s with -EIO).
+    NoAnswer,
     /// After this many secured requests of a session the device forgets
     /// the session (as on a reset): the next secured request is not
     /// answered and the TDI goes to ERROR.
     DropSessionAfter(u32),
 }
 
-/// A fault and the request it is limited to.
+/// A fault, the request it is limited to and how many connections it lasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fault {
     /// The fault.
     pub kind: FaultKind,
     /// Only answers to this SPDM request code, if set.
     pub on: Option<u8>,
+    /// Only during the first N SPDM connections (counted by GET_VERSION),
+    /// if set; never 0.
+    pub connections: Option<u32>,
 }
 
 impl Fault {
+    /// A fault on every answer of every connection.
+    pub fn new(kind: FaultKind) -> Self {
+        Self {
+            kind,
+            on: None,
+            connections: None,
+        }
+    }
+
     /// Whether the fault applies to the answer to request `code`.
     pub fn applies_to(&self, request: Option<u8>) -> bool {
         match (self.on, request) {
@@ -57,6 +80,12 @@ impl Fault {
             (Some(want), Some(got)) => want == got,
             (Some(_), None) => false,
         }
+    }
+
+    /// Whether the fault is still active in SPDM connection `connection`
+    /// (1 for the one the first GET_VERSION opened; 0 before any).
+    pub fn active_in(&self, connection: u32) -> bool {
+        self.connections.is_none_or(|n| connection <= n)
     }
 }
 
@@ -95,6 +124,15 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
+        let (s, connections) = match s.rsplit_once('*') {
+            Some((rest, n)) => match parse_number(n).and_then(|n| u32::try_from(n).ok()) {
+                Some(0) | None => {
+                    return Err(format!("*{n}: need a connection count of 1 or more"))
+                }
+                Some(n) => (rest, Some(n)),
+            },
+            None => (s, None),
+        };
         let (spec, on) = match s.split_once('@') {
             Some((spec, req)) => (
                 spec,
@@ -123,6 +161,7 @@ impl FromStr for Fault {
             "truncate" => no_value(FaultKind::Truncate)?,
             "oversize" => no_value(FaultKind::Oversize)?,
             "wrong-length" => no_value(FaultKind::WrongLength)?,
+            "no-answer" => no_value(FaultKind::NoAnswer)?,
             "error-response" => FaultKind::ErrorResponse(match value {
                 None => error_code::UNSPECIFIED,
                 Some(_) => u8::try_from(number("CODE")?).map_err(|_| "error code over 0xff")?,
@@ -133,7 +172,11 @@ impl FromStr for Fault {
             }
             other => return Err(format!("unknown fault {other:?}")),
         };
-        Ok(Fault { kind, on })
+        Ok(Fault {
+            kind,
+            on,
+            connections,
+        })
     }
 }
 
@@ -145,15 +188,19 @@ impl fmt::Display for Fault {
             FaultKind::Truncate => write!(f, "truncate")?,
             FaultKind::Oversize => write!(f, "oversize")?,
             FaultKind::WrongLength => write!(f, "wrong-length")?,
+            FaultKind::NoAnswer => write!(f, "no-answer")?,
             FaultKind::ErrorResponse(c) => write!(f, "error-response={c:#04x}")?,
             FaultKind::Slow(d) => write!(f, "slow={}", d.as_millis())?,
             FaultKind::DropSessionAfter(n) => write!(f, "drop-session-after={n}")?,
         }
-        match self.on {
-            Some(c) => match REQUESTS.iter().find(|(_, rc)| *rc == c) {
-                Some((n, _)) => write!(f, "@{n}"),
-                None => write!(f, "@{c:#04x}"),
-            },
+        if let Some(c) = self.on {
+            match REQUESTS.iter().find(|(_, rc)| *rc == c) {
+                Some((n, _)) => write!(f, "@{n}")?,
+                None => write!(f, "@{c:#04x}")?,
+            }
+        }
+        match self.connections {
+            Some(n) => write!(f, "*{n}"),
             None => Ok(()),
         }
     }
@@ -171,6 +218,7 @@ mod tests {
             ("truncate@key-exchange", FaultKind::Truncate, Some(0xE4)),
             ("oversize@0x84", FaultKind::Oversize, Some(0x84)),
             ("wrong-length", FaultKind::WrongLength, None),
+            ("no-answer@challenge", FaultKind::NoAnswer, Some(0x83)),
             ("error-response", FaultKind::ErrorResponse(0x05), None),
             (
                 "error-response=0x03@vendor",
@@ -186,10 +234,39 @@ mod tests {
         ];
         for (text, kind, on) in cases {
             let fault: Fault = text.parse().unwrap();
-            assert_eq!(fault, Fault { kind, on }, "{text}");
+            assert_eq!(
+                fault,
+                Fault {
+                    kind,
+                    on,
+                    connections: None
+                },
+                "{text}"
+            );
             // Display is parseable again.
             assert_eq!(fault.to_string().parse::<Fault>().unwrap(), fault);
         }
+    }
+
+    #[test]
+    fn parses_connection_limits() {
+        let f: Fault = "corrupt-signature@challenge*1".parse().unwrap();
+        assert_eq!(
+            f,
+            Fault {
+                kind: FaultKind::CorruptSignature,
+                on: Some(0x83),
+                connections: Some(1),
+            }
+        );
+        assert_eq!(f.to_string(), "corrupt-signature@challenge*1");
+        let f: Fault = "slow=1500*2".parse().unwrap();
+        assert_eq!(f.kind, FaultKind::Slow(Duration::from_millis(1500)));
+        assert_eq!((f.on, f.connections), (None, Some(2)));
+        assert_eq!(f.to_string().parse::<Fault>().unwrap(), f);
+        assert!(f.active_in(0) && f.active_in(1) && f.active_in(2));
+        assert!(!f.active_in(3));
+        assert!(Fault::new(FaultKind::Truncate).active_in(u32::MAX));
     }
 
     #[test]
@@ -199,9 +276,15 @@ mod tests {
             "slow",
             "slow=x",
             "truncate=1",
+            "no-answer=1",
             "nope",
             "truncate@nope",
             "error-response=300",
+            "truncate*0",
+            "truncate*",
+            "truncate*x",
+            "truncate@challenge*1*2",
+            "truncate*1@challenge",
         ] {
             assert!(bad.parse::<Fault>().is_err(), "{bad}");
         }

@@ -87,13 +87,17 @@ struct Serve {
     /// Firmware version string (measured into blocks 2 and 4).
     #[arg(long, default_value = "1.0.0")]
     firmware_version: String,
-    /// Inject a fault, KIND[=VALUE][@REQUEST] (repeatable). KIND is
+    /// Inject a fault, KIND[=VALUE][@REQUEST][*N] (repeatable). KIND is
     /// corrupt-signature, foreign-chain, truncate, oversize, wrong-length,
-    /// error-response[=CODE], slow=MS or drop-session-after=N; REQUEST
+    /// no-answer, error-response[=CODE], slow=MS or drop-session-after=N; REQUEST
     /// limits it to one SPDM request (get-version, get-capabilities,
     /// negotiate-algorithms, get-digests, get-certificate, challenge,
     /// get-measurements, key-exchange, finish, heartbeat, end-session,
-    /// vendor, or a code like 0xe4).
+    /// vendor, or a code like 0xe4); *N limits it to the first N SPDM
+    /// connections, counted by GET_VERSION requests since the model started
+    /// (quote it for the shell). slow=MS delays each answer; through QEMU
+    /// the delay stalls the guest's configuration write, so Linux's 1 s DOE
+    /// timeout does not fire (see the README).
     #[arg(long, value_name = "FAULT")]
     fault: Vec<Fault>,
     /// With --port: exit after the first connection ends.

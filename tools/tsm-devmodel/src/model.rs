@@ -6,6 +6,7 @@
 //! measurements, IDE registers, TDISP report, faults); [`Model`] is one
 //! running instance over a profile, fed one DOE object at a time.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 
 use rand_chacha::ChaCha20Rng;
@@ -80,6 +81,10 @@ pub struct Profile {
     pub ide_registers: Vec<u8>,
     /// The TDISP DEVICE_INTERFACE_REPORT.
     pub report: Vec<u8>,
+    /// GET_VERSION requests received so far, by every [`Model`] of this
+    /// profile: the number of the current SPDM connection, which ends
+    /// faults limited to the first N connections.
+    connections: AtomicU32,
 }
 
 /// DMTF measurement value types (DSP0274 DMTFSpecMeasurementValueType).
@@ -178,7 +183,13 @@ impl Profile {
             measurements,
             ide_registers,
             report,
+            connections: AtomicU32::new(0),
         })
+    }
+
+    /// The current SPDM connection: 1 after the first GET_VERSION, 0 before.
+    pub fn connection(&self) -> u32 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// The measurement blocks, borrowing from the profile.
@@ -199,10 +210,11 @@ impl Profile {
     }
 
     fn fault(&self, request: Option<u8>, pick: impl Fn(&FaultKind) -> bool) -> Option<Fault> {
+        let connection = self.connection();
         self.config
             .faults
             .iter()
-            .find(|f| pick(&f.kind) && f.applies_to(request))
+            .find(|f| pick(&f.kind) && f.applies_to(request) && f.active_in(connection))
             .copied()
     }
 }
@@ -386,6 +398,13 @@ impl<'a> Model<'a> {
         let secured = header.object_type == doe::TYPE_SECURED_CMA;
         let profile = self.profile;
         let plain = if secured { None } else { plain_code(request) };
+        if plain == Some(code::GET_VERSION) {
+            let n = profile
+                .connections
+                .fetch_add(1, Ordering::Relaxed)
+                .saturating_add(1);
+            self.log(format_args!("GET_VERSION: SPDM connection {n}"));
+        }
 
         if secured {
             if let Some(f) = profile.fault(None, |k| matches!(k, FaultKind::DropSessionAfter(_))) {
@@ -453,6 +472,13 @@ impl<'a> Model<'a> {
             }
         };
         response.truncate(len);
+        if let Some(f) = profile.fault(code, |k| *k == FaultKind::NoAnswer) {
+            self.log(format_args!(
+                "{}: fault {f}: answer dropped",
+                code.map_or("request", code_name)
+            ));
+            return None;
+        }
         if secured {
             self.secured_count = self.secured_count.saturating_add(1);
         } else if code == Some(code::KEY_EXCHANGE) {

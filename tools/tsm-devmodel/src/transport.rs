@@ -6,8 +6,8 @@
 //! transport type and payload size, followed by the payload. With the DOE
 //! transport the payload is one whole DOE data object, header included.
 //! QEMU sends NORMAL requests and a SHUTDOWN when the device goes away; it
-//! accepts a response of at most 0x1200 bytes, and a response of size 0
-//! makes its DOE mailbox report an error.
+//! accepts a response of at most 0x1200 bytes; after a response of size 0
+//! its DOE mailbox never reports Data Object Ready (the guest times out).
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -274,5 +274,34 @@ pub fn serve_listener(profile: &Profile, listener: &TcpListener, once: bool) -> 
 }
 
 fn serve_stream(profile: &Profile, stream: TcpStream) -> io::Result<Ended> {
-    serve(profile, &mut Framed::new(stream))
+    serve(profile, &mut Framed::new(QuickAck(stream)))
+}
+
+/// A TCP stream that acknowledges every segment at once.
+///
+/// QEMU's spdm-socket writes a request's header and payload in separate
+/// sends without TCP_NODELAY: Nagle holds the payload back until the header
+/// is acknowledged, and a delayed ACK costs 40 ms per exchange. Linux clears
+/// TCP_QUICKACK again by itself, so it is set before every read.
+struct QuickAck(TcpStream);
+
+impl Read for QuickAck {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::linux::net::TcpStreamExt as _;
+            let _ = self.0.set_quickack(true);
+        }
+        self.0.read(buf)
+    }
+}
+
+impl Write for QuickAck {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }

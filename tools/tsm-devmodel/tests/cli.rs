@@ -62,6 +62,7 @@ fn help_lists_commands_and_options() {
         "--certs",
         "--root-out",
         "drop-session-after",
+        "[*N]",
     ] {
         assert!(text.contains(opt), "{opt} missing from:\n{text}");
     }

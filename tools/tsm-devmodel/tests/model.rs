@@ -588,3 +588,61 @@ fn seeded_profiles_are_reproducible() {
         c.chain.leaf.key.verifying_key()
     );
 }
+
+#[test]
+fn fault_limited_to_first_connections() {
+    // The first authentication fails, the next one on the same device passes.
+    let p = profile(&["corrupt-signature@challenge*1"]);
+    let (mut host, _s) = over_pair(&p, true);
+    assert_eq!(p.connection(), 0);
+    host.connect().unwrap();
+    assert_eq!(p.connection(), 1);
+    assert_eq!(
+        spdm_err(host.challenge()),
+        Error::Crypto(CryptoError::BadSignature)
+    );
+    host.connect().unwrap();
+    assert_eq!(p.connection(), 2);
+    host.challenge().unwrap();
+    host.measurements().unwrap();
+
+    // Two connections fail at GET_VERSION itself, the third succeeds; the
+    // count carries over from one TCP connection to the next.
+    let p = profile(&["error-response=0x03@get-version*2"]);
+    let busy = Error::Peer {
+        code: error_code::BUSY,
+        data: 0,
+    };
+    let (mut host, _s) = over_pair(&p, true);
+    assert_eq!(spdm_err(host.connect()), busy);
+    drop(host);
+    let listener = transport::listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let p2 = std::sync::Arc::clone(&p);
+    let server = std::thread::spawn(move || transport::serve_listener(&p2, &listener, false));
+    let stream = || {
+        let s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+        Host::new(Framed::new(s), Some(p.chain.root.der.clone()))
+    };
+    let mut host = stream();
+    assert_eq!(spdm_err(host.connect()), busy);
+    drop(host);
+    let mut host = stream();
+    host.connect().unwrap();
+    host.challenge().unwrap();
+    assert_eq!(p.connection(), 3);
+    drop(host);
+    drop(server);
+}
+
+#[test]
+fn fault_no_answer() {
+    let p = profile(&["no-answer@challenge*1"]);
+    let (mut host, _s) = over_pair(&p, true);
+    host.connect().unwrap();
+    assert!(matches!(host.challenge(), Err(HostError::NoAnswer)));
+    // The next connection is answered.
+    host.connect().unwrap();
+    host.challenge().unwrap();
+}
