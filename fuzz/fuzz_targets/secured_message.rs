@@ -31,7 +31,13 @@ impl SpdmCrypto for AcceptAll {
     fn hkdf_extract(&self, _: HashAlgo, _: &[u8], _: &[u8]) -> Result<Digest, CryptoError> {
         Digest::zeroed(48)
     }
-    fn hkdf_expand(&self, _: HashAlgo, _: &[u8], _: &[u8], _: &mut [u8]) -> Result<(), CryptoError> {
+    fn hkdf_expand(
+        &self,
+        _: HashAlgo,
+        _: &[u8],
+        _: &[u8],
+        _: &mut [u8],
+    ) -> Result<(), CryptoError> {
         Ok(())
     }
     fn aead_encrypt(
@@ -61,18 +67,18 @@ impl SpdmCrypto for AcceptAll {
     fn dhe_generate(&mut self, g: DheGroup) -> Result<((), DhePublicKey), CryptoError> {
         Ok(((), DhePublicKey::zeroed(g.public_len())?))
     }
-    fn dhe_shared_secret(
-        &self,
-        g: DheGroup,
-        _: (),
-        _: &[u8],
-    ) -> Result<SharedSecret, CryptoError> {
+    fn dhe_shared_secret(&self, g: DheGroup, _: (), _: &[u8]) -> Result<SharedSecret, CryptoError> {
         SharedSecret::zeroed(g.shared_secret_len())
     }
     fn sign(&mut self, a: AsymAlgo, _: HashAlgo, _: &[u8]) -> Result<Signature, CryptoError> {
         Signature::zeroed(a.signature_len())
     }
-    fn set_peer_cert_chain(&mut self, _: AsymAlgo, _: HashAlgo, _: &[u8]) -> Result<(), CryptoError> {
+    fn set_peer_cert_chain(
+        &mut self,
+        _: AsymAlgo,
+        _: HashAlgo,
+        _: &[u8],
+    ) -> Result<(), CryptoError> {
         Ok(())
     }
     fn verify_peer(&self, _: AsymAlgo, _: HashAlgo, _: &[u8], _: &[u8]) -> Result<(), CryptoError> {

@@ -58,8 +58,10 @@ fuzz_target!(|data: &[u8]| {
     for sizes in &SIZES {
         round_trip!(data, r => Digests::read(&mut r, sizes), (m, w) => m.write(w, sizes));
         for summary in [meas_summary::NONE, meas_summary::ALL] {
-            round_trip!(data, r => ChallengeAuth::read(&mut r, sizes, summary), (m, w) => m.write(w));
-            round_trip!(data, r => KeyExchangeRsp::read(&mut r, sizes, summary), (m, w) => m.write(w));
+            round_trip!(data, r => ChallengeAuth::read(&mut r, sizes, summary),
+                (m, w) => m.write(w));
+            round_trip!(data, r => KeyExchangeRsp::read(&mut r, sizes, summary),
+                (m, w) => m.write(w));
         }
         for signed in [false, true] {
             round_trip!(data, r => Measurements::read(&mut r, sizes, signed), (m, w) => m.write(w));

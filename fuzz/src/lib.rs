@@ -382,7 +382,9 @@ impl Header {
 /// Keys for a recorded AEAD key (its length tells AES-128-GCM from
 /// AES-256-GCM), base IV and sequence number.
 fn direction_keys(key: &[u8], iv: [u8; AEAD_IV_LEN], sequence: u64) -> Option<DirectionKeys> {
-    let aead = AeadAlgo::ALL.into_iter().find(|a| a.key_len() == key.len())?;
+    let aead = AeadAlgo::ALL
+        .into_iter()
+        .find(|a| a.key_len() == key.len())?;
     let mut storage = [0u8; MAX_AEAD_KEY_LEN];
     storage.get_mut(..key.len())?.copy_from_slice(key);
     Some(DirectionKeys {

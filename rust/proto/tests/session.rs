@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Full requester <-> responder runs over DOE with real crypto (ECDSA and
-//! ECDHE P-384, SHA-384, AES-256-GCM): SPDM connection and session, IDE_KM
-//! key programming and the TDISP lock/report/start/stop flow, plus the
-//! negative runs that must fail the right way.
+//! ECDHE P-384 or P-256, SHA-384 or SHA-256, AES-256-GCM or AES-128-GCM, as
+//! negotiated): SPDM connection and session, IDE_KM key programming and the
+//! TDISP lock/report/start/stop flow, plus the negative runs that must fail
+//! the right way.
 
 mod common;
 
