@@ -232,12 +232,14 @@ fn main() {
         bytes: 0,
     };
     // Version mode 1 (SPDM 1.2, secured 1.1) adds a second dialect of the
-    // negotiation steps; mode 0 offers everything.
+    // negotiation steps; mode 0 offers everything (the P-384 suite is
+    // chosen), suite mode 1 (bits 5..6) runs every plain step with the
+    // P-256 suite.
     let plain_modes = |step: usize| {
         if step <= 2 {
-            vec![0u8, 1 << 2]
+            vec![0u8, 1 << 2, 1 << 5]
         } else {
-            vec![0]
+            vec![0, 1 << 5]
         }
     };
 
@@ -263,6 +265,10 @@ fn main() {
         if step == first || step == last {
             modes.push(0);
         }
+        if step == first {
+            // FINISH under AES-128-GCM (the P-256 suite with it only).
+            modes.push(MODE_SEALED | 2 << 5);
+        }
         for mode in modes {
             let seed = requester_seed(Phase::Session, step, mode);
             w.write(&dir, Target::Requester(Phase::Session), step, mode, &seed);
@@ -273,6 +279,10 @@ fn main() {
         let mut modes = vec![MODE_SEALED];
         if step == first || step == last {
             modes.push(0);
+        }
+        if step == first {
+            // FINISH under AES-128-GCM (the P-256 suite with it only).
+            modes.push(MODE_SEALED | 2 << 5);
         }
         for mode in modes {
             let seed = responder_seed(step, mode);

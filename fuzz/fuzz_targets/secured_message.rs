@@ -5,7 +5,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tsm_proto::spdm::crypto::{CryptoError, Digest, SpdmCrypto};
+use tsm_proto::spdm::crypto::{
+    AeadAlgo, AsymAlgo, CryptoError, DheGroup, DhePublicKey, Digest, HashAlgo, SharedSecret,
+    Signature, SpdmCrypto, Supported,
+};
 use tsm_proto::spdm::key_schedule::DirectionKeys;
 use tsm_proto::spdm::secured;
 
@@ -14,23 +17,33 @@ struct AcceptAll;
 impl SpdmCrypto for AcceptAll {
     type Hash = ();
     type DheSecret = ();
-    fn hash_new(&self) {}
+    fn supported(&self) -> Supported {
+        Supported::ALL
+    }
+    fn hash_new(&self, _: HashAlgo) {}
     fn hash_update(&self, _: &mut (), _: &[u8]) {}
     fn hash_finish(&self, _: ()) -> Digest {
-        [0; 48]
+        Digest::zeroed(48).expect("48 bytes fit a Digest")
     }
-    fn hmac(&self, _: &[u8], _: &[u8]) -> Digest {
-        [0; 48]
+    fn hmac(&self, _: HashAlgo, _: &[u8], _: &[u8]) -> Result<Digest, CryptoError> {
+        Digest::zeroed(48)
     }
-    fn hkdf_extract(&self, _: &[u8], _: &[u8]) -> Digest {
-        [0; 48]
+    fn hkdf_extract(&self, _: HashAlgo, _: &[u8], _: &[u8]) -> Result<Digest, CryptoError> {
+        Digest::zeroed(48)
     }
-    fn hkdf_expand(&self, _: &Digest, _: &[u8], _: &mut [u8]) -> Result<(), CryptoError> {
+    fn hkdf_expand(
+        &self,
+        _: HashAlgo,
+        _: &[u8],
+        _: &[u8],
+        _: &mut [u8],
+    ) -> Result<(), CryptoError> {
         Ok(())
     }
     fn aead_encrypt(
         &self,
-        _: &[u8; 32],
+        _: AeadAlgo,
+        _: &[u8],
         _: &[u8; 12],
         _: &[u8],
         _: &mut [u8],
@@ -39,7 +52,8 @@ impl SpdmCrypto for AcceptAll {
     }
     fn aead_decrypt(
         &self,
-        _: &[u8; 32],
+        _: AeadAlgo,
+        _: &[u8],
         _: &[u8; 12],
         _: &[u8],
         _: &mut [u8],
@@ -50,25 +64,37 @@ impl SpdmCrypto for AcceptAll {
     fn random(&mut self, _: &mut [u8]) -> Result<(), CryptoError> {
         Ok(())
     }
-    fn dhe_generate(&mut self) -> Result<((), [u8; 96]), CryptoError> {
-        Ok(((), [0; 96]))
+    fn dhe_generate(&mut self, g: DheGroup) -> Result<((), DhePublicKey), CryptoError> {
+        Ok(((), DhePublicKey::zeroed(g.public_len())?))
     }
-    fn dhe_shared_secret(&self, _: (), _: &[u8]) -> Result<[u8; 48], CryptoError> {
-        Ok([0; 48])
+    fn dhe_shared_secret(&self, g: DheGroup, _: (), _: &[u8]) -> Result<SharedSecret, CryptoError> {
+        SharedSecret::zeroed(g.shared_secret_len())
     }
-    fn sign(&mut self, _: &[u8]) -> Result<[u8; 96], CryptoError> {
-        Ok([0; 96])
+    fn sign(&mut self, a: AsymAlgo, _: HashAlgo, _: &[u8]) -> Result<Signature, CryptoError> {
+        Signature::zeroed(a.signature_len())
     }
-    fn set_peer_cert_chain(&mut self, _: &[u8]) -> Result<(), CryptoError> {
+    fn set_peer_cert_chain(
+        &mut self,
+        _: AsymAlgo,
+        _: HashAlgo,
+        _: &[u8],
+    ) -> Result<(), CryptoError> {
         Ok(())
     }
-    fn verify_peer(&self, _: &[u8], _: &[u8]) -> Result<(), CryptoError> {
+    fn verify_peer(&self, _: AsymAlgo, _: HashAlgo, _: &[u8], _: &[u8]) -> Result<(), CryptoError> {
         Ok(())
     }
 }
 
 fuzz_target!(|data: &[u8]| {
+    // Both AEADs: the record layout does not depend on the key size.
+    let aead = if data.first().is_some_and(|b| b & 1 != 0) {
+        AeadAlgo::Aes128Gcm
+    } else {
+        AeadAlgo::Aes256Gcm
+    };
     let mut keys = DirectionKeys {
+        aead,
         key: [0; 32],
         iv: [0; 12],
         sequence: 0,

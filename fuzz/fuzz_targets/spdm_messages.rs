@@ -8,7 +8,8 @@ use tsm_proto::spdm::msg::*;
 use tsm_proto::spdm::{code, opaque, vendor::PciSigMessage, AlgSizes};
 use tsm_proto::wire::{Reader, Writer};
 
-const SIZES: AlgSizes = AlgSizes::P384_SHA384;
+/// The field sizes of both suites.
+const SIZES: [AlgSizes; 2] = [AlgSizes::P384_SHA384, AlgSizes::P256_SHA256];
 
 /// Encodes with `write` into a fresh buffer.
 fn encoded(
@@ -50,20 +51,24 @@ fuzz_target!(|data: &[u8]| {
     round_trip!(data, r => NegotiateAlgorithms::read(&mut r), (m, w) => m.write(w));
     round_trip!(data, r => Algorithms::read(&mut r), (m, w) => m.write(w));
     round_trip!(data, r => Bare::read(&mut r, code::GET_DIGESTS), (m, w) => m.write(w));
-    round_trip!(data, r => Digests::read(&mut r, &SIZES), (m, w) => m.write(w, &SIZES));
     round_trip!(data, r => GetCertificate::read(&mut r), (m, w) => m.write(w));
     round_trip!(data, r => Certificate::read(&mut r), (m, w) => m.write(w));
     round_trip!(data, r => Challenge::read(&mut r), (m, w) => m.write(w));
-    for summary in [meas_summary::NONE, meas_summary::ALL] {
-        round_trip!(data, r => ChallengeAuth::read(&mut r, &SIZES, summary), (m, w) => m.write(w));
-        round_trip!(data, r => KeyExchangeRsp::read(&mut r, &SIZES, summary), (m, w) => m.write(w));
-    }
     round_trip!(data, r => GetMeasurements::read(&mut r), (m, w) => m.write(w));
-    for signed in [false, true] {
-        round_trip!(data, r => Measurements::read(&mut r, &SIZES, signed), (m, w) => m.write(w));
+    for sizes in &SIZES {
+        round_trip!(data, r => Digests::read(&mut r, sizes), (m, w) => m.write(w, sizes));
+        for summary in [meas_summary::NONE, meas_summary::ALL] {
+            round_trip!(data, r => ChallengeAuth::read(&mut r, sizes, summary),
+                (m, w) => m.write(w));
+            round_trip!(data, r => KeyExchangeRsp::read(&mut r, sizes, summary),
+                (m, w) => m.write(w));
+        }
+        for signed in [false, true] {
+            round_trip!(data, r => Measurements::read(&mut r, sizes, signed), (m, w) => m.write(w));
+        }
+        round_trip!(data, r => KeyExchange::read(&mut r, sizes), (m, w) => m.write(w));
+        round_trip!(data, r => Finish::read(&mut r, sizes), (m, w) => m.write(w));
     }
-    round_trip!(data, r => KeyExchange::read(&mut r, &SIZES), (m, w) => m.write(w));
-    round_trip!(data, r => Finish::read(&mut r, &SIZES), (m, w) => m.write(w));
     round_trip!(data, r => EndSession::read(&mut r), (m, w) => m.write(w));
     round_trip!(data, r => ErrorRsp::read(&mut r), (m, w) => m.write(w));
     for c in [code::VENDOR_DEFINED_REQUEST, code::VENDOR_DEFINED_RESPONSE] {

@@ -11,7 +11,8 @@
 //! byte 1   mode: bit 0 "sealed" (in-session targets: the rest is plaintext
 //!          the harness seals with the live session keys), bits 2..3 the
 //!          SPDM / secured-message versions both sides offer, bit 4 "go on"
-//!          (continue the good script after the fuzzed object)
+//!          (continue the good script after the fuzzed object), bits 5..6
+//!          the algorithms (see [`suite`])
 //! byte 2   RNG seed of both crypto providers (nonces, ephemeral keys)
 //! rest     the fuzzed object(s)
 //! ```
@@ -25,6 +26,7 @@ use std::sync::OnceLock;
 
 use tsm_proto::doe;
 use tsm_proto::ide_km::{self, IdeKmResponder, IdePort, KeySubStream, KeyTarget, SUB_STREAMS};
+use tsm_proto::spdm::crypto::{AeadAlgo, AsymAlgo, Supported};
 use tsm_proto::spdm::key_schedule::DirectionKeys;
 use tsm_proto::spdm::msg::{self, MeasurementBlock};
 use tsm_proto::spdm::opaque::{SECURED_MESSAGE_VERSION_11, SECURED_MESSAGE_VERSION_12};
@@ -32,7 +34,7 @@ use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
 use tsm_proto::spdm::{
-    cap, error_code, secured, Versions, AEAD_IV_LEN, AEAD_KEY_LEN, VERSION_12, VERSION_13,
+    alg, cap, error_code, secured, Versions, AEAD_IV_LEN, MAX_AEAD_KEY_LEN, VERSION_12, VERSION_13,
 };
 use tsm_proto::tdisp::{self, Body, InterfaceId, InterfaceReport, MmioRange, TdispResponder};
 use tsm_proto::wire::{encode_into, Writer};
@@ -50,8 +52,8 @@ pub const MODE_GO_ON: u8 = 1 << 4;
 /// with the sequence number mixed in) and the plaintext.
 #[derive(Clone, Debug, Default)]
 pub struct Sealed {
-    /// AEAD key.
-    pub key: [u8; AEAD_KEY_LEN],
+    /// AEAD key (16 or 32 bytes).
+    pub key: Vec<u8>,
     /// Record nonce.
     pub nonce: [u8; AEAD_IV_LEN],
     /// Plaintext: ApplicationDataLength then the application data.
@@ -67,9 +69,9 @@ pub struct RecordSeals {
 }
 
 impl Hooks for RecordSeals {
-    fn sealing(&self, key: &[u8; AEAD_KEY_LEN], nonce: &[u8; AEAD_IV_LEN], plain: &[u8]) {
+    fn sealing(&self, key: &[u8], nonce: &[u8; AEAD_IV_LEN], plain: &[u8]) {
         *self.last_sealed.borrow_mut() = Some(Sealed {
-            key: *key,
+            key: key.to_vec(),
             nonce: *nonce,
             plain: plain.to_vec(),
         });
@@ -114,19 +116,32 @@ const DEVICE_KEY: u8 = 7;
 const REQ_SESSION_ID: u16 = 0xFFFE;
 const RSP_SESSION_ID: u16 = 0xA5A5;
 
-/// Constant device data, computed once (deriving a P-384 public key is
-/// the slow part).
+/// Constant device data, computed once (deriving the public keys is the
+/// slow part): a P-384 and a P-256 key with their raw-key certificates.
 struct DeviceData {
-    key: tsm_spdm_rustcrypto::p384::ecdsa::SigningKey,
-    chain: Vec<u8>,
+    p384: (tsm_spdm_rustcrypto::SigningKey, Vec<u8>),
+    p256: (tsm_spdm_rustcrypto::SigningKey, Vec<u8>),
     report: Vec<u8>,
+}
+
+impl DeviceData {
+    /// The key of `asym` and its certificates.
+    fn key(&self, asym: AsymAlgo) -> &(tsm_spdm_rustcrypto::SigningKey, Vec<u8>) {
+        match asym {
+            AsymAlgo::EcdsaP256 => &self.p256,
+            AsymAlgo::EcdsaP384 => &self.p384,
+        }
+    }
 }
 
 fn device_data() -> &'static DeviceData {
     static DATA: OnceLock<DeviceData> = OnceLock::new();
     DATA.get_or_init(|| {
-        let key = tsm_spdm_rustcrypto::signing_key(DEVICE_KEY);
-        let chain = tsm_spdm_rustcrypto::raw_key_chain(&key);
+        let with_certs = |asym| {
+            let key = tsm_spdm_rustcrypto::signing_key_for(asym, DEVICE_KEY);
+            let certs = tsm_spdm_rustcrypto::raw_key_certificates(&key);
+            (key, certs)
+        };
         let mut report = vec![0u8; 256];
         let info = [0xD5u8; 24];
         let len = encode_into(&mut report, |w| {
@@ -134,7 +149,11 @@ fn device_data() -> &'static DeviceData {
         })
         .expect("the report fits");
         report.truncate(len);
-        DeviceData { key, chain, report }
+        DeviceData {
+            p384: with_certs(AsymAlgo::EcdsaP384),
+            p256: with_certs(AsymAlgo::EcdsaP256),
+            report,
+        }
     })
 }
 
@@ -308,6 +327,26 @@ pub fn versions(mode: u8) -> Versions {
     }
 }
 
+/// The device key and the algorithms both sides may use, by mode bits
+/// 5..6: 0 everything with a P-384 device (the P-384 suite is chosen), 1
+/// the P-256 suite (AES-256-GCM chosen), 2 the P-256 suite with AES-128-GCM
+/// only, 3 everything with a P-256 device (P-256 signatures over SHA-384,
+/// secp384r1, AES-256-GCM).
+pub fn suite(mode: u8) -> (AsymAlgo, Supported) {
+    match (mode >> 5) & 3 {
+        0 => (AsymAlgo::EcdsaP384, Supported::ALL),
+        1 => (AsymAlgo::EcdsaP256, Supported::P256),
+        2 => (
+            AsymAlgo::EcdsaP256,
+            Supported {
+                aead: alg::AEAD_AES_128_GCM,
+                ..Supported::P256
+            },
+        ),
+        _ => (AsymAlgo::EcdsaP256, Supported::ALL),
+    }
+}
+
 /// The parsed input header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -340,6 +379,22 @@ impl Header {
     }
 }
 
+/// Keys for a recorded AEAD key (its length tells AES-128-GCM from
+/// AES-256-GCM), base IV and sequence number.
+fn direction_keys(key: &[u8], iv: [u8; AEAD_IV_LEN], sequence: u64) -> Option<DirectionKeys> {
+    let aead = AeadAlgo::ALL
+        .into_iter()
+        .find(|a| a.key_len() == key.len())?;
+    let mut storage = [0u8; MAX_AEAD_KEY_LEN];
+    storage.get_mut(..key.len())?.copy_from_slice(key);
+    Some(DirectionKeys {
+        aead,
+        key: storage,
+        iv,
+        sequence,
+    })
+}
+
 /// Buffer size for DOE objects.
 pub const OBJECT_BUF: usize = 8192;
 
@@ -368,6 +423,7 @@ const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
     data_transfer_size: 4096,
     max_spdm_msg_size: 4096,
     req_session_id: REQ_SESSION_ID,
+    algorithms: Supported::ALL,
 };
 
 /// Responder CAPABILITIES flags of the script.
@@ -375,26 +431,33 @@ const RESPONDER_FLAGS: u32 =
     cap::CERT | cap::CHAL | cap::MEAS_SIG | cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT;
 
 /// Runs `f` on a fresh harness whose providers are seeded with `seed`
-/// and which offers the versions of `mode`.
+/// and which offers the versions and algorithms of `mode`.
 pub fn with_harness<R>(seed: u8, mode: u8, f: impl FnOnce(&mut Harness<'_>) -> R) -> R {
     let data = device_data();
     let mut cert_buf = [0u8; 1024];
     let seed = u64::from(seed) << 8;
+    let (asym, algorithms) = suite(mode);
+    let (key, certificates) = data.key(asym);
     let mut responder = Responder::new(
-        FuzzCrypto::seeded(seed | 2, Some(data.key.clone())),
+        FuzzCrypto::seeded(seed | 2, Some(key.clone())),
         ResponderConfig {
             flags: RESPONDER_FLAGS,
             ct_exponent: 14,
             data_transfer_size: 256,
             max_spdm_msg_size: 4096,
-            cert_chain: &data.chain,
+            certificates,
             measurements: &BLOCKS,
+            measurement_hash: tsm_proto::spdm::crypto::HashAlgo::Sha384,
+            algorithms,
             rsp_session_id: RSP_SESSION_ID,
         },
     );
     let mut requester = Requester::new(
         FuzzCrypto::seeded(seed | 1, None),
-        REQUESTER_CONFIG,
+        RequesterConfig {
+            algorithms,
+            ..REQUESTER_CONFIG
+        },
         &mut cert_buf,
     );
     requester.set_versions(versions(mode));
@@ -617,14 +680,7 @@ impl Harness<'_> {
             .get(2..)
             .map(<[u8]>::to_vec)
             .unwrap_or_default();
-        Some((
-            DirectionKeys {
-                key: sealed.key,
-                iv,
-                sequence: used,
-            },
-            plain,
-        ))
+        Some((direction_keys(&sealed.key, iv, used)?, plain))
     }
 
     /// The keys of the record the responder sealed last, positioned at
@@ -642,14 +698,7 @@ impl Harness<'_> {
             .get(2..)
             .map(<[u8]>::to_vec)
             .unwrap_or_default();
-        Some((
-            DirectionKeys {
-                key: sealed.key,
-                iv: sealed.nonce,
-                sequence: 0,
-            },
-            plain,
-        ))
+        Some((direction_keys(&sealed.key, sealed.nonce, 0)?, plain))
     }
 
     /// The requester's SessionID (0 before KEY_EXCHANGE_RSP).

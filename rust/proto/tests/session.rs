@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Full requester <-> responder runs over DOE with real crypto (ECDSA and
-//! ECDHE P-384, SHA-384, AES-256-GCM): SPDM connection and session, IDE_KM
-//! key programming and the TDISP lock/report/start/stop flow, plus the
-//! negative runs that must fail the right way.
+//! ECDHE P-384 or P-256, SHA-384 or SHA-256, AES-256-GCM or AES-128-GCM, as
+//! negotiated): SPDM connection and session, IDE_KM key programming and the
+//! TDISP lock/report/start/stop flow, plus the negative runs that must fail
+//! the right way.
 
 mod common;
 
@@ -194,6 +195,8 @@ impl<'a> Harness<'a> {
             Device::P384(seed, algorithms) => (signing_key(seed), algorithms),
             Device::Key(asym, seed, algorithms) => (signing_key_for(asym, seed), algorithms),
         };
+        // Digest-type measurements of a SHA-256-only device are SHA-256.
+        let measurement_hash = algorithms.strongest_hash().unwrap_or(HashAlgo::Sha384);
         let responder = Responder::new(
             HostCrypto::seeded(2, Some(key)),
             ResponderConfig {
@@ -203,7 +206,7 @@ impl<'a> Harness<'a> {
                 max_spdm_msg_size: 4096,
                 certificates: chain,
                 measurements: blocks,
-                measurement_hash: HashAlgo::Sha384,
+                measurement_hash,
                 algorithms,
                 rsp_session_id: 0xA5A5,
             },
@@ -1415,5 +1418,390 @@ fn requester_rejects_measurement_selection_without_meas_cap() {
     assert_eq!(
         h.requester.response(&mut h.response[..rsp_len]),
         Err(Error::Negotiation("measurement selection"))
+    );
+}
+
+// Algorithm agility (DSP0274 1.3 Table 15 NEGOTIATE_ALGORITHMS, Table 16
+// AlgStructure, Table 21 ALGORITHMS, Table 22 RespAlgStruct). The bit
+// masks carry no order and Table 21 lets the responder select any one
+// offered bit of each kind; this responder selects the strongest.
+
+/// One suite run: the device's key and algorithms, what the requester
+/// offers, and what ALGORITHMS must settle on.
+struct Suite {
+    device: Device,
+    requester: Supported,
+    expected: Algorithms,
+}
+
+const SUITES: [Suite; 5] = [
+    // The P-384 suite, both sides limited to it.
+    Suite {
+        device: Device::Key(AsymAlgo::EcdsaP384, 7, Supported::P384),
+        requester: Supported::P384,
+        expected: Algorithms::P384,
+    },
+    // The P-256 suite with AES-128-GCM: the requester offers only it.
+    Suite {
+        device: Device::Key(AsymAlgo::EcdsaP256, 7, Supported::P256),
+        requester: Supported {
+            aead: tsm_proto::spdm::alg::AEAD_AES_128_GCM,
+            ..Supported::P256
+        },
+        expected: Algorithms::P256,
+    },
+    // The P-256 suite with both AEADs offered: AES-256-GCM is stronger.
+    Suite {
+        device: Device::Key(AsymAlgo::EcdsaP256, 7, Supported::ALL),
+        requester: Supported::P256,
+        expected: Algorithms {
+            aead: AeadAlgo::Aes256Gcm,
+            ..Algorithms::P256
+        },
+    },
+    // Everything on both sides with a P-384 device: the P-384 suite.
+    Suite {
+        device: Device::Key(AsymAlgo::EcdsaP384, 7, Supported::ALL),
+        requester: Supported::ALL,
+        expected: Algorithms::P384,
+    },
+    // Everything on both sides with a P-256 device: each kind on its own,
+    // so a P-256 signature over SHA-384 with secp384r1 and AES-256-GCM.
+    Suite {
+        device: Device::Key(AsymAlgo::EcdsaP256, 7, Supported::ALL),
+        requester: Supported::ALL,
+        expected: Algorithms {
+            hash: HashAlgo::Sha384,
+            asym: AsymAlgo::EcdsaP256,
+            dhe: DheGroup::Secp384r1,
+            aead: AeadAlgo::Aes256Gcm,
+        },
+    },
+];
+
+/// Every suite end to end in SPDM 1.2 (secured messages 1.1) and 1.3
+/// (1.2): VERSION .. CHALLENGE with a summary hash of the negotiated hash,
+/// signed MEASUREMENTS outside and inside the session, KEY_EXCHANGE with
+/// exchange data of the negotiated group, FINISH, HEARTBEAT, IDE_KM over
+/// the negotiated AEAD, END_SESSION. The chain the requester accepts has a
+/// RootHash of the negotiated hash.
+#[test]
+fn every_suite_runs_end_to_end() {
+    let blocks = three_blocks();
+    for suite in SUITES {
+        let Device::Key(asym, seed, _) = suite.device else {
+            unreachable!()
+        };
+        let key = signing_key_for(asym, seed);
+        let certs = certificates(&key);
+        for (versions, spdm, secured) in [PAIRS[0], PAIRS[3]] {
+            let mut cert_buf = [0u8; 1024];
+            let requester = RequesterConfig {
+                algorithms: suite.requester,
+                ..REQUESTER_CONFIG
+            };
+            let mut h = Harness::build_with(
+                &certs,
+                suite.device,
+                &mut cert_buf,
+                &[],
+                &blocks,
+                requester,
+                RESPONDER_FLAGS,
+            );
+            h.offer(versions);
+            h.connect().unwrap();
+            let what = format!("{:?} in {spdm:#x}", suite.expected);
+            assert_eq!(h.requester.spdm_version(), Some(spdm), "{what}");
+            assert_eq!(h.requester.algorithms(), Some(suite.expected), "{what}");
+            assert_eq!(h.responder.algorithms(), Some(suite.expected), "{what}");
+            let hash = suite.expected.hash;
+            let chain = tsm_spdm_rustcrypto::raw_key_chain(&key, hash);
+            assert_eq!(h.requester.cert_chain(), Some(&chain[..]), "{what}");
+            assert_eq!(
+                challenge(
+                    &mut h,
+                    Request::ChallengeWithSummary(msg::meas_summary::ALL)
+                ),
+                Ok(Some(summary_with(hash, &blocks))),
+                "{what}"
+            );
+            assert_eq!(
+                challenge(
+                    &mut h,
+                    Request::ChallengeWithSummary(msg::meas_summary::TCB)
+                ),
+                Ok(Some(summary_with(hash, &blocks[..2]))),
+                "{what}"
+            );
+            assert_eq!(signed_measurements(&mut h), [1, 2, 3], "{what}");
+
+            // KEY_EXCHANGE carries D bytes of exchange data (Table 69).
+            let len = h
+                .requester
+                .request(Request::KeyExchange, &mut h.request)
+                .unwrap();
+            let (_, sent) = doe::decode_object(&h.request[..len]).unwrap();
+            let sizes = suite.expected.sizes();
+            let ke =
+                msg::KeyExchange::read(&mut tsm_proto::wire::Reader::new(sent), &sizes).unwrap();
+            assert_eq!(ke.exchange_data.len(), suite.expected.dhe.public_len());
+            let rsp_len = h
+                .responder
+                .process(&mut h.request[..len], &mut h.response, &mut h.device)
+                .unwrap();
+            let id = h.requester.response(&mut h.response[..rsp_len]).unwrap();
+            assert_eq!(
+                id,
+                Response::KeyExchange {
+                    session_id: 0xA5A5_FFFE
+                }
+            );
+            assert_eq!(h.requester.secured_version(), Some(secured));
+            assert!(h
+                .exchange(Request::Finish, |r| r == Response::Finish)
+                .unwrap());
+            assert!(h
+                .exchange(Request::Heartbeat, |r| r == Response::Heartbeat)
+                .unwrap());
+            assert_eq!(signed_measurements(&mut h), [1, 2, 3], "{what}");
+            program_port_keys(&mut h, 0, &IDE_REGISTERS);
+            assert!(h
+                .exchange(Request::EndSession, |r| r == Response::EndSession)
+                .unwrap());
+            assert_eq!(h.responder.session_id(), None);
+        }
+    }
+}
+
+/// Sends `negotiate` after a raw GET_VERSION/GET_CAPABILITIES to a device
+/// and returns the ALGORITHMS answer's BaseAsymSel, BaseHashSel, and the
+/// DHE and AEAD selections (Table 21 offsets 12 and 16; Table 22 entries).
+fn selection(device: Device, negotiate: &[u8]) -> (u32, u32, u16, u16) {
+    let certs = certificates(&signing_key(7));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::build_with(
+        &certs,
+        device,
+        &mut cert_buf,
+        &[],
+        &[],
+        REQUESTER_CONFIG,
+        RESPONDER_FLAGS,
+    );
+    raw_vca_prefix(&mut h);
+    let rsp = h.raw(negotiate);
+    assert_eq!(&rsp[..2], &[0x12, 0x63]);
+    let u32_at = |o: usize| u32::from_le_bytes(rsp[o..o + 4].try_into().unwrap());
+    let alg_struct = |t: u8| {
+        rsp[36..36 + 4 * usize::from(rsp[2])]
+            .chunks(4)
+            .find(|e| e[0] == t)
+            .map_or(0, |e| u16::from_le_bytes([e[2], e[3]]))
+    };
+    (u32_at(12), u32_at(16), alg_struct(2), alg_struct(3))
+}
+
+/// The responder's choice among common algorithms (Table 21: one bit of
+/// what the requester offered; Table 22: one AlgSupported bit per
+/// structure): the strongest of each kind it supports, limited by its
+/// configuration and, for BaseAsymSel, by its signing key.
+#[test]
+fn responder_selects_the_strongest_common_algorithms() {
+    let everything = negotiate_algorithms_12_with(0x90, 0x03, &[(2, 0x18), (3, 0x03), (5, 1)]);
+    let p384 = Device::Key(AsymAlgo::EcdsaP384, 7, Supported::ALL);
+    let p256 = Device::Key(AsymAlgo::EcdsaP256, 7, Supported::ALL);
+    let p256_only = Device::Key(AsymAlgo::EcdsaP256, 7, Supported::P256);
+    assert_eq!(selection(p384, &everything), (0x80, 0x02, 0x10, 0x02));
+    assert_eq!(selection(p256, &everything), (0x10, 0x02, 0x10, 0x02));
+    assert_eq!(selection(p256_only, &everything), (0x10, 0x01, 0x08, 0x02));
+    // The requester's offer bounds the choice.
+    let small = negotiate_algorithms_12_with(0x90, 0x01, &[(2, 0x08), (3, 0x01), (5, 1)]);
+    assert_eq!(selection(p384, &small), (0x80, 0x01, 0x08, 0x01));
+    // Unknown bits (RSASSA-3072, SHA-512) are never selected.
+    let unknown = negotiate_algorithms_12_with(0x84, 0x06, &[(2, 0x18), (3, 0x03), (5, 1)]);
+    assert_eq!(selection(p384, &unknown), (0x80, 0x02, 0x10, 0x02));
+}
+
+/// No common algorithm: the responder answers ALGORITHMS with nothing
+/// selected for that kind (Table 21: at most one bit; none means none
+/// common) and stays unnegotiated (GET_DIGESTS is then unexpected); the
+/// requester fails with `Negotiation("no common algorithm")`. A requester
+/// that has nothing to offer does not send NEGOTIATE_ALGORITHMS, and one
+/// whose ALGORITHMS selects something it did not offer refuses it.
+#[test]
+fn no_common_algorithm_fails_the_documented_way() {
+    let certs = certificates(&signing_key(7));
+    // A P-384-only device and a P-256-only requester.
+    let mut cert_buf = [0u8; 1024];
+    let requester = RequesterConfig {
+        algorithms: Supported::P256,
+        ..REQUESTER_CONFIG
+    };
+    let device = Device::Key(AsymAlgo::EcdsaP384, 7, Supported::P384);
+    let mut h = Harness::build_with(
+        &certs,
+        device,
+        &mut cert_buf,
+        &[],
+        &[],
+        requester,
+        RESPONDER_FLAGS,
+    );
+    assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
+    assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
+    assert_eq!(
+        h.exchange(Request::NegotiateAlgorithms, |_| ()),
+        Err(Error::Negotiation("no common algorithm"))
+    );
+    assert_eq!(h.requester.algorithms(), None);
+    assert_eq!(h.responder.algorithms(), None);
+    assert_eq!(
+        h.requester.request(Request::GetDigests, &mut h.request),
+        Err(Error::UnexpectedMessage(0x81))
+    );
+    let p256_offer = negotiate_algorithms_12_with(0x10, 0x01, &[(2, 0x08), (3, 0x01), (5, 1)]);
+    let only_p384 = Device::Key(AsymAlgo::EcdsaP384, 7, Supported::P384);
+    assert_eq!(selection(only_p384, &p256_offer), (0, 0, 0, 0));
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::build_with(
+        &certs,
+        only_p384,
+        &mut cert_buf,
+        &[],
+        &[],
+        REQUESTER_CONFIG,
+        RESPONDER_FLAGS,
+    );
+    raw_vca_prefix(&mut h);
+    let rsp = h.raw(&p256_offer);
+    assert_eq!(&rsp[12..20], &[0; 8], "BaseAsymSel, BaseHashSel");
+    assert_eq!(
+        h.raw(&[0x12, 0x81, 0, 0])[..4],
+        [0x12, 0x7F, error_code::UNEXPECTED_REQUEST, 0]
+    );
+
+    // Configuration and provider have nothing in common.
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::build(
+        &certs,
+        7,
+        &mut cert_buf,
+        &[],
+        &[],
+        RequesterConfig {
+            algorithms: Supported::P384,
+            ..REQUESTER_CONFIG
+        },
+        RESPONDER_FLAGS,
+    );
+    h.requester.crypto_mut().supported = Supported::P256;
+    let offered = h.requester.offered();
+    assert_eq!((offered.hash, offered.asym, offered.dhe), (0, 0, 0));
+    assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
+    assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
+    assert_eq!(
+        h.requester
+            .request(Request::NegotiateAlgorithms, &mut h.request),
+        Err(Error::Negotiation("no algorithm to offer"))
+    );
+
+    // A selection outside the offer (or of two bits) is refused.
+    for (offset, value) in [(12usize, 0x10u8), (12, 0x90), (16, 0x01), (16, 0x03)] {
+        let mut cert_buf = [0u8; 1024];
+        let requester = RequesterConfig {
+            algorithms: Supported::P384,
+            ..REQUESTER_CONFIG
+        };
+        let mut h = Harness::build(
+            &certs,
+            7,
+            &mut cert_buf,
+            &[],
+            &[],
+            requester,
+            RESPONDER_FLAGS,
+        );
+        assert_eq!(h.exchange(Request::GetVersion, |_| ()), Ok(()));
+        assert_eq!(h.exchange(Request::GetCapabilities, |_| ()), Ok(()));
+        let len = h
+            .requester
+            .request(Request::NegotiateAlgorithms, &mut h.request)
+            .unwrap();
+        let rsp_len = h
+            .responder
+            .process(&mut h.request[..len], &mut h.response, &mut h.device)
+            .unwrap();
+        h.response[8 + offset] = value;
+        assert_eq!(
+            h.requester.response(&mut h.response[..rsp_len]),
+            Err(Error::Negotiation(
+                "responder selected an algorithm not offered"
+            )),
+            "offset {offset} value {value:#x}"
+        );
+    }
+}
+
+/// A provider limits what is offered: a requester whose provider only
+/// does the P-256 suite offers only that, whatever its configuration
+/// allows, and settles on it with a device that can do both.
+#[test]
+fn the_provider_limits_the_offer() {
+    let key = signing_key_for(AsymAlgo::EcdsaP256, 9);
+    let certs = certificates(&key);
+    let mut cert_buf = [0u8; 1024];
+    let device = Device::Key(AsymAlgo::EcdsaP256, 9, Supported::ALL);
+    let mut h = Harness::build_with(
+        &certs,
+        device,
+        &mut cert_buf,
+        &[],
+        &[],
+        REQUESTER_CONFIG,
+        RESPONDER_FLAGS,
+    );
+    h.requester.crypto_mut().supported = Supported::P256;
+    assert_eq!(h.requester.offered(), Supported::P256);
+    h.open_session().unwrap();
+    let expected = Algorithms {
+        aead: AeadAlgo::Aes256Gcm,
+        ..Algorithms::P256
+    };
+    assert_eq!(h.requester.algorithms(), Some(expected));
+    assert!(h
+        .exchange(Request::EndSession, |r| r == Response::EndSession)
+        .unwrap());
+}
+
+/// A device whose leaf key does not match the negotiated signature
+/// algorithm cannot sign: its provider refuses, and a P-256 signature is
+/// not accepted where P-384 was negotiated.
+#[test]
+fn signature_algorithm_follows_the_negotiation() {
+    // The device offers P-384 (configuration) but holds a P-256 key; its
+    // provider reports only P-256, so the common set is empty.
+    let device = Device::Key(AsymAlgo::EcdsaP256, 7, Supported::P384);
+    let offer = negotiate_algorithms_12_with(0x90, 0x03, &[(2, 0x18), (3, 0x03), (5, 1)]);
+    assert_eq!(selection(device, &offer), (0, 0x02, 0x10, 0x02));
+    // A requester handed a P-256 chain where P-384 was negotiated refuses it.
+    let mut crypto = HostCrypto::seeded(4, None);
+    let chain = tsm_spdm_rustcrypto::raw_key_chain(
+        &signing_key_for(AsymAlgo::EcdsaP256, 7),
+        HashAlgo::Sha384,
+    );
+    use tsm_proto::spdm::crypto::SpdmCrypto;
+    assert_eq!(
+        crypto.set_peer_cert_chain(AsymAlgo::EcdsaP384, HashAlgo::Sha384, &chain),
+        Err(CryptoError::BadKey)
+    );
+    assert_eq!(
+        crypto.set_peer_cert_chain(AsymAlgo::EcdsaP256, HashAlgo::Sha256, &chain),
+        Err(CryptoError::BadKey),
+        "RootHash of another hash"
+    );
+    assert_eq!(
+        crypto.set_peer_cert_chain(AsymAlgo::EcdsaP256, HashAlgo::Sha384, &chain),
+        Ok(())
     );
 }

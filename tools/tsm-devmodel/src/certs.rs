@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The device's certificate chain: root CA -> intermediate CA -> device
-//! leaf, all ECDSA P-384 with SHA-384, in the shape PCIe CMA and DSP0274
-//! expect, and the SPDM certificate chain format built from it.
+//! leaf, all ECDSA P-384 with SHA-384 (the default) or all ECDSA P-256
+//! with SHA-256, in the shape PCIe CMA and DSP0274 expect, and the SPDM
+//! certificate chain format built from it for either SPDM base hash.
 //!
 //! Leaf extensions (besides the builder's subject/authority key
 //! identifiers):
@@ -26,17 +27,22 @@ use der::asn1::{ObjectIdentifier, OctetString, UtcTime, Utf8StringRef};
 use der::oid::AssociatedOid;
 use der::pem::LineEnding;
 use der::{Any, Decode, DecodePem, Encode, EncodePem, Reader as _, Sequence, SliceReader};
-use p384::ecdsa::{DerSignature, SigningKey, VerifyingKey};
+use p384::ecdsa::signature::{Keypair, Signer};
 use p384::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rand_core::CryptoRngCore;
 use sha2::{Digest as _, Sha256, Sha384};
+use tsm_proto::spdm::crypto::{AsymAlgo, HashAlgo};
+use tsm_spdm_rustcrypto::{digest, SigningKey, VerifyingKey};
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::ext::pkix::name::{GeneralName, OtherName};
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, SubjectAltName};
 use x509_cert::ext::AsExtension;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::spki::{
+    DynSignatureAlgorithmIdentifier, EncodePublicKey, SignatureBitStringEncoding,
+    SubjectPublicKeyInfoOwned,
+};
 use x509_cert::time::{Time, Validity};
 use x509_cert::Certificate;
 
@@ -187,7 +193,7 @@ impl AsExtension for SpdmExtension {
     }
 }
 
-/// A P-384 key pair and its certificate.
+/// A P-384 or P-256 key pair and its certificate.
 pub struct Issued {
     /// The certificate, DER.
     pub der: Vec<u8>,
@@ -207,17 +213,50 @@ pub struct CertChain {
 }
 
 fn spki(key: &SigningKey) -> Result<SubjectPublicKeyInfoOwned, CertError> {
-    SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).map_err(enc)
+    match key {
+        SigningKey::P256(k) => SubjectPublicKeyInfoOwned::from_key(*k.verifying_key()),
+        SigningKey::P384(k) => SubjectPublicKeyInfoOwned::from_key(*k.verifying_key()),
+    }
+    .map_err(enc)
 }
 
-fn issue(
+/// The leaf's DMTF and PCI-SIG extensions: responder-auth EKU, the SPDM
+/// extension naming the hardware identity, the CMA subjectAltName.
+fn add_leaf_extensions<S>(b: &mut CertificateBuilder<'_, S>, san: &str) -> Result<(), CertError>
+where
+    S: Keypair + DynSignatureAlgorithmIdentifier,
+    S::VerifyingKey: EncodePublicKey,
+{
+    b.add_extension(&ExtendedKeyUsage(vec![OID_DMTF_EKU_RESPONDER_AUTH]))
+        .map_err(enc)?;
+    b.add_extension(&SpdmExtension(vec![SpdmCertOid {
+        oid: OID_DMTF_HARDWARE_IDENTITY,
+        data: None,
+    }]))
+    .map_err(enc)?;
+    let value = Any::encode_from(&Utf8StringRef::new(san).map_err(enc)?).map_err(enc)?;
+    b.add_extension(&SubjectAltName(vec![GeneralName::OtherName(OtherName {
+        type_id: OID_PCIE_CMA_IDENTITY,
+        value,
+    })]))
+    .map_err(enc)
+}
+
+/// One certificate for `spki`, signed by `issuer_key` (whose curve picks
+/// the signature algorithm); a leaf (`leaf_san`) gets the leaf extensions.
+fn issue_with<S, Sig>(
     profile: Profile,
     serial: u32,
     subject: &Name,
-    key: &SigningKey,
-    issuer_key: &SigningKey,
-    extra: impl FnOnce(&mut CertificateBuilder<'_, SigningKey>) -> Result<(), CertError>,
-) -> Result<Vec<u8>, CertError> {
+    spki: SubjectPublicKeyInfoOwned,
+    issuer_key: &S,
+    leaf_san: Option<&str>,
+) -> Result<Vec<u8>, CertError>
+where
+    S: Keypair + DynSignatureAlgorithmIdentifier + Signer<Sig>,
+    S::VerifyingKey: EncodePublicKey,
+    Sig: SignatureBitStringEncoding,
+{
     // A fixed window (2025-01-01 .. 2049-12-31, UTCTime's last year): no
     // dependence on the clock, and seeded runs give identical certificates.
     let utc = |secs: u64| {
@@ -234,13 +273,53 @@ fn issue(
         SerialNumber::from(serial),
         validity,
         subject.clone(),
-        spki(key)?,
+        spki,
         issuer_key,
     )
     .map_err(enc)?;
-    extra(&mut builder)?;
-    let cert = builder.build::<DerSignature>().map_err(enc)?;
+    if let Some(san) = leaf_san {
+        add_leaf_extensions(&mut builder, san)?;
+    }
+    let cert = builder.build::<Sig>().map_err(enc)?;
     cert.to_der().map_err(enc)
+}
+
+fn issue(
+    profile: Profile,
+    serial: u32,
+    subject: &Name,
+    key: &SigningKey,
+    issuer_key: &SigningKey,
+    leaf_san: Option<&str>,
+) -> Result<Vec<u8>, CertError> {
+    let spki = spki(key)?;
+    match issuer_key {
+        SigningKey::P256(k) => {
+            issue_with::<_, p256::ecdsa::DerSignature>(profile, serial, subject, spki, k, leaf_san)
+        }
+        SigningKey::P384(k) => {
+            issue_with::<_, p384::ecdsa::DerSignature>(profile, serial, subject, spki, k, leaf_san)
+        }
+    }
+}
+
+/// PKCS#8 PEM of a private key.
+fn key_pem(key: &SigningKey) -> Result<String, CertError> {
+    let pem = match key {
+        SigningKey::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
+        SigningKey::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
+    };
+    Ok(pem.map_err(enc)?.to_string())
+}
+
+/// A private key from PKCS#8 PEM, P-384 or P-256.
+fn key_from_pem(pem: &str) -> Result<SigningKey, CertError> {
+    if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_pem(pem) {
+        return Ok(SigningKey::P384(k));
+    }
+    p256::ecdsa::SigningKey::from_pkcs8_pem(pem)
+        .map(SigningKey::P256)
+        .map_err(enc)
 }
 
 fn name(s: &str) -> Result<Name, CertError> {
@@ -248,23 +327,24 @@ fn name(s: &str) -> Result<Name, CertError> {
 }
 
 impl CertChain {
-    /// Generates fresh keys and the three certificates. `label` goes into
-    /// the subject names (e.g. to tell a foreign chain apart).
+    /// Generates fresh keys on the curve of `curve` and the three
+    /// certificates, each signed with the issuer's curve and its hash
+    /// (ECDSA with SHA-384 for P-384, with SHA-256 for P-256). `label`
+    /// goes into the subject names (e.g. to tell a foreign chain apart).
     pub fn generate(
         rng: &mut impl CryptoRngCore,
         identity: &PciIdentity,
         label: &str,
+        curve: AsymAlgo,
     ) -> Result<Self, CertError> {
-        let root_key = SigningKey::random(rng);
-        let inter_key = SigningKey::random(rng);
-        let leaf_key = SigningKey::random(rng);
+        let root_key = SigningKey::random(curve, rng);
+        let inter_key = SigningKey::random(curve, rng);
+        let leaf_key = SigningKey::random(curve, rng);
         let root_name = name(&format!("CN={label} root CA,O=tsm-rs"))?;
         let inter_name = name(&format!("CN={label} intermediate CA,O=tsm-rs"))?;
         let leaf_name = name(&format!("CN={label} device,O=tsm-rs"))?;
 
-        let root = issue(Profile::Root, 1, &root_name, &root_key, &root_key, |_| {
-            Ok(())
-        })?;
+        let root = issue(Profile::Root, 1, &root_name, &root_key, &root_key, None)?;
         let inter = issue(
             Profile::SubCA {
                 issuer: root_name,
@@ -274,7 +354,7 @@ impl CertChain {
             &inter_name,
             &inter_key,
             &root_key,
-            |_| Ok(()),
+            None,
         )?;
         let san = identity.san_string();
         let leaf = issue(
@@ -287,22 +367,7 @@ impl CertChain {
             &leaf_name,
             &leaf_key,
             &inter_key,
-            |b| {
-                b.add_extension(&ExtendedKeyUsage(vec![OID_DMTF_EKU_RESPONDER_AUTH]))
-                    .map_err(enc)?;
-                b.add_extension(&SpdmExtension(vec![SpdmCertOid {
-                    oid: OID_DMTF_HARDWARE_IDENTITY,
-                    data: None,
-                }]))
-                .map_err(enc)?;
-                let value =
-                    Any::encode_from(&Utf8StringRef::new(&san).map_err(enc)?).map_err(enc)?;
-                b.add_extension(&SubjectAltName(vec![GeneralName::OtherName(OtherName {
-                    type_id: OID_PCIE_CMA_IDENTITY,
-                    value,
-                })]))
-                .map_err(enc)
-            },
+            Some(&san),
         )?;
         Ok(Self {
             root: Issued {
@@ -320,20 +385,26 @@ impl CertChain {
         })
     }
 
-    /// The chain in SPDM format: Length(2), Reserved(2), SHA-384 of the root
-    /// certificate, then the DER certificates from the root to the leaf.
-    pub fn spdm_chain(&self) -> Result<Vec<u8>, CertError> {
-        let certs = [&self.root.der, &self.intermediate.der, &self.leaf.der];
-        let total = SPDM_CHAIN_HEADER_LEN + 48 + certs.iter().map(|c| c.len()).sum::<usize>();
-        let length = u16::try_from(total).map_err(|_| CertError::Invalid("chain over 64 KiB"))?;
-        let mut chain = Vec::with_capacity(total);
-        chain.extend_from_slice(&length.to_le_bytes());
-        chain.extend_from_slice(&[0, 0]);
-        chain.extend_from_slice(&Sha384::digest(&self.root.der));
-        for c in certs {
-            chain.extend_from_slice(c);
-        }
-        Ok(chain)
+    /// The signature algorithm of the leaf key (and of the whole chain).
+    pub fn curve(&self) -> AsymAlgo {
+        self.leaf.key.asym()
+    }
+
+    /// The DER certificates from the root to the leaf, concatenated: what
+    /// the responder serves after the SPDM chain header.
+    pub fn certificates(&self) -> Vec<u8> {
+        [&self.root.der, &self.intermediate.der, &self.leaf.der]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// The chain in SPDM format for base hash `hash`: Length(2),
+    /// Reserved(2), the hash of the root certificate, then the DER
+    /// certificates from the root to the leaf.
+    pub fn spdm_chain(&self, hash: HashAlgo) -> Result<Vec<u8>, CertError> {
+        spdm_chain(&self.certificates(), hash)
     }
 
     /// Writes `root.pem`, `intermediate.pem`, `leaf.pem`, `chain.pem`
@@ -350,7 +421,7 @@ impl CertChain {
             let pem = cert_pem(&issued.der)?;
             fs::write(dir.join(format!("{file}.pem")), &pem)?;
             chain_pem.push_str(&pem);
-            let key = issued.key.to_pkcs8_pem(LineEnding::LF).map_err(enc)?;
+            let key = key_pem(&issued.key)?;
             write_private(&dir.join(format!("{file}.key")), key.as_bytes())?;
         }
         fs::write(dir.join("chain.pem"), chain_pem)?;
@@ -365,7 +436,7 @@ impl CertChain {
                 .and_then(|c| c.to_der())
                 .map_err(enc)?;
             let key = fs::read_to_string(dir.join(format!("{file}.key")))?;
-            let key = SigningKey::from_pkcs8_pem(&key).map_err(enc)?;
+            let key = key_from_pem(&key)?;
             Ok(Issued { der, key })
         };
         let chain = Self {
@@ -374,12 +445,35 @@ impl CertChain {
             leaf: load("leaf")?,
         };
         // Refuse a directory whose leaf key does not match its leaf.
-        let leaf_key = verify_spdm_chain(&chain.spdm_chain()?, None)?;
-        if &leaf_key != chain.leaf.key.verifying_key() {
+        let hash = HashAlgo::Sha384;
+        let leaf_key = verify_spdm_chain(&chain.spdm_chain(hash)?, hash, None)?;
+        if leaf_key != chain.leaf.key.verifying_key() {
             return Err(CertError::Invalid("leaf.key does not match leaf.pem"));
         }
         Ok(chain)
     }
+}
+
+/// The SPDM-format chain for base hash `hash` around `certificates` (DER,
+/// root first): Length(2), Reserved(2), RootHash (the hash of the first
+/// certificate), the certificates.
+pub fn spdm_chain(certificates: &[u8], hash: HashAlgo) -> Result<Vec<u8>, CertError> {
+    let root_len = SliceReader::new(certificates)
+        .and_then(|r| r.peek_header())
+        .and_then(|h| h.encoded_len().and_then(|l| l + h.length))
+        .map_err(enc)?;
+    let root = certificates
+        .get(..usize::try_from(root_len).map_err(enc)?)
+        .ok_or(CertError::Invalid("truncated root certificate"))?;
+    let root_hash = digest(hash, root);
+    let total = SPDM_CHAIN_HEADER_LEN + root_hash.len() + certificates.len();
+    let length = u16::try_from(total).map_err(|_| CertError::Invalid("chain over 64 KiB"))?;
+    let mut chain = Vec::with_capacity(total);
+    chain.extend_from_slice(&length.to_le_bytes());
+    chain.extend_from_slice(&[0, 0]);
+    chain.extend_from_slice(&root_hash);
+    chain.extend_from_slice(certificates);
+    Ok(chain)
 }
 
 /// PEM text of a DER certificate.
@@ -407,9 +501,13 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     fs::write(path, data)
 }
 
-/// Splits an SPDM-format chain into its root hash and certificates (root
-/// first), checking the Length field.
-pub fn parse_spdm_chain(chain: &[u8]) -> Result<(&[u8], Vec<Certificate>), CertError> {
+/// Splits an SPDM-format chain for base hash `hash` into its root hash and
+/// certificates (root first), checking the Length field.
+pub fn parse_spdm_chain(
+    chain: &[u8],
+    hash: HashAlgo,
+) -> Result<(&[u8], Vec<Certificate>), CertError> {
+    let h = hash.digest_len();
     let length = chain
         .get(..2)
         .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
@@ -418,9 +516,9 @@ pub fn parse_spdm_chain(chain: &[u8]) -> Result<(&[u8], Vec<Certificate>), CertE
         return Err(CertError::Invalid("Length field does not match"));
     }
     let root_hash = chain
-        .get(SPDM_CHAIN_HEADER_LEN..SPDM_CHAIN_HEADER_LEN + 48)
+        .get(SPDM_CHAIN_HEADER_LEN..SPDM_CHAIN_HEADER_LEN + h)
         .ok_or(CertError::Invalid("too short"))?;
-    let mut reader = SliceReader::new(&chain[SPDM_CHAIN_HEADER_LEN + 48..]).map_err(enc)?;
+    let mut reader = SliceReader::new(&chain[SPDM_CHAIN_HEADER_LEN + h..]).map_err(enc)?;
     let mut certs = Vec::new();
     while !reader.is_finished() {
         if certs.len() == 16 {
@@ -460,8 +558,8 @@ pub fn verify_signed_by(cert: &Certificate, issuer: &Certificate) -> Result<(), 
     let bad = |_| CertError::Invalid("bad signature");
     match curve {
         Some(OID_CURVE_P384) => {
-            let key =
-                VerifyingKey::from_sec1_bytes(point).map_err(|_| CertError::Invalid("key"))?;
+            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .map_err(|_| CertError::Invalid("key"))?;
             let sig = p384::ecdsa::Signature::from_der(sig).map_err(bad)?;
             key.verify_prehash(&prehash, &sig).map_err(bad)
         }
@@ -485,21 +583,23 @@ fn is_ca(cert: &Certificate) -> Option<bool> {
         .map(|b| b.ca)
 }
 
-/// Validates an SPDM-format chain and returns the leaf's P-384 key.
+/// Validates an SPDM-format chain for base hash `hash` and returns the
+/// leaf's P-256 or P-384 key.
 ///
-/// Checks: Length field, RootHash = SHA-384(first certificate), every
+/// Checks: Length field, RootHash = `hash`(first certificate), every
 /// certificate signed by the one before it (the first by itself), CA
-/// certificates above the leaf, a non-CA P-384 leaf, and, with
+/// certificates above the leaf, a non-CA P-256 or P-384 leaf, and, with
 /// `trusted_root`, that the first certificate is exactly that root.
 /// Validity periods are not checked (the model has no trusted clock).
 pub fn verify_spdm_chain(
     chain: &[u8],
+    hash: HashAlgo,
     trusted_root: Option<&[u8]>,
 ) -> Result<VerifyingKey, CertError> {
-    let (root_hash, certs) = parse_spdm_chain(chain)?;
+    let (root_hash, certs) = parse_spdm_chain(chain, hash)?;
     let root = &certs[0];
     let root_der = root.to_der().map_err(enc)?;
-    if Sha384::digest(&root_der)[..] != *root_hash {
+    if digest(hash, &root_der)[..] != *root_hash {
         return Err(CertError::Invalid(
             "RootHash does not match the root certificate",
         ));
@@ -526,9 +626,11 @@ pub fn verify_spdm_chain(
         .parameters
         .as_ref()
         .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-    if curve != Some(OID_CURVE_P384) {
-        return Err(CertError::Invalid("leaf key is not P-384"));
-    }
-    VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
+    let asym = match curve {
+        Some(OID_CURVE_P384) => AsymAlgo::EcdsaP384,
+        Some(OID_CURVE_P256) => AsymAlgo::EcdsaP256,
+        _ => return Err(CertError::Invalid("leaf key is not P-256 or P-384")),
+    };
+    VerifyingKey::from_sec1(asym, spki.subject_public_key.raw_bytes())
         .map_err(|_| CertError::Invalid("leaf key"))
 }

@@ -7,17 +7,15 @@
 //! and a requester (the host tests, or a tool) verifies the device's X.509
 //! chain, optionally pinned to a root it trusts, and its signatures.
 
-use p384::ecdsa::VerifyingKey;
-use tsm_proto::spdm::crypto::CryptoError;
-use tsm_proto::spdm::SIGNATURE_LEN;
-use tsm_spdm_rustcrypto::{Hooks, RustCrypto};
+use tsm_proto::spdm::crypto::{AsymAlgo, CryptoError, HashAlgo};
+use tsm_spdm_rustcrypto::{Hooks, RustCrypto, VerifyingKey};
 
 use crate::certs;
 
 pub use tsm_spdm_rustcrypto::rng;
 
-/// SHA-384, HMAC/HKDF-SHA-384, AES-256-GCM, ECDHE and ECDSA P-384, with
-/// X.509 peer chains and signature fault injection ([`ModelHooks`]).
+/// SHA-256/384, HMAC/HKDF, AES-128/256-GCM, ECDHE and ECDSA P-256/P-384,
+/// with X.509 peer chains and signature fault injection ([`ModelHooks`]).
 /// `ModelCrypto::new(rng, signing_key)`; `signing_key` is the device's
 /// leaf key (a requester has none).
 pub type ModelCrypto = RustCrypto<ModelHooks>;
@@ -32,15 +30,26 @@ pub struct ModelHooks {
 }
 
 impl Hooks for ModelHooks {
-    fn peer_leaf_key(&self, chain: &[u8]) -> Result<VerifyingKey, CryptoError> {
-        certs::verify_spdm_chain(chain, self.trusted_root.as_deref())
-            .map_err(|_| CryptoError::BadKey)
+    fn peer_leaf_key(
+        &self,
+        asym: AsymAlgo,
+        hash: HashAlgo,
+        chain: &[u8],
+    ) -> Result<VerifyingKey, CryptoError> {
+        let key = certs::verify_spdm_chain(chain, hash, self.trusted_root.as_deref())
+            .map_err(|_| CryptoError::BadKey)?;
+        if key.asym() != asym {
+            return Err(CryptoError::BadKey);
+        }
+        Ok(key)
     }
 
-    fn signed(&mut self, signature: &mut [u8; SIGNATURE_LEN]) {
+    fn signed(&mut self, signature: &mut [u8]) {
         if self.corrupt_signatures {
             // Flip the low bit of s: still a well-formed scalar, wrong signature.
-            signature[SIGNATURE_LEN - 1] ^= 0x01;
+            if let Some(last) = signature.last_mut() {
+                *last ^= 0x01;
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! tsm-devmodel: a user-space PCIe device that speaks what a TDISP-capable
-//! device speaks, with real cryptography: an SPDM 1.2 responder
+//! device speaks, with real cryptography: an SPDM 1.2/1.3 responder
 //! (certificates, CHALLENGE, signed MEASUREMENTS, KEY_EXCHANGE/FINISH,
 //! secured messages), IDE_KM and TDISP responders, built on `tsm-proto`'s
 //! state machines and RustCrypto.

@@ -5,15 +5,17 @@ use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
 use tsm_devmodel::certs::{self, CertChain, PciIdentity};
 use tsm_devmodel::crypto;
 use tsm_devmodel::faults::Fault;
-use tsm_devmodel::model::{ModelConfig, Profile};
+use tsm_devmodel::model::{parse_curve, ModelConfig, Profile, Suite};
 use tsm_devmodel::transport::{self, Framed, Stdio};
+use tsm_proto::spdm::crypto::AsymAlgo;
 
-/// User-space PCIe device model: SPDM 1.2 responder with IDE_KM and TDISP,
+/// User-space PCIe device model: SPDM 1.2/1.3 responder with IDE_KM and TDISP,
 /// for QEMU's NVMe `spdm_port` socket or the emulated platform's mailbox.
 #[derive(Parser)]
 #[command(name = "tsm-devmodel", version)]
@@ -26,9 +28,10 @@ struct Cli {
 enum Command {
     /// Serve the device on a loopback TCP port, a character device or stdio.
     Serve(Serve),
-    /// Generate root -> intermediate -> leaf (ECDSA P-384) and write them as
-    /// PEM: root.pem, intermediate.pem, leaf.pem, chain.pem and the keys
-    /// root.key, intermediate.key, leaf.key (PKCS#8).
+    /// Generate root -> intermediate -> leaf (ECDSA P-384, or P-256 with
+    /// --chain-curve p256) and write them as PEM: root.pem,
+    /// intermediate.pem, leaf.pem, chain.pem and the keys root.key,
+    /// intermediate.key, leaf.key (PKCS#8).
     GenCerts(GenCerts),
 }
 
@@ -100,6 +103,17 @@ struct Serve {
     /// timeout does not fire (see the README).
     #[arg(long, value_name = "FAULT")]
     fault: Vec<Fault>,
+    /// The algorithms the SPDM responder may select: p256 (ECDSA P-256,
+    /// SHA-256, secp256r1, AES-128/256-GCM), p384 (ECDSA P-384, SHA-384,
+    /// secp384r1, AES-256-GCM) or any (the strongest of each kind that the
+    /// requester offers and the leaf key can sign).
+    #[arg(long, value_name = "SUITE", default_value = "any", value_parser = Suite::from_str)]
+    suite: Suite,
+    /// Curve of the generated certificate chain (root, intermediate and
+    /// the signing leaf), p256 or p384; default p256 for --suite p256,
+    /// p384 otherwise. Must be in the suite.
+    #[arg(long, value_name = "CURVE", value_parser = parse_curve)]
+    chain_curve: Option<AsymAlgo>,
     /// With --port: exit after the first connection ends.
     #[arg(long)]
     once: bool,
@@ -113,6 +127,9 @@ struct GenCerts {
     /// Directory to write into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Curve of the chain, p256 or p384.
+    #[arg(long, value_name = "CURVE", default_value = "p384", value_parser = parse_curve)]
+    chain_curve: AsymAlgo,
     #[command(flatten)]
     identity: Identity,
 }
@@ -141,7 +158,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::GenCerts(g) => {
             let mut rng = crypto::rng(g.identity.seed);
-            let chain = CertChain::generate(&mut rng, &g.identity.pci_id, "tsm-devmodel")?;
+            let chain =
+                CertChain::generate(&mut rng, &g.identity.pci_id, "tsm-devmodel", g.chain_curve)?;
             chain.write_pem(&g.out)?;
             println!("wrote {}", g.out.display());
             Ok(())
@@ -159,6 +177,8 @@ fn serve(s: Serve) -> Result<()> {
         firmware_version: s.firmware_version,
         faults: s.fault,
         verbose: s.verbose,
+        suite: s.suite,
+        chain_curve: s.chain_curve.unwrap_or(s.suite.default_curve()),
     };
     let profile = match &s.certs {
         Some(dir) => Profile::with_chain(config, CertChain::read_pem(dir)?)?,

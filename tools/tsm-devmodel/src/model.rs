@@ -11,9 +11,9 @@ use std::thread;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use sha2::{Digest as _, Sha384};
 use tsm_proto::doe;
 use tsm_proto::ide_km::IdeKmResponder;
+use tsm_proto::spdm::crypto::{AsymAlgo, HashAlgo, Supported};
 use tsm_proto::spdm::msg::MeasurementBlock;
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
@@ -31,6 +31,70 @@ use crate::faults::{Fault, FaultKind};
 pub const MAX_RESPONSE: usize = 0x1200;
 /// The size an `oversize` response object is padded to.
 pub const OVERSIZE_LEN: usize = MAX_RESPONSE + 64;
+
+/// The algorithms the device's responder may select (`--suite`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Suite {
+    /// ECDSA P-256, SHA-256, secp256r1, AES-128-GCM or AES-256-GCM.
+    P256,
+    /// ECDSA P-384, SHA-384, secp384r1, AES-256-GCM.
+    P384,
+    /// Anything the requester offers and the leaf key can sign, the
+    /// strongest of each kind.
+    #[default]
+    Any,
+}
+
+impl Suite {
+    /// The algorithm set the responder is limited to.
+    pub fn algorithms(self) -> Supported {
+        match self {
+            Suite::P256 => Supported::P256,
+            Suite::P384 => Supported::P384,
+            Suite::Any => Supported::ALL,
+        }
+    }
+
+    /// The curve a generated chain uses unless told otherwise: P-256 for
+    /// the P-256 suite, P-384 otherwise.
+    pub fn default_curve(self) -> AsymAlgo {
+        match self {
+            Suite::P256 => AsymAlgo::EcdsaP256,
+            Suite::P384 | Suite::Any => AsymAlgo::EcdsaP384,
+        }
+    }
+
+    /// The hash of the digest-type measurement blocks: SHA-256 for the
+    /// P-256 suite, SHA-384 otherwise.
+    pub fn measurement_hash(self) -> HashAlgo {
+        match self {
+            Suite::P256 => HashAlgo::Sha256,
+            Suite::P384 | Suite::Any => HashAlgo::Sha384,
+        }
+    }
+}
+
+impl std::str::FromStr for Suite {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "p256" => Ok(Suite::P256),
+            "p384" => Ok(Suite::P384),
+            "any" => Ok(Suite::Any),
+            _ => Err(format!("{s:?}: expected p256, p384 or any")),
+        }
+    }
+}
+
+/// A curve name of `--chain-curve`: `p256` or `p384`.
+pub fn parse_curve(s: &str) -> Result<AsymAlgo, String> {
+    match s {
+        "p256" => Ok(AsymAlgo::EcdsaP256),
+        "p384" => Ok(AsymAlgo::EcdsaP384),
+        _ => Err(format!("{s:?}: expected p256 or p384")),
+    }
+}
 
 /// How to build a device.
 #[derive(Clone, Debug)]
@@ -50,6 +114,11 @@ pub struct ModelConfig {
     pub faults: Vec<Fault>,
     /// Print one line per request to stderr.
     pub verbose: bool,
+    /// The algorithms the responder may select.
+    pub suite: Suite,
+    /// The curve of a generated certificate chain (and so of the leaf key
+    /// that signs); must be in `suite`.
+    pub chain_curve: AsymAlgo,
 }
 
 impl Default for ModelConfig {
@@ -62,6 +131,8 @@ impl Default for ModelConfig {
             firmware_version: "1.0.0".into(),
             faults: Vec::new(),
             verbose: false,
+            suite: Suite::Any,
+            chain_curve: AsymAlgo::EcdsaP384,
         }
     }
 }
@@ -72,9 +143,9 @@ pub struct Profile {
     pub config: ModelConfig,
     /// The device's own chain (its leaf key signs).
     pub chain: CertChain,
-    /// The SPDM-format chain served in slot 0 (another device's under the
-    /// `foreign-chain` fault).
-    pub served_chain: Vec<u8>,
+    /// The certificates (DER, root first) served in slot 0 after the SPDM
+    /// chain header (another device's under the `foreign-chain` fault).
+    pub served_certificates: Vec<u8>,
     /// (index, DMTF value type, value) of each measurement block.
     pub measurements: Vec<(u8, u8, Vec<u8>)>,
     /// IDE capability registers reported by IDE_KM QUERY_RESP.
@@ -118,16 +189,25 @@ const MMIO_RANGES: [MmioRange; 2] = [
 ];
 
 impl Profile {
-    /// Builds a device, generating its certificate chain.
+    /// Builds a device, generating its certificate chain on
+    /// `config.chain_curve`.
     pub fn new(config: ModelConfig) -> Result<Self, CertError> {
         let mut rng = crypto::rng(config.seed);
-        let chain = CertChain::generate(&mut rng, &config.identity, "tsm-devmodel")?;
+        let curve = config.chain_curve;
+        let chain = CertChain::generate(&mut rng, &config.identity, "tsm-devmodel", curve)?;
         Self::with_chain(config, chain)
     }
 
-    /// Builds a device around an existing chain (`--certs DIR`).
+    /// Builds a device around an existing chain (`--certs DIR`), whose
+    /// curve must be in the suite.
     pub fn with_chain(config: ModelConfig, chain: CertChain) -> Result<Self, CertError> {
-        let served_chain = if config
+        let curve = chain.curve();
+        if config.suite.algorithms().asym & curve.bit() == 0 {
+            return Err(CertError::Invalid(
+                "the chain's key cannot sign in the configured suite",
+            ));
+        }
+        let served_certificates = if config
             .faults
             .iter()
             .any(|f| f.kind == FaultKind::ForeignChain)
@@ -135,26 +215,28 @@ impl Profile {
             // Derive the foreign chain's randomness from the device's own so
             // seeded runs stay reproducible.
             let mut rng = crypto::rng(config.seed.map(|s| s ^ 0x0F0F_F0F0));
-            CertChain::generate(&mut rng, &config.identity, "foreign")?.spdm_chain()?
+            CertChain::generate(&mut rng, &config.identity, "foreign", curve)?.certificates()
         } else {
-            chain.spdm_chain()?
+            chain.certificates()
         };
         let fw = config.firmware_version.as_bytes();
+        let digest =
+            |data: &[u8]| tsm_spdm_rustcrypto::digest(config.suite.measurement_hash(), data);
         let measurements = vec![
             (
                 1,
                 value_type::IMMUTABLE_ROM,
-                Sha384::digest(b"tsm-devmodel boot ROM").to_vec(),
+                digest(b"tsm-devmodel boot ROM"),
             ),
             (
                 2,
                 value_type::MUTABLE_FIRMWARE,
-                Sha384::digest([b"tsm-devmodel firmware ".as_slice(), fw].concat()).to_vec(),
+                digest(&[b"tsm-devmodel firmware ".as_slice(), fw].concat()),
             ),
             (
                 3,
                 value_type::HARDWARE_CONFIG,
-                Sha384::digest(config.identity.san_string().as_bytes()).to_vec(),
+                digest(config.identity.san_string().as_bytes()),
             ),
             (
                 4,
@@ -179,7 +261,7 @@ impl Profile {
         Ok(Self {
             config,
             chain,
-            served_chain,
+            served_certificates,
             measurements,
             ide_registers,
             report,
@@ -190,6 +272,11 @@ impl Profile {
     /// The current SPDM connection: 1 after the first GET_VERSION, 0 before.
     pub fn connection(&self) -> u32 {
         self.connections.load(Ordering::Relaxed)
+    }
+
+    /// The SPDM-format chain the device serves when `hash` is negotiated.
+    pub fn served_chain(&self, hash: HashAlgo) -> Result<Vec<u8>, CertError> {
+        crate::certs::spdm_chain(&self.served_certificates, hash)
     }
 
     /// The measurement blocks, borrowing from the profile.
@@ -331,8 +418,10 @@ impl<'a> Model<'a> {
                 ct_exponent: 17,
                 data_transfer_size: 0x1000,
                 max_spdm_msg_size: 0x1000,
-                cert_chain: &profile.served_chain,
+                certificates: &profile.served_certificates,
                 measurements: blocks,
+                measurement_hash: config.suite.measurement_hash(),
+                algorithms: config.suite.algorithms(),
                 rsp_session_id: 0x7D5E,
             },
         );

@@ -61,6 +61,8 @@ fn help_lists_commands_and_options() {
         "--fault",
         "--certs",
         "--root-out",
+        "--suite",
+        "--chain-curve",
         "drop-session-after",
         "[*N]",
     ] {
@@ -185,6 +187,53 @@ fn serve_over_stdio() {
     host.end_session().unwrap();
     drop(host); // closes stdin: the model sees end of stream
     assert!(wait(&mut child).success());
+}
+
+/// `--suite p256` generates a P-256 chain and settles on the P-256 suite;
+/// a P-384 chain with it is refused at start-up.
+#[test]
+fn serve_the_p256_suite_over_stdio() {
+    use tsm_proto::spdm::crypto::{AsymAlgo, HashAlgo};
+    let mut child = Command::new(BIN)
+        .args(["serve", "--stdio", "--seed", "9", "--suite", "p256"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let io = ChildIo {
+        rx: child.stdout.take().unwrap(),
+        tx: child.stdin.take().unwrap(),
+    };
+    let mut host = Host::new(Framed::new(io), None);
+    host.connect().unwrap();
+    let algorithms = host.requester.algorithms().unwrap();
+    assert_eq!(algorithms.asym, AsymAlgo::EcdsaP256);
+    assert_eq!(algorithms.hash, HashAlgo::Sha256);
+    host.open_session().unwrap();
+    host.end_session().unwrap();
+    drop(host);
+    assert!(wait(&mut child).success());
+
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--stdio",
+            "--suite",
+            "p256",
+            "--chain-curve",
+            "p384",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = Command::new(BIN)
+        .args(["serve", "--stdio", "--suite", "p521"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
 
 #[test]

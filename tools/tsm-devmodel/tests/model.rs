@@ -12,10 +12,12 @@ use der::{Decode, Encode};
 use sha2::{Digest as _, Sha384};
 use tsm_devmodel::certs::{self, CertChain, PciIdentity};
 use tsm_devmodel::crypto::{self, ModelCrypto};
-use tsm_devmodel::model::{ModelConfig, Profile, OVERSIZE_LEN};
+use tsm_devmodel::model::{ModelConfig, Profile, Suite, OVERSIZE_LEN};
 use tsm_devmodel::transport::{self, Frame, Framed, Transport, QEMU_MAX_MESSAGE};
 use tsm_proto::doe;
-use tsm_proto::spdm::crypto::{CryptoError, SpdmCrypto};
+use tsm_proto::spdm::crypto::{
+    AeadAlgo, Algorithms, AsymAlgo, CryptoError, DheGroup, HashAlgo, SpdmCrypto, Supported,
+};
 use tsm_proto::spdm::{error_code, Error};
 use tsm_proto::tdisp::TdiState;
 use tsm_proto::wire;
@@ -45,7 +47,7 @@ fn full_flow<T: Read + Write>(host: &mut Host<T>, profile: &Profile) -> Vec<u8> 
         .cert_chain()
         .expect("chain accepted")
         .to_vec();
-    assert_eq!(chain, profile.served_chain);
+    assert_eq!(chain, profile.served_chain(HashAlgo::Sha384).unwrap());
     chain
 }
 
@@ -94,7 +96,7 @@ fn certificate_chain_is_root_intermediate_leaf() {
         chain.len()
     );
     assert_eq!(&chain[2..4], &[0, 0]);
-    let (root_hash, certs) = certs::parse_spdm_chain(&chain).unwrap();
+    let (root_hash, certs) = certs::parse_spdm_chain(&chain, HashAlgo::Sha384).unwrap();
     assert_eq!(certs.len(), 3);
     assert_eq!(root_hash, &Sha384::digest(certs[0].to_der().unwrap())[..]);
     // Each certificate is signed by the next one up; the root by itself.
@@ -166,43 +168,54 @@ fn certificate_chain_is_root_intermediate_leaf() {
     );
 
     // The leaf key is the device's signing key.
-    let key = certs::verify_spdm_chain(&chain, Some(&p.chain.root.der)).unwrap();
-    assert_eq!(&key, p.chain.leaf.key.verifying_key());
+    let key = certs::verify_spdm_chain(&chain, HashAlgo::Sha384, Some(&p.chain.root.der)).unwrap();
+    assert_eq!(key, p.chain.leaf.key.verifying_key());
 }
 
 #[test]
 fn chain_validation_rejects_damage() {
     let p = profile(&[]);
-    let chain = p.served_chain.clone();
-    certs::verify_spdm_chain(&chain, None).unwrap();
+    let chain = p.served_chain(HashAlgo::Sha384).unwrap();
+    certs::verify_spdm_chain(&chain, HashAlgo::Sha384, None).unwrap();
     // Wrong root hash.
     let mut bad = chain.clone();
     bad[10] ^= 1;
-    assert!(certs::verify_spdm_chain(&bad, None).is_err());
+    assert!(certs::verify_spdm_chain(&bad, HashAlgo::Sha384, None).is_err());
     // A flipped byte in the leaf's signature.
     let mut bad = chain.clone();
     let last = bad.len() - 3;
     bad[last] ^= 1;
-    assert!(certs::verify_spdm_chain(&bad, None).is_err());
+    assert!(certs::verify_spdm_chain(&bad, HashAlgo::Sha384, None).is_err());
     // Wrong Length field.
     let mut bad = chain.clone();
     bad[0] ^= 1;
-    assert!(certs::verify_spdm_chain(&bad, None).is_err());
+    assert!(certs::verify_spdm_chain(&bad, HashAlgo::Sha384, None).is_err());
     // Pinned to the right root, and to another one.
-    assert!(certs::verify_spdm_chain(&chain, Some(&p.chain.root.der)).is_ok());
+    assert!(certs::verify_spdm_chain(&chain, HashAlgo::Sha384, Some(&p.chain.root.der)).is_ok());
     let other = profile(&["foreign-chain"]);
-    certs::verify_spdm_chain(&other.served_chain, None).unwrap();
-    assert!(certs::verify_spdm_chain(&other.served_chain, Some(&p.chain.root.der)).is_err());
+    let foreign = other.served_chain(HashAlgo::Sha384).unwrap();
+    certs::verify_spdm_chain(&foreign, HashAlgo::Sha384, None).unwrap();
+    let pinned = Some(&p.chain.root.der[..]);
+    assert!(certs::verify_spdm_chain(&foreign, HashAlgo::Sha384, pinned).is_err());
 }
 
 #[test]
 fn gen_certs_files_round_trip() {
     let dir = std::env::temp_dir().join(format!("tsm-devmodel-test-{}", std::process::id()));
     let mut rng = crypto::rng(Some(3));
-    let chain = CertChain::generate(&mut rng, &PciIdentity::QEMU_NVME, "test").unwrap();
+    let chain = CertChain::generate(
+        &mut rng,
+        &PciIdentity::QEMU_NVME,
+        "test",
+        AsymAlgo::EcdsaP384,
+    )
+    .unwrap();
     chain.write_pem(&dir).unwrap();
     let loaded = CertChain::read_pem(&dir).unwrap();
-    assert_eq!(loaded.spdm_chain().unwrap(), chain.spdm_chain().unwrap());
+    assert_eq!(
+        loaded.spdm_chain(HashAlgo::Sha384).unwrap(),
+        chain.spdm_chain(HashAlgo::Sha384).unwrap()
+    );
     // A model built from the files serves that chain, and a requester that
     // trusts root.pem accepts it.
     let profile = std::sync::Arc::new(
@@ -235,41 +248,60 @@ fn gen_certs_files_round_trip() {
 #[test]
 fn crypto_provider_round_trips() {
     let p = profile(&[]);
+    let (asym, hash) = (AsymAlgo::EcdsaP384, HashAlgo::Sha384);
+    let chain = p.served_chain(hash).unwrap();
     let mut device = ModelCrypto::new(crypto::rng(Some(1)), Some(p.chain.leaf.key.clone()));
     let mut host = ModelCrypto::new(crypto::rng(Some(2)), None);
-    host.set_peer_cert_chain(&p.served_chain).unwrap();
-    let sig = device.sign(b"transcript").unwrap();
-    host.verify_peer(b"transcript", &sig).unwrap();
+    host.set_peer_cert_chain(asym, hash, &chain).unwrap();
+    // The leaf is P-384: a chain offered as P-256 is refused.
     assert_eq!(
-        host.verify_peer(b"other", &sig),
+        host.set_peer_cert_chain(AsymAlgo::EcdsaP256, hash, &chain),
+        Err(CryptoError::BadKey)
+    );
+    host.set_peer_cert_chain(asym, hash, &chain).unwrap();
+    let sig = device.sign(asym, hash, b"transcript").unwrap();
+    host.verify_peer(asym, hash, b"transcript", sig.as_slice())
+        .unwrap();
+    assert_eq!(
+        host.verify_peer(asym, hash, b"other", sig.as_slice()),
         Err(CryptoError::BadSignature)
     );
     device.hooks.corrupt_signatures = true;
-    let sig = device.sign(b"transcript").unwrap();
+    let sig = device.sign(asym, hash, b"transcript").unwrap();
     assert_eq!(
-        host.verify_peer(b"transcript", &sig),
+        host.verify_peer(asym, hash, b"transcript", sig.as_slice()),
         Err(CryptoError::BadSignature)
     );
-    // ECDHE agrees on both sides.
-    let (a, a_pub) = device.dhe_generate().unwrap();
-    let (b, b_pub) = host.dhe_generate().unwrap();
-    assert_eq!(
-        device.dhe_shared_secret(a, &b_pub).unwrap(),
-        host.dhe_shared_secret(b, &a_pub).unwrap()
-    );
-    // AES-256-GCM.
-    let mut buf = *b"secret message";
-    let tag = device
-        .aead_encrypt(&[1; 32], &[2; 12], b"aad", &mut buf)
-        .unwrap();
-    assert_ne!(&buf, b"secret message");
-    host.aead_decrypt(&[1; 32], &[2; 12], b"aad", &mut buf, &tag)
-        .unwrap();
-    assert_eq!(&buf, b"secret message");
-    assert_eq!(
-        host.aead_decrypt(&[1; 32], &[2; 12], b"AAD", &mut buf, &tag),
-        Err(CryptoError::DecryptFailed)
-    );
+    // ECDHE agrees on both sides, in both groups.
+    for group in [DheGroup::Secp384r1, DheGroup::Secp256r1] {
+        let (a, a_pub) = device.dhe_generate(group).unwrap();
+        let (b, b_pub) = host.dhe_generate(group).unwrap();
+        assert_eq!(a_pub.len(), group.public_len());
+        let shared = device
+            .dhe_shared_secret(group, a, b_pub.as_slice())
+            .unwrap();
+        assert_eq!(shared.len(), group.shared_secret_len());
+        assert_eq!(
+            shared,
+            host.dhe_shared_secret(group, b, a_pub.as_slice()).unwrap()
+        );
+    }
+    // AES-256-GCM and AES-128-GCM.
+    for aead in [AeadAlgo::Aes256Gcm, AeadAlgo::Aes128Gcm] {
+        let key = &[1u8; 32][..aead.key_len()];
+        let mut buf = *b"secret message";
+        let tag = device
+            .aead_encrypt(aead, key, &[2; 12], b"aad", &mut buf)
+            .unwrap();
+        assert_ne!(&buf, b"secret message");
+        host.aead_decrypt(aead, key, &[2; 12], b"aad", &mut buf, &tag)
+            .unwrap();
+        assert_eq!(&buf, b"secret message");
+        assert_eq!(
+            host.aead_decrypt(aead, key, &[2; 12], b"AAD", &mut buf, &tag),
+            Err(CryptoError::DecryptFailed)
+        );
+    }
 }
 
 #[test]
@@ -373,7 +405,7 @@ fn fault_corrupt_signature() {
 #[test]
 fn fault_foreign_chain() {
     let p = profile(&["foreign-chain"]);
-    assert_ne!(p.served_chain, p.chain.spdm_chain().unwrap());
+    assert_ne!(p.served_certificates, p.chain.certificates());
     // A requester that trusts the device's root refuses the chain.
     let (mut host, _s) = over_pair(&p, true);
     assert_eq!(spdm_err(host.connect()), Error::Crypto(CryptoError::BadKey));
@@ -577,7 +609,7 @@ fn seeded_profiles_are_reproducible() {
         b.chain.leaf.key.verifying_key()
     );
     // Byte-identical certificates: fixed validity, deterministic ECDSA.
-    assert_eq!(a.served_chain, b.served_chain);
+    assert_eq!(a.served_certificates, b.served_certificates);
     let c = Profile::new(ModelConfig {
         seed: None,
         ..Default::default()
@@ -645,4 +677,172 @@ fn fault_no_answer() {
     // The next connection is answered.
     host.connect().unwrap();
     host.challenge().unwrap();
+}
+
+/// A seeded profile with the given suite and chain curve.
+fn suite_profile(suite: Suite, curve: AsymAlgo) -> std::sync::Arc<Profile> {
+    std::sync::Arc::new(
+        Profile::new(ModelConfig {
+            seed: Some(11),
+            suite,
+            chain_curve: curve,
+            ..ModelConfig::default()
+        })
+        .expect("profile"),
+    )
+}
+
+/// `--suite` and `--chain-curve`: each combination runs the whole flow
+/// (certificates, CHALLENGE, signed measurements, session, IDE_KM, TDISP,
+/// END_SESSION) against a requester offering the given set, and settles on
+/// the expected algorithms; the chain the requester accepts has a RootHash
+/// of the negotiated hash and a leaf on the negotiated curve.
+#[test]
+fn every_suite_runs_the_full_flow() {
+    let p256_aes256 = Algorithms {
+        aead: AeadAlgo::Aes256Gcm,
+        ..Algorithms::P256
+    };
+    let p256_aes128 = Supported {
+        aead: tsm_proto::spdm::alg::AEAD_AES_128_GCM,
+        ..Supported::P256
+    };
+    for (suite, curve, offer, expected) in [
+        (
+            Suite::P384,
+            AsymAlgo::EcdsaP384,
+            Supported::ALL,
+            Algorithms::P384,
+        ),
+        (
+            Suite::Any,
+            AsymAlgo::EcdsaP384,
+            Supported::ALL,
+            Algorithms::P384,
+        ),
+        (
+            Suite::P256,
+            AsymAlgo::EcdsaP256,
+            Supported::ALL,
+            p256_aes256,
+        ),
+        (
+            Suite::P256,
+            AsymAlgo::EcdsaP256,
+            p256_aes128,
+            Algorithms::P256,
+        ),
+        (
+            Suite::Any,
+            AsymAlgo::EcdsaP256,
+            Supported::P256,
+            p256_aes256,
+        ),
+        (
+            Suite::Any,
+            AsymAlgo::EcdsaP384,
+            Supported::P384,
+            Algorithms::P384,
+        ),
+    ] {
+        let p = suite_profile(suite, curve);
+        let (device, link) = std::os::unix::net::UnixStream::pair().unwrap();
+        let server = {
+            let p = std::sync::Arc::clone(&p);
+            std::thread::spawn(move || transport::serve(&p, &mut Framed::new(device)))
+        };
+        link.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+        let root = Some(p.chain.root.der.clone());
+        let mut host = Host::offering(Framed::new(link), root, offer);
+        host.connect().unwrap();
+        let what = format!("{suite:?} {curve:?} offering {offer:?}");
+        assert_eq!(host.requester.algorithms(), Some(expected), "{what}");
+        let chain = host.requester.cert_chain().unwrap().to_vec();
+        assert_eq!(chain, p.served_chain(expected.hash).unwrap(), "{what}");
+        let key = certs::verify_spdm_chain(&chain, expected.hash, None).unwrap();
+        assert_eq!(key.asym(), curve, "{what}");
+        host.challenge().unwrap();
+        let blocks = host.measurements().unwrap();
+        assert_eq!(blocks, p.measurements, "{what}");
+        assert_eq!(blocks[0].2.len(), suite.measurement_hash().digest_len());
+        host.open_session().unwrap();
+        host.heartbeat().unwrap();
+        host.program_ide_keys().unwrap();
+        host.tdisp_flow(p.interface()).unwrap();
+        host.end_session().unwrap();
+        drop(host);
+        server.join().unwrap().unwrap();
+    }
+}
+
+/// A P-256 device's chain is P-256 throughout, each certificate signed
+/// with ecdsa-with-SHA256 by its issuer; `--suite p256` with a P-384
+/// chain (or `--suite p384` with a P-256 one) is refused.
+#[test]
+fn p256_chain_is_signed_with_p256() {
+    let p = suite_profile(Suite::P256, AsymAlgo::EcdsaP256);
+    let chain = p.served_chain(HashAlgo::Sha256).unwrap();
+    let (root_hash, list) = certs::parse_spdm_chain(&chain, HashAlgo::Sha256).unwrap();
+    assert_eq!(root_hash.len(), 32);
+    assert_eq!(list.len(), 3);
+    let ecdsa_sha256 = der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+    let p256 = der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    for cert in &list {
+        assert_eq!(cert.signature_algorithm.oid, ecdsa_sha256);
+        let curve = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .algorithm
+            .parameters
+            .as_ref()
+            .unwrap()
+            .decode_as::<der::oid::ObjectIdentifier>()
+            .unwrap();
+        assert_eq!(curve, p256);
+    }
+    certs::verify_signed_by(&list[1], &list[0]).unwrap();
+    certs::verify_signed_by(&list[2], &list[1]).unwrap();
+    assert_eq!(
+        certs::verify_spdm_chain(&chain, HashAlgo::Sha256, Some(&p.chain.root.der)).unwrap(),
+        p.chain.leaf.key.verifying_key()
+    );
+    // The same certificates under a SHA-384 header validate as well.
+    let chain384 = p.served_chain(HashAlgo::Sha384).unwrap();
+    assert_eq!(chain384.len(), chain.len() + 16);
+    certs::verify_spdm_chain(&chain384, HashAlgo::Sha384, None).unwrap();
+    assert!(certs::verify_spdm_chain(&chain384, HashAlgo::Sha256, None).is_err());
+
+    for (suite, curve) in [
+        (Suite::P256, AsymAlgo::EcdsaP384),
+        (Suite::P384, AsymAlgo::EcdsaP256),
+    ] {
+        let config = ModelConfig {
+            seed: Some(1),
+            suite,
+            chain_curve: curve,
+            ..ModelConfig::default()
+        };
+        assert!(Profile::new(config).is_err(), "{suite:?} {curve:?}");
+    }
+}
+
+/// A P-384-only device and a requester that offers only the P-256 suite
+/// have no common algorithm: ALGORITHMS selects nothing and the requester
+/// says so.
+#[test]
+fn suite_mismatch_is_no_common_algorithm() {
+    let p = suite_profile(Suite::P384, AsymAlgo::EcdsaP384);
+    let (device, link) = std::os::unix::net::UnixStream::pair().unwrap();
+    let server = {
+        let p = std::sync::Arc::clone(&p);
+        std::thread::spawn(move || transport::serve(&p, &mut Framed::new(device)))
+    };
+    link.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let mut host = Host::offering(Framed::new(link), None, Supported::P256);
+    assert_eq!(
+        spdm_err(host.connect()),
+        Error::Negotiation("no common algorithm")
+    );
+    drop(host);
+    server.join().unwrap().unwrap();
 }

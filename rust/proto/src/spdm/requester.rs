@@ -21,9 +21,11 @@
 //! and from then on hashes, signatures, DHE and AEAD follow it
 //! ([`Requester::algorithms`]). A selection of nothing (the responder's
 //! way of saying there is no common algorithm) fails with
-//! [`Error::Negotiation`]`("no common algorithm")`. HEARTBEAT is sent only when both sides have HBEAT_CAP and the
-//! responder gave a HeartbeatPeriod, which [`Requester::heartbeat_period`]
-//! reports so the caller can schedule heartbeats.
+//! [`Error::Negotiation`]`("no common algorithm")`.
+//!
+//! HEARTBEAT is sent only when both sides have HBEAT_CAP and the responder
+//! gave a HeartbeatPeriod, which [`Requester::heartbeat_period`] reports so
+//! the caller can schedule heartbeats.
 
 use super::super::doe;
 use super::crypto::{ct_eq, hash_all, Algorithms, Digest, HashAlgo, SpdmCrypto, Supported};

@@ -15,6 +15,7 @@ use tsm_devmodel::faults::Fault;
 use tsm_devmodel::model::{ModelConfig, Profile};
 use tsm_devmodel::transport::{self, Framed};
 use tsm_proto::ide_km::{self, KeySubStream, KeyTarget, SUB_STREAMS};
+use tsm_proto::spdm::crypto::Supported;
 use tsm_proto::spdm::msg;
 use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
@@ -52,6 +53,7 @@ const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
     data_transfer_size: 0x1000,
     max_spdm_msg_size: 0x1000,
     req_session_id: 0xFFFE,
+    algorithms: Supported::ALL,
 };
 
 /// A requester talking to the model over a framed stream.
@@ -64,6 +66,12 @@ pub struct Host<T: Read + Write> {
 impl<T: Read + Write> Host<T> {
     /// A requester that trusts `root` (DER) if given.
     pub fn new(link: Framed<T>, root: Option<Vec<u8>>) -> Self {
+        Self::offering(link, root, Supported::ALL)
+    }
+
+    /// A requester that trusts `root` (DER) if given and offers only
+    /// `algorithms`.
+    pub fn offering(link: Framed<T>, root: Option<Vec<u8>>, algorithms: Supported) -> Self {
         let mut crypto = ModelCrypto::new(crypto::rng(Some(99)), None);
         if let Some(root) = root {
             crypto.hooks.trusted_root = Some(root);
@@ -71,7 +79,14 @@ impl<T: Read + Write> Host<T> {
         // The requester borrows its certificate buffer; tests may leak it.
         let cert_buf: &'static mut [u8] = Box::leak(vec![0u8; 0x4000].into_boxed_slice());
         Self {
-            requester: Requester::new(crypto, REQUESTER_CONFIG, cert_buf),
+            requester: Requester::new(
+                crypto,
+                RequesterConfig {
+                    algorithms,
+                    ..REQUESTER_CONFIG
+                },
+                cert_buf,
+            ),
             link,
             request: vec![0u8; 0x2000],
         }
@@ -110,7 +125,7 @@ impl<T: Read + Write> Host<T> {
         assert_ne!(flags & cap::KEY_EX, 0);
         assert_ne!(flags & cap::MEAS_SIG, 0);
         self.exchange(Request::NegotiateAlgorithms, |r| {
-            assert_eq!(r, Response::Algorithms)
+            assert!(matches!(r, Response::Algorithms(_)), "{r:?}")
         })?;
         self.exchange(Request::GetDigests, |r| assert_eq!(r, Response::Digests(1)))?;
         for _ in 0..64 {
