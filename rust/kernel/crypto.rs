@@ -10,7 +10,10 @@
 //! - [`aes_gcm`]: AES-GCM of `lib/crypto` (`CONFIG_CRYPTO_LIB_AES_GCM`);
 //! - [`ecdh`]: ECDH over NIST P-256 and P-384 through the kpp API (`CONFIG_CRYPTO_ECDH`);
 //! - [`ecdsa`]: ECDSA P-256 and P-384 signature verification through the `crypto_sig` API
-//!   (`CONFIG_CRYPTO_ECDSA`, with `CONFIG_CRYPTO_MANAGER` for the `p1363` template).
+//!   (`CONFIG_CRYPTO_ECDSA`, with `CONFIG_CRYPTO_MANAGER` for the `p1363` template);
+//! - [`x509`]: X.509 certificates through the kernel's parser, and checks of the signature that
+//!   links a certificate to its issuer (`CONFIG_X509_CERTIFICATE_PARSER`; the signature's hash
+//!   comes from the crypto API, e.g. `CONFIG_CRYPTO_SHA512` for ECDSA with SHA-384).
 //!
 //! Secrets that these types hold (prepared keys, HMAC states, ECDH private keys) are zeroized
 //! when they are dropped.
@@ -23,6 +26,7 @@
 //! [`include/crypto/aes-gcm.h`](srctree/include/crypto/aes-gcm.h),
 //! [`include/crypto/kpp.h`](srctree/include/crypto/kpp.h),
 //! [`include/crypto/sig.h`](srctree/include/crypto/sig.h),
+//! [`include/keys/x509-parser.h`](srctree/include/keys/x509-parser.h),
 //! [`include/linux/random.h`](srctree/include/linux/random.h)
 
 use crate::bindings;
@@ -39,6 +43,11 @@ pub mod hkdf;
 pub mod hmac;
 #[cfg(all(CONFIG_CRYPTO_LIB_SHA256 = "y", CONFIG_CRYPTO_LIB_SHA512 = "y"))]
 pub mod sha2;
+#[cfg(all(
+    CONFIG_X509_CERTIFICATE_PARSER = "y",
+    CONFIG_ASYMMETRIC_PUBLIC_KEY_SUBTYPE = "y"
+))]
+pub mod x509;
 
 /// A NIST prime curve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -104,3 +104,15 @@ devmodel_stop() {
 	DEVMODEL_COUNT=0
 	return 0
 }
+
+# devmodel_start_list RUN_DIR LOG_DIR LIST: devmodel_start for every line
+# "NAME [FAULT...]" of the file LIST ('#' starts a comment).
+devmodel_start_list() {
+	local run=$1 logs=$2 list=$3 line
+	while read -r line; do
+		line=${line%%#*}
+		[ -n "${line// /}" ] || continue
+		# shellcheck disable=SC2086 # NAME and FAULTs are words; no fault has a space.
+		devmodel_start "$run" "$logs" $line || return 1
+	done < "$list"
+}

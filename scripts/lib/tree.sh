@@ -9,7 +9,7 @@
 # dropped from the repo or a patch goes back to pristine (or away).
 
 # Repository paths copied into the kernel tree at the same relative path.
-OVERLAY_DIRS=(rust/kernel rust/helpers rust/proto/src drivers fs Documentation include)
+OVERLAY_DIRS=(rust/kernel rust/helpers rust/proto/src rust/tsm_spdm drivers fs Documentation include)
 
 work_tree() { printf '%s\n' "${TSM_WORK_TREE:-$TSM_CACHE/work/linux}"; }
 

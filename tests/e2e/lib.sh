@@ -56,6 +56,8 @@ errno_of() {
 	*"Operation not supported"*|*"Not supported"*) echo EOPNOTSUPP;;
 	*"Timer expired"*|*"timed out"*) echo ETIMEDOUT;;
 	*"Argument list too long"*) echo E2BIG;;
+	*"Protocol error"*) echo EPROTO;;
+	*"Key was rejected by service"*) echo EKEYREJECTED;;
 	*) echo "unknown($1)";;
 	esac
 }

@@ -189,7 +189,7 @@ pub unsafe extern "C" fn pci_tsm_doe_transfer(
 ) -> c_int {
     // SAFETY: By the function's safety requirements.
     let dev = unsafe { pci_device(pdev) };
-    if !dev.is_tsm_pf0() {
+    if !dev.is_tsm_host() {
         return ENXIO.to_errno();
     }
     // SAFETY: The caller is the TSM operating on this DSM, which keeps its context alive.

@@ -96,7 +96,8 @@ impl DeviceAttributeOps for Authenticated {
 }
 
 /// Where the groups show: while a link TSM is registered, on PCIe functions that can be
-/// connected (function 0 with IDE or TEE-IO) and on functions a connected DSM manages.
+/// connected (function 0 with IDE or TEE-IO, or a function with a CMA DOE mailbox) and on
+/// functions a connected DSM manages.
 struct LinkVisibility;
 
 impl GroupVisibility for LinkVisibility {
@@ -106,7 +107,7 @@ impl GroupVisibility for LinkVisibility {
         };
         lifecycle::link_tsm_registered()
             && pdev.is_pcie()
-            && (pdev.is_tsm_pf0() || pdev.has_tsm_context())
+            && (pdev.is_tsm_host() || pdev.has_tsm_context())
     }
 }
 
@@ -123,7 +124,7 @@ impl GroupVisibility for TsmFileVisibility {
         let Ok(pdev) = pci_device(dev) else {
             return 0;
         };
-        let pf0 = pdev.is_tsm_pf0();
+        let pf0 = pdev.is_tsm_host();
         // A managed function's DSM always has TEE-IO: only such DSMs manage other functions.
         // A function 0 below a switch may be one too (7.3 shows its `bound`).
         let managed = pdev.has_tsm_context() && (!pf0 || lifecycle::is_managed(pdev));

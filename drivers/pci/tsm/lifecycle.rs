@@ -519,7 +519,7 @@ fn probe_late_function(
     pdev: &pci::Device,
 ) -> bool {
     // Only `connect` makes a DSM.
-    if pdev.is_tsm_pf0() || pdev.has_tsm_context() {
+    if pdev.is_tsm_host() || pdev.has_tsm_context() {
         return false;
     }
     // 7.3's order: function 0 of the slot, then a switch upstream port above.
@@ -558,7 +558,7 @@ pub(crate) fn find_dsm(pdev: &pci::Device) -> Option<ARef<pci::Device>> {
     }
     let dsm = PROBING[1].load(Relaxed);
     if dsm == address(pdev) {
-        return pdev.is_tsm_pf0().then(|| pdev.into());
+        return pdev.is_tsm_host().then(|| pdev.into());
     }
     let candidates = dsm_candidates(pdev);
     candidates
@@ -596,7 +596,7 @@ pub(crate) fn register(tsm: &TsmDevice) -> Result {
     };
     if first_link {
         pci::for_each_device(false, |pdev| {
-            if pdev.is_tsm_pf0() {
+            if pdev.is_tsm_host() {
                 dev_dbg!(
                     pdev.as_ref(),
                     "PCI/TSM: Platform TEE Security Manager detected\n"
@@ -628,7 +628,7 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
         last_link
     };
     pci::for_each_device(true, |pdev| {
-        if pdev.is_pcie() && (last_link || !pdev.is_tsm_pf0()) {
+        if pdev.is_pcie() && (last_link || !pdev.is_tsm_host()) {
             refresh_sysfs(locks, pdev);
         }
     });
@@ -690,7 +690,7 @@ fn refresh_functions_of(pdev: &pci::Device) {
 }
 
 fn refresh_sysfs(locks: &Locks, pdev: &pci::Device) {
-    if pdev.is_tsm_pf0() {
+    if pdev.is_tsm_host() {
         let _serialised = locks.pf0_sysfs().lock();
         attrs::refresh(pdev);
     } else {

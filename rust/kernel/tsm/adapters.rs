@@ -74,8 +74,7 @@ impl<T: LinkTsm> LinkAdapter<T> {
     ) -> *mut bindings::pci_tsm {
         // SAFETY: The PCI/TSM core passes live devices.
         let (tsm, dev) = unsafe { (TsmDevice::from_raw(tsm_dev), pci::Device::from_raw(pdev)) };
-        // SAFETY: `pdev` is live.
-        let dsm = unsafe { bindings::is_pci_tsm_pf0(pdev) };
+        let dsm = dev.is_tsm_host();
         // Allocated first, so that backend data never has to be dropped without `T::remove`.
         let Ok(slot) = KBox::<BackendContext<T::Function>>::new_uninit(GFP_KERNEL) else {
             return core::ptr::null_mut();

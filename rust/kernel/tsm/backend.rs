@@ -130,8 +130,9 @@ pub trait LinkTsm: Sized + 'static {
     type Tdi: Send + Sync;
 
     /// Decides whether `tsm` manages `pdev`; `Ok(None)` leaves it unmanaged, which is not an
-    /// error for a sub-function. `dsm` is true when `pdev` is a DSM candidate (function 0 with
-    /// IDE or TEE-IO).
+    /// error for a sub-function. `dsm` is true when `pdev` is a DSM candidate
+    /// ([`pci::Device::is_tsm_host`]: function 0 with IDE or TEE-IO, or a function with a CMA
+    /// DOE mailbox).
     fn probe(tsm: &TsmDevice, pdev: &pci::Device, dsm: bool) -> Result<Option<Self::Function>>;
 
     /// Forgets a function that `probe` accepted.

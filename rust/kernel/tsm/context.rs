@@ -62,11 +62,39 @@ impl pci::Device {
 }
 
 impl pci::Device {
-    /// Whether this is function 0 of a TEE-IO or IDE capable endpoint, upstream port or RCiEP:
-    /// a candidate DSM that may be connected (C `is_pci_tsm_pf0()`).
+    /// Whether this is function 0 of a TEE-IO or IDE capable endpoint, upstream port or RCiEP
+    /// (C `is_pci_tsm_pf0()`).
     pub fn is_tsm_pf0(&self) -> bool {
         // SAFETY: The device is live.
         unsafe { bindings::is_pci_tsm_pf0(self.as_raw()) }
+    }
+
+    /// Whether the function has a CMA DOE mailbox (PCI-SIG vendor ID, the CMA/SPDM feature).
+    pub fn has_cma_mailbox(&self) -> bool {
+        // SAFETY: The device is live; the lookup only reads its mailbox table.
+        let mailbox = unsafe {
+            bindings::pci_find_doe_mailbox(
+                self.as_raw(),
+                bindings::PCI_VENDOR_ID_PCI_SIG as u16,
+                bindings::PCI_DOE_FEATURE_CMA as u8,
+            )
+        };
+        !mailbox.is_null()
+    }
+
+    /// Whether the function may be connected as a DSM: a [`Self::is_tsm_pf0`] candidate, or
+    /// any other PCIe function that is not a VF and has a CMA DOE mailbox, which a link TSM
+    /// that speaks SPDM itself (native CMA) can authenticate without IDE or TEE-IO.
+    ///
+    /// The second kind is a tsm-rs addition to 7.3's rule, after the direction upstream took
+    /// in 2026 (`is_pci_tsm_host()` in the Rust SPDM series).
+    pub fn is_tsm_host(&self) -> bool {
+        if self.is_tsm_pf0() {
+            return true;
+        }
+        // SAFETY: The device is live; `is_virtfn` is set before the device is added.
+        let virtfn = unsafe { (*self.as_raw()).is_virtfn() } != 0;
+        self.is_pcie() && !virtfn && self.has_cma_mailbox()
     }
 
     /// The device's TSM context, if any.

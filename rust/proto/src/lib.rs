@@ -14,9 +14,9 @@
 //!   protocol 1).
 //! - [`vendor`]: platform firmware interfaces: AMD SEV-TIO, Intel TDX Connect, RISC-V CoVE-IO.
 //!
-//! Modules only name their siblings through `super::` paths and depend on
-//! nothing but `core`, so a kernel crate can mount this tree with `#[path]`
-//! under any module name.
+//! The crate depends on nothing but `core`. The kernel builds it as the crate
+//! `tsm_proto` (`CONFIG_RUST_TSM_PROTO`, linked into vmlinux); host tools and
+//! tests use it as the Cargo package `tsm-proto`, under the same crate name.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

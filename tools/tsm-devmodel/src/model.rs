@@ -143,9 +143,12 @@ pub struct Profile {
     pub config: ModelConfig,
     /// The device's own chain (its leaf key signs).
     pub chain: CertChain,
-    /// The certificates (DER, root first) served in slot 0 after the SPDM
-    /// chain header (another device's under the `foreign-chain` fault).
-    pub served_certificates: Vec<u8>,
+    /// The device's own certificates (DER, root first), served in slot 0
+    /// after the SPDM chain header.
+    own_certificates: Vec<u8>,
+    /// Another device's certificates, served instead while a
+    /// `foreign-chain` fault is active.
+    foreign_certificates: Option<Vec<u8>>,
     /// (index, DMTF value type, value) of each measurement block.
     pub measurements: Vec<(u8, u8, Vec<u8>)>,
     /// IDE capability registers reported by IDE_KM QUERY_RESP.
@@ -207,7 +210,7 @@ impl Profile {
                 "the chain's key cannot sign in the configured suite",
             ));
         }
-        let served_certificates = if config
+        let foreign_certificates = if config
             .faults
             .iter()
             .any(|f| f.kind == FaultKind::ForeignChain)
@@ -215,10 +218,11 @@ impl Profile {
             // Derive the foreign chain's randomness from the device's own so
             // seeded runs stay reproducible.
             let mut rng = crypto::rng(config.seed.map(|s| s ^ 0x0F0F_F0F0));
-            CertChain::generate(&mut rng, &config.identity, "foreign", curve)?.certificates()
+            Some(CertChain::generate(&mut rng, &config.identity, "foreign", curve)?.certificates())
         } else {
-            chain.certificates()
+            None
         };
+        let own_certificates = chain.certificates();
         let fw = config.firmware_version.as_bytes();
         let digest =
             |data: &[u8]| tsm_spdm_rustcrypto::digest(config.suite.measurement_hash(), data);
@@ -261,7 +265,8 @@ impl Profile {
         Ok(Self {
             config,
             chain,
-            served_certificates,
+            own_certificates,
+            foreign_certificates,
             measurements,
             ide_registers,
             report,
@@ -274,9 +279,25 @@ impl Profile {
         self.connections.load(Ordering::Relaxed)
     }
 
+    /// The certificates (DER, root first) the device serves in slot 0 in
+    /// the current SPDM connection: another device's while a
+    /// `foreign-chain` fault is active, else its own.
+    pub fn served_certificates(&self) -> &[u8] {
+        match &self.foreign_certificates {
+            Some(foreign)
+                if self
+                    .fault(None, |k| *k == FaultKind::ForeignChain)
+                    .is_some() =>
+            {
+                foreign
+            }
+            _ => &self.own_certificates,
+        }
+    }
+
     /// The SPDM-format chain the device serves when `hash` is negotiated.
     pub fn served_chain(&self, hash: HashAlgo) -> Result<Vec<u8>, CertError> {
-        crate::certs::spdm_chain(&self.served_certificates, hash)
+        crate::certs::spdm_chain(self.served_certificates(), hash)
     }
 
     /// The measurement blocks, borrowing from the profile.
@@ -368,6 +389,10 @@ impl VendorHandler for Device<'_> {
 pub struct Model<'a> {
     profile: &'a Profile,
     responder: Responder<'a, ModelCrypto>,
+    /// The certificates `responder` serves.
+    served: &'a [u8],
+    /// The measurement blocks `responder` reports.
+    blocks: &'a [MeasurementBlock<'a>],
     /// IDE_KM and TDISP state.
     pub device: Device<'a>,
     /// Secured requests answered in the current session.
@@ -403,28 +428,7 @@ impl<'a> Model<'a> {
     pub fn new(profile: &'a Profile, blocks: &'a [MeasurementBlock<'a>]) -> Self {
         let config = &profile.config;
         let seed = config.seed;
-        let crypto = ModelCrypto::new(crypto::rng(seed), Some(profile.chain.leaf.key.clone()));
-        let responder = Responder::new(
-            crypto,
-            ResponderConfig {
-                flags: cap::CERT
-                    | cap::CHAL
-                    | cap::MEAS_SIG
-                    | cap::ENCRYPT
-                    | cap::MAC
-                    | cap::KEY_EX
-                    | cap::HBEAT,
-                // 2^17 us = 131 ms for a signature: generous on a busy host.
-                ct_exponent: 17,
-                data_transfer_size: 0x1000,
-                max_spdm_msg_size: 0x1000,
-                certificates: &profile.served_certificates,
-                measurements: blocks,
-                measurement_hash: config.suite.measurement_hash(),
-                algorithms: config.suite.algorithms(),
-                rsp_session_id: 0x7D5E,
-            },
-        );
+        let responder = Self::responder(profile, blocks);
         let rid = config.rid;
         let tdisp = TdispResponder {
             interface: profile.interface(),
@@ -459,9 +463,43 @@ impl<'a> Model<'a> {
         Self {
             profile,
             responder,
+            served: profile.served_certificates(),
+            blocks,
             device,
             secured_count: 0,
         }
+    }
+
+    /// A responder in its reset state, serving the certificates of the
+    /// current connection.
+    fn responder(
+        profile: &'a Profile,
+        blocks: &'a [MeasurementBlock<'a>],
+    ) -> Responder<'a, ModelCrypto> {
+        let config = &profile.config;
+        let seed = config.seed;
+        let crypto = ModelCrypto::new(crypto::rng(seed), Some(profile.chain.leaf.key.clone()));
+        Responder::new(
+            crypto,
+            ResponderConfig {
+                flags: cap::CERT
+                    | cap::CHAL
+                    | cap::MEAS_SIG
+                    | cap::ENCRYPT
+                    | cap::MAC
+                    | cap::KEY_EX
+                    | cap::HBEAT,
+                // 2^17 us = 131 ms for a signature: generous on a busy host.
+                ct_exponent: 17,
+                data_transfer_size: 0x1000,
+                max_spdm_msg_size: 0x1000,
+                certificates: profile.served_certificates(),
+                measurements: blocks,
+                measurement_hash: config.suite.measurement_hash(),
+                algorithms: config.suite.algorithms(),
+                rsp_session_id: 0x7D5E,
+            },
+        )
     }
 
     /// The SessionID of the open session, if any.
@@ -493,6 +531,12 @@ impl<'a> Model<'a> {
                 .fetch_add(1, Ordering::Relaxed)
                 .saturating_add(1);
             self.log(format_args!("GET_VERSION: SPDM connection {n}"));
+            // A new connection may serve other certificates (a foreign-chain
+            // fault that ended): start over with them.
+            if !std::ptr::eq(self.served, profile.served_certificates()) {
+                self.responder = Self::responder(profile, self.blocks);
+                self.served = profile.served_certificates();
+            }
         }
 
         if secured {

@@ -405,7 +405,7 @@ fn fault_corrupt_signature() {
 #[test]
 fn fault_foreign_chain() {
     let p = profile(&["foreign-chain"]);
-    assert_ne!(p.served_certificates, p.chain.certificates());
+    assert_ne!(p.served_certificates(), p.chain.certificates());
     // A requester that trusts the device's root refuses the chain.
     let (mut host, _s) = over_pair(&p, true);
     assert_eq!(spdm_err(host.connect()), Error::Crypto(CryptoError::BadKey));
@@ -609,7 +609,7 @@ fn seeded_profiles_are_reproducible() {
         b.chain.leaf.key.verifying_key()
     );
     // Byte-identical certificates: fixed validity, deterministic ECDSA.
-    assert_eq!(a.served_certificates, b.served_certificates);
+    assert_eq!(a.served_certificates(), b.served_certificates());
     let c = Profile::new(ModelConfig {
         seed: None,
         ..Default::default()
@@ -666,6 +666,23 @@ fn fault_limited_to_first_connections() {
     assert_eq!(p.connection(), 3);
     drop(host);
     drop(server);
+}
+
+/// The foreign chain is served only while its fault is active: the next
+/// connection on the same stream gets the device's own chain again.
+#[test]
+fn foreign_chain_limited_to_first_connection() {
+    let p = profile(&["foreign-chain*1"]);
+    assert_ne!(p.served_certificates(), p.chain.certificates());
+    let (mut host, _s) = over_pair(&p, false);
+    host.connect().unwrap();
+    assert_eq!(
+        spdm_err(host.challenge()),
+        Error::Crypto(CryptoError::BadSignature)
+    );
+    host.connect().unwrap();
+    assert_eq!(p.served_certificates(), p.chain.certificates());
+    host.challenge().unwrap();
 }
 
 #[test]

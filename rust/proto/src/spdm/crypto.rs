@@ -101,6 +101,16 @@ macro_rules! fixed_bytes {
             }
         }
 
+        impl Default for $name {
+            /// No valid bytes.
+            fn default() -> Self {
+                Self {
+                    len: 0,
+                    bytes: [0; $cap],
+                }
+            }
+        }
+
         impl AsRef<[u8]> for $name {
             fn as_ref(&self) -> &[u8] {
                 self.as_slice()

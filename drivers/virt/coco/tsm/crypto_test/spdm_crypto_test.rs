@@ -5,6 +5,7 @@
 
 use kernel::prelude::*;
 
+mod certs;
 mod vectors;
 
 module! {
@@ -44,6 +45,15 @@ fn unhex(s: &str) -> Result<KVec<u8>> {
     Ok(v)
 }
 
+/// Joins the hex pieces of a certificate and decodes them.
+fn unhex_pieces(pieces: &[&str]) -> Result<KVec<u8>> {
+    let mut der = KVec::new();
+    for piece in pieces {
+        der.extend_from_slice(&unhex(piece)?, GFP_KERNEL)?;
+    }
+    Ok(der)
+}
+
 /// A copy of `b` in the heap.
 fn copy(b: &[u8]) -> Result<KVec<u8>> {
     let mut v = KVec::with_capacity(b.len(), GFP_KERNEL)?;
@@ -53,7 +63,7 @@ fn copy(b: &[u8]) -> Result<KVec<u8>> {
 
 #[kunit_tests(spdm_crypto)]
 mod tests {
-    use super::{copy, unhex, vectors};
+    use super::{certs, copy, unhex, unhex_pieces, vectors};
     use kernel::{
         crypto::{
             aes_gcm::AesGcmKey,
@@ -62,6 +72,7 @@ mod tests {
             hkdf,
             hmac::{hmac_sha256, hmac_sha384, HmacSha256, HmacSha384, HmacSha384Key},
             sha2::{Sha256, Sha384},
+            x509::{der_len, Certificate},
             Curve,
         },
         prelude::*,
@@ -292,5 +303,49 @@ mod tests {
         kernel::crypto::random_bytes(&mut a);
         kernel::crypto::random_bytes(&mut b);
         assert!(a != b);
+    }
+
+    #[test]
+    fn x509_chain_links_verify() -> Result {
+        let root = Certificate::parse(&unhex_pieces(certs::ROOT)?)?;
+        let intermediate = Certificate::parse(&unhex_pieces(certs::INTERMEDIATE)?)?;
+        let leaf = Certificate::parse(&unhex_pieces(certs::LEAF)?)?;
+        assert!(root.is_self_signed() && root.is_ca());
+        assert!(!intermediate.is_self_signed() && intermediate.is_ca());
+        assert!(!leaf.is_self_signed() && !leaf.is_ca());
+        assert_eq!(leaf.subject(), c"tsm-devmodel device");
+        root.verify_issued_by(&root)?;
+        intermediate.verify_issued_by(&root)?;
+        leaf.verify_issued_by(&intermediate)?;
+        // A link in the wrong place, and another chain's root.
+        assert_eq!(leaf.verify_issued_by(&root), Err(EKEYREJECTED));
+        assert_eq!(intermediate.verify_issued_by(&leaf), Err(EKEYREJECTED));
+        let foreign = Certificate::parse(&unhex_pieces(certs::FOREIGN_ROOT)?)?;
+        assert_eq!(intermediate.verify_issued_by(&foreign), Err(EKEYREJECTED));
+
+        let (curve, point) = leaf.ec_public_key()?;
+        assert_eq!(curve, Curve::P384);
+        // The certified key is a valid public key for signature checks.
+        EcdsaVerifier::new(curve, point)?;
+        Ok(())
+    }
+
+    #[test]
+    fn x509_refuses_damaged_certificates() -> Result {
+        let der = unhex_pieces(certs::INTERMEDIATE)?;
+        assert_eq!(der_len(&der), Some(der.len()));
+        // Cut short, or followed by another byte: not exactly one certificate.
+        assert_eq!(Certificate::parse(&der[..der.len() - 1]).err(), Some(EBADMSG));
+        let mut longer = copy(&der)?;
+        longer.push(0, GFP_KERNEL)?;
+        assert_eq!(Certificate::parse(&longer).err(), Some(EBADMSG));
+        // A flipped bit in the signed part parses but no longer verifies.
+        let root = Certificate::parse(&unhex_pieces(certs::ROOT)?)?;
+        let mut tampered = copy(&der)?;
+        tampered[40] ^= 0x01;
+        if let Ok(cert) = Certificate::parse(&tampered) {
+            assert_eq!(cert.verify_issued_by(&root), Err(EKEYREJECTED));
+        }
+        Ok(())
     }
 }

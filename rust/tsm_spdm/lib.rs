@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! SPDM device authentication for kernel TSM drivers.
+//!
+//! Couples the sans-I/O SPDM requester of the `tsm_proto` crate to the kernel: [`KernelCrypto`]
+//! implements its crypto provider on the kernel's crypto API and X.509 parser, and
+//! [`authenticate`] runs the exchanges that authenticate a device over a DOE transfer function
+//! (VERSION, CAPABILITIES, ALGORITHMS, DIGESTS, every CERTIFICATE portion, CHALLENGE with the
+//! signature over the transcript checked, signed MEASUREMENTS).
+//!
+//! The kernel checks what the protocol requires: the chain is well formed and each certificate
+//! is signed by the one above it, the root matches the digest the device reported, and the
+//! device's signatures verify with the leaf key. Whether the root is trusted is user space's
+//! decision, from the evidence [`authenticate`] returns.
+#![no_std]
+
+mod crypto;
+
+pub use crypto::{ChainError, KernelCrypto, KernelHash};
+
+use kernel::{
+    alloc::{AllocError, KVVec},
+    prelude::*,
+};
+use tsm_proto::{
+    doe,
+    spdm::{
+        cap,
+        crypto::{Algorithms, CryptoError, Supported},
+        msg,
+        requester::{Request, Requester, RequesterConfig, Response},
+        Error as SpdmError,
+    },
+};
+
+/// Largest SPDM message the requester accepts in one response (DataTransferSize), and the
+/// largest it assembles (MaxSPDMmsgSize). Certificate chains arrive in portions of this size.
+const TRANSFER_SIZE: u32 = 0x1000;
+
+/// Largest certificate chain kept (the SPDM length field is 16 bits).
+const CHAIN_CAPACITY: usize = 0xffff;
+
+/// Portions of a certificate chain fetched at most (a chain of 64 KiB in 1 KiB pieces).
+const MAX_CERTIFICATE_PORTIONS: usize = 64;
+
+/// What an authenticated device showed, for evidence and later checks.
+pub struct Authenticated {
+    /// The negotiated SPDM version (e.g. `0x12`).
+    pub version: u8,
+    /// The negotiated algorithms.
+    pub algorithms: Algorithms,
+    /// The certificate chain of slot 0 in SPDM format (Length, Reserved, RootHash, DER
+    /// certificates).
+    pub cert_chain: KVVec<u8>,
+    /// The measurement record of the signed MEASUREMENTS response.
+    pub measurements: KVVec<u8>,
+}
+
+/// Why [`authenticate`] failed. [`AuthError::errno`] gives the errno a driver reports.
+#[derive(Debug)]
+pub enum AuthError {
+    /// The DOE transfer failed (the transfer function's error).
+    Transport(Error),
+    /// The device broke the protocol: malformed or unexpected responses, an SPDM ERROR, no
+    /// common version or algorithm.
+    Protocol(SpdmError),
+    /// The certificate chain or a signature did not verify.
+    Rejected(SpdmError),
+    /// Memory or the crypto API failed.
+    Local(Error),
+}
+
+impl AuthError {
+    /// The errno of this failure: `EIO` for the transport, `EPROTO` for a protocol violation,
+    /// `EKEYREJECTED` for a chain or signature that does not verify, `ENOMEM` otherwise.
+    pub fn errno(&self) -> Error {
+        match self {
+            AuthError::Transport(_) => EIO,
+            AuthError::Protocol(_) => EPROTO,
+            AuthError::Rejected(_) => EKEYREJECTED,
+            AuthError::Local(e) => *e,
+        }
+    }
+
+    fn from_spdm(e: SpdmError) -> Self {
+        match e {
+            SpdmError::Crypto(
+                CryptoError::BadSignature | CryptoError::BadMac | CryptoError::BadKey,
+            ) => AuthError::Rejected(e),
+            SpdmError::Crypto(CryptoError::Failed) => AuthError::Local(ENOMEM),
+            _ => AuthError::Protocol(e),
+        }
+    }
+}
+
+impl From<Error> for AuthError {
+    fn from(e: Error) -> Self {
+        AuthError::Local(e)
+    }
+}
+
+impl From<AllocError> for AuthError {
+    fn from(_: AllocError) -> Self {
+        AuthError::Local(ENOMEM)
+    }
+}
+
+/// Relays DOE objects to a device: sends `request` (a DOE object of `object_type`, header
+/// excluded) and returns the length of the answer written to `response`.
+pub trait DoeTransfer {
+    /// One DOE exchange (C `pci_doe()` or `pci_tsm_doe_transfer()`).
+    fn transfer(&mut self, object_type: u8, request: &[u8], response: &mut [u8]) -> Result<usize>;
+}
+
+/// A requester, its buffers and the transfer it talks through.
+struct Exchange<'a, T: DoeTransfer> {
+    requester: Requester<'a, KernelCrypto>,
+    transport: &'a mut T,
+    request: KVVec<u8>,
+    response: KVVec<u8>,
+}
+
+impl<'a, T: DoeTransfer> Exchange<'a, T> {
+    /// Sends `req` and hands the device's answer to `check`.
+    fn run<R>(
+        &mut self,
+        req: Request<'_>,
+        check: impl FnOnce(Response<'_>) -> Result<R, AuthError>,
+    ) -> Result<R, AuthError> {
+        let len = self
+            .requester
+            .request(req, &mut self.request)
+            .map_err(AuthError::from_spdm)?;
+        let (header, payload) =
+            doe::decode_object(&self.request[..len]).map_err(|e| AuthError::Protocol(e.into()))?;
+        let object_type = header.object_type;
+        let payload_len = payload.len();
+        // The requester writes whole objects; the transfer adds the DOE header itself.
+        let (head, body) = self.response.split_at_mut(doe::HEADER_LEN);
+        let got = self
+            .transport
+            .transfer(object_type, &self.request[doe::HEADER_LEN..][..payload_len], body)
+            .map_err(AuthError::Transport)?;
+        let mut w = tsm_proto::wire::Writer::new(head);
+        doe::Header::for_payload(header.vendor_id, object_type, got)
+            .and_then(|h| h.write(&mut w))
+            .map_err(|e| AuthError::Protocol(e.into()))?;
+        let object = &mut self.response[..doe::HEADER_LEN + got];
+        let response = self
+            .requester
+            .response(object)
+            .map_err(AuthError::from_spdm)?;
+        check(response)
+    }
+}
+
+/// An answer of another kind than the request asked for (the requester refuses those before
+/// they get here; kept so that a new response kind cannot pass unnoticed).
+fn unexpected<R>(_response: Response<'_>) -> Result<R, AuthError> {
+    Err(AuthError::Protocol(SpdmError::Negotiation("unexpected response")))
+}
+
+/// Authenticates the device behind `transport`, offering `algorithms` (e.g.
+/// [`Supported::ALL`]).
+///
+/// On success the device has proven, with a fresh nonce, that it holds the private key of the
+/// leaf certificate of a chain that is internally consistent; the chain and a signed measurement
+/// record are returned as evidence. Sleeps (DOE exchanges, allocation).
+pub fn authenticate<T: DoeTransfer>(
+    transport: &mut T,
+    algorithms: Supported,
+) -> Result<Authenticated, AuthError> {
+    let mut chain_buf = KVVec::from_elem(0u8, CHAIN_CAPACITY, GFP_KERNEL)?;
+    let config = RequesterConfig {
+        flags: cap::CHAL | cap::CERT,
+        ct_exponent: 20,
+        data_transfer_size: TRANSFER_SIZE,
+        max_spdm_msg_size: TRANSFER_SIZE,
+        req_session_id: 0xffff,
+        algorithms,
+    };
+    let object_capacity = doe::HEADER_LEN + TRANSFER_SIZE as usize + 64;
+    let mut exchange = Exchange {
+        requester: Requester::new(KernelCrypto::new(), config, &mut chain_buf),
+        transport,
+        request: KVVec::from_elem(0u8, object_capacity, GFP_KERNEL)?,
+        response: KVVec::from_elem(0u8, object_capacity, GFP_KERNEL)?,
+    };
+
+    exchange.run(Request::GetVersion, |r| match r {
+        Response::Version => Ok(()),
+        other => unexpected(other),
+    })?;
+    let flags = exchange.run(Request::GetCapabilities, |r| match r {
+        Response::Capabilities(flags) => Ok(flags),
+        other => unexpected(other),
+    })?;
+    if flags & cap::CERT == 0 || flags & cap::CHAL == 0 {
+        return Err(AuthError::Protocol(SpdmError::Negotiation(
+            "device cannot prove its identity (no CERT_CAP or CHAL_CAP)",
+        )));
+    }
+    let algorithms = exchange.run(Request::NegotiateAlgorithms, |r| match r {
+        Response::Algorithms(a) => Ok(a),
+        other => unexpected(other),
+    })?;
+    exchange.run(Request::GetDigests, |r| match r {
+        Response::Digests(slots) if slots & 1 != 0 => Ok(()),
+        Response::Digests(_) => Err(AuthError::Protocol(SpdmError::Negotiation(
+            "no certificate chain in slot 0",
+        ))),
+        other => unexpected(other),
+    })?;
+    let mut complete = false;
+    for _ in 0..MAX_CERTIFICATE_PORTIONS {
+        complete = exchange.run(Request::GetCertificate, |r| match r {
+            Response::Certificate { complete } => Ok(complete),
+            other => unexpected(other),
+        })?;
+        if complete {
+            break;
+        }
+    }
+    if !complete {
+        return Err(AuthError::Protocol(SpdmError::Negotiation(
+            "certificate chain does not end",
+        )));
+    }
+    exchange.run(Request::Challenge, |r| match r {
+        Response::ChallengeAuth => Ok(()),
+        other => unexpected(other),
+    })?;
+    let mut measurements = KVVec::new();
+    if flags & cap::MEAS_SIG != 0 {
+        exchange.run(
+            Request::GetMeasurements {
+                operation: msg::MEAS_OP_ALL,
+                signed: true,
+            },
+            |r| match r {
+                Response::Measurements(m) => {
+                    measurements.extend_from_slice(m.record, GFP_KERNEL)?;
+                    Ok(())
+                }
+                other => unexpected(other),
+            },
+        )?;
+    }
+    let version = exchange.requester.spdm_version().unwrap_or(0);
+    let chain = exchange.requester.cert_chain().unwrap_or(&[]);
+    let mut cert_chain = KVVec::with_capacity(chain.len(), GFP_KERNEL)?;
+    cert_chain.extend_from_slice(chain, GFP_KERNEL)?;
+    Ok(Authenticated {
+        version,
+        algorithms,
+        cert_chain,
+        measurements,
+    })
+}

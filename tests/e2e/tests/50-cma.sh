@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-2.0
+# Native CMA (drivers/pci/cma, module pci_cma): SPDM device authentication of
+# QEMU NVMe functions whose CMA DOE mailbox QEMU relays to the device model on
+# the host (tsm-devmodel, one instance per function, with the faults the
+# function's slot names; scripts/lib/devmodel.sh starts them). A fault applies
+# to the first SPDM connection only, so each fault case shows the refusal and
+# then a successful connect of the same function. Then the one-owner rule
+# between CMA and a platform TSM (the emulated link TSM).
+#
+# The NVMe functions have no IDE and no TEE-IO: with upstream's C core they get
+# no tsm/ (tests/e2e/deviations).
+
+CMA=pci_cma
+BUS=tsm_emu_bus
+LINK=tsm_emu_link
+PF0=/sys/bus/pci/devices/10000:01:00.0
+# The NVMe functions by the name of their device model (scripts/test starts
+# them with the faults of tests/e2e/devmodels).
+GOOD=$(devmodel_dev good)
+
+teardown_case() { modprobe -r $LINK; modprobe -r $BUS; modprobe -r $CMA; }
+
+# Name of the tsmN a module's faux device provides.
+tsm_of() { ls "/sys/devices/faux/$1/tsm" 2>/dev/null | head -n1; }
+
+# The function is present (the boot added the NVMe functions and their models).
+need_nvme() {
+	[ -n "$1" ] && [ -e "$1" ] && return 0
+	echo "SKIP: no such NVMe function (QEMU without the device models)"
+	return 1
+}
+
+# expect_clean FUNC: no connection left: connect, authenticated empty.
+expect_clean() {
+	expect_eq "$(cat "$1/tsm/connect")" "" "connect of $1" || return 1
+	expect_eq "$(cat "$1/authenticated")" "" "authenticated of $1"
+}
+
+# fault_then_ok FUNC ERRNO: the first connect fails with ERRNO and leaves
+# nothing behind; the second (the model's fault is spent) authenticates.
+fault_then_ok() {
+	local fn=$1 want=$2 tsm
+	need_nvme "$fn" || return 0
+	only_on_core rs "tsm/ on CMA-only functions is a tsm-rs addition" || return 0
+	load $CMA || return 1
+	tsm=$(tsm_of $CMA)
+	expect_write "$fn/tsm/connect" "$tsm" "$want" || return 1
+	expect_clean "$fn" || return 1
+	expect_write "$fn/tsm/connect" "$tsm" OK || return 1
+	expect_eq "$(cat "$fn/authenticated")" "$tsm" "authenticated after the retry" || return 1
+	expect_write "$fn/tsm/disconnect" "$tsm" OK || return 1
+	expect_clean "$fn"
+}
+
+case_cma_functions_get_tsm() {
+	need_nvme $GOOD || return 0
+	expect_absent $GOOD/tsm || return 1
+	load $CMA || return 1
+	if [ "$(core)" = rs ]; then
+		expect_exists $GOOD/tsm/connect || return 1
+		expect_exists $GOOD/tsm/dsm || return 1
+		expect_absent $GOOD/tsm/bound || return 1
+		expect_clean $GOOD || return 1
+	else
+		expect_absent $GOOD/tsm || return 1
+	fi
+	unload $CMA || return 1
+	expect_absent $GOOD/tsm
+}
+
+case_cma_authenticates_a_device() {
+	local tsm
+	need_nvme $GOOD || return 0
+	only_on_core rs "tsm/ on CMA-only functions is a tsm-rs addition" || return 0
+	load $CMA || return 1
+	tsm=$(tsm_of $CMA)
+	expect_write $GOOD/tsm/connect "$tsm" OK || return 1
+	expect_eq "$(cat $GOOD/tsm/connect)" "$tsm" "connect" || return 1
+	expect_eq "$(cat $GOOD/authenticated)" "$tsm" "authenticated" || return 1
+	expect_eq "$(cat $GOOD/tsm/dsm)" "${GOOD##*/}" "dsm" || return 1
+	dmesg | grep -q "${GOOD##*/}: CMA: authenticated" || fail "no authentication in the log" || return 1
+	# A second connect, by anyone, is refused while connected.
+	expect_write $GOOD/tsm/connect "$tsm" EBUSY || return 1
+	expect_write $GOOD/tsm/disconnect "$tsm" OK || return 1
+	expect_clean $GOOD || return 1
+	# Again, and unloading the TSM disconnects.
+	expect_write $GOOD/tsm/connect "$tsm" OK || return 1
+	unload $CMA || return 1
+	expect_absent $GOOD/tsm
+}
+
+case_cma_p256_suite() {
+	local tsm
+	need_nvme $GOOD || return 0
+	only_on_core rs "tsm/ on CMA-only functions is a tsm-rs addition" || return 0
+	load $CMA algorithms=256 || return 1
+	tsm=$(tsm_of $CMA)
+	# The model's chain is P-384: with only the P-256 suite offered there is
+	# nothing in common.
+	expect_write $GOOD/tsm/connect "$tsm" EPROTO || return 1
+	expect_clean $GOOD
+}
+
+case_cma_refuses_a_corrupt_signature() { fault_then_ok "$(devmodel_dev badsig)" EKEYREJECTED; }
+case_cma_refuses_a_foreign_chain() { fault_then_ok "$(devmodel_dev foreign)" EKEYREJECTED; }
+case_cma_refuses_a_truncated_response() { fault_then_ok "$(devmodel_dev truncate)" EPROTO; }
+case_cma_refuses_an_spdm_error() { fault_then_ok "$(devmodel_dev error)" EPROTO; }
+# A DOE object whose Length disagrees with what arrives, or one larger than
+# QEMU's relay takes, fails the DOE exchange itself: a transport error.
+case_cma_refuses_a_wrong_length() { fault_then_ok "$(devmodel_dev wronglen)" EIO; }
+case_cma_refuses_an_oversized_response() { fault_then_ok "$(devmodel_dev oversize)" EIO; }
+case_cma_times_out_on_no_answer() { fault_then_ok "$(devmodel_dev noanswer)" EIO; }
+
+# Slow answers: QEMU relays a request inside the write that sets Go and holds
+# the vCPU until the model answers, so Linux' DOE timeout never runs out and
+# authentication still succeeds (the "noanswer" model makes the timeout).
+case_cma_tolerates_slow_answers() {
+	local tsm fn
+	fn=$(devmodel_dev slow)
+	need_nvme "$fn" || return 0
+	only_on_core rs "tsm/ on CMA-only functions is a tsm-rs addition" || return 0
+	load $CMA || return 1
+	tsm=$(tsm_of $CMA)
+	expect_write "$fn/tsm/connect" "$tsm" OK || return 1
+	expect_write "$fn/tsm/disconnect" "$tsm" OK
+}
+
+# One owner of a function's SPDM session: CMA first, then a platform TSM.
+case_cma_first_owns_the_session() {
+	local cma link
+	need_nvme $GOOD || return 0
+	only_on_core rs "tsm/ on CMA-only functions is a tsm-rs addition" || return 0
+	load $CMA && load $BUS && load $LINK || return 1
+	cma=$(tsm_of $CMA) link=$(tsm_of $LINK)
+	expect_write $GOOD/tsm/connect "$cma" OK || return 1
+	expect_write $GOOD/tsm/connect "$link" EBUSY || return 1
+	expect_eq "$(cat $GOOD/authenticated)" "$cma" "authenticated" || return 1
+	expect_write $GOOD/tsm/disconnect "$cma" OK || return 1
+	# Free again: the platform TSM is asked, and declines a device it does not manage.
+	expect_write $GOOD/tsm/connect "$link" ENXIO || return 1
+	expect_clean $GOOD
+}
+
+# The platform TSM first: CMA cannot take the DSM's mailbox until it disconnects.
+case_platform_tsm_first_owns_the_session() {
+	local cma link
+	load $BUS && load $LINK && load $CMA || return 1
+	cma=$(tsm_of $CMA) link=$(tsm_of $LINK)
+	expect_write $PF0/tsm/connect "$link" OK || return 1
+	expect_write $PF0/tsm/connect "$cma" EBUSY || return 1
+	expect_eq "$(cat $PF0/tsm/connect)" "$link" "connect" || return 1
+	expect_write $PF0/tsm/disconnect "$link" OK || return 1
+	# Swapped: CMA now drives the mailbox; the emulated function's mailbox model
+	# answers GET_VERSION only, so CMA refuses it as a protocol failure.
+	expect_write $PF0/tsm/connect "$cma" EPROTO || return 1
+	expect_eq "$(cat $PF0/tsm/connect)" "" "connect after the refusal" || return 1
+	expect_write $PF0/tsm/connect "$link" OK || return 1
+	expect_write $PF0/tsm/disconnect "$link" OK
+}
