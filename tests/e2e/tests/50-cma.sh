@@ -101,14 +101,49 @@ case_cma_p256_suite() {
 	expect_clean $GOOD
 }
 
+# A device of the P-256 suite (P-256 chain, SHA-256, secp256r1): authenticated
+# with every suite offered, and with the P-256 suite alone; not with P-384 alone.
+case_cma_p256_device() {
+	local fn tsm
+	fn=$(devmodel_dev p256)
+	need_nvme "$fn" || return 0
+	only_on_core rs "tsm/ on CMA-only functions is a tsm-rs addition" || return 0
+	for offer in 0 256; do
+		load $CMA algorithms=$offer || return 1
+		tsm=$(tsm_of $CMA)
+		expect_write "$fn/tsm/connect" "$tsm" OK || return 1
+		dmesg | tail -n 3 | grep -q "${fn##*/}: CMA: authenticated.*EcdsaP256" ||
+			fail "not authenticated with P-256 (offer $offer)" || return 1
+		unload $CMA || return 1
+	done
+	load $CMA algorithms=384 || return 1
+	expect_write "$fn/tsm/connect" "$(tsm_of $CMA)" EPROTO || return 1
+	expect_clean "$fn"
+}
+
 case_cma_refuses_a_corrupt_signature() { fault_then_ok "$(devmodel_dev badsig)" EKEYREJECTED; }
 case_cma_refuses_a_foreign_chain() { fault_then_ok "$(devmodel_dev foreign)" EKEYREJECTED; }
 case_cma_refuses_a_truncated_response() { fault_then_ok "$(devmodel_dev truncate)" EPROTO; }
 case_cma_refuses_an_spdm_error() { fault_then_ok "$(devmodel_dev error)" EPROTO; }
-# A DOE object whose Length disagrees with what arrives, or one larger than
-# QEMU's relay takes, fails the DOE exchange itself: a transport error.
+# A DOE object whose Length disagrees with what arrives fails the DOE exchange
+# itself: a transport error.
 case_cma_refuses_a_wrong_length() { fault_then_ok "$(devmodel_dev wronglen)" EIO; }
-case_cma_refuses_an_oversized_response() { fault_then_ok "$(devmodel_dev oversize)" EIO; }
+
+# A response larger than QEMU's relay buffer: QEMU drops its connection to the
+# model, so this function's mailbox fails every later exchange too. Each
+# connect fails as a transport error and leaves nothing behind.
+case_cma_refuses_an_oversized_response() {
+	local fn tsm
+	fn=$(devmodel_dev oversize)
+	need_nvme "$fn" || return 0
+	only_on_core rs "tsm/ on CMA-only functions is a tsm-rs addition" || return 0
+	load $CMA || return 1
+	tsm=$(tsm_of $CMA)
+	expect_write "$fn/tsm/connect" "$tsm" EIO || return 1
+	expect_clean "$fn" || return 1
+	expect_write "$fn/tsm/connect" "$tsm" EIO || return 1
+	expect_clean "$fn"
+}
 case_cma_times_out_on_no_answer() { fault_then_ok "$(devmodel_dev noanswer)" EIO; }
 
 # Slow answers: QEMU relays a request inside the write that sets Go and holds

@@ -13,14 +13,14 @@
 //! The responder runs when Go is written, inside the configuration write, so it runs in atomic
 //! context: it must neither sleep nor allocate. Objects are limited to [`OBJECT_BYTES`].
 
+use kernel::{
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
 use tsm_proto::{
     doe,
     spdm::{self, msg},
     wire::{self, Reader, Writer},
-};
-use kernel::{
-    prelude::*,
-    sync::atomic::{Atomic, Relaxed},
 };
 
 /// Largest request or response object the model buffers, header included.
