@@ -143,7 +143,8 @@ impl Certificate {
         self.public_key().key_eflags & (1 << bindings::KEY_EFLAG_CA) != 0
     }
 
-    /// The subject's name as the parser rendered it (its common name, or another part of it).
+    /// The subject's name as the parser renders it: the common name, "O: CN" when the common
+    /// name does not start with the organization, or another attribute without a common name.
     pub fn subject(&self) -> &CStr {
         // SAFETY: The parser always sets `subject` to a NUL-terminated string owned by the
         // certificate.
