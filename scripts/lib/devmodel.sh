@@ -100,7 +100,8 @@ devmodel_start() {
 devmodel_stop() {
 	local pid
 	for pid in "${DEVMODEL_PIDS[@]}"; do
-		kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null
+		# The status of a killed model is not a failure (callers may run set -e).
+		kill "$pid" 2> /dev/null && { wait "$pid" 2> /dev/null || true; }
 	done
 	DEVMODEL_PIDS=()
 	DEVMODEL_QEMU_ARGS=()
