@@ -666,8 +666,8 @@ impl<'a> TdispResponder<'a> {
             Body::LockInterface(_) => self
                 .tdi
                 .lock(ide_keyed, fresh_nonce)
-                .map(|_| Body::LockInterfaceRsp(&fresh_nonce)),
-            Body::GetReport { offset, length } => self.tdi.report_allowed().and_then(|_| {
+                .map(|()| Body::LockInterfaceRsp(&fresh_nonce)),
+            Body::GetReport { offset, length } => self.tdi.report_allowed().and_then(|()| {
                 let start = usize::from(offset);
                 let len = usize::from(length.min(self.max_portion));
                 let portion = self
@@ -683,7 +683,7 @@ impl<'a> TdispResponder<'a> {
                 })
             }),
             Body::GetState => Ok(Body::State(self.tdi.state())),
-            Body::Start(nonce) => self.tdi.start(nonce).map(|_| Body::StartRsp),
+            Body::Start(nonce) => self.tdi.start(nonce).map(|()| Body::StartRsp),
             Body::Stop => {
                 self.tdi.stop();
                 Ok(Body::StopRsp)
