@@ -47,3 +47,18 @@ make_initramfs() {
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out"
 	rm -rf "$root"
 }
+
+# make_firmware_initramfs OUT DIR: an initramfs with DIR's files under
+# /lib/firmware and nothing else, for the KUnit boot: built-in KUnit runs after
+# the initramfs is unpacked, and the firmware loader reads files from it (it
+# waits for the unpacking). No /init is needed: kunit_shutdown=poweroff ends the
+# boot when the suites are done.
+make_firmware_initramfs() {
+	local out=$1 fw=$2 root
+	root=$(mktemp -d "$TSM_CACHE/initramfs.XXXX")
+	chmod 0755 "$root"
+	mkdir -p "$root/lib/firmware"
+	cp -r "$fw"/. "$root/lib/firmware/"
+	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out"
+	rm -rf "$root"
+}

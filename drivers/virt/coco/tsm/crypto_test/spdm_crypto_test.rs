@@ -5,12 +5,16 @@
 //! kernel's SPDM crypto provider (`tsm_spdm::KernelCrypto`) under `tsm_proto`'s key schedule and
 //! secured messages, against the independently computed vectors the host tests hold RustCrypto
 //! to (`spdm_kat.rs`).
+//!
+//! The suite `spdm_wycheproof` (`wycheproof.rs`) of the same module runs every case of the shared
+//! Wycheproof files through `kernel::crypto`, loaded at run time as a firmware file.
 
 use kernel::prelude::*;
 
 mod certs;
 mod spdm_kat;
 mod vectors;
+mod wycheproof;
 
 module! {
     type: SpdmCryptoTest,
