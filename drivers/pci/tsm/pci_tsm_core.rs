@@ -21,6 +21,8 @@ mod input;
 mod lifecycle;
 
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+mod relay_tests;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 mod tests;
 
 // The KUnit suites run the core against the emulated TDISP platform of

@@ -8,7 +8,8 @@
 //!   IDE Streams, two address association blocks each).
 //! * Endpoint function 0 (the DSM): a 64-bit prefetchable memory BAR 0, PCIe capability
 //!   (Endpoint, TEE-IO supported in Device Capabilities), a DOE mailbox answering Discovery,
-//!   CMA and secured CMA, and an IDE capability (Selective IDE Streams).
+//!   CMA and secured CMA (or, given a [`Relay`], relaying CMA to a device model in user space),
+//!   and an IDE capability (Selective IDE Streams).
 //! * Endpoint functions 1..: plain TDIs with a PCIe capability that advertises TEE-IO.
 //! * With [`Options::vfs`] above 0, Endpoint function 0 also has an SR-IOV capability: TotalVFs
 //!   and InitialVFs [`Options::vfs`], First VF Offset [`VF_OFFSET`] and VF Stride 1 (the VFs are
