@@ -127,6 +127,16 @@ case_relay_takes_one_opener() {
 	expect_cma_connects
 }
 
+# An open relay holds the module: it unloads once the model has closed it.
+case_relay_holds_the_module_while_open() {
+	setup_relay && model_has_relay_open || return 1
+	modprobe -r $CMA || return 1
+	modprobe -r $BUS 2> /dev/null && fail "tsm_emu_bus unloaded under an open relay" && return 1
+	stop_model || return 1
+	unload $BUS || return 1
+	expect_absent $MBOX
+}
+
 case_relay_cma_authenticates() {
 	setup_relay || return 1
 	expect_cma_connects || return 1
