@@ -34,7 +34,22 @@ teardown_case() {
 # Name of the tsmN a module's faux device provides.
 tsm_of() { ls "/sys/devices/faux/$1/tsm" 2>/dev/null | head -n1; }
 
-# start_model [FAULT...]: the device model on the relay, in the background.
+# model_has_relay_open: waits up to 20 s until the model holds $MBOX open (it
+# makes its certificate chain first).
+model_has_relay_open() {
+	local i=0 pid
+	pid=$(cat $MODEL_PID)
+	while [ $i -lt 200 ]; do
+		ls -l /proc/"$pid"/fd 2> /dev/null | grep -q "$MBOX" && return 0
+		kill -0 "$pid" 2> /dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "the model does not open $MBOX: $(tail -n 3 $MODEL_LOG)"
+}
+
+# start_model [FAULT...]: the device model on the relay, in the background,
+# once it holds the relay open.
 start_model() {
 	local f bus args=""
 	bus=${PF0##*/}
@@ -45,6 +60,8 @@ start_model() {
 	tsm-devmodel serve --device $MBOX --rid $((0x$bus << 8)) --pci-id $PCI_ID -v $args \
 		> $MODEL_LOG 2>&1 < /dev/null &
 	echo $! > $MODEL_PID
+	# A request nobody reads times out after 1 s: let the model come up first.
+	model_has_relay_open
 }
 
 # stop_model: ends the model start_model started and waits until it is gone
@@ -104,23 +121,9 @@ case_relay_is_off_by_default() {
 	expect_absent $MBOX
 }
 
-# model_has_relay_open: waits up to 20 s until the model holds $MBOX open (it
-# makes its certificate chain first).
-model_has_relay_open() {
-	local i=0 pid
-	pid=$(cat $MODEL_PID)
-	while [ $i -lt 200 ]; do
-		ls -l /proc/"$pid"/fd 2> /dev/null | grep -q "$MBOX" && return 0
-		kill -0 "$pid" 2> /dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "the model does not open $MBOX: $(tail -n 3 $MODEL_LOG)"
-}
-
 case_relay_takes_one_opener() {
 	local err
-	setup_relay && model_has_relay_open || return 1
+	setup_relay || return 1
 	err=$( (exec 3< $MBOX) 2>&1 ) && fail "a second open succeeded" && return 1
 	expect_eq "$(errno_of "$err")" EBUSY "second open" || return 1
 	# The first opener still serves.
@@ -129,7 +132,7 @@ case_relay_takes_one_opener() {
 
 # An open relay holds the module: it unloads once the model has closed it.
 case_relay_holds_the_module_while_open() {
-	setup_relay && model_has_relay_open || return 1
+	setup_relay || return 1
 	modprobe -r $CMA || return 1
 	modprobe -r $BUS 2> /dev/null && fail "tsm_emu_bus unloaded under an open relay" && return 1
 	stop_model || return 1

@@ -9,7 +9,9 @@
 //!   and with `ENODEV` when the mailbox is gone.
 //! * `write()` takes the response frame, in any number of pieces; the exchange ends when the
 //!   frame is complete. A header other than a normal DOE frame fails with `EINVAL`.
-//! * Only one opener at a time: `EBUSY` for another.
+//! * Only one opener at a time: `EBUSY` for another. An open file holds the module.
+//!
+//! There is no `poll()`, and `O_NONBLOCK` does not apply: a reader always waits.
 
 use crate::relay::{Assembler, Relay, FRAME_BYTES};
 use kernel::{
