@@ -20,8 +20,8 @@ use kernel::{
     prelude::*,
 };
 use tsm_proto::spdm::crypto::{
-    ct_eq, AeadAlgo, AsymAlgo, CryptoError, DheGroup, DhePublicKey, Digest, HashAlgo,
-    SharedSecret, Signature, SpdmCrypto, Supported, AEAD_IV_LEN, AEAD_TAG_LEN,
+    ct_eq, AeadAlgo, AsymAlgo, CryptoError, DheGroup, DhePublicKey, Digest, HashAlgo, SharedSecret,
+    Signature, SpdmCrypto, Supported, AEAD_IV_LEN, AEAD_TAG_LEN,
 };
 
 /// A running SHA-2 computation of the algorithm it was started with.
@@ -69,7 +69,11 @@ impl KernelCrypto {
     /// Checks an SPDM certificate chain (DSP0274 "Certificate chain format": Length,
     /// Reserved, RootHash, then DER certificates from the root down to the leaf) and returns the
     /// leaf's key.
-    fn check_chain(asym: AsymAlgo, hash: HashAlgo, chain: &[u8]) -> Result<EcdsaVerifier, ChainError> {
+    fn check_chain(
+        asym: AsymAlgo,
+        hash: HashAlgo,
+        chain: &[u8],
+    ) -> Result<EcdsaVerifier, ChainError> {
         let header = 4 + hash.digest_len();
         let declared = chain
             .get(..2)
@@ -90,9 +94,12 @@ impl KernelCrypto {
                     if !cert.is_self_signed() || !ct_eq(digest(hash, der).as_slice(), root_hash) {
                         return Err(ChainError::Broken);
                     }
-                    cert.verify_issued_by(&cert).map_err(|_| ChainError::Broken)?;
+                    cert.verify_issued_by(&cert)
+                        .map_err(|_| ChainError::Broken)?;
                 }
-                Some(parent) => cert.verify_issued_by(parent).map_err(|_| ChainError::Broken)?,
+                Some(parent) => cert
+                    .verify_issued_by(parent)
+                    .map_err(|_| ChainError::Broken)?,
             }
             issuer = Some(cert);
             rest = tail;
@@ -258,7 +265,12 @@ impl SpdmCrypto for KernelCrypto {
         Ok(shared)
     }
 
-    fn sign(&mut self, _asym: AsymAlgo, _hash: HashAlgo, _data: &[u8]) -> Result<Signature, CryptoError> {
+    fn sign(
+        &mut self,
+        _asym: AsymAlgo,
+        _hash: HashAlgo,
+        _data: &[u8],
+    ) -> Result<Signature, CryptoError> {
         // The kernel has no ECDSA signing; a requester without mutual authentication never signs.
         Err(CryptoError::Failed)
     }

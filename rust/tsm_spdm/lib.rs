@@ -139,7 +139,11 @@ impl<'a, T: DoeTransfer> Exchange<'a, T> {
         let (head, body) = self.response.split_at_mut(doe::HEADER_LEN);
         let got = self
             .transport
-            .transfer(object_type, &self.request[doe::HEADER_LEN..][..payload_len], body)
+            .transfer(
+                object_type,
+                &self.request[doe::HEADER_LEN..][..payload_len],
+                body,
+            )
             .map_err(AuthError::Transport)?;
         let mut w = tsm_proto::wire::Writer::new(head);
         doe::Header::for_payload(header.vendor_id, object_type, got)
@@ -157,7 +161,9 @@ impl<'a, T: DoeTransfer> Exchange<'a, T> {
 /// An answer of another kind than the request asked for (the requester refuses those before
 /// they get here; kept so that a new response kind cannot pass unnoticed).
 fn unexpected<R>(_response: Response<'_>) -> Result<R, AuthError> {
-    Err(AuthError::Protocol(SpdmError::Negotiation("unexpected response")))
+    Err(AuthError::Protocol(SpdmError::Negotiation(
+        "unexpected response",
+    )))
 }
 
 /// Authenticates the device behind `transport`, offering `algorithms` (e.g.

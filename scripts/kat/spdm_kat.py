@@ -2,7 +2,9 @@
 """Known-answer vectors for the SPDM key schedule and DSP0277 secured records.
 
 An independent derivation, from the text of the DMTF specifications, of the
-values that rust/proto/tests/independent_kat.rs checks rust/proto against.
+values that rust/proto/tests/independent_kat.rs checks rust/proto against on the host
+and the KUnit suite spdm_crypto checks the kernel provider against, both from
+drivers/virt/coco/tsm/crypto_test/spdm_kat.rs.
 Nothing here is taken from rust/proto's code: the only code this script
 uses is the PyPI package `cryptography` for the primitives (HKDF-Extract /
 HKDF-Expand as RFC 5869 defines them, and AES-GCM), and the fixed inputs
@@ -40,9 +42,9 @@ then, from the top of the repository:
 
     VENV/bin/python scripts/kat/spdm_kat.py
         prints the vectors in Rust syntax (the generated block of the test)
-    ... scripts/kat/spdm_kat.py --check rust/proto/tests/independent_kat.rs
+    ... scripts/kat/spdm_kat.py --check drivers/virt/coco/tsm/crypto_test/spdm_kat.rs
         exits 0 if the file's generated block is exactly that output
-    ... scripts/kat/spdm_kat.py --write rust/proto/tests/independent_kat.rs
+    ... scripts/kat/spdm_kat.py --write drivers/virt/coco/tsm/crypto_test/spdm_kat.rs
         replaces the file's generated block with that output
     ... scripts/kat/spdm_kat.py --explain
         prints every intermediate value with its BinConcat info string
@@ -305,7 +307,7 @@ def rust_kat(name, suite, version, doc):
     out = []
     for line in doc:
         out.append("/// " + line if line else "///")
-    out.append("pub const %s: Kat = Kat {" % name)
+    out.append("pub(crate) const %s: Kat = Kat {" % name)
     out.append("    version: 0x%02x," % version)
     for k in ("dhe_secret", "th1", "th2"):
         out.append("    %s: %s," % (k, rust_hex(inp[k], 4)))
@@ -327,9 +329,10 @@ def rust_kat(name, suite, version, doc):
 def rust_block():
     out = [BEGIN]
     out.append("/// SessionID of every record (ReqSessionID 0x0001, RspSessionID 0xFFFE).\n")
-    out.append("pub const SESSION_ID: u32 = 0x%08x;\n" % SESSION_ID)
+    out.append("pub(crate) const SESSION_ID: u32 = 0x%08x;\n" % SESSION_ID)
     out.append("/// ApplicationData of every record (request direction, data phase).\n")
-    out.append("pub const APP_DATA: &str = %s;\n" % rust_hex(APP_DATA, 0))
+    # Laid out as rustfmt lays it out (the kernel's lint runs rustfmt on the file).
+    out.append("pub(crate) const APP_DATA: &str =\n    %s;\n" % rust_hex(APP_DATA, 0))
     out.append("\n")
     kats = (
         ("SHA384_AES256_SPDM12", SHA384_AES256, 0x12, "SPDM 1.2"),

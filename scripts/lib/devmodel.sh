@@ -41,7 +41,7 @@ devmodel_build() {
 	[ -x "$DEVMODEL_BIN" ]
 }
 
-# devmodel_start RUN_DIR LOG_DIR NAME [FAULT...]
+# devmodel_start RUN_DIR LOG_DIR NAME [FAULT|--OPTION...]
 # Starts one model for the NVMe function NAME (letters, digits, '-', '_';
 # also its NVMe serial number) with the given --fault specs, waits until it
 # listens, and appends the function's QEMU arguments to DEVMODEL_QEMU_ARGS.
@@ -64,7 +64,10 @@ devmodel_start() {
 	i=$DEVMODEL_COUNT
 	rp=$(printf '0000:00:%02x.0' $((0x10 + i)))
 	local args=(serve --port 0 --verbose --root-out "$run/guest/$name.pem")
-	for f in "$@"; do args+=(--fault "$f"); done
+	# A FAULT that starts with "--" is another option of serve (e.g. --suite=p256).
+	for f in "$@"; do
+		case $f in --*) args+=("$f");; *) args+=(--fault "$f");; esac
+	done
 	: > "$run/$name.out"
 	"$DEVMODEL_BIN" "${args[@]}" > "$run/$name.out" 2> "$logs/devmodel-$name.log" < /dev/null &
 	pid=$!

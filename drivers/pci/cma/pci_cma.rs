@@ -34,7 +34,7 @@ module! {
     params: {
         algorithms: u32 {
             default: 0,
-            description: "Algorithm suites offered: 0 any, 256 the P-256 suite, 384 the P-384 suite",
+            description: "SPDM algorithm suites offered: 0 all, 256 P-256, 384 P-384",
         },
     },
 }

@@ -60,7 +60,9 @@ pub fn der_len(der: &[u8]) -> Option<usize> {
             return None;
         }
         let bytes = der.get(2..2 + count)?;
-        let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (2 + count, len)
     };
     let total = header.checked_add(contents)?;
@@ -95,7 +97,8 @@ impl Certificate {
         }
         // SAFETY: `der` is valid for reads of `der.len()` bytes; the parser copies what it
         // keeps.
-        let raw = from_err_ptr(unsafe { bindings::x509_cert_parse(der.as_ptr().cast(), der.len()) })?;
+        let raw =
+            from_err_ptr(unsafe { bindings::x509_cert_parse(der.as_ptr().cast(), der.len()) })?;
         // INVARIANT: a successful parse, owned from here on.
         Ok(Self {
             raw: NonNull::new(raw).ok_or(ENOMEM)?,
@@ -122,7 +125,8 @@ impl Certificate {
             return Err(ENOPKG);
         }
         // SAFETY: Both certificates are live (type invariant); the function only reads them.
-        let ret = unsafe { bindings::public_key_verify_signature(issuer.cert().pub_, self.cert().sig) };
+        let ret =
+            unsafe { bindings::public_key_verify_signature(issuer.cert().pub_, self.cert().sig) };
         match to_result(ret) {
             Err(e) if e == EBADMSG => Err(EKEYREJECTED),
             other => other,
@@ -139,7 +143,8 @@ impl Certificate {
         self.public_key().key_eflags & (1 << bindings::KEY_EFLAG_CA) != 0
     }
 
-    /// The subject's name as the parser rendered it (its common name, or another part of it).
+    /// The subject's name as the parser renders it: the common name, "O: CN" when the common
+    /// name does not start with the organization, or another attribute without a common name.
     pub fn subject(&self) -> &CStr {
         // SAFETY: The parser always sets `subject` to a NUL-terminated string owned by the
         // certificate.
@@ -163,7 +168,8 @@ impl Certificate {
             return Err(ENOPKG);
         };
         // SAFETY: `key` points to `keylen` bytes owned by the certificate.
-        let sec1 = unsafe { core::slice::from_raw_parts(key.key.cast::<u8>(), key.keylen as usize) };
+        let sec1 =
+            unsafe { core::slice::from_raw_parts(key.key.cast::<u8>(), key.keylen as usize) };
         // An uncompressed point (SEC 1 section 2.3.3); the parser does not check the form.
         match sec1.split_first() {
             Some((0x04, point)) if point.len() == curve.point_len() => Ok((curve, point)),

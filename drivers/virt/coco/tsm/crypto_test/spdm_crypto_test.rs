@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit suite `spdm_crypto`: known-answer tests of `kernel::crypto`, the primitives an SPDM
-//! requester needs, with published test vectors. Each group names its source.
+//! requester needs, with published test vectors (each group names its source), and of the
+//! kernel's SPDM crypto provider (`tsm_spdm::KernelCrypto`) under `tsm_proto`'s key schedule and
+//! secured messages, against the independently computed vectors the host tests hold RustCrypto
+//! to (`spdm_kat.rs`).
 
 use kernel::prelude::*;
 
 mod certs;
+mod spdm_kat;
 mod vectors;
 
 module! {
@@ -63,6 +67,10 @@ fn copy(b: &[u8]) -> Result<KVec<u8>> {
 
 #[kunit_tests(spdm_crypto)]
 mod tests {
+    use super::spdm_kat::{
+        Kat, APP_DATA, SESSION_ID, SHA256_AES128_SPDM12, SHA256_AES128_SPDM13,
+        SHA384_AES256_SPDM12, SHA384_AES256_SPDM13,
+    };
     use super::{certs, copy, unhex, unhex_pieces, vectors};
     use kernel::{
         crypto::{
@@ -77,6 +85,12 @@ mod tests {
         },
         prelude::*,
     };
+    use tsm_proto::spdm::{
+        crypto::{AeadAlgo, Digest, HashAlgo},
+        key_schedule::HandshakeSecrets,
+        secured,
+    };
+    use tsm_spdm::KernelCrypto;
 
     fn curve(bits: usize) -> Curve {
         if bits == 256 {
@@ -313,7 +327,8 @@ mod tests {
         assert!(root.is_self_signed() && root.is_ca());
         assert!(!intermediate.is_self_signed() && intermediate.is_ca());
         assert!(!leaf.is_self_signed() && !leaf.is_ca());
-        assert_eq!(leaf.subject(), c"tsm-devmodel device");
+        // The parser names a subject "O: CN" when CN does not start with O.
+        assert_eq!(leaf.subject(), c"tsm-rs: tsm-devmodel device");
         root.verify_issued_by(&root)?;
         intermediate.verify_issued_by(&root)?;
         leaf.verify_issued_by(&intermediate)?;
@@ -335,7 +350,10 @@ mod tests {
         let der = unhex_pieces(certs::INTERMEDIATE)?;
         assert_eq!(der_len(&der), Some(der.len()));
         // Cut short, or followed by another byte: not exactly one certificate.
-        assert_eq!(Certificate::parse(&der[..der.len() - 1]).err(), Some(EBADMSG));
+        assert_eq!(
+            Certificate::parse(&der[..der.len() - 1]).err(),
+            Some(EBADMSG)
+        );
         let mut longer = copy(&der)?;
         longer.push(0, GFP_KERNEL)?;
         assert_eq!(Certificate::parse(&longer).err(), Some(EBADMSG));
@@ -347,5 +365,87 @@ mod tests {
             assert_eq!(cert.verify_issued_by(&root), Err(EKEYREJECTED));
         }
         Ok(())
+    }
+
+    /// Unhexed bytes as a digest of the provider's interface.
+    fn digest(hex: &str) -> Result<Digest> {
+        Digest::from_slice(&unhex(hex)?).map_err(|_| EINVAL)
+    }
+
+    /// The hash and AEAD of a vector set, from its sizes.
+    fn algorithms(kat: &Kat) -> Result<(HashAlgo, AeadAlgo)> {
+        let hash = match unhex(kat.th1)?.len() {
+            32 => HashAlgo::Sha256,
+            _ => HashAlgo::Sha384,
+        };
+        let aead = match unhex(kat.req_app_key)?.len() {
+            16 => AeadAlgo::Aes128Gcm,
+            _ => AeadAlgo::Aes256Gcm,
+        };
+        Ok((hash, aead))
+    }
+
+    fn check_key_schedule(kat: &Kat) -> Result {
+        let c = KernelCrypto::new();
+        let (hash, aead) = algorithms(kat)?;
+        let th1 = digest(kat.th1)?;
+        let dhe = unhex(kat.dhe_secret)?;
+        let hs = HandshakeSecrets::derive(&c, kat.version, hash, aead, &dhe, &th1)
+            .map_err(|_| EINVAL)?;
+        assert_eq!(
+            hs.handshake_secret.as_slice(),
+            &unhex(kat.handshake_secret)?[..]
+        );
+        assert_eq!(hs.request.as_slice(), &unhex(kat.req_hs_secret)?[..]);
+        assert_eq!(hs.response.as_slice(), &unhex(kat.rsp_hs_secret)?[..]);
+        assert_eq!(
+            hs.request_finished.as_slice(),
+            &unhex(kat.req_finished_key)?[..]
+        );
+        assert_eq!(
+            hs.response_finished.as_slice(),
+            &unhex(kat.rsp_finished_key)?[..]
+        );
+        let keys = hs.keys(&c).map_err(|_| EINVAL)?;
+        assert_eq!(keys.request.key(), &unhex(kat.req_hs_key)?[..]);
+        assert_eq!(&keys.request.iv[..], &unhex(kat.req_hs_iv)?[..]);
+        assert_eq!(keys.response.key(), &unhex(kat.rsp_hs_key)?[..]);
+        assert_eq!(&keys.response.iv[..], &unhex(kat.rsp_hs_iv)?[..]);
+        let data = hs.data_keys(&c, &digest(kat.th2)?).map_err(|_| EINVAL)?;
+        assert_eq!(data.request.key(), &unhex(kat.req_app_key)?[..]);
+        assert_eq!(&data.request.iv[..], &unhex(kat.req_app_iv)?[..]);
+        assert_eq!(data.response.key(), &unhex(kat.rsp_app_key)?[..]);
+        assert_eq!(&data.response.iv[..], &unhex(kat.rsp_app_iv)?[..]);
+
+        // Every record, sealed and opened at its sequence number with the request data keys.
+        let app = unhex(APP_DATA)?;
+        for r in kat.records {
+            let mut tx = data.request.clone();
+            tx.sequence = r.sequence;
+            let mut buf = KVec::from_elem(0u8, secured::OVERHEAD + app.len(), GFP_KERNEL)?;
+            buf[secured::APP_DATA_OFFSET..][..app.len()].copy_from_slice(&app);
+            let len = secured::seal_in_place(&c, &mut tx, SESSION_ID, &mut buf, app.len())
+                .map_err(|_| EINVAL)?;
+            assert_eq!(&buf[..len], &unhex(r.record)?[..]);
+            let mut rx = data.request.clone();
+            rx.sequence = r.sequence;
+            let mut record = unhex(r.record)?;
+            let (id, opened) = secured::open(&c, &mut rx, &mut record).map_err(|_| EINVAL)?;
+            assert_eq!(id, SESSION_ID);
+            assert_eq!(opened, &app[..]);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn spdm_key_schedule_sha384_aes256() -> Result {
+        check_key_schedule(&SHA384_AES256_SPDM12)?;
+        check_key_schedule(&SHA384_AES256_SPDM13)
+    }
+
+    #[test]
+    fn spdm_key_schedule_sha256_aes128() -> Result {
+        check_key_schedule(&SHA256_AES128_SPDM12)?;
+        check_key_schedule(&SHA256_AES128_SPDM13)
     }
 }
