@@ -31,7 +31,9 @@ boot_qemu() {
 
 # make_initramfs BUILD OUT [DATA_DIR]: busybox, the e2e scripts and the built
 # modules; DATA_DIR's files (devmodel_start's RUN_DIR/guest: root
-# certificates, the device list) go to /devmodel.
+# certificates, the device list) go to /devmodel; the static device model
+# (devmodel_build's DEVMODEL_BIN, when set) goes to /bin/tsm-devmodel, for the
+# emulated platform's mailbox relay.
 make_initramfs() {
 	local build=$1 out=$2 data=${3:-} root
 	root=$(mktemp -d "$TSM_CACHE/initramfs.XXXX")
@@ -39,6 +41,7 @@ make_initramfs() {
 	chmod 0755 "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,lib,e2e}
 	cp /bin/busybox "$root/bin/busybox"
+	if [ -n "${DEVMODEL_BIN:-}" ]; then cp "$DEVMODEL_BIN" "$root/bin/tsm-devmodel"; fi
 	ln -s busybox "$root/bin/sh"
 	cp "$TSM_ROOT/tests/e2e/init" "$root/init"
 	cp -r "$TSM_ROOT"/tests/e2e/. "$root/e2e/"

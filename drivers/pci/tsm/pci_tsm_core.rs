@@ -21,6 +21,8 @@ mod input;
 mod lifecycle;
 
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+mod relay_tests;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 mod tests;
 
 // The KUnit suites run the core against the emulated TDISP platform of
@@ -42,6 +44,10 @@ mod mailbox;
 #[path = "../../virt/coco/tsm/emu/platform.rs"]
 #[allow(dead_code)]
 mod platform;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../virt/coco/tsm/emu/relay.rs"]
+#[allow(dead_code)]
+mod relay;
 
 /// Prefix of this crate's log messages.
 const __LOG_PREFIX: &[u8] = b"pci_tsm\0";

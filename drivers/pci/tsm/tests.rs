@@ -265,7 +265,7 @@ impl TestPlatform {
         let bus = RootBus::new(
             parent.as_ref().as_ref(),
             WINDOW_SIZE,
-            Platform::new(options)?,
+            Platform::new(options, None)?,
         )?;
         bus.scan();
         Ok(Self {

@@ -12,10 +12,18 @@
 //!
 //! The responder runs when Go is written, inside the configuration write, so it runs in atomic
 //! context: it must neither sleep nor allocate. Objects are limited to [`OBJECT_BYTES`].
+//!
+//! A mailbox in relay mode ([`Mailbox::relayed`]) answers Discovery itself too, but hands CMA and
+//! secured CMA objects to a [`Relay`], that is to a device model in user space, and stays Busy
+//! until the model's answer arrives; see [`crate::relay`].
 
+use crate::relay::{Answer, Relay};
 use kernel::{
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc,
+    },
 };
 use tsm_proto::{
     doe,
@@ -23,8 +31,15 @@ use tsm_proto::{
     wire::{self, Reader, Writer},
 };
 
-/// Largest request or response object the model buffers, header included.
-pub(crate) const OBJECT_BYTES: usize = 1024;
+/// Largest request or response object the model buffers, header included: as much as QEMU's
+/// DOE relay takes (`SPDM_SOCKET_MAX_MESSAGE_BUFFER_SIZE`).
+pub(crate) const OBJECT_BYTES: usize = 0x1200;
+
+/// The protocols of a CMA mailbox besides Discovery: CMA and secured CMA.
+const CMA_PROTOCOLS: &[(u16, u8)] = &[
+    (doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA),
+    (doe::PCI_SIG_VENDOR_ID, doe::TYPE_SECURED_CMA),
+];
 
 /// Size of the DOE capability.
 pub(crate) const CAP_SIZE: u16 = 0x18;
@@ -85,6 +100,14 @@ struct Buffers {
     response: [u8; OBJECT_BYTES],
 }
 
+/// Who answers the objects other than Discovery.
+enum Backend {
+    /// A responder in the kernel, at Go.
+    Local(KBox<dyn Responder>),
+    /// A device model in user space, through a relay; CMA and secured CMA only.
+    Relay(Arc<Relay>),
+}
+
 /// The state behind one DOE capability.
 pub(crate) struct Mailbox {
     buffers: KBox<Buffers>,
@@ -95,11 +118,20 @@ pub(crate) struct Mailbox {
     read_pos: usize,
     busy: bool,
     error: bool,
-    responder: KBox<dyn Responder>,
+    backend: Backend,
 }
 
 impl Mailbox {
     pub(crate) fn new(responder: KBox<dyn Responder>) -> Result<Self> {
+        Self::with_backend(Backend::Local(responder))
+    }
+
+    /// A CMA mailbox whose requests `relay` carries to a device model.
+    pub(crate) fn relayed(relay: Arc<Relay>) -> Result<Self> {
+        Self::with_backend(Backend::Relay(relay))
+    }
+
+    fn with_backend(backend: Backend) -> Result<Self> {
         Ok(Self {
             buffers: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
             request_len: 0,
@@ -107,7 +139,7 @@ impl Mailbox {
             read_pos: 0,
             busy: false,
             error: false,
-            responder,
+            backend,
         })
     }
 
@@ -116,7 +148,8 @@ impl Mailbox {
     }
 
     /// Reads the register at `reg` (offset within the capability, dword aligned).
-    pub(crate) fn read(&self, reg: u16) -> u32 {
+    pub(crate) fn read(&mut self, reg: u16) -> u32 {
+        self.poll_relay();
         match reg {
             doe::REG_STATUS => {
                 let mut status = 0;
@@ -160,7 +193,29 @@ impl Mailbox {
         }
     }
 
+    /// Takes the relayed answer, if it has arrived, while the mailbox is Busy.
+    fn poll_relay(&mut self) {
+        let Backend::Relay(relay) = &self.backend else {
+            return;
+        };
+        if !self.busy {
+            return;
+        }
+        match relay.take_response(&mut self.buffers.response) {
+            None => return,
+            Some(Answer::Object(len)) => {
+                self.response_len = len;
+                self.read_pos = 0;
+            }
+            Some(Answer::Oversize) => self.error = true,
+        }
+        self.busy = false;
+    }
+
     fn abort(&mut self) {
+        if let Backend::Relay(relay) = &self.backend {
+            relay.abort();
+        }
         self.request_len = 0;
         self.response_len = 0;
         self.read_pos = 0;
@@ -187,11 +242,47 @@ impl Mailbox {
             }
         }
         let Buffers { request, response } = &mut *self.buffers;
-        match answer(&mut *self.responder, &request[..request_len], response) {
-            Ok(len) => self.response_len = len,
+        let request = &request[..request_len];
+        let answered = match &mut self.backend {
+            Backend::Local(responder) => answer(&mut **responder, request, response).map(Some),
+            Backend::Relay(relay) => relay_or_discover(relay, request, response),
+        };
+        match answered {
+            Ok(Some(len)) => self.response_len = len,
+            // Relayed: Busy until the answer arrives.
+            Ok(None) => self.busy = true,
             Err(_) => self.error = true,
         }
     }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        if let Backend::Relay(relay) = &self.backend {
+            relay.close();
+        }
+    }
+}
+
+/// Answers a Discovery request `request` into `response` from `relay`'s protocols, or hands
+/// any other object to `relay`: `None` then, as the answer comes later.
+fn relay_or_discover(
+    relay: &Relay,
+    request: &[u8],
+    response: &mut [u8],
+) -> wire::Result<Option<usize>> {
+    let (header, payload) = doe::decode_object(request)?;
+    let protocol = (header.vendor_id, header.object_type);
+    if protocol == (doe::PCI_SIG_VENDOR_ID, doe::TYPE_DISCOVERY) {
+        return discover(CMA_PROTOCOLS, header, payload, response).map(Some);
+    }
+    if !CMA_PROTOCOLS.contains(&protocol) {
+        return Err(wire::Error::UnexpectedCode(header.object_type));
+    }
+    relay
+        .submit(request)
+        .map_err(|_| wire::Error::InvalidField("relay"))?;
+    Ok(None)
 }
 
 /// Answers the request object `request` into `response`; returns the response object's length.
@@ -203,32 +294,42 @@ fn answer(
     let (header, payload) = doe::decode_object(request)?;
     let protocol = (header.vendor_id, header.object_type);
     if protocol == (doe::PCI_SIG_VENDOR_ID, doe::TYPE_DISCOVERY) {
-        let index = doe::DiscoveryRequest::read(&mut Reader::new(payload))?.index;
-        let list = responder.protocols();
-        // Entry 0 is Discovery itself, then the responder's protocols.
-        let (vendor_id, object_type) = match usize::from(index) {
-            0 => (doe::PCI_SIG_VENDOR_ID, doe::TYPE_DISCOVERY),
-            i => *list.get(i - 1).ok_or(wire::Error::InvalidField("index"))?,
-        };
-        let next_index = if usize::from(index) < list.len() {
-            index + 1
-        } else {
-            0
-        };
-        let entry = doe::DiscoveryResponse {
-            vendor_id,
-            object_type,
-            next_index,
-        };
-        return doe::encode_object_with(header.vendor_id, header.object_type, response, |w| {
-            entry.write(w)
-        });
+        return discover(responder.protocols(), header, payload, response);
     }
     if !responder.protocols().contains(&protocol) {
         return Err(wire::Error::UnexpectedCode(header.object_type));
     }
     doe::encode_object_with(header.vendor_id, header.object_type, response, |w| {
         responder.respond(protocol, payload, w)
+    })
+}
+
+/// Answers the Discovery request of `header` and `payload` into `response` from `list`, the
+/// protocols besides Discovery; returns the response object's length.
+fn discover(
+    list: &[(u16, u8)],
+    header: doe::Header,
+    payload: &[u8],
+    response: &mut [u8],
+) -> wire::Result<usize> {
+    let index = doe::DiscoveryRequest::read(&mut Reader::new(payload))?.index;
+    // Entry 0 is Discovery itself, then the responder's protocols.
+    let (vendor_id, object_type) = match usize::from(index) {
+        0 => (doe::PCI_SIG_VENDOR_ID, doe::TYPE_DISCOVERY),
+        i => *list.get(i - 1).ok_or(wire::Error::InvalidField("index"))?,
+    };
+    let next_index = if usize::from(index) < list.len() {
+        index + 1
+    } else {
+        0
+    };
+    let entry = doe::DiscoveryResponse {
+        vendor_id,
+        object_type,
+        next_index,
+    };
+    doe::encode_object_with(header.vendor_id, header.object_type, response, |w| {
+        entry.write(w)
     })
 }
 
@@ -239,10 +340,7 @@ pub(crate) struct VersionResponder;
 
 impl Responder for VersionResponder {
     fn protocols(&self) -> &'static [(u16, u8)] {
-        &[
-            (doe::PCI_SIG_VENDOR_ID, doe::TYPE_CMA),
-            (doe::PCI_SIG_VENDOR_ID, doe::TYPE_SECURED_CMA),
-        ]
+        CMA_PROTOCOLS
     }
 
     fn respond(

@@ -8,7 +8,8 @@
 //!   IDE Streams, two address association blocks each).
 //! * Endpoint function 0 (the DSM): a 64-bit prefetchable memory BAR 0, PCIe capability
 //!   (Endpoint, TEE-IO supported in Device Capabilities), a DOE mailbox answering Discovery,
-//!   CMA and secured CMA, and an IDE capability (Selective IDE Streams).
+//!   CMA and secured CMA (or, given a [`Relay`], relaying CMA to a device model in user space),
+//!   and an IDE capability (Selective IDE Streams).
 //! * Endpoint functions 1..: plain TDIs with a PCIe capability that advertises TEE-IO.
 //! * With [`Options::vfs`] above 0, Endpoint function 0 also has an SR-IOV capability: TotalVFs
 //!   and InitialVFs [`Options::vfs`], First VF Offset [`VF_OFFSET`] and VF Stride 1 (the VFs are
@@ -36,11 +37,12 @@ use crate::{
     config_space::{self, ConfigSpace},
     ide_regs::IdeCapability,
     mailbox::{self, Mailbox, VersionResponder},
+    relay::Relay,
 };
 use kernel::{
     pci::emul::ConfigOps,
     prelude::*,
-    sync::{new_raw_spinlock_irq, RawSpinLockIrq},
+    sync::{new_raw_spinlock_irq, Arc, RawSpinLockIrq},
     uapi,
 };
 
@@ -281,12 +283,12 @@ impl Function {
         Ok(f)
     }
 
-    fn read(&self, offset: u16, size: u8) -> u32 {
-        if let Some((base, mailbox)) = &self.doe {
+    fn read(&mut self, offset: u16, size: u8) -> u32 {
+        if let Some((base, mailbox)) = &mut self.doe {
             if mailbox::REGS.contains(&offset.wrapping_sub(*base)) {
                 // Sub-dword reads see the matching bytes of the register.
                 let shift = 8 * u32::from(offset % 4);
-                let value = mailbox.read((offset - base) & !3) >> shift;
+                let value = mailbox.read((offset - *base) & !3) >> shift;
                 return if size == 4 {
                     value
                 } else {
@@ -477,8 +479,13 @@ pub(crate) struct Options {
 }
 
 impl Platform {
-    /// A Root Port with the Endpoint, or the switch, that `options` describes below it.
-    pub(crate) fn new(options: Options) -> Result<impl PinInit<Self, Error>> {
+    /// A Root Port with the Endpoint, or the switch, that `options` describes below it. With
+    /// `relay`, the DSM's mailbox (Endpoint function 0, or the switch's Upstream Port) relays
+    /// CMA objects through it to a device model instead of answering them itself.
+    pub(crate) fn new(
+        options: Options,
+        relay: Option<Arc<Relay>>,
+    ) -> Result<impl PinInit<Self, Error>> {
         let Options {
             functions,
             vfs,
@@ -526,13 +533,22 @@ impl Platform {
             .then(|| endpoint.first().and_then(|pf0| pf0.ide))
             .flatten()
             .map(sriov_offset);
-        let hierarchy = Hierarchy {
+        let mut hierarchy = Hierarchy {
             root_port: Function::root_port()?,
             switch,
             endpoint,
             vfs: vf_functions,
             sriov,
         };
+        if let Some(relay) = relay {
+            let dsm = match &mut hierarchy.switch {
+                Some(switch) => Some(&mut switch.upstream),
+                None => hierarchy.endpoint.first_mut(),
+            };
+            if let Some((_, mailbox)) = dsm.and_then(|f| f.doe.as_mut()) {
+                *mailbox = Mailbox::relayed(relay)?;
+            }
+        }
         Ok(try_pin_init!(Self {
             hierarchy <- new_raw_spinlock_irq!(hierarchy),
         }))

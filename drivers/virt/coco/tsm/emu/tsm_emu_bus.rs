@@ -9,6 +9,10 @@
 //! [`platform`] for the devices and [`mailbox`] for the DOE mailbox. The host bridge offers a
 //! pool of `streams` IDE streams (`available_secure_streams`).
 //!
+//! With `relay=1` the DSM's mailbox relays CMA and secured CMA objects to a device model in user
+//! space (`tools/tsm-devmodel serve --device /dev/tsm_emu_mbox0`) through the character device
+//! `/dev/tsm_emu_mbox0` ([`relay`], [`relay_dev`]) instead of answering GET_VERSION itself.
+//!
 //! The faux device carries test controls
 //! (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_bus`).
 
@@ -25,6 +29,8 @@ mod config_space;
 mod ide_regs;
 mod mailbox;
 mod platform;
+mod relay;
+mod relay_dev;
 
 module! {
     type: EmuBusModule,
@@ -50,6 +56,10 @@ module! {
             default: 4,
             description: "IDE streams the host bridge offers, 1 to 256",
         },
+        relay: u8 {
+            default: 0,
+            description: "1: the DSM's mailbox relays CMA to a device model via /dev/tsm_emu_mbox0",
+        },
     },
 }
 
@@ -57,7 +67,9 @@ module! {
 const WINDOW_SIZE: u64 = 16 << 20;
 
 struct EmuBusModule {
-    // Fields drop in declaration order: the PCI hierarchy goes before the device it hangs from.
+    // Fields drop in declaration order: the character device goes first (an open file holds the
+    // module), then the PCI hierarchy, then the device it hangs from.
+    _relay: Option<Pin<KBox<relay_dev::RelayDevice>>>,
     _bus: RootBus<platform::Platform>,
     _parent: faux::Registration,
 }
@@ -68,20 +80,37 @@ impl kernel::Module for EmuBusModule {
         if !(1..=256).contains(&streams) {
             return Err(EINVAL);
         }
+        let relay = match module_parameters::relay.value() {
+            0 => None,
+            1 => Some(relay::Relay::new()?),
+            _ => return Err(EINVAL),
+        };
         let parent = faux::Registration::new_with_groups(c"tsm_emu_bus", None, &CONTROL_GROUPS)?;
         let bus = RootBus::new(
             parent.as_ref().as_ref(),
             WINDOW_SIZE,
-            platform::Platform::new(platform::Options {
-                functions: module_parameters::functions.value(),
-                vfs: module_parameters::vfs.value(),
-                switch_ports: module_parameters::switch.value(),
-                dsm_below_switch: false,
-            })?,
+            platform::Platform::new(
+                platform::Options {
+                    functions: module_parameters::functions.value(),
+                    vfs: module_parameters::vfs.value(),
+                    switch_ports: module_parameters::switch.value(),
+                    dsm_below_switch: false,
+                },
+                relay.clone(),
+            )?,
         )?;
         ide::set_nr_streams(bus.host_bridge(), streams);
+        let relay = relay
+            .map(|r| {
+                KBox::pin_init(
+                    relay_dev::RelayDevice::register(c"tsm_emu_mbox0", r),
+                    GFP_KERNEL,
+                )
+            })
+            .transpose()?;
         bus.scan();
         Ok(Self {
+            _relay: relay,
             _bus: bus,
             _parent: parent,
         })

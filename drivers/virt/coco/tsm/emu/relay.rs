@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The relay between a DOE mailbox and a device model in user space.
+//!
+//! In relay mode a [`Mailbox`](crate::mailbox::Mailbox) answers DOE Discovery itself and hands
+//! every other request object to a [`Relay`]: on Go the object is copied into the relay's
+//! preallocated buffer, the mailbox reports Busy and the reader is woken. A device model reads
+//! the request through the platform's character device and writes the response back; the
+//! mailbox clears Busy and sets Data Object Ready at the next read of one of its registers.
+//!
+//! Both directions use the framing of QEMU's spdm-socket backend, which `tools/tsm-devmodel`
+//! speaks: three big-endian u32s, command ([`COMMAND_NORMAL`]), transport type
+//! ([`TRANSPORT_PCI_DOE`]) and payload size, then the payload: one whole DOE object, header
+//! included. A response of size 0 means "no answer": the mailbox stays Busy until the host's
+//! DOE timeout aborts it. A response larger than the mailbox holds ([`OBJECT_BYTES`]) sets the
+//! mailbox's Error bit.
+//!
+//! The mailbox side ([`Relay::submit`], [`Relay::take_response`], [`Relay::abort`],
+//! [`Relay::close`]) runs in atomic context, inside a configuration access under the PCI
+//! core's raw `pci_lock`: the state is behind a raw spinlock, the buffers are allocated up
+//! front, and the reader is woken through a completion, whose wait queue has a raw lock too.
+//! The device model's side ([`Relay::read_request`], [`Relay::respond`], ...) runs in process
+//! context; the character device copies to and from user memory outside the lock.
+//!
+//! Abort ends the exchange in progress: a request not read yet is dropped, a response written
+//! later for it is discarded, and a request frame the model had read only in part makes the
+//! model's next read fail with `ECANCELED` (the rest of that frame is gone).
+
+use crate::mailbox::OBJECT_BYTES;
+use kernel::{
+    prelude::*,
+    sync::{new_raw_spinlock_irq, Arc, Completion, RawSpinLockIrq},
+};
+
+/// Command of a request or of its answer (QEMU's `SPDM_SOCKET_COMMAND_NORMAL`).
+pub(crate) const COMMAND_NORMAL: u32 = 0x0001;
+/// Transport type of DOE objects (QEMU's `SPDM_SOCKET_TRANSPORT_TYPE_PCI_DOE`).
+pub(crate) const TRANSPORT_PCI_DOE: u32 = 0x0002;
+/// Bytes of a frame header: command, transport type, payload size.
+pub(crate) const HEADER_BYTES: usize = 12;
+/// Largest frame: a header and a largest DOE object.
+pub(crate) const FRAME_BYTES: usize = HEADER_BYTES + OBJECT_BYTES;
+
+/// The header of a frame carrying `size` bytes of DOE object.
+fn frame_header(size: usize) -> [u8; HEADER_BYTES] {
+    let mut header = [0u8; HEADER_BYTES];
+    header[0..4].copy_from_slice(&COMMAND_NORMAL.to_be_bytes());
+    header[4..8].copy_from_slice(&TRANSPORT_PCI_DOE.to_be_bytes());
+    // CAST: objects are at most `OBJECT_BYTES` long.
+    header[8..12].copy_from_slice(&(size as u32).to_be_bytes());
+    header
+}
+
+/// Where the exchange in progress stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// No exchange: none started, it was aborted, or the model gave no answer.
+    Idle,
+    /// A request whose frame the model has read `sent` bytes of.
+    Pending { sent: usize },
+    /// The model has read the whole request and works on it.
+    InFlight,
+    /// The model answered; the mailbox has not taken the answer yet.
+    Answered(Answer),
+}
+
+/// What the model answered.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Answer {
+    /// A DOE object of this many bytes (in the response buffer).
+    Object(usize),
+    /// An object larger than the mailbox holds.
+    Oversize,
+}
+
+#[derive(pin_init::Zeroable)]
+struct Buffers {
+    request: [u8; OBJECT_BYTES],
+    response: [u8; OBJECT_BYTES],
+}
+
+struct Channel {
+    buffers: KBox<Buffers>,
+    request_len: usize,
+    phase: Phase,
+    /// Counts submitted requests, so that a read finished after an Abort is recognised.
+    seq: u64,
+    /// An Abort cut a request frame the model had read in part.
+    torn: bool,
+    /// A device model has the character device open.
+    open: bool,
+    /// The mailbox is gone: every read fails.
+    closed: bool,
+}
+
+impl Channel {
+    fn frame_len(&self) -> usize {
+        HEADER_BYTES + self.request_len
+    }
+}
+
+/// A part of the pending request frame that [`Relay::read_request`] copied out; hand it to
+/// [`Relay::consumed`] with the number of bytes the reader actually took.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Chunk {
+    /// Bytes copied.
+    pub(crate) len: usize,
+    seq: u64,
+    offset: usize,
+    frame_len: usize,
+}
+
+/// The relay of one DOE mailbox: the pending exchange and the wake-up of its reader.
+#[pin_data]
+pub(crate) struct Relay {
+    #[pin]
+    channel: RawSpinLockIrq<Channel>,
+    /// Completed once per submitted request and for good when the mailbox goes away.
+    #[pin]
+    doorbell: Completion,
+}
+
+impl Relay {
+    /// A relay with no exchange and no reader.
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        let channel = Channel {
+            buffers: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+            request_len: 0,
+            phase: Phase::Idle,
+            seq: 0,
+            torn: false,
+            open: false,
+            closed: false,
+        };
+        Arc::pin_init(
+            pin_init!(Self {
+                channel <- new_raw_spinlock_irq!(channel),
+                doorbell <- Completion::new(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    // The mailbox side: atomic context, nothing sleeps or allocates.
+
+    /// Hands the request object `object` to the model and wakes the reader; `ENODEV` once the
+    /// relay is closed, `EMSGSIZE` for an object the buffer cannot hold.
+    pub(crate) fn submit(&self, object: &[u8]) -> Result {
+        {
+            let mut ch = self.channel.lock();
+            if ch.closed {
+                return Err(ENODEV);
+            }
+            let buf = ch.buffers.request.get_mut(..object.len()).ok_or(EMSGSIZE)?;
+            buf.copy_from_slice(object);
+            ch.request_len = object.len();
+            ch.phase = Phase::Pending { sent: 0 };
+            ch.seq = ch.seq.wrapping_add(1);
+        }
+        self.doorbell.complete();
+        Ok(())
+    }
+
+    /// The model's answer, copied to `response` and padded with zeros to whole dwords: the
+    /// object's padded length, or `Oversize`; `None` while there is no answer.
+    pub(crate) fn take_response(&self, response: &mut [u8]) -> Option<Answer> {
+        let mut ch = self.channel.lock();
+        let Phase::Answered(answer) = ch.phase else {
+            return None;
+        };
+        ch.phase = Phase::Idle;
+        Some(match answer {
+            Answer::Object(len) => {
+                let padded = len.next_multiple_of(4);
+                match response.get_mut(..padded) {
+                    Some(out) => {
+                        out[..len].copy_from_slice(&ch.buffers.response[..len]);
+                        out[len..].fill(0);
+                        Answer::Object(padded)
+                    }
+                    None => Answer::Oversize,
+                }
+            }
+            Answer::Oversize => Answer::Oversize,
+        })
+    }
+
+    /// Ends the exchange in progress (DOE Abort).
+    pub(crate) fn abort(&self) {
+        let mut ch = self.channel.lock();
+        if let Phase::Pending { sent } = ch.phase {
+            if sent > 0 {
+                ch.torn = true;
+            }
+        }
+        ch.phase = Phase::Idle;
+    }
+
+    /// The mailbox goes away: ends the exchange and fails every read from now on.
+    pub(crate) fn close(&self) {
+        {
+            let mut ch = self.channel.lock();
+            ch.closed = true;
+            ch.phase = Phase::Idle;
+        }
+        self.doorbell.complete_all();
+    }
+
+    // The device model's side: process context.
+
+    /// A device model opens the relay: `EBUSY` while another one has it, `ENODEV` once closed.
+    pub(crate) fn open(&self) -> Result {
+        let mut ch = self.channel.lock();
+        if ch.closed {
+            return Err(ENODEV);
+        }
+        if ch.open {
+            return Err(EBUSY);
+        }
+        ch.open = true;
+        ch.torn = false;
+        Ok(())
+    }
+
+    /// The device model closes the relay. A request frame it read in part is offered whole to
+    /// the next one.
+    pub(crate) fn release(&self) {
+        let mut ch = self.channel.lock();
+        ch.open = false;
+        ch.torn = false;
+        if let Phase::Pending { .. } = ch.phase {
+            ch.phase = Phase::Pending { sent: 0 };
+        }
+    }
+
+    /// Copies the next bytes of the pending request frame into `out`, without consuming them
+    /// (see [`Relay::consumed`]). `EAGAIN` when there is nothing to read, `ECANCELED` once after
+    /// an Abort cut a frame being read, `ENODEV` once closed.
+    pub(crate) fn read_request(&self, out: &mut [u8]) -> Result<Chunk> {
+        let mut ch = self.channel.lock();
+        if ch.closed {
+            return Err(ENODEV);
+        }
+        if core::mem::take(&mut ch.torn) {
+            return Err(ECANCELED);
+        }
+        let Phase::Pending { sent } = ch.phase else {
+            return Err(EAGAIN);
+        };
+        let frame_len = ch.frame_len();
+        let len = out.len().min(frame_len - sent);
+        let header = frame_header(ch.request_len);
+        for (i, byte) in out[..len].iter_mut().enumerate() {
+            let at = sent + i;
+            *byte = match header.get(at) {
+                Some(b) => *b,
+                None => ch.buffers.request[at - HEADER_BYTES],
+            };
+        }
+        Ok(Chunk {
+            len,
+            seq: ch.seq,
+            offset: sent,
+            frame_len,
+        })
+    }
+
+    /// The reader took `taken` bytes of `chunk`. If the exchange was aborted meanwhile and the
+    /// reader holds part of a frame only, its next read fails with `ECANCELED`.
+    pub(crate) fn consumed(&self, chunk: Chunk, taken: usize) {
+        let mut ch = self.channel.lock();
+        let end = chunk.offset + taken.min(chunk.len);
+        if ch.seq == chunk.seq && ch.phase == (Phase::Pending { sent: chunk.offset }) {
+            ch.phase = if end == chunk.frame_len {
+                Phase::InFlight
+            } else {
+                Phase::Pending { sent: end }
+            };
+        } else if end != chunk.frame_len && end > 0 {
+            ch.torn = true;
+        }
+    }
+
+    /// Waits until a request may be pending or the relay is closed; `ERESTARTSYS` on a signal.
+    /// It may return with nothing to read: call [`Relay::read_request`] again.
+    pub(crate) fn wait(&self) -> Result {
+        self.doorbell.wait_for_completion_interruptible()
+    }
+
+    /// The model's answer to the request it read. An answer to a request that was aborted
+    /// meanwhile, or when none was asked, is discarded. An empty object is "no answer".
+    pub(crate) fn respond(&self, answer: Result<&[u8], Oversized>) {
+        let mut ch = self.channel.lock();
+        if ch.phase != Phase::InFlight {
+            return;
+        }
+        ch.phase = match answer {
+            Ok([]) => Phase::Idle,
+            Ok(object) => match ch.buffers.response.get_mut(..object.len()) {
+                Some(buf) => {
+                    buf.copy_from_slice(object);
+                    Phase::Answered(Answer::Object(object.len()))
+                }
+                None => Phase::Answered(Answer::Oversize),
+            },
+            Err(Oversized) => Phase::Answered(Answer::Oversize),
+        };
+    }
+}
+
+/// The model answered with an object larger than the mailbox holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Oversized;
+
+/// Assembles the model's response frames from its writes, which may split or join frames
+/// anywhere.
+pub(crate) struct Assembler {
+    header: [u8; HEADER_BYTES],
+    /// Bytes of the current frame received so far.
+    have: usize,
+    /// Payload size, once the header is complete.
+    size: usize,
+    payload: KBox<[u8; OBJECT_BYTES]>,
+}
+
+impl Assembler {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            header: [0; HEADER_BYTES],
+            have: 0,
+            size: 0,
+            payload: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
+        })
+    }
+
+    /// Where the next bytes of the stream go: the rest of the header, or of the payload (the
+    /// bytes of an oversized payload are received and dropped).
+    pub(crate) fn space(&mut self) -> &mut [u8] {
+        if self.have < HEADER_BYTES {
+            return &mut self.header[self.have..];
+        }
+        let got = self.have - HEADER_BYTES;
+        if self.size <= OBJECT_BYTES {
+            &mut self.payload[got..self.size]
+        } else {
+            let rest = (self.size - got).min(OBJECT_BYTES);
+            &mut self.payload[..rest]
+        }
+    }
+
+    /// `n` bytes were written to [`Assembler::space`]. Returns the frame's payload when it is
+    /// complete; `EINVAL` for a header other than a normal DOE frame (the frame is dropped).
+    pub(crate) fn advance(&mut self, n: usize) -> Result<Option<Result<&[u8], Oversized>>> {
+        self.have += n;
+        if self.have == HEADER_BYTES {
+            let word = |i: usize| {
+                let b = &self.header[4 * i..4 * i + 4];
+                u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+            };
+            if word(0) != COMMAND_NORMAL || word(1) != TRANSPORT_PCI_DOE {
+                self.have = 0;
+                return Err(EINVAL);
+            }
+            self.size = usize::try_from(word(2)).map_err(|_| EINVAL)?;
+        }
+        if self.have < HEADER_BYTES || self.have < HEADER_BYTES + self.size {
+            return Ok(None);
+        }
+        self.have = 0;
+        Ok(Some(if self.size <= OBJECT_BYTES {
+            Ok(&self.payload[..self.size])
+        } else {
+            Err(Oversized)
+        }))
+    }
+}
