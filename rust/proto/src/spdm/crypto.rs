@@ -16,14 +16,15 @@
 //! keys, the X coordinate as shared secret), AES-128-GCM and AES-256-GCM
 //! (12-byte IV, 16-byte tag).
 //!
-//! Implemented today outside the kernel with RustCrypto crates: by the
-//! host tests (`tests/common`), the fuzz harness (which wraps that one)
-//! and the device model (`tools/tsm-devmodel`). A kernel provider would
-//! sit on `kernel::crypto` (SHA-2/HMAC library, `aes_gcm_*`, the
-//! `ecdh-nist-p256/p384` kpp, `p1363(ecdsa-nist-p256/p384)` verify; HKDF
-//! built from HMAC, as 7.3 has no generic HKDF), and could serve the
-//! requester only: 7.3 has no ECDSA signing, which [`SpdmCrypto::sign`]
-//! (the responder's) needs.
+//! Two providers implement it. Outside the kernel, RustCrypto crates
+//! (`tools/spdm-rustcrypto`), for the host tests (`tests/common`), the
+//! fuzz harness and the device model (`tools/tsm-devmodel`). In the
+//! kernel, `KernelCrypto` of the `tsm_spdm` crate (`rust/tsm_spdm`) on
+//! `kernel::crypto`: the SHA-2/HMAC library, `aes_gcm_*`, the
+//! `ecdh-nist-p256/p384` kpp, `p1363(ecdsa-nist-p256/p384)` verification,
+//! HKDF built from HMAC (7.3 has no generic HKDF), and the kernel's X.509
+//! parser for the peer's chain. It serves requesters only: 7.3 has no ECDSA
+//! signing, which [`SpdmCrypto::sign`] (the responder's) needs.
 
 pub use super::algo::{
     AeadAlgo, Algorithms, AsymAlgo, DheGroup, HashAlgo, Supported, AEAD_IV_LEN, AEAD_TAG_LEN,
