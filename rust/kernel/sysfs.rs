@@ -225,9 +225,9 @@ impl<T: DeviceAttributeOps> DeviceAttribute<T> {
     /// Reads this attribute of `dev` as sysfs does, into a page: the text or the error.
     pub fn read(&'static self, dev: &Device) -> Result<KVec<u8>> {
         let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        let (raw_dev, buf) = (dev.as_raw(), page.as_mut_ptr().cast());
         // SAFETY: `dev` is live and `page` has `PAGE_SIZE` writable bytes, as the callback needs.
-        let len =
-            unsafe { Self::show_callback(dev.as_raw(), self.attr.get(), page.as_mut_ptr().cast()) };
+        let len = unsafe { Self::show_callback(raw_dev, self.attr.get(), buf) };
         // CAST: a negative return is an errno.
         let len = usize::try_from(len).map_err(|_| Error::from_errno(len as i32))?;
         page.truncate(len);
@@ -558,22 +558,23 @@ macro_rules! device_attribute_group {
         )+
         $(#[$meta])*
         $vis static $group: $crate::sysfs::AttributeGroup = {
-            // SAFETY: Every entry but the NULL end is a `'static` `DeviceAttribute`.
-            static ATTRIBUTES: $crate::sysfs::AttributeList<
-                { [$(stringify!($attr)),+].len() + 1 }
-            > = unsafe {
-                $crate::sysfs::AttributeList::new([
-                    $($attr.as_attribute_ptr(),)+
-                    ::core::ptr::null_mut(),
-                ])
-            };
+            // The attributes and the NULL that ends the list.
+            const LEN: usize = [$(stringify!($attr)),+].len() + 1;
+            static ATTRIBUTES: $crate::sysfs::AttributeList<LEN> =
+                // SAFETY: Every entry but the NULL end is a `'static` `DeviceAttribute`.
+                unsafe {
+                    $crate::sysfs::AttributeList::new([
+                        $($attr.as_attribute_ptr(),)+
+                        ::core::ptr::null_mut(),
+                    ])
+                };
             // SAFETY: The group is only attached through `AttributeGroup`'s methods, class
             // devices and the PCI core's device groups: all device kobjects.
             unsafe {
-                $crate::sysfs::AttributeGroup::new::<
-                    $visibility,
-                    { [$(stringify!($attr)),+].len() + 1 },
-                >($crate::device_attribute_group!(@name $($name)?), &ATTRIBUTES)
+                $crate::sysfs::AttributeGroup::new::<$visibility, LEN>(
+                    $crate::device_attribute_group!(@name $($name)?),
+                    &ATTRIBUTES,
+                )
             }
         };
     };

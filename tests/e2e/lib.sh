@@ -77,6 +77,9 @@ expect_write() {
 	[ "$got" = "$3" ] || fail "write '$(printf '%.40s' "$2")' to $1: got $got, expected $3"
 }
 
+# tsm_of MODULE: the tsmN that MODULE's faux device (of the same name) provides.
+tsm_of() { ls "/sys/devices/faux/$1/tsm" 2>/dev/null | head -n1; }
+
 load() { modprobe "$@" || fail "modprobe $*"; }
 unload() { modprobe -r "$@" || fail "modprobe -r $*"; }
 

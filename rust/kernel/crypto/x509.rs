@@ -97,8 +97,8 @@ impl Certificate {
         }
         // SAFETY: `der` is valid for reads of `der.len()` bytes; the parser copies what it
         // keeps.
-        let raw =
-            from_err_ptr(unsafe { bindings::x509_cert_parse(der.as_ptr().cast(), der.len()) })?;
+        let raw = unsafe { bindings::x509_cert_parse(der.as_ptr().cast(), der.len()) };
+        let raw = from_err_ptr(raw)?;
         // INVARIANT: a successful parse, owned from here on.
         Ok(Self {
             raw: NonNull::new(raw).ok_or(ENOMEM)?,
@@ -124,9 +124,9 @@ impl Certificate {
         if self.cert().unsupported_sig {
             return Err(ENOPKG);
         }
+        let (key, sig) = (issuer.cert().pub_, self.cert().sig);
         // SAFETY: Both certificates are live (type invariant); the function only reads them.
-        let ret =
-            unsafe { bindings::public_key_verify_signature(issuer.cert().pub_, self.cert().sig) };
+        let ret = unsafe { bindings::public_key_verify_signature(key, sig) };
         match to_result(ret) {
             Err(e) if e == EBADMSG => Err(EKEYREJECTED),
             other => other,
@@ -167,9 +167,9 @@ impl Certificate {
         } else {
             return Err(ENOPKG);
         };
+        let len = key.keylen as usize;
         // SAFETY: `key` points to `keylen` bytes owned by the certificate.
-        let sec1 =
-            unsafe { core::slice::from_raw_parts(key.key.cast::<u8>(), key.keylen as usize) };
+        let sec1 = unsafe { core::slice::from_raw_parts(key.key.cast::<u8>(), len) };
         // An uncompressed point (SEC 1 section 2.3.3); the parser does not check the form.
         match sec1.split_first() {
             Some((0x04, point)) if point.len() == curve.point_len() => Ok((curve, point)),

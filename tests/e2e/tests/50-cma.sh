@@ -20,9 +20,6 @@ GOOD=$(devmodel_dev good)
 
 teardown_case() { modprobe -r $LINK; modprobe -r $BUS; modprobe -r $CMA; }
 
-# Name of the tsmN a module's faux device provides.
-tsm_of() { ls "/sys/devices/faux/$1/tsm" 2>/dev/null | head -n1; }
-
 # The function is present (the boot added the NVMe functions and their models).
 need_nvme() {
 	[ -n "$1" ] && [ -e "$1" ] && return 0

@@ -31,9 +31,6 @@ teardown_case() {
 	modprobe -r $BUS
 }
 
-# Name of the tsmN a module's faux device provides.
-tsm_of() { ls "/sys/devices/faux/$1/tsm" 2>/dev/null | head -n1; }
-
 # model_has_relay_open: waits up to 20 s until the model holds $MBOX open (it
 # makes its certificate chain first).
 model_has_relay_open() {
