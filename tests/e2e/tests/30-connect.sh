@@ -14,7 +14,7 @@ CTL=/sys/devices/faux/tsm_emu_link
 NL='
 '
 
-teardown_case() { modprobe -r $LINK; modprobe -r $BUS; }
+teardown_case() { modprobe -r $LINK; platform_down; }
 
 streams() { cat $HB/available_secure_streams; }
 stream_links() { ls $HB | grep '^stream' | tr '\n' ' ' | sed 's/ $//'; }
@@ -27,9 +27,9 @@ RP_SEL_CTL=0x118
 
 load_both() {
 	if [ "$1" = tsm-first ]; then
-		load $LINK && load $BUS
+		load $LINK && platform_up
 	else
-		load $BUS && load $LINK
+		platform_up && load $LINK
 	fi
 }
 
@@ -88,7 +88,7 @@ case_connect_bus_first() { connect_flow bus-first; }
 case_connect_tsm_first() { connect_flow tsm-first; }
 
 case_tsm_dir_follows_link_tsm() {
-	load $BUS || return 1
+	platform_up || return 1
 	expect_absent $PF0/tsm || return 1
 	expect_absent $PF0/authenticated || return 1
 	load $LINK || return 1
@@ -196,9 +196,9 @@ case_unload_bus_while_connected() {
 	load_both bus-first || return 1
 	connect || return 1
 	expect_write $CTL/bind 10000:01:00.0 OK || return 1
-	unload $BUS || return 1
+	platform_down || return 1
 	expect_absent $PF0 || return 1
-	load $BUS || return 1
+	platform_up || return 1
 	expect_eq "$(cat $PF0/tsm/connect)" "" "connect after bus reload" || return 1
 	connect || return 1
 	expect_connected
