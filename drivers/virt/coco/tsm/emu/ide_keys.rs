@@ -16,7 +16,7 @@
 //!
 //! | offset | register |
 //! |--------|----------|
-//! | 0x0c | Control: bit 0 Submit (applies the IDE_KM object written to Data), bit 1 Reset (drops it), bit 8 Corrupt Next Key (flips a bit of the next key the port is given; test control) |
+//! | 0x0c | Control: bit 0 Submit (applies the first Length bytes written to Data as one IDE_KM object), bit 1 Reset (drops what was written), bit 8 Corrupt Next Key (flips a bit of the next key the port is given; test control), bits 23:16 Length |
 //! | 0x10 | Status: bits 7:0 KP_ACK status of the last object submitted (0xff: refused), bit 30 no key byte left in any slot, bit 31 the port takes objects through Data (the Root Port; a DSM's keys come from its device) |
 //! | 0x14 | Data: each dword written appends to the object |
 //! | 0x20 + 4n | Key Status of entry n: bits 7:0 Stream ID, 15:8 slots holding a key, 23:16 slots in use, bit 31 entry holds keys |
@@ -243,10 +243,11 @@ impl KeyPort {
                     keys.corrupt_next();
                 }
                 if value & CONTROL_SUBMIT != 0 {
-                    let status = if takes_objects != 0 {
-                        keys.apply(&self.object[..self.len])
-                    } else {
-                        STATUS_REFUSED
+                    // CAST: bits 23:16.
+                    let len = usize::from((value >> 16) as u8);
+                    let status = match self.object[..self.len].get(..len) {
+                        Some(object) if takes_objects != 0 => keys.apply(object),
+                        _ => STATUS_REFUSED,
                     };
                     cfg.set(
                         self.offset + KEY_PORT_STATUS,

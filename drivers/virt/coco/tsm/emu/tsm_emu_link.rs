@@ -85,7 +85,8 @@ const PLATFORM: &CStr = c"tsm_emu_bus";
 /// The platform's key port: vendor and DVSEC ID (`drivers/virt/coco/tsm/emu/ide_keys.rs`).
 const KEY_PORT_VENDOR: u16 = 0xfffe;
 const KEY_PORT_DVSEC_ID: u16 = 0x0001;
-/// Key port registers: Control (bit 0 Submit, bit 1 Reset), Status (bits 7:0 result), Data.
+/// Key port registers: Control (bit 0 Submit, bit 1 Reset, bits 23:16 object length), Status
+/// (bits 7:0 result), Data.
 const KEY_PORT_CONTROL: u16 = 0x0c;
 const KEY_PORT_STATUS: u16 = 0x10;
 const KEY_PORT_DATA: u16 = 0x14;
@@ -137,6 +138,14 @@ impl DoeTransfer for Firmware<'_> {
 
 fn errno(e: AuthError) -> Error {
     e.errno()
+}
+
+/// `result`, with a failure logged against `pdev` as the failure of `what`.
+fn logged<T>(pdev: &pci::Device, what: &str, result: Result<T>) -> Result<T> {
+    if let Err(e) = &result {
+        dev_warn!(pdev.as_ref(), "{} failed: {:?}\n", what, e);
+    }
+    result
 }
 
 /// The keys of one stream: per sub-stream, the key and IFV of traffic towards the Endpoint
@@ -265,8 +274,10 @@ impl KeyPort for RootPortKeys<'_> {
             self.port
                 .write_config_dword(at(KEY_PORT_DATA), u32::from_le_bytes(bytes))?;
         }
+        // CAST: IDE_KM objects are shorter than 64 bytes.
+        let length = (object.len() as u32) << 16;
         self.port
-            .write_config_dword(at(KEY_PORT_CONTROL), KEY_PORT_SUBMIT)?;
+            .write_config_dword(at(KEY_PORT_CONTROL), KEY_PORT_SUBMIT | length)?;
         // CAST: the status is bits 7:0.
         Ok(self.port.read_config_dword(at(KEY_PORT_STATUS))? as u8)
     }
@@ -338,18 +349,21 @@ impl EmuLink {
         doe: &mut Firmware<'_>,
         stream_id: u8,
     ) -> Result {
-        let mut root_port = Self::root_port_keys(pdev)?;
+        let mut root_port = logged(pdev, "Root Port key port", Self::root_port_keys(pdev))?;
         let keys = StreamKeys::generate()?;
         let mut device = DeviceKeys { spdm, doe };
         let result = (|| {
             // QUERY: the device's IDE port answers (a QUERY_RESP is all that is checked).
-            device.send(&IdeKm::Query { port_index: 0 })?;
-            program_keys(&mut device, true, stream_id, &keys)?;
+            let query = device.send(&IdeKm::Query { port_index: 0 });
+            logged(pdev, "IDE_KM QUERY", query)?;
+            let device_keys = program_keys(&mut device, true, stream_id, &keys);
+            logged(pdev, "KEY_PROG (device)", device_keys)?;
             Step::KeyProg.check()?;
-            program_keys(&mut root_port, false, stream_id, &keys)?;
+            let root_port_keys = program_keys(&mut root_port, false, stream_id, &keys);
+            logged(pdev, "KEY_PROG (Root Port)", root_port_keys)?;
             Step::KeySetGo.check()?;
-            go_keys(&mut device, stream_id)?;
-            go_keys(&mut root_port, stream_id)
+            logged(pdev, "K_SET_GO (device)", go_keys(&mut device, stream_id))?;
+            logged(pdev, "K_SET_GO (Root Port)", go_keys(&mut root_port, stream_id))
         })();
         if result.is_err() {
             // Best effort: the failure being reported is the first one.
@@ -379,8 +393,8 @@ impl EmuLink {
         let enabled = (|| {
             Step::StreamEnable.check()?;
             // The IDE library refuses an end that does not report Secure.
-            stream.enable(Partner::Endpoint)?;
-            stream.enable(Partner::RootPort)
+            logged(pdev, "Endpoint stream enable", stream.enable(Partner::Endpoint))?;
+            logged(pdev, "Root Port stream enable", stream.enable(Partner::RootPort))
         })();
         if let Err(e) = enabled {
             let _ = Self::unkey_stream(pdev, spdm, doe, stream_id);
