@@ -317,16 +317,13 @@ fn go_keys(port: &mut dyn KeyPort, stream_id: u8) -> Result {
     Ok(())
 }
 
-/// Stops and wipes every key slot of `stream_id` at `port`, as far as the port answers; the
-/// first failure is returned after trying every slot.
+/// Stops and wipes every key slot of `stream_id` at `port`. A port that fails to answer is not
+/// asked again (a device that lost the session wipes its keys itself).
 fn stop_keys(port: &mut dyn KeyPort, stream_id: u8) -> Result {
-    let mut result = Ok(());
     for (target, _) in key_slots(stream_id) {
-        if let Err(e) = port.send(&IdeKm::KSetStop(target)) {
-            result = result.and(Err(e));
-        }
+        port.send(&IdeKm::KSetStop(target))?;
     }
-    result
+    Ok(())
 }
 
 struct EmuLink;
