@@ -204,6 +204,14 @@ mod cases {
         assert_eq!(at, frame.len());
         assert_eq!(done, Some(Ok(12)));
 
+        // The device's IDE_KM frame: the object the model applied.
+        let space = asm.space();
+        space.copy_from_slice(&[0, 0, 0x80, 0x01, 0, 0, 0, 2, 0, 0, 0, 3]);
+        assert!(asm.advance(HEADER_BYTES).unwrap().is_none());
+        asm.space()[..3].copy_from_slice(&[5, 0, 0]);
+        let frame = asm.advance(3).unwrap();
+        assert!(matches!(frame, Some(Frame::DeviceIdeKm([5, 0, 0]))));
+
         // A header other than NORMAL over DOE is refused.
         let space = asm.space();
         space.copy_from_slice(&[0, 0, 0xff, 0xfe, 0, 0, 0, 2, 0, 0, 0, 0]);
