@@ -24,8 +24,10 @@ use tsm_cli::{hex, parse_hex};
 /// their evidence, verify it against a root you trust.
 #[derive(Parser)]
 #[command(name = "tsm", version)]
-#[command(after_help = "Exit status: 0 success (verify: trusted), 1 refused or not trusted, \
-2 usage or system error.")]
+#[command(
+    after_help = "Exit status: 0 success (verify: trusted), 1 refused or not trusted, \
+2 usage or system error."
+)]
 struct Cli {
     /// Root of the sysfs tree (for tests and chroots).
     #[arg(long, global = true, default_value = "/sys", value_name = "ROOT")]
@@ -162,7 +164,12 @@ fn list(sysfs: &Sysfs, json: bool) -> ExitCode {
     } else {
         println!("{:<8} {:<12} PROVIDER", "TSM", "PERSONALITY");
         for t in &listing.tsms {
-            println!("{:<8} {:<12} {}", t.name, t.personality, or_dash(&t.provider));
+            println!(
+                "{:<8} {:<12} {}",
+                t.name,
+                t.personality,
+                or_dash(&t.provider)
+            );
         }
     }
     println!();
@@ -187,7 +194,12 @@ fn list(sysfs: &Sysfs, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn read(device: &str, type_mask: u32, digest: bool, nonce: Option<Vec<u8>>) -> Result<Evidence, String> {
+fn read(
+    device: &str,
+    type_mask: u32,
+    digest: bool,
+    nonce: Option<Vec<u8>>,
+) -> Result<Evidence, String> {
     nl::read_evidence(&ReadRequest {
         device: device.to_string(),
         type_mask,
@@ -269,7 +281,9 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
         (Some(dir), _) => {
             let nonce = match a.nonce.as_deref() {
                 Some("random") => {
-                    return fail("--nonce random needs a device: saved evidence has its nonce already")
+                    return fail(
+                        "--nonce random needs a device: saved evidence has its nonce already",
+                    )
                 }
                 Some(h) => match parse_nonce(h) {
                     Ok(n) => Some(n),
@@ -326,7 +340,11 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
         if report.chain_trusted {
             println!(
                 "measurement signature: {}",
-                if report.signature_valid { "valid" } else { "INVALID" }
+                if report.signature_valid {
+                    "valid"
+                } else {
+                    "INVALID"
+                }
             );
         }
         if report.signature_valid {
@@ -348,10 +366,9 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
         }
         match (&report.verdict, &report.reason) {
             (Verdict::Trusted, _) => println!("verdict: trusted"),
-            (Verdict::NotTrusted, reason) => println!(
-                "verdict: NOT trusted: {}",
-                reason.as_deref().unwrap_or("?")
-            ),
+            (Verdict::NotTrusted, reason) => {
+                println!("verdict: NOT trusted: {}", reason.as_deref().unwrap_or("?"))
+            }
         }
     }
     match report.verdict {

@@ -180,7 +180,10 @@ fn router_error<T: fmt::Debug, P: fmt::Debug>(e: RouterError<T, P>) -> NlError {
     }
 }
 
-fn attr(kind: PciTsmAttr, payload: impl neli::Size + neli::ToBytes) -> Result<neli::genl::Nlattr<PciTsmAttr, Buffer>, NlError> {
+fn attr(
+    kind: PciTsmAttr,
+    payload: impl neli::Size + neli::ToBytes,
+) -> Result<neli::genl::Nlattr<PciTsmAttr, Buffer>, NlError> {
     let build = |e: &dyn fmt::Display| NlError::Protocol(format!("building the request: {e}"));
     NlattrBuilder::default()
         .nla_type(
@@ -237,9 +240,10 @@ pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
                 for a in handle.iter() {
                     match a.nla_type().nla_type() {
                         PciTsmAttr::Type => {
-                            m.kind = Some(a.get_payload_as::<u32>().map_err(|e| {
-                                NlError::Protocol(format!("type attribute: {e}"))
-                            })?);
+                            m.kind =
+                                Some(a.get_payload_as::<u32>().map_err(|e| {
+                                    NlError::Protocol(format!("type attribute: {e}"))
+                                })?);
                         }
                         PciTsmAttr::Val => m.val = Some(a.nla_payload().as_ref().to_vec()),
                         _ => {}

@@ -203,10 +203,9 @@ fn parse_vca(vca: &[u8]) -> Result<Vca, String> {
     if !v.versions().any(|x| x == version) {
         return Err("vca: the version in use is not one VERSION offered".into());
     }
-    let caps = msg::Capabilities::read(&mut r, code::CAPABILITIES)
-        .map_err(codec("vca: CAPABILITIES"))?;
-    let neg =
-        msg::NegotiateAlgorithms::read(&mut r).map_err(codec("vca: NEGOTIATE_ALGORITHMS"))?;
+    let caps =
+        msg::Capabilities::read(&mut r, code::CAPABILITIES).map_err(codec("vca: CAPABILITIES"))?;
+    let neg = msg::NegotiateAlgorithms::read(&mut r).map_err(codec("vca: NEGOTIATE_ALGORITHMS"))?;
     let algs = msg::Algorithms::read(&mut r).map_err(codec("vca: ALGORITHMS"))?;
     if r.remaining() != 0 {
         return Err("vca: trailing bytes after ALGORITHMS".into());
@@ -267,7 +266,9 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> Result<(), String> {
     if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
         return Err(format!(
             "'{}' names issuer '{}', not '{}'",
-            cert.tbs_certificate.subject, cert.tbs_certificate.issuer, issuer.tbs_certificate.subject
+            cert.tbs_certificate.subject,
+            cert.tbs_certificate.issuer,
+            issuer.tbs_certificate.subject
         ));
     }
     let tbs = cert
@@ -277,7 +278,11 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> Result<(), String> {
     let prehash = match cert.signature_algorithm.oid {
         OID_ECDSA_SHA256 => digest(HashAlgo::Sha256, &tbs),
         OID_ECDSA_SHA384 => digest(HashAlgo::Sha384, &tbs),
-        other => return Err(format!("unsupported certificate signature algorithm {other}")),
+        other => {
+            return Err(format!(
+                "unsupported certificate signature algorithm {other}"
+            ))
+        }
     };
     let sig = cert
         .signature
@@ -327,8 +332,8 @@ fn parse_chain(chain: &[u8], hash: HashAlgo) -> Result<Vec<Certificate>, String>
     let root_hash = chain
         .get(CHAIN_HEADER_LEN..CHAIN_HEADER_LEN + h)
         .ok_or("cert0: truncated (no RootHash)")?;
-    let mut reader = SliceReader::new(&chain[CHAIN_HEADER_LEN + h..])
-        .map_err(|e| format!("cert0: {e}"))?;
+    let mut reader =
+        SliceReader::new(&chain[CHAIN_HEADER_LEN + h..]).map_err(|e| format!("cert0: {e}"))?;
     let mut certs = Vec::new();
     while !der::Reader::is_finished(&reader) {
         if certs.len() == 16 {
@@ -535,6 +540,8 @@ mod tests {
     #[test]
     fn root_parsing() {
         assert!(Root::from_bytes(b"not a certificate").is_err());
-        assert!(Root::from_bytes(b"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n").is_err());
+        assert!(
+            Root::from_bytes(b"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n").is_err()
+        );
     }
 }
