@@ -205,7 +205,12 @@ pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
     let _ = sock.enable_ext_ack(true);
     let family = sock
         .resolve_genl_family(FAMILY_NAME)
-        .map_err(|e| NlError::NoFamily(e.to_string()))?;
+        .map_err(|e| match router_error(e) {
+            NlError::Kernel { errno, .. } => {
+                NlError::NoFamily(std::io::Error::from_raw_os_error(errno).to_string())
+            }
+            other => NlError::NoFamily(other.to_string()),
+        })?;
 
     let mut attrs = GenlBuffer::<PciTsmAttr, Buffer>::new();
     attrs.push(attr(PciTsmAttr::DevName, req.device.as_str())?);

@@ -75,7 +75,7 @@ impl Root {
                 .find("-----END CERTIFICATE-----")
                 .map(|e| start + e + "-----END CERTIFICATE-----".len())
                 .ok_or("unterminated CERTIFICATE in the PEM file")?;
-            let (_, der) = der::pem::decode_vec(text[start..end].as_bytes())
+            let (_, der) = der::pem::decode_vec(&text.as_bytes()[start..end])
                 .map_err(|e| format!("PEM: {e}"))?;
             der
         } else {
