@@ -9,6 +9,7 @@ against it.
    validates it against the schema of its protocol
    (KERNEL_SRC/Documentation/netlink/<protocol>.yaml) with python's
    jsonschema and resolves every reference.
+   Every limit a check names must be one of the spec's definitions.
 2. Runs KERNEL_SRC/tools/net/ynl/pyynl/ynl_gen_c.py on it for the uAPI
    header and the kernel header and source, as tools/net/ynl/ynl-regen.sh
    does: every name the spec uses must resolve.
@@ -79,6 +80,18 @@ def main():
         except Exception as e:  # jsonschema.ValidationError, KeyError, ...
             fail(f"{args.spec}: rejected by SpecFamily: {type(e).__name__}: {e}")
         print(f"ok: {args.spec} validates against the {family.proto} schema")
+
+        # Neither the schema nor the generator checks that a named limit
+        # exists (the generator prints the name into C as is).
+        undefined = []
+        for aset in family.yaml.get("attribute-sets", []):
+            for attr in aset.get("attributes", []):
+                for check, value in attr.get("checks", {}).items():
+                    if isinstance(value, str) and value not in family.consts:
+                        undefined.append(f"{aset['name']}.{attr['name']}: {check}: {value}")
+        if undefined:
+            fail("checks name undefined definitions:\n  " + "\n  ".join(undefined))
+        print("ok: every named limit in checks is defined")
 
         gen = os.path.join(pyynl, "ynl_gen_c.py")
         for mode in (["uapi", "--header"], ["kernel", "--header"], ["kernel", "--source"]):
