@@ -100,9 +100,10 @@ struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     evidence: Option<PathBuf>,
     /// The nonce the measurements must carry: HEX, or "random" to ask the
-    /// device for fresh ones (the default when reading from a device).
-    /// Without it, saved evidence is verified without a freshness check.
-    #[arg(long, value_name = "random|HEX")]
+    /// device for fresh ones (the default when reading from a device), or
+    /// "none" to verify the measurements the TSM keeps without a freshness
+    /// check. Without it, saved evidence is verified without one.
+    #[arg(long, value_name = "random|HEX|none")]
     nonce: Option<String>,
     /// Print JSON.
     #[arg(long)]
@@ -280,6 +281,7 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
     let (ev, nonce, source) = match (&a.evidence, &a.device) {
         (Some(dir), _) => {
             let nonce = match a.nonce.as_deref() {
+                None | Some("none") => None,
                 Some("random") => {
                     return fail(
                         "--nonce random needs a device: saved evidence has its nonce already",
@@ -289,7 +291,6 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
                     Ok(n) => Some(n),
                     Err(e) => return fail(e),
                 },
-                None => None,
             };
             match Evidence::read_dir(dir) {
                 Ok(ev) => (ev, nonce, dir.display().to_string()),
@@ -297,16 +298,19 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
             }
         }
         (None, Some(dev)) => {
-            let nonce = match parse_nonce(a.nonce.as_deref().unwrap_or("random")) {
-                Ok(n) => n,
-                Err(e) => return fail(e),
+            let nonce = match a.nonce.as_deref().unwrap_or("random") {
+                "none" => None,
+                n => match parse_nonce(n) {
+                    Ok(n) => Some(n),
+                    Err(e) => return fail(e),
+                },
             };
             let mask = (1 << kind::CERT0)
                 | (1 << kind::VCA)
                 | (1 << kind::MEASUREMENTS)
                 | (1 << kind::REPORT);
-            match read(dev, mask, false, Some(nonce.clone())) {
-                Ok(ev) => (ev, Some(nonce), dev.clone()),
+            match read(dev, mask, false, nonce.clone()) {
+                Ok(ev) => (ev, nonce, dev.clone()),
                 Err(e) => return fail(e),
             }
         }

@@ -240,6 +240,17 @@ fn verify_saved_evidence() {
     let o = tsm(&["verify", "--evidence", ev, "--root", root]);
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("not checked"));
+    let o = tsm(&[
+        "verify",
+        "--evidence",
+        ev,
+        "--root",
+        root,
+        "--nonce",
+        "none",
+    ]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("not checked"));
 
     // Another root: not trusted.
     let o = tsm(&["verify", "--evidence", ev, "--root", wrong, "--json"]);
