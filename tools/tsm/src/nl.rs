@@ -197,6 +197,43 @@ fn attr(
         .map_err(|e| build(&e))
 }
 
+/// The generic netlink message of an `evidence-read` request.
+pub fn request_message(req: &ReadRequest) -> Result<Genlmsghdr<PciTsmCmd, PciTsmAttr>, NlError> {
+    let mut attrs = GenlBuffer::<PciTsmAttr, Buffer>::new();
+    attrs.push(attr(PciTsmAttr::DevName, req.device.as_str())?);
+    attrs.push(attr(PciTsmAttr::TypeMask, req.type_mask)?);
+    if req.digest {
+        attrs.push(attr(PciTsmAttr::Flags, FLAG_DIGEST)?);
+    }
+    if let Some(nonce) = &req.nonce {
+        attrs.push(attr(PciTsmAttr::Nonce, Buffer::from(nonce.as_slice()))?);
+    }
+    GenlmsghdrBuilder::default()
+        .cmd(PciTsmCmd::EvidenceRead)
+        .version(FAMILY_VERSION)
+        .attrs(attrs)
+        .build()
+        .map_err(|e| NlError::Protocol(format!("building the request: {e}")))
+}
+
+/// The attributes of one reply message that matter: `type` and `val`.
+pub fn dump_message(p: &Genlmsghdr<PciTsmCmd, PciTsmAttr>) -> Result<DumpMessage, NlError> {
+    let mut m = DumpMessage::default();
+    for a in p.attrs().get_attr_handle().iter() {
+        match a.nla_type().nla_type() {
+            PciTsmAttr::Type => {
+                m.kind = Some(
+                    a.get_payload_as::<u32>()
+                        .map_err(|e| NlError::Protocol(format!("type attribute: {e}")))?,
+                );
+            }
+            PciTsmAttr::Val => m.val = Some(a.nla_payload().as_ref().to_vec()),
+            _ => {}
+        }
+    }
+    Ok(m)
+}
+
 /// Sends `evidence-read` and collects the objects of the dump.
 pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
     let (sock, _) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
@@ -212,21 +249,7 @@ pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
             other => NlError::NoFamily(other.to_string()),
         })?;
 
-    let mut attrs = GenlBuffer::<PciTsmAttr, Buffer>::new();
-    attrs.push(attr(PciTsmAttr::DevName, req.device.as_str())?);
-    attrs.push(attr(PciTsmAttr::TypeMask, req.type_mask)?);
-    if req.digest {
-        attrs.push(attr(PciTsmAttr::Flags, FLAG_DIGEST)?);
-    }
-    if let Some(nonce) = &req.nonce {
-        attrs.push(attr(PciTsmAttr::Nonce, Buffer::from(nonce.as_slice()))?);
-    }
-    let hdr = GenlmsghdrBuilder::default()
-        .cmd(PciTsmCmd::EvidenceRead)
-        .version(FAMILY_VERSION)
-        .attrs(attrs)
-        .build()
-        .map_err(|e| NlError::Protocol(format!("building the request: {e}")))?;
+    let hdr = request_message(req)?;
 
     let replies = sock
         .send::<_, _, u16, Genlmsghdr<PciTsmCmd, PciTsmAttr>>(
@@ -239,23 +262,7 @@ pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
     for reply in replies {
         let reply = reply.map_err(router_error)?;
         match reply.nl_payload() {
-            NlPayload::Payload(p) => {
-                let handle = p.attrs().get_attr_handle();
-                let mut m = DumpMessage::default();
-                for a in handle.iter() {
-                    match a.nla_type().nla_type() {
-                        PciTsmAttr::Type => {
-                            m.kind =
-                                Some(a.get_payload_as::<u32>().map_err(|e| {
-                                    NlError::Protocol(format!("type attribute: {e}"))
-                                })?);
-                        }
-                        PciTsmAttr::Val => m.val = Some(a.nla_payload().as_ref().to_vec()),
-                        _ => {}
-                    }
-                }
-                messages.push(m);
-            }
+            NlPayload::Payload(p) => messages.push(dump_message(p)?),
             NlPayload::DumpExtAck(e) if *e.error() != 0 => {
                 return Err(NlError::Kernel {
                     errno: -*e.error(),
@@ -272,4 +279,65 @@ pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
         }
     }
     reassemble(messages).map_err(NlError::Protocol)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neli::{FromBytesWithInput, ToBytes};
+    use std::io::Cursor;
+
+    /// One netlink attribute: length, type, payload, padding to 4.
+    fn nla(kind: u16, payload: &[u8]) -> Vec<u8> {
+        let mut v = ((4 + payload.len()) as u16).to_ne_bytes().to_vec();
+        v.extend(kind.to_ne_bytes());
+        v.extend(payload);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    fn reply(attrs: &[Vec<u8>]) -> DumpMessage {
+        let mut bytes = vec![CMD_EVIDENCE_READ, FAMILY_VERSION, 0, 0];
+        for a in attrs {
+            bytes.extend(a);
+        }
+        let len = bytes.len();
+        let p = Genlmsghdr::<PciTsmCmd, PciTsmAttr>::from_bytes_with_input(
+            &mut Cursor::new(bytes),
+            len,
+        )
+        .unwrap();
+        dump_message(&p).unwrap()
+    }
+
+    #[test]
+    fn request_bytes() {
+        let hdr = request_message(&ReadRequest {
+            device: "0000:01:00.0".into(),
+            type_mask: 0x301,
+            digest: true,
+            nonce: Some(vec![0xAA; 3]),
+        })
+        .unwrap();
+        let mut c = Cursor::new(Vec::new());
+        hdr.to_bytes(&mut c).unwrap();
+        let mut want = vec![CMD_EVIDENCE_READ, FAMILY_VERSION, 0, 0];
+        want.extend(nla(ATTR_DEV_NAME, b"0000:01:00.0\0"));
+        want.extend(nla(ATTR_TYPE_MASK, &0x301u32.to_ne_bytes()));
+        want.extend(nla(ATTR_FLAGS, &FLAG_DIGEST.to_ne_bytes()));
+        want.extend(nla(ATTR_NONCE, &[0xAA; 3]));
+        assert_eq!(c.into_inner(), want);
+    }
+
+    #[test]
+    fn reply_attributes() {
+        let m = reply(&[nla(ATTR_TYPE, &9u32.to_ne_bytes()), nla(ATTR_VAL, b"abcde")]);
+        assert_eq!(m.kind, Some(9));
+        assert_eq!(m.val.as_deref(), Some(&b"abcde"[..]));
+        // A continuation: val only.
+        let m = reply(&[nla(ATTR_VAL, b"fg")]);
+        assert_eq!((m.kind, m.val.as_deref()), (None, Some(&b"fg"[..])));
+    }
 }
