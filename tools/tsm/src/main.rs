@@ -62,6 +62,61 @@ enum Command {
     /// Verify a device's evidence: certificate chain up to --root,
     /// measurement signature under the leaf key, nonce (replay).
     Verify(VerifyArgs),
+    /// Send an evidence-read with exactly the attributes given (tests of
+    /// the kernel's request checks); prints the objects' sizes, or the
+    /// kernel's errno name and message.
+    #[command(hide = true)]
+    RawRead(RawArgs),
+}
+
+#[derive(Args)]
+struct RawArgs {
+    /// dev-name (omitted when not given).
+    #[arg(long)]
+    dev_name: Option<String>,
+    /// type-mask, any u32 (0x.. or decimal; omitted when not given).
+    #[arg(long, value_parser = parse_u32)]
+    type_mask: Option<u32>,
+    /// flags, any u32.
+    #[arg(long, value_parser = parse_u32)]
+    flags: Option<u32>,
+    /// A nonce of this many bytes (0xA5 each).
+    #[arg(long)]
+    nonce_len: Option<usize>,
+    /// An extra attribute of this number (4 bytes of zeros).
+    #[arg(long)]
+    extra_attr: Option<u16>,
+}
+
+fn parse_u32(s: &str) -> Result<u32, String> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+    .map_err(|e| format!("{s:?}: {e}"))
+}
+
+fn raw_read_cmd(a: &RawArgs) -> ExitCode {
+    let req = nl::RawRequest {
+        dev_name: a.dev_name.clone(),
+        type_mask: a.type_mask,
+        flags: a.flags,
+        nonce: a.nonce_len.map(|n| vec![0xA5; n]),
+        extra_attr: a.extra_attr,
+    };
+    match nl::raw_read(&req) {
+        Ok(ev) => {
+            for (t, bytes) in &ev.objects {
+                println!(
+                    "{}: {} bytes",
+                    evidence::type_name(*t).unwrap_or("?"),
+                    bytes.len()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
 }
 
 #[derive(Args)]
@@ -406,5 +461,6 @@ fn main() -> ExitCode {
         },
         Command::Evidence(a) => evidence_cmd(a),
         Command::Verify(a) => verify_cmd(a),
+        Command::RawRead(a) => raw_read_cmd(a),
     }
 }

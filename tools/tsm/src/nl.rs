@@ -103,6 +103,22 @@ pub struct ReadRequest {
     pub nonce: Option<Vec<u8>>,
 }
 
+/// An `evidence-read` with any attributes, for tests of the kernel's
+/// checks (`tsm raw-read`): every field is sent only when set.
+#[derive(Clone, Debug, Default)]
+pub struct RawRequest {
+    /// `dev-name`.
+    pub dev_name: Option<String>,
+    /// `type-mask`, any value.
+    pub type_mask: Option<u32>,
+    /// `flags`, any value.
+    pub flags: Option<u32>,
+    /// `nonce`, any length.
+    pub nonce: Option<Vec<u8>>,
+    /// An extra attribute of this number with a 4-byte payload.
+    pub extra_attr: Option<u16>,
+}
+
 /// Why a read failed.
 #[derive(Debug)]
 pub enum NlError {
@@ -119,6 +135,29 @@ pub enum NlError {
     Transport(String),
     /// The reply did not follow the spec.
     Protocol(String),
+}
+
+/// The symbolic name of an errno the family documents (or a few more).
+pub fn errno_name(errno: i32) -> Option<&'static str> {
+    Some(match errno {
+        1 => "EPERM",
+        2 => "ENOENT",
+        5 => "EIO",
+        6 => "ENXIO",
+        7 => "E2BIG",
+        11 => "EAGAIN",
+        12 => "ENOMEM",
+        13 => "EACCES",
+        16 => "EBUSY",
+        19 => "ENODEV",
+        22 => "EINVAL",
+        34 => "ERANGE",
+        71 => "EPROTO",
+        90 => "EMSGSIZE",
+        95 => "EOPNOTSUPP",
+        129 => "EKEYREJECTED",
+        _ => return None,
+    })
 }
 
 impl NlError {
@@ -145,7 +184,7 @@ impl fmt::Display for NlError {
             ),
             NlError::Kernel { errno, message } => {
                 let os = std::io::Error::from_raw_os_error(*errno);
-                write!(f, "kernel: {os}")?;
+                write!(f, "kernel: {}: {os}", errno_name(*errno).unwrap_or("errno"))?;
                 let meaning = Self::meaning(*errno);
                 if !meaning.is_empty() {
                     write!(f, " ({meaning})")?;
@@ -199,14 +238,32 @@ fn attr(
 
 /// The generic netlink message of an `evidence-read` request.
 pub fn request_message(req: &ReadRequest) -> Result<Genlmsghdr<PciTsmCmd, PciTsmAttr>, NlError> {
+    raw_request_message(&RawRequest {
+        dev_name: Some(req.device.clone()),
+        type_mask: Some(req.type_mask),
+        flags: req.digest.then_some(FLAG_DIGEST),
+        nonce: req.nonce.clone(),
+        extra_attr: None,
+    })
+}
+
+/// The generic netlink message of any `evidence-read` request.
+pub fn raw_request_message(req: &RawRequest) -> Result<Genlmsghdr<PciTsmCmd, PciTsmAttr>, NlError> {
     let mut attrs = GenlBuffer::<PciTsmAttr, Buffer>::new();
-    attrs.push(attr(PciTsmAttr::DevName, req.device.as_str())?);
-    attrs.push(attr(PciTsmAttr::TypeMask, req.type_mask)?);
-    if req.digest {
-        attrs.push(attr(PciTsmAttr::Flags, FLAG_DIGEST)?);
+    if let Some(name) = &req.dev_name {
+        attrs.push(attr(PciTsmAttr::DevName, name.as_str())?);
+    }
+    if let Some(mask) = req.type_mask {
+        attrs.push(attr(PciTsmAttr::TypeMask, mask)?);
+    }
+    if let Some(flags) = req.flags {
+        attrs.push(attr(PciTsmAttr::Flags, flags)?);
     }
     if let Some(nonce) = &req.nonce {
         attrs.push(attr(PciTsmAttr::Nonce, Buffer::from(nonce.as_slice()))?);
+    }
+    if let Some(n) = req.extra_attr {
+        attrs.push(attr(PciTsmAttr::from(n), 0u32)?);
     }
     GenlmsghdrBuilder::default()
         .cmd(PciTsmCmd::EvidenceRead)
@@ -236,6 +293,15 @@ pub fn dump_message(p: &Genlmsghdr<PciTsmCmd, PciTsmAttr>) -> Result<DumpMessage
 
 /// Sends `evidence-read` and collects the objects of the dump.
 pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
+    dump(request_message(req)?)
+}
+
+/// Sends any `evidence-read` and collects the objects of the dump.
+pub fn raw_read(req: &RawRequest) -> Result<Evidence, NlError> {
+    dump(raw_request_message(req)?)
+}
+
+fn dump(hdr: Genlmsghdr<PciTsmCmd, PciTsmAttr>) -> Result<Evidence, NlError> {
     let (sock, _) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
         .map_err(|e| NlError::Transport(e.to_string()))?;
     // Best effort: without extended ACKs errors still carry their errno.
@@ -248,8 +314,6 @@ pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
             }
             other => NlError::NoFamily(other.to_string()),
         })?;
-
-    let hdr = request_message(req)?;
 
     let replies = sock
         .send::<_, _, u16, Genlmsghdr<PciTsmCmd, PciTsmAttr>>(
@@ -329,6 +393,24 @@ mod tests {
         want.extend(nla(ATTR_FLAGS, &FLAG_DIGEST.to_ne_bytes()));
         want.extend(nla(ATTR_NONCE, &[0xAA; 3]));
         assert_eq!(c.into_inner(), want);
+    }
+
+    #[test]
+    fn raw_request_bytes() {
+        let hdr = raw_request_message(&RawRequest {
+            type_mask: Some(0x800),
+            extra_attr: Some(9),
+            ..RawRequest::default()
+        })
+        .unwrap();
+        let mut c = Cursor::new(Vec::new());
+        hdr.to_bytes(&mut c).unwrap();
+        let mut want = vec![CMD_EVIDENCE_READ, FAMILY_VERSION, 0, 0];
+        want.extend(nla(ATTR_TYPE_MASK, &0x800u32.to_ne_bytes()));
+        want.extend(nla(9, &[0; 4]));
+        assert_eq!(c.into_inner(), want);
+        assert_eq!(errno_name(22), Some("EINVAL"));
+        assert_eq!(errno_name(4095), None);
     }
 
     #[test]

@@ -82,6 +82,8 @@ fn help_and_usage_errors() {
         assert!(stdout(&o).contains(word), "--help lacks {word}");
     }
     assert_eq!(code(&tsm(&["frobnicate"])), 2);
+    assert!(!stdout(&o).contains("raw-read"), "raw-read is hidden");
+    assert_eq!(code(&tsm(&["raw-read", "--type-mask", "0x800"])), 2);
     assert_eq!(code(&tsm(&["verify"])), 2, "no --root");
     assert_eq!(code(&tsm(&["verify", "--root", "/nonexistent"])), 2);
     assert_eq!(code(&tsm(&["evidence", DEV, "--types", "cert9"])), 2);
