@@ -421,7 +421,17 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
             }
         }
         if let Some(len) = report.report_len {
-            println!("interface report: {len} bytes");
+            print!("interface report: {len} bytes");
+            match &report.report {
+                Some(r) if r.error.is_none() => {
+                    println!(", {} MMIO ranges", r.mmio_ranges.len());
+                    for (page, pages, attrs) in &r.mmio_ranges {
+                        println!("  page {page:#x}, {pages} pages, attributes {attrs:#06x}");
+                    }
+                }
+                Some(r) => println!(" ({})", r.error.as_deref().unwrap_or("?")),
+                None => println!(),
+            }
         }
         match (&report.verdict, &report.reason) {
             (Verdict::Trusted, _) => println!("verdict: trusted"),

@@ -153,6 +153,40 @@ pub struct Report {
     /// Size of the TDISP interface report, if there is one (not signed by
     /// itself: it is trusted through the SPDM session that carried it).
     pub report_len: Option<usize>,
+    /// The interface report's MMIO ranges, if it parses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<InterfaceReport>,
+}
+
+/// What the TDISP DEVICE_INTERFACE_REPORT says (informational: the verdict
+/// does not depend on it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InterfaceReport {
+    /// INTERFACE_INFO.
+    pub interface_info: u16,
+    /// MMIO ranges: first 4K page, number of pages, attributes.
+    pub mmio_ranges: Vec<(u64, u32, u16)>,
+    /// Why it does not parse, if it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn interface_report(bytes: &[u8]) -> InterfaceReport {
+    match tsm_proto::tdisp::InterfaceReport::decode(bytes) {
+        Ok(r) => InterfaceReport {
+            interface_info: r.interface_info,
+            mmio_ranges: r
+                .ranges()
+                .map(|m| (m.first_page, m.number_of_pages, m.attributes))
+                .collect(),
+            error: None,
+        },
+        Err(e) => InterfaceReport {
+            interface_info: 0,
+            mmio_ranges: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    }
 }
 
 impl Report {
@@ -170,6 +204,7 @@ impl Report {
             measurement_nonce: None,
             measurements: Vec::new(),
             report_len: None,
+            report: None,
         }
     }
 }
@@ -435,6 +470,7 @@ fn parse_measurements<'a>(vca: &[u8], v: &Vca, meas: &'a [u8]) -> Result<Signed<
 pub fn verify(evidence: &Evidence, root: &Root, nonce: Option<&[u8]>) -> Report {
     let mut report = Report::new();
     report.report_len = evidence.get(kind::REPORT).map(<[u8]>::len);
+    report.report = evidence.get(kind::REPORT).map(interface_report);
     if let Err(reason) = run(evidence, root, nonce, &mut report) {
         report.reason = Some(reason);
         report.verdict = Verdict::NotTrusted;

@@ -43,6 +43,9 @@ fn trusted_with_the_devices_root_and_nonce() {
     assert_eq!(report.chain.len(), 3);
     assert_eq!(report.measurements.len(), 4);
     assert!(report.report_len.is_some());
+    let ir = report.report.expect("interface report");
+    assert_eq!(ir.error, None);
+    assert_eq!(ir.mmio_ranges.len(), 2, "the model reports two ranges");
 }
 
 #[test]
