@@ -22,7 +22,9 @@ pub struct Tsm {
     /// `link` (manages device connections: SPDM, IDE), `devsec` (device
     /// security of assigned functions, in a guest), or `unknown`.
     /// 7.3 does not expose it: it is the `personality` attribute if one
-    /// exists, else `link` when a device is connected through this TSM.
+    /// exists, else `link` when a device is connected through this TSM or
+    /// when it is the only TSM and a device has `tsm/connect` (7.3 shows
+    /// that attribute only while a link TSM is registered).
     pub personality: String,
 }
 
@@ -144,13 +146,20 @@ impl Sysfs {
             });
         }
         let mut tsms = Vec::new();
-        for name in self.tsm_names()? {
+        let names = self.tsm_names()?;
+        let only_one = names.len() == 1;
+        let any_connect = devices
+            .iter()
+            .any(|d| self.devices().join(&d.name).join("tsm/connect").exists());
+        for name in names {
             let dir = self.class_tsm().join(&name);
             let provider = fs::read_link(dir.join("device"))
                 .ok()
                 .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()));
             let personality = read_attr(&dir.join("personality")).unwrap_or_else(|| {
-                if devices.iter().any(|d| d.connect.as_deref() == Some(&name)) {
+                if devices.iter().any(|d| d.connect.as_deref() == Some(&name))
+                    || (only_one && any_connect)
+                {
                     "link".into()
                 } else {
                     "unknown".into()

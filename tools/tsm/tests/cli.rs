@@ -98,7 +98,8 @@ fn list_shows_tsms_and_devices() {
     let v = json(&o);
     assert_eq!(v["tsms"][0]["name"], "tsm0");
     assert_eq!(v["tsms"][0]["provider"], "tsm_emu_0");
-    assert_eq!(v["tsms"][0]["personality"], "unknown");
+    // The only TSM, and a device shows tsm/connect: a link TSM.
+    assert_eq!(v["tsms"][0]["personality"], "link");
     let devs = v["devices"].as_array().unwrap();
     assert_eq!(devs.len(), 1, "only devices with tsm/");
     assert_eq!(devs[0]["name"], DEV);
@@ -150,6 +151,10 @@ fn connect_and_disconnect() {
 fn connect_errors() {
     let (_d, root) = fake_sysfs(&["tsm0", "tsm1"]);
     let dev = root.join("bus/pci/devices").join(DEV);
+    // Two TSMs, nothing connected: which is the link TSM is unknown.
+    let v = json(&tsm(&sysfs_args(&root, &["list", "--json"])));
+    assert_eq!(v["tsms"][0]["personality"], "unknown");
+    assert_eq!(v["tsms"][1]["personality"], "unknown");
     // Two TSMs: name one.
     let o = tsm(&sysfs_args(&root, &["connect", DEV]));
     assert_eq!(code(&o), 2);
