@@ -401,7 +401,7 @@ pub const OBJECT_BUF: usize = 8192;
 /// A requester, a responder with its device, and the replay state.
 pub struct Harness<'c> {
     /// The requester (firmware side).
-    pub requester: Requester<'c, FuzzCrypto>,
+    pub requester: Requester<FuzzCrypto, &'c mut [u8]>,
     /// The responder (device side).
     pub responder: Responder<'static, FuzzCrypto>,
     /// IDE_KM and TDISP behind the responder.

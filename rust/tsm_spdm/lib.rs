@@ -3,10 +3,13 @@
 //! SPDM device authentication for kernel TSM drivers.
 //!
 //! Couples the sans-I/O SPDM requester of the `tsm_proto` crate to the kernel: [`KernelCrypto`]
-//! implements its crypto provider on the kernel's crypto API and X.509 parser, and
-//! [`authenticate`] runs the exchanges that authenticate a device over a DOE transfer function
+//! implements its crypto provider on the kernel's crypto API and X.509 parser, and a
+//! [`Connection`] runs the exchanges over a DOE transfer function: [`Connection::authenticate`]
 //! (VERSION, CAPABILITIES, ALGORITHMS, DIGESTS, every CERTIFICATE portion, CHALLENGE with the
-//! signature over the transcript checked, signed MEASUREMENTS).
+//! signature over the transcript checked, signed MEASUREMENTS), then, for a platform TSM, a
+//! secure session ([`Connection::open_session`]: KEY_EXCHANGE, FINISH) that carries the
+//! PCI-SIG vendor-defined protocols IDE_KM and TDISP ([`Connection::vendor`]) until
+//! [`Connection::end_session`]. [`authenticate`] is the one-shot form native CMA uses.
 //!
 //! The kernel checks what the protocol requires: the chain is well formed and each certificate
 //! is signed by the one above it, the root matches the digest the device reported, and the
@@ -112,18 +115,50 @@ pub trait DoeTransfer {
     fn transfer(&mut self, object_type: u8, request: &[u8], response: &mut [u8]) -> Result<usize>;
 }
 
-/// A requester, its buffers and the transfer it talks through.
-struct Exchange<'a, T: DoeTransfer> {
-    requester: Requester<'a, KernelCrypto>,
-    transport: &'a mut T,
+/// The SPDM connection to one device, from the requester's side: the requester state, its
+/// certificate buffer and the object buffers. The DOE transfer is passed to each call, so a
+/// connection can be kept (for its session) between calls without borrowing the device.
+pub struct Connection {
+    requester: Requester<KernelCrypto, KVVec<u8>>,
     request: KVVec<u8>,
     response: KVVec<u8>,
+    /// The responder's capability flags, once CAPABILITIES arrived.
+    responder_flags: u32,
 }
 
-impl<'a, T: DoeTransfer> Exchange<'a, T> {
-    /// Sends `req` and hands the device's answer to `check`.
-    fn run<R>(
+/// Capabilities a requester advertises when it will open a session: KEY_EXCHANGE with encrypted
+/// and authenticated secured messages.
+const SESSION_CAPS: u32 = cap::KEY_EX | cap::ENCRYPT | cap::MAC;
+
+impl Connection {
+    /// A connection that has sent nothing and offers `algorithms` (e.g. [`Supported::ALL`]);
+    /// with `session`, it advertises what a secure session needs.
+    pub fn new(algorithms: Supported, session: bool) -> Result<Self, AuthError> {
+        let config = RequesterConfig {
+            flags: cap::CHAL | cap::CERT | if session { SESSION_CAPS } else { 0 },
+            ct_exponent: 20,
+            data_transfer_size: TRANSFER_SIZE,
+            max_spdm_msg_size: TRANSFER_SIZE,
+            req_session_id: 0xffff,
+            algorithms,
+        };
+        let object_capacity = doe::HEADER_LEN + TRANSFER_SIZE as usize + 64;
+        Ok(Self {
+            requester: Requester::new(
+                KernelCrypto::new(),
+                config,
+                KVVec::from_elem(0u8, CHAIN_CAPACITY, GFP_KERNEL)?,
+            ),
+            request: KVVec::from_elem(0u8, object_capacity, GFP_KERNEL)?,
+            response: KVVec::from_elem(0u8, object_capacity, GFP_KERNEL)?,
+            responder_flags: 0,
+        })
+    }
+
+    /// Sends `req` through `transport` and hands the device's answer to `check`.
+    fn run<T: DoeTransfer, R>(
         &mut self,
+        transport: &mut T,
         req: Request<'_>,
         check: impl FnOnce(Response<'_>) -> Result<R, AuthError>,
     ) -> Result<R, AuthError> {
@@ -137,8 +172,7 @@ impl<'a, T: DoeTransfer> Exchange<'a, T> {
         let payload_len = payload.len();
         // The requester writes whole objects; the transfer adds the DOE header itself.
         let (head, body) = self.response.split_at_mut(doe::HEADER_LEN);
-        let got = self
-            .transport
+        let got = transport
             .transfer(
                 object_type,
                 &self.request[doe::HEADER_LEN..][..payload_len],
@@ -156,6 +190,148 @@ impl<'a, T: DoeTransfer> Exchange<'a, T> {
             .map_err(AuthError::from_spdm)?;
         check(response)
     }
+
+    /// Authenticates the device: on success it has proven, with a fresh nonce, that it holds
+    /// the private key of the leaf certificate of a chain that is internally consistent; the
+    /// chain and a signed measurement record are returned as evidence. Sleeps (DOE exchanges,
+    /// allocation).
+    pub fn authenticate<T: DoeTransfer>(
+        &mut self,
+        transport: &mut T,
+    ) -> Result<Authenticated, AuthError> {
+        self.run(transport, Request::GetVersion, |r| match r {
+            Response::Version => Ok(()),
+            other => unexpected(other),
+        })?;
+        let flags = self.run(transport, Request::GetCapabilities, |r| match r {
+            Response::Capabilities(flags) => Ok(flags),
+            other => unexpected(other),
+        })?;
+        self.responder_flags = flags;
+        if flags & cap::CERT == 0 || flags & cap::CHAL == 0 {
+            return Err(AuthError::Protocol(SpdmError::Negotiation(
+                "device cannot prove its identity (no CERT_CAP or CHAL_CAP)",
+            )));
+        }
+        let algorithms = self.run(transport, Request::NegotiateAlgorithms, |r| match r {
+            Response::Algorithms(a) => Ok(a),
+            other => unexpected(other),
+        })?;
+        self.run(transport, Request::GetDigests, |r| match r {
+            Response::Digests(slots) if slots & 1 != 0 => Ok(()),
+            Response::Digests(_) => Err(AuthError::Protocol(SpdmError::Negotiation(
+                "no certificate chain in slot 0",
+            ))),
+            other => unexpected(other),
+        })?;
+        let mut complete = false;
+        for _ in 0..MAX_CERTIFICATE_PORTIONS {
+            complete = self.run(transport, Request::GetCertificate, |r| match r {
+                Response::Certificate { complete } => Ok(complete),
+                other => unexpected(other),
+            })?;
+            if complete {
+                break;
+            }
+        }
+        if !complete {
+            return Err(AuthError::Protocol(SpdmError::Negotiation(
+                "certificate chain does not end",
+            )));
+        }
+        self.run(transport, Request::Challenge, |r| match r {
+            Response::ChallengeAuth => Ok(()),
+            other => unexpected(other),
+        })?;
+        let mut measurements = KVVec::new();
+        if flags & cap::MEAS_SIG != 0 {
+            self.run(
+                transport,
+                Request::GetMeasurements {
+                    operation: msg::MEAS_OP_ALL,
+                    signed: true,
+                },
+                |r| match r {
+                    Response::Measurements(m) => {
+                        measurements.extend_from_slice(m.record, GFP_KERNEL)?;
+                        Ok(())
+                    }
+                    other => unexpected(other),
+                },
+            )?;
+        }
+        let version = self.requester.spdm_version().unwrap_or(0);
+        let chain = self.requester.cert_chain().unwrap_or(&[]);
+        let mut cert_chain = KVVec::with_capacity(chain.len(), GFP_KERNEL)?;
+        cert_chain.extend_from_slice(chain, GFP_KERNEL)?;
+        Ok(Authenticated {
+            version,
+            algorithms,
+            cert_chain,
+            measurements,
+        })
+    }
+
+    /// Opens a secure session with the authenticated device (KEY_EXCHANGE, whose signature is
+    /// checked with the leaf key, then FINISH) and returns its SessionID.
+    pub fn open_session<T: DoeTransfer>(&mut self, transport: &mut T) -> Result<u32, AuthError> {
+        if self.responder_flags & SESSION_CAPS != SESSION_CAPS {
+            return Err(AuthError::Protocol(SpdmError::Negotiation(
+                "device cannot open a secure session (KEY_EX_CAP, ENCRYPT_CAP, MAC_CAP)",
+            )));
+        }
+        let session_id = self.run(transport, Request::KeyExchange, |r| match r {
+            Response::KeyExchange { session_id } => Ok(session_id),
+            other => unexpected(other),
+        })?;
+        self.run(transport, Request::Finish, |r| match r {
+            Response::Finish => Ok(()),
+            other => unexpected(other),
+        })?;
+        Ok(session_id)
+    }
+
+    /// The SessionID of the open session, if any.
+    pub fn session_id(&self) -> Option<u32> {
+        self.requester.session_id()
+    }
+
+    /// One PCI-SIG vendor-defined exchange in the session: sends `body` of `protocol`
+    /// (`tsm_proto::spdm::vendor::PROTOCOL_IDE_KM`, `PROTOCOL_TDISP`) and copies the answer's
+    /// body into `answer`, returning its length. An answer of another protocol, or longer than
+    /// `answer`, is a protocol error.
+    pub fn vendor<T: DoeTransfer>(
+        &mut self,
+        transport: &mut T,
+        protocol: u8,
+        body: &[u8],
+        answer: &mut [u8],
+    ) -> Result<usize, AuthError> {
+        self.run(transport, Request::Vendor { protocol, body }, |r| match r {
+            Response::Vendor {
+                protocol: got,
+                body,
+            } if got == protocol => {
+                let out = answer.get_mut(..body.len()).ok_or(AuthError::Protocol(
+                    SpdmError::Negotiation("vendor-defined answer too long"),
+                ))?;
+                out.copy_from_slice(body);
+                Ok(body.len())
+            }
+            Response::Vendor { .. } => Err(AuthError::Protocol(SpdmError::Negotiation(
+                "vendor-defined answer of another protocol",
+            ))),
+            other => unexpected(other),
+        })
+    }
+
+    /// Ends the session (END_SESSION); the session keys are gone either way.
+    pub fn end_session<T: DoeTransfer>(&mut self, transport: &mut T) -> Result<(), AuthError> {
+        self.run(transport, Request::EndSession, |r| match r {
+            Response::EndSession => Ok(()),
+            other => unexpected(other),
+        })
+    }
 }
 
 /// An answer of another kind than the request asked for (the requester refuses those before
@@ -167,99 +343,10 @@ fn unexpected<R>(_response: Response<'_>) -> Result<R, AuthError> {
 }
 
 /// Authenticates the device behind `transport`, offering `algorithms` (e.g.
-/// [`Supported::ALL`]).
-///
-/// On success the device has proven, with a fresh nonce, that it holds the private key of the
-/// leaf certificate of a chain that is internally consistent; the chain and a signed measurement
-/// record are returned as evidence. Sleeps (DOE exchanges, allocation).
+/// [`Supported::ALL`]); see [`Connection::authenticate`].
 pub fn authenticate<T: DoeTransfer>(
     transport: &mut T,
     algorithms: Supported,
 ) -> Result<Authenticated, AuthError> {
-    let mut chain_buf = KVVec::from_elem(0u8, CHAIN_CAPACITY, GFP_KERNEL)?;
-    let config = RequesterConfig {
-        flags: cap::CHAL | cap::CERT,
-        ct_exponent: 20,
-        data_transfer_size: TRANSFER_SIZE,
-        max_spdm_msg_size: TRANSFER_SIZE,
-        req_session_id: 0xffff,
-        algorithms,
-    };
-    let object_capacity = doe::HEADER_LEN + TRANSFER_SIZE as usize + 64;
-    let mut exchange = Exchange {
-        requester: Requester::new(KernelCrypto::new(), config, &mut chain_buf),
-        transport,
-        request: KVVec::from_elem(0u8, object_capacity, GFP_KERNEL)?,
-        response: KVVec::from_elem(0u8, object_capacity, GFP_KERNEL)?,
-    };
-
-    exchange.run(Request::GetVersion, |r| match r {
-        Response::Version => Ok(()),
-        other => unexpected(other),
-    })?;
-    let flags = exchange.run(Request::GetCapabilities, |r| match r {
-        Response::Capabilities(flags) => Ok(flags),
-        other => unexpected(other),
-    })?;
-    if flags & cap::CERT == 0 || flags & cap::CHAL == 0 {
-        return Err(AuthError::Protocol(SpdmError::Negotiation(
-            "device cannot prove its identity (no CERT_CAP or CHAL_CAP)",
-        )));
-    }
-    let algorithms = exchange.run(Request::NegotiateAlgorithms, |r| match r {
-        Response::Algorithms(a) => Ok(a),
-        other => unexpected(other),
-    })?;
-    exchange.run(Request::GetDigests, |r| match r {
-        Response::Digests(slots) if slots & 1 != 0 => Ok(()),
-        Response::Digests(_) => Err(AuthError::Protocol(SpdmError::Negotiation(
-            "no certificate chain in slot 0",
-        ))),
-        other => unexpected(other),
-    })?;
-    let mut complete = false;
-    for _ in 0..MAX_CERTIFICATE_PORTIONS {
-        complete = exchange.run(Request::GetCertificate, |r| match r {
-            Response::Certificate { complete } => Ok(complete),
-            other => unexpected(other),
-        })?;
-        if complete {
-            break;
-        }
-    }
-    if !complete {
-        return Err(AuthError::Protocol(SpdmError::Negotiation(
-            "certificate chain does not end",
-        )));
-    }
-    exchange.run(Request::Challenge, |r| match r {
-        Response::ChallengeAuth => Ok(()),
-        other => unexpected(other),
-    })?;
-    let mut measurements = KVVec::new();
-    if flags & cap::MEAS_SIG != 0 {
-        exchange.run(
-            Request::GetMeasurements {
-                operation: msg::MEAS_OP_ALL,
-                signed: true,
-            },
-            |r| match r {
-                Response::Measurements(m) => {
-                    measurements.extend_from_slice(m.record, GFP_KERNEL)?;
-                    Ok(())
-                }
-                other => unexpected(other),
-            },
-        )?;
-    }
-    let version = exchange.requester.spdm_version().unwrap_or(0);
-    let chain = exchange.requester.cert_chain().unwrap_or(&[]);
-    let mut cert_chain = KVVec::with_capacity(chain.len(), GFP_KERNEL)?;
-    cert_chain.extend_from_slice(chain, GFP_KERNEL)?;
-    Ok(Authenticated {
-        version,
-        algorithms,
-        cert_chain,
-        measurements,
-    })
+    Connection::new(algorithms, false)?.authenticate(transport)
 }

@@ -159,3 +159,98 @@ devmodel_dev() {
 	done < /devmodel/devices
 	return 1
 }
+
+# The emulated platform with its device model. tsm_emu_bus relays the DSM's
+# CMA mailbox (Endpoint function 0, or the switch's Upstream Port, both at
+# 10000:01:00.0) through $PLATFORM_MBOX to /bin/tsm-devmodel running in the
+# guest, which authenticates, keys IDE and runs TDISP for the emulated link TSM
+# and for native CMA.
+PLATFORM_DSM=/sys/bus/pci/devices/10000:01:00.0
+PLATFORM_MBOX=/dev/tsm_emu_mbox0
+PLATFORM_MODEL_PID=/tmp/platform-model.pid
+PLATFORM_MODEL_LOG=/tmp/platform-model.log
+# The chain make_initramfs generated for the platform's DSM (gen-certs): no
+# chain is generated in the guest, where that takes seconds under TCG.
+PLATFORM_CERTS=/devmodel/platform
+
+# pci_identity DEV: VENDOR:DEVICE:CLASS:REV:SSVID:SSID of DEV, as the model's
+# --pci-id takes it.
+pci_identity() {
+	printf '%04x:%04x:%06x:%02x:%04x:%04x' "$(cat "$1/vendor")" "$(cat "$1/device")" \
+		"$(cat "$1/class")" "$(cat "$1/revision")" "$(cat "$1/subsystem_vendor")" \
+		"$(cat "$1/subsystem_device")"
+}
+
+# model_holds_mailbox: waits up to 20 s until the model holds $PLATFORM_MBOX
+# open (a request nobody reads times out after 1 s).
+model_holds_mailbox() {
+	local i=0 pid
+	pid=$(cat $PLATFORM_MODEL_PID)
+	while [ $i -lt 200 ]; do
+		ls -l /proc/"$pid"/fd 2> /dev/null | grep -q "$PLATFORM_MBOX" && return 0
+		kill -0 "$pid" 2> /dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "the model does not open $PLATFORM_MBOX: $(tail -n 3 $PLATFORM_MODEL_LOG)"
+}
+
+# model_start [FAULT|--OPTION...]: the device model of the platform's DSM on
+# the relay, in the background. A word starting with -- is passed as it is
+# (--suite=p256), any other one as a --fault.
+model_start() {
+	local a args="" rid certs=
+	expect_exists $PLATFORM_MBOX || return 1
+	rid=${PLATFORM_DSM##*/}
+	rid=${rid#*:}
+	rid=$((0x${rid%%:*} << 8))
+	[ -d $PLATFORM_CERTS ] && certs="--certs $PLATFORM_CERTS"
+	for a in "$@"; do
+		case $a in
+		--*) args="$args $a"; certs=;;
+		*) args="$args --fault $a";;
+		esac
+	done
+	# shellcheck disable=SC2086 # the words have no spaces.
+	tsm-devmodel serve --device $PLATFORM_MBOX --rid $rid \
+		--pci-id "$(pci_identity $PLATFORM_DSM)" $certs -v $args \
+		> $PLATFORM_MODEL_LOG 2>&1 < /dev/null &
+	echo $! > $PLATFORM_MODEL_PID
+	model_holds_mailbox
+}
+
+# model_stop: ends the model model_start started and waits until it is gone
+# (the relay takes one opener at a time, and holds tsm_emu_bus while open).
+model_stop() {
+	local pid i=0
+	[ -f $PLATFORM_MODEL_PID ] || return 0
+	pid=$(cat $PLATFORM_MODEL_PID)
+	rm -f $PLATFORM_MODEL_PID
+	kill "$pid" 2> /dev/null
+	while kill -0 "$pid" 2> /dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	! kill -0 "$pid" 2> /dev/null || fail "device model $pid does not stop"
+}
+
+# platform_up [PARAM=VALUE...] [-- MODEL_ARG...]: loads tsm_emu_bus in relay
+# mode with the module parameters given and starts the DSM's device model with
+# the model arguments (model_start).
+platform_up() {
+	local params=""
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		params="$params $1"
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	# shellcheck disable=SC2086 # parameters have no spaces.
+	load tsm_emu_bus relay=1 $params || return 1
+	model_start "$@"
+}
+
+# platform_down: stops the model and unloads tsm_emu_bus.
+platform_down() {
+	model_stop
+	modprobe -r tsm_emu_bus
+}

@@ -33,6 +33,10 @@ mod tests;
 #[allow(dead_code)]
 mod config_space;
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+#[path = "../../virt/coco/tsm/emu/ide_keys.rs"]
+#[allow(dead_code)]
+mod ide_keys;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 #[path = "../../virt/coco/tsm/emu/ide_regs.rs"]
 #[allow(dead_code)]
 mod ide_regs;

@@ -6,7 +6,7 @@
 
 use crate::{
     mailbox::Mailbox,
-    relay::{Assembler, Oversized, Relay, HEADER_BYTES},
+    relay::{Assembler, Frame, Oversized, Relay, HEADER_BYTES},
 };
 use kernel::{prelude::*, sync::Arc};
 use tsm_proto::doe;
@@ -197,7 +197,7 @@ mod cases {
             let n = piece.min(space.len()).min(frame.len() - at);
             space[..n].copy_from_slice(&frame[at..at + n]);
             at += n;
-            if let Some(answer) = asm.advance(n).unwrap() {
+            if let Some(Frame::Answer(answer)) = asm.advance(n).unwrap() {
                 done = Some(answer.map(|b| b.len()));
             }
         }
@@ -218,7 +218,7 @@ mod cases {
         while left > 0 {
             let n = asm.space().len().min(left);
             left -= n;
-            if let Some(answer) = asm.advance(n).unwrap() {
+            if let Some(Frame::Answer(answer)) = asm.advance(n).unwrap() {
                 result = Some(answer.map(|b| b.len()));
             }
         }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Where a PCI device sits: its host bridge and Root Port, its SR-IOV virtual functions, and
-//! finding a device by name.
+//! finding a device by name; and configuration space accesses for callers that do not own the
+//! device (a TSM programming a Root Port), which [`Device::config_space`] leaves to bound
+//! drivers.
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
@@ -181,6 +183,39 @@ impl Device {
         NonNull::new(pdev).map(|p| unsafe { ARef::from_raw(p.cast()) })
     }
 
+    /// Reads the dword at `offset` of the configuration space (C `pci_read_config_dword()`).
+    ///
+    /// `EINVAL` for an unaligned or out-of-range offset, `EIO` when the access fails (the
+    /// device is gone).
+    pub fn read_config_dword(&self, offset: u16) -> Result<u32> {
+        let mut value = 0u32;
+        // SAFETY: The device is live; the PCI core serializes configuration accesses and checks
+        // `offset` against the configuration space size.
+        let ret = unsafe {
+            bindings::pci_read_config_dword(self.as_raw(), c_int::from(offset), &mut value)
+        };
+        config_result(ret, offset)?;
+        Ok(value)
+    }
+
+    /// Writes the dword at `offset` of the configuration space (C `pci_write_config_dword()`).
+    ///
+    /// `EINVAL` for an unaligned or out-of-range offset, `EIO` when the access fails.
+    pub fn write_config_dword(&self, offset: u16, value: u32) -> Result {
+        // SAFETY: As for `read_config_dword`.
+        let ret =
+            unsafe { bindings::pci_write_config_dword(self.as_raw(), c_int::from(offset), value) };
+        config_result(ret, offset)
+    }
+
+    /// The offset of the device's Designated Vendor-Specific Extended Capability of `vendor` with
+    /// DVSEC ID `id` (C `pci_find_dvsec_capability()`).
+    pub fn find_dvsec(&self, vendor: u16, id: u16) -> Option<u16> {
+        // SAFETY: The device is live.
+        let offset = unsafe { bindings::pci_find_dvsec_capability(self.as_raw(), vendor, id) };
+        u16::try_from(offset).ok().filter(|&o| o != 0)
+    }
+
     /// Whether the device advertises TEE-IO in its PCIe Device Capabilities.
     pub fn has_tee(&self) -> bool {
         // SAFETY: `devcap` is read once at enumeration and immutable afterwards.
@@ -318,4 +353,15 @@ pub fn for_each_device(reverse: bool, mut f: impl FnMut(&Device)) {
         // SAFETY: The lookup returned a referenced device.
         f(unsafe { Device::from_raw(pdev) });
     }
+}
+
+/// The result of a configuration access at `offset` that returned the PCIBIOS code `ret`.
+fn config_result(ret: c_int, offset: u16) -> Result {
+    if offset % 4 != 0 || ret == bindings::PCIBIOS_BAD_REGISTER_NUMBER as c_int {
+        return Err(EINVAL);
+    }
+    if ret != bindings::PCIBIOS_SUCCESSFUL as c_int {
+        return Err(EIO);
+    }
+    Ok(())
 }

@@ -357,7 +357,38 @@ impl<'a> IdePort<'a> {
         self.keys.get(slot.index() as usize)
     }
 
-    fn program(&mut self, target: &KeyTarget, key: &[u8; KEY_LEN]) -> u8 {
+    /// The Stream ID the port's keys belong to, while it holds any.
+    pub fn stream_id(&self) -> Option<u8> {
+        self.stream_id.filter(|_| self.programmed != 0)
+    }
+
+    /// Slots holding a key.
+    pub fn programmed_slots(&self) -> u32 {
+        self.programmed.count_ones()
+    }
+
+    /// Slots holding a key that went into use with K_SET_GO.
+    pub fn active_slots(&self) -> u32 {
+        (self.programmed & self.active).count_ones()
+    }
+
+    /// The key of the key set in use (went with K_SET_GO) for one direction and sub-stream, in
+    /// natural byte order.
+    pub fn active_key(&self, tx: bool, sub_stream: SubStream) -> Option<&[u8; KEY_LEN]> {
+        [0, 1]
+            .into_iter()
+            .map(|key_set| KeySubStream {
+                key_set,
+                tx,
+                sub_stream,
+            })
+            .find(|slot| self.active & (1 << slot.index()) != 0)
+            .and_then(|slot| self.key(slot))
+    }
+
+    /// Applies KEY_PROG: stores `key` (wire order) in the target's slot. Returns the KP_ACK
+    /// status: [`STATUS_UNSUPPORTED_VALUE`] while the port holds keys of another stream.
+    pub fn program(&mut self, target: &KeyTarget, key: &[u8; KEY_LEN]) -> u8 {
         if self.stream_id.is_some_and(|id| id != target.stream_id) && self.programmed != 0 {
             return STATUS_UNSUPPORTED_VALUE;
         }
@@ -370,7 +401,8 @@ impl<'a> IdePort<'a> {
         STATUS_OK
     }
 
-    fn go(&mut self, target: &KeyTarget) -> Result<()> {
+    /// Applies K_SET_GO: the target's key set goes into use for its slot.
+    pub fn go(&mut self, target: &KeyTarget) -> Result<()> {
         let bit = 1u16 << target.key_sub_stream.index();
         if self.stream_id != Some(target.stream_id) || self.programmed & bit == 0 {
             return Err(Error::InvalidField("K_SET_GO target"));
@@ -381,14 +413,24 @@ impl<'a> IdePort<'a> {
         Ok(())
     }
 
-    fn stop(&mut self, target: &KeyTarget) -> Result<()> {
+    /// Applies K_SET_STOP: the target's slot stops and its key is wiped.
+    pub fn stop(&mut self, target: &KeyTarget) -> Result<()> {
         if self.stream_id != Some(target.stream_id) {
             return Err(Error::InvalidField("K_SET_STOP target"));
         }
-        let bit = 1u16 << target.key_sub_stream.index();
+        let index = target.key_sub_stream.index();
+        let bit = 1u16 << index;
         self.active &= !bit;
         self.programmed &= !bit;
+        if let Some(slot) = self.keys.get_mut(index as usize) {
+            *slot = [0; KEY_LEN];
+        }
         Ok(())
+    }
+
+    /// Whether every key byte of every slot is zero (nothing left after K_SET_STOP).
+    pub fn wiped(&self) -> bool {
+        self.programmed == 0 && self.keys.iter().flatten().all(|&b| b == 0)
     }
 }
 

@@ -107,7 +107,7 @@ fn report() -> Vec<u8> {
 }
 
 struct Harness<'a> {
-    requester: Requester<'a, HostCrypto>,
+    requester: Requester<HostCrypto, &'a mut [u8]>,
     responder: Responder<'a, HostCrypto>,
     device: DeviceModel<'a>,
     request: Vec<u8>,

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Connecting a device of the emulated TDISP platform through the emulated link
-# TSM: tsm/ visibility, connect/disconnect, IDE stream accounting, the DSM of
-# each function, TDI binding, teardown by TSM unload and device removal, and
-# the errors of bad input. Both module load orders.
+# TSM: tsm/ visibility, connect/disconnect, IDE stream accounting, the IDE keys
+# at both ends of the stream, the DSM of each function, TDI binding, teardown
+# by TSM unload and device removal, rollback from every fault point, and the
+# errors of bad input. Both module load orders.
 
 BUS=tsm_emu_bus
 LINK=tsm_emu_link
@@ -14,7 +15,7 @@ CTL=/sys/devices/faux/tsm_emu_link
 NL='
 '
 
-teardown_case() { modprobe -r $LINK; modprobe -r $BUS; }
+teardown_case() { modprobe -r $LINK; platform_down; }
 
 streams() { cat $HB/available_secure_streams; }
 stream_links() { ls $HB | grep '^stream' | tr '\n' ' ' | sed 's/ $//'; }
@@ -24,12 +25,21 @@ stream_links() { ls $HB | grep '^stream' | tr '\n' ' ' | sed 's/ $//'; }
 # one Link IDE block (8 bytes) after the 12-byte header.
 EP_SEL_CTL=0x138
 RP_SEL_CTL=0x118
+# The platform's IDE key ports (drivers/virt/coco/tsm/emu/ide_keys.rs), after
+# each port's IDE capability: Control +0x0c, Status +0x10 (bit 30: no key byte
+# left), Key Status of entry 0 +0x20 (bit 31 in use, 23:16 slots in use, 15:8
+# slots holding a key, 7:0 Stream ID).
+EP_KEYS=0x174
+RP_KEYS=0x1c4
+# Stream ID 0 keyed in the 6 slots of key set 0 (PR, NPR, CPL; RX and TX), all
+# in use.
+KEYED=80060600
 
 load_both() {
 	if [ "$1" = tsm-first ]; then
-		load $LINK && load $BUS
+		load $LINK && platform_up
 	else
-		load $BUS && load $LINK
+		platform_up && load $LINK
 	fi
 }
 
@@ -43,7 +53,22 @@ expect_connected() {
 	expect_eq "$(cat $PF0/tsm/dsm)" 10000:01:00.0 "dsm of function 0" || return 1
 	expect_eq "$(cat $FN1/tsm/dsm)" 10000:01:00.0 "dsm of function 1" || return 1
 	expect_eq "$(cat $PF0/authenticated)" tsm0 "authenticated" || return 1
-	expect_eq "$(cat $FN1/authenticated)" tsm0 "authenticated of function 1"
+	expect_eq "$(cat $FN1/authenticated)" tsm0 "authenticated of function 1" || return 1
+	expect_keyed $PF0 $EP_KEYS Endpoint || return 1
+	expect_keyed $RP $RP_KEYS "Root Port"
+}
+
+# expect_keyed DEV KEY_PORT WHAT: the port holds the stream's keys, in use.
+expect_keyed() {
+	expect_eq "$(cfg_read "$1" $(($2 + 0x20)))" $KEYED "$3 key status"
+}
+
+# expect_wiped DEV KEY_PORT WHAT: no key slot in use and no key byte left.
+expect_wiped() {
+	local status
+	status=$(cfg_read "$1" $(($2 + 0x10)))
+	[ $((0x$status & 0x40000000)) -ne 0 ] || fail "$3 key port status $status: keys left" || return 1
+	expect_eq "$(cfg_read "$1" $(($2 + 0x20)))" 00000000 "$3 key status"
 }
 
 # Nothing of a connection is left: no context, all streams back, no links.
@@ -56,7 +81,9 @@ expect_disconnected() {
 	expect_eq "$(stream_links)" "" "stream links" || return 1
 	expect_absent $FN1/tsm || return 1
 	expect_stream_idle $PF0 $EP_SEL_CTL Endpoint || return 1
-	expect_stream_idle $RP $RP_SEL_CTL "Root Port"
+	expect_stream_idle $RP $RP_SEL_CTL "Root Port" || return 1
+	expect_wiped $PF0 $EP_KEYS Endpoint || return 1
+	expect_wiped $RP $RP_KEYS "Root Port"
 }
 
 # expect_stream_idle DEV CTL_OFFSET WHAT: enable bit clear, state Insecure.
@@ -78,17 +105,14 @@ connect_flow() {
 	connect || return 1
 	expect_connected || return 1
 	expect_write $PF0/tsm/disconnect tsm0 OK || return 1
-	expect_eq "$(cat $PF0/tsm/connect)" "" "connect after disconnect" || return 1
-	expect_eq "$(streams)" 4 "streams after disconnect" || return 1
-	expect_eq "$(stream_links)" "" "stream links after disconnect" || return 1
-	expect_absent $FN1/tsm
+	expect_disconnected
 }
 
 case_connect_bus_first() { connect_flow bus-first; }
 case_connect_tsm_first() { connect_flow tsm-first; }
 
 case_tsm_dir_follows_link_tsm() {
-	load $BUS || return 1
+	platform_up || return 1
 	expect_absent $PF0/tsm || return 1
 	expect_absent $PF0/authenticated || return 1
 	load $LINK || return 1
@@ -196,9 +220,9 @@ case_unload_bus_while_connected() {
 	load_both bus-first || return 1
 	connect || return 1
 	expect_write $CTL/bind 10000:01:00.0 OK || return 1
-	unload $BUS || return 1
+	platform_down || return 1
 	expect_absent $PF0 || return 1
-	load $BUS || return 1
+	platform_up || return 1
 	expect_eq "$(cat $PF0/tsm/connect)" "" "connect after bus reload" || return 1
 	connect || return 1
 	expect_connected
@@ -294,10 +318,75 @@ fault_rolls_back() {
 }
 
 case_fail_at_doe() { fault_rolls_back doe; }
+case_fail_at_session() { fault_rolls_back session; }
 case_fail_at_stream_alloc() { fault_rolls_back stream_alloc; }
 case_fail_at_stream_register() { fault_rolls_back stream_register; }
 case_fail_at_stream_setup() { fault_rolls_back stream_setup; }
+# The device holds its keys, the Root Port none yet.
+case_fail_at_key_prog() { fault_rolls_back key_prog; }
+# Both ends hold their keys, none in use.
+case_fail_at_key_set_go() { fault_rolls_back key_set_go; }
+# Both ends have their keys in use.
 case_fail_at_stream_enable() { fault_rolls_back stream_enable; }
+
+# corrupt_rolls_back DEV KEY_PORT: a bit of the next key DEV is given flips
+# (the key port's Corrupt Next Key control): the keys differ, the end that is
+# enabled first reads Insecure with "IDE Fail Message received", the IDE
+# library refuses the stream (ENXIO), and the connect rolls back. The next
+# connect, with intact keys, succeeds.
+corrupt_rolls_back() {
+	load_both bus-first || return 1
+	cfg_write "$1" $(($2 + 0x0c)) 0x100
+	dmesg -c > /dev/null
+	expect_write $PF0/tsm/connect tsm0 ENXIO || return 1
+	dmesg | grep -q "Endpoint stream enable failed: ENXIO" ||
+		fail "no refused stream enable in the log: $(dmesg | tail -n 3)" || return 1
+	expect_disconnected || return 1
+	connect || return 1
+	expect_connected
+}
+
+case_corrupt_root_port_key() { corrupt_rolls_back $RP $RP_KEYS; }
+case_corrupt_device_key() { corrupt_rolls_back $PF0 $EP_KEYS; }
+
+# Secure needs matching keys in use at both ends: stopping one of the Root
+# Port's keys behind the TSM's back (a K_SET_STOP through its key port) turns
+# both ends Insecure, with "IDE Fail Message received".
+case_secure_needs_both_keys() {
+	load_both bus-first || return 1
+	connect || return 1
+	# K_SET_STOP (ObjectID 5) of stream 0, key set 0, RX, PR; 7 bytes.
+	cfg_write $RP $((RP_KEYS + 0x0c)) 2
+	cfg_write $RP $((RP_KEYS + 0x14)) 0x00000005
+	cfg_write $RP $((RP_KEYS + 0x14)) 0x00000000
+	cfg_write $RP $((RP_KEYS + 0x0c)) 0x00070001
+	expect_eq "$(cfg_read $RP $((RP_KEYS + 0x10)))" 80000000 "key port status" || return 1
+	expect_eq "$(cfg_read $PF0 $((EP_SEL_CTL + 4)))" 80000000 "Endpoint stream status" || return 1
+	expect_eq "$(cfg_read $RP $((RP_SEL_CTL + 4)))" 80000000 "Root Port stream status" || return 1
+	expect_write $PF0/tsm/disconnect tsm0 OK || return 1
+	expect_disconnected
+}
+
+# model_fault_rolls_back ERRNO FAULT: the device model injects FAULT into its
+# first SPDM connection; the connect fails with ERRNO and rolls back (the
+# device wipes the keys of a session it lost); the next connect succeeds.
+model_fault_rolls_back() {
+	load $LINK && platform_up -- "$2" || return 1
+	expect_write $PF0/tsm/connect tsm0 "$1" || return 1
+	expect_disconnected || return 1
+	connect || return 1
+	expect_connected
+}
+
+# The session fails: KEY_EXCHANGE answered with an SPDM ERROR.
+case_device_refuses_the_session() { model_fault_rolls_back EPROTO 'error-response@key-exchange*1'; }
+# IDE_KM refused: every vendor-defined request answered with an SPDM ERROR.
+case_device_refuses_ide_km() { model_fault_rolls_back EPROTO 'error-response@vendor*1'; }
+# The device drops the session after FINISH, QUERY and its six KEY_PROGs: the
+# first K_SET_GO gets no answer (DOE timeout).
+case_device_drops_the_session() { model_fault_rolls_back EIO 'drop-session-after=8*1'; }
+# A vendor-defined answer never comes (DOE timeout).
+case_device_times_out_in_ide_km() { model_fault_rolls_back EIO 'no-answer@vendor*1'; }
 
 case_busy_tsm() {
 	load_both bus-first || return 1

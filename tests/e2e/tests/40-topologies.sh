@@ -18,12 +18,12 @@ CTL=/sys/devices/faux/tsm_emu_link
 teardown_case() {
 	[ -e $PF0/sriov_numvfs ] && echo 0 > $PF0/sriov_numvfs
 	modprobe -r $LINK
-	modprobe -r $BUS
+	platform_down
 }
 
 # load_vfs N: the platform with N VFs, function 0 bound to pci-pf-stub.
 load_vfs() {
-	load $BUS vfs="$1" || return 1
+	platform_up vfs="$1" || return 1
 	expect_write $PF0/driver_override pci-pf-stub OK || return 1
 	expect_write /sys/bus/pci/drivers_probe 10000:01:00.0 OK || return 1
 	expect_eq "$(basename "$(readlink $PF0/driver)")" pci-pf-stub "driver of function 0" || return 1
@@ -150,7 +150,7 @@ EP1=/sys/bus/pci/devices/10000:04:00.0
 HB=/sys/devices/faux/tsm_emu_bus/pci10000:00
 
 case_switch_enumerates() {
-	load $BUS switch=2 || return 1
+	platform_up switch=2 || return 1
 	expect_eq "$(cat $USP/class)" 0x060400 "upstream port class" || return 1
 	expect_eq "$(cat $DSP1/class)" 0x060400 "downstream port class" || return 1
 	expect_eq "$(cat $EP0/device)" 0x0006 "endpoint 0" || return 1
@@ -168,7 +168,7 @@ USP_C_SKIP="7.3's Upstream Port DSM disconnect trips lockdep (pci_bus_sem vs DSM
 
 case_switch_upstream_port_connects() {
 	only_on_core rs "$USP_C_SKIP" || return 0
-	load $BUS switch=2 && load $LINK || return 1
+	platform_up switch=2 && load $LINK || return 1
 	expect_eq "$(cat $USP/tsm/connect)" "" "connect before" || return 1
 	expect_absent $EP0/tsm || return 1
 	expect_write $USP/tsm/connect tsm0 OK || return 1
@@ -190,7 +190,7 @@ case_switch_upstream_port_connects() {
 
 case_unload_tsm_with_switch_connected() {
 	only_on_core rs "$USP_C_SKIP" || return 0
-	load $BUS switch=2 && load $LINK || return 1
+	platform_up switch=2 && load $LINK || return 1
 	expect_write $USP/tsm/connect tsm0 OK || return 1
 	expect_write $CTL/bind 10000:03:00.0 OK || return 1
 	dmesg -c > /dev/null

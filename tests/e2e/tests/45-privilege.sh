@@ -11,7 +11,7 @@ CTL=/sys/devices/faux/tsm_emu_link
 BUSCTL=/sys/devices/faux/tsm_emu_bus
 NOBODY=65534
 
-teardown_case() { modprobe -r $LINK; modprobe -r $BUS; }
+teardown_case() { modprobe -r $LINK; platform_down; }
 
 # An unprivileged account for su: the initramfs has no user database.
 add_nobody() {
@@ -66,7 +66,7 @@ unprivileged_writes_change_nothing() {
 case_unprivileged_writers_are_refused() {
 	add_nobody
 	expect_eq "$(su -s /bin/sh nobody -c 'id -u')" $NOBODY "uid of the test account" || return 1
-	load $BUS && load $LINK || return 1
+	platform_up && load $LINK || return 1
 	unprivileged_writes_change_nothing || return 1
 	expect_write $PF0/tsm/connect tsm0 OK || return 1
 	expect_write $CTL/bind 10000:01:00.1 OK || return 1

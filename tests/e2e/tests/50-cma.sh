@@ -18,7 +18,7 @@ PF0=/sys/bus/pci/devices/10000:01:00.0
 # them with the faults of tests/e2e/devmodels).
 GOOD=$(devmodel_dev good)
 
-teardown_case() { modprobe -r $LINK; modprobe -r $BUS; modprobe -r $CMA; }
+teardown_case() { modprobe -r $LINK; platform_down; modprobe -r $CMA; }
 
 # The function is present (the boot added the NVMe functions and their models).
 need_nvme() {
@@ -158,21 +158,4 @@ case_cma_first_owns_the_session() {
 	# Free again: the platform TSM is asked, and declines a device it does not manage.
 	expect_write "$FN/tsm/connect" "$link" ENXIO || return 1
 	expect_clean "$FN"
-}
-
-# The platform TSM first: CMA cannot take the DSM's mailbox until it disconnects.
-case_platform_tsm_first_owns_the_session() {
-	local cma link
-	load $BUS && load $LINK && load $CMA || return 1
-	cma=$(tsm_of $CMA) link=$(tsm_of $LINK)
-	expect_write $PF0/tsm/connect "$link" OK || return 1
-	expect_write $PF0/tsm/connect "$cma" EBUSY || return 1
-	expect_eq "$(cat $PF0/tsm/connect)" "$link" "connect" || return 1
-	expect_write $PF0/tsm/disconnect "$link" OK || return 1
-	# Swapped: CMA now drives the mailbox; the emulated function's mailbox model
-	# answers GET_VERSION only, so CMA refuses it as a protocol failure.
-	expect_write $PF0/tsm/connect "$cma" EPROTO || return 1
-	expect_eq "$(cat $PF0/tsm/connect)" "" "connect after the refusal" || return 1
-	expect_write $PF0/tsm/connect "$link" OK || return 1
-	expect_write $PF0/tsm/disconnect "$link" OK
 }

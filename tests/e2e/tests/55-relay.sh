@@ -14,73 +14,21 @@
 CMA=pci_cma
 BUS=tsm_emu_bus
 LINK=tsm_emu_link
-PF0=/sys/bus/pci/devices/10000:01:00.0
-MBOX=/dev/tsm_emu_mbox0
-# The Endpoint's identity for the model's leaf certificate (VENDOR:DEVICE:
-# CLASS:REV:SSVID:SSID, drivers/virt/coco/tsm/emu/platform.rs).
-PCI_ID=fffe:0002:120000:01:0000:0000
+PF0=$PLATFORM_DSM
+MBOX=$PLATFORM_MBOX
 # DOE Status of function 0's mailbox (DOE capability at 0x100).
 DOE_STATUS=0x10c
-MODEL_PID=/tmp/relay-model.pid
-MODEL_LOG=/tmp/relay-model.log
 
 teardown_case() {
-	stop_model
+	model_stop
 	modprobe -r $LINK
 	modprobe -r $CMA
 	modprobe -r $BUS
 }
 
-# model_has_relay_open: waits up to 20 s until the model holds $MBOX open (it
-# makes its certificate chain first).
-model_has_relay_open() {
-	local i=0 pid
-	pid=$(cat $MODEL_PID)
-	while [ $i -lt 200 ]; do
-		ls -l /proc/"$pid"/fd 2> /dev/null | grep -q "$MBOX" && return 0
-		kill -0 "$pid" 2> /dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "the model does not open $MBOX: $(tail -n 3 $MODEL_LOG)"
-}
-
-# start_model [FAULT...]: the device model on the relay, in the background,
-# once it holds the relay open.
-start_model() {
-	local f bus args=""
-	bus=${PF0##*/}
-	bus=${bus#*:}
-	bus=${bus%%:*}
-	for f in "$@"; do args="$args --fault $f"; done
-	# shellcheck disable=SC2086 # FAULTs are words without spaces.
-	tsm-devmodel serve --device $MBOX --rid $((0x$bus << 8)) --pci-id $PCI_ID -v $args \
-		> $MODEL_LOG 2>&1 < /dev/null &
-	echo $! > $MODEL_PID
-	# A request nobody reads times out after 1 s: let the model come up first.
-	model_has_relay_open
-}
-
-# stop_model: ends the model start_model started and waits until it is gone
-# (the relay takes one opener at a time).
-stop_model() {
-	local pid i=0
-	[ -f $MODEL_PID ] || return 0
-	pid=$(cat $MODEL_PID)
-	rm -f $MODEL_PID
-	kill "$pid" 2> /dev/null
-	while kill -0 "$pid" 2> /dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	! kill -0 "$pid" 2> /dev/null || fail "device model $pid does not stop"
-}
-
 # The relay and the model are up: the platform in relay mode and CMA loaded.
 setup_relay() {
-	load $BUS relay=1 && load $CMA || return 1
-	expect_exists $MBOX || return 1
-	start_model "$@"
+	platform_up -- "$@" && load $CMA
 }
 
 # expect_clean: no connection left (connect, authenticated empty) and the
@@ -132,7 +80,7 @@ case_relay_holds_the_module_while_open() {
 	setup_relay || return 1
 	modprobe -r $CMA || return 1
 	modprobe -r $BUS 2> /dev/null && fail "tsm_emu_bus unloaded under an open relay" && return 1
-	stop_model || return 1
+	model_stop || return 1
 	unload $BUS || return 1
 	expect_absent $MBOX
 }
@@ -141,7 +89,7 @@ case_relay_cma_authenticates() {
 	setup_relay || return 1
 	expect_cma_connects || return 1
 	dmesg | grep -q "${PF0##*/}: CMA: authenticated" || fail "no authentication in the log" || return 1
-	grep -q "CHALLENGE" $MODEL_LOG || fail "the model saw no CHALLENGE: $(tail -n 5 $MODEL_LOG)"
+	grep -q "CHALLENGE" $PLATFORM_MODEL_LOG || fail "the model saw no CHALLENGE: $(tail -n 5 $PLATFORM_MODEL_LOG)"
 }
 
 case_relay_refuses_a_corrupt_signature() { fault_then_ok EKEYREJECTED 'corrupt-signature@challenge*1'; }
@@ -157,7 +105,7 @@ case_relay_times_out_without_a_model() {
 	load $BUS relay=1 && load $CMA || return 1
 	expect_write $PF0/tsm/connect "$(tsm_of $CMA)" EIO || return 1
 	expect_clean || return 1
-	start_model
+	model_start
 	expect_cma_connects
 }
 

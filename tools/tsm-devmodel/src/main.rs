@@ -199,7 +199,7 @@ fn serve(s: Serve) -> Result<()> {
         transport::serve_listener(&profile, &listener, s.once)?;
     } else if let Some(path) = &s.endpoint.device {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
-        transport::serve(&profile, &mut Framed::new(file))?;
+        transport::serve_relay(&profile, &mut Framed::new(file))?;
     } else {
         transport::serve(&profile, &mut Framed::new(Stdio::new()))?;
     }

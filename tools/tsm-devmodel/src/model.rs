@@ -12,7 +12,7 @@ use std::thread;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use tsm_proto::doe;
-use tsm_proto::ide_km::IdeKmResponder;
+use tsm_proto::ide_km::{self, IdeKmResponder};
 use tsm_proto::spdm::crypto::{AsymAlgo, HashAlgo, Supported};
 use tsm_proto::spdm::msg::MeasurementBlock;
 use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
@@ -336,6 +336,10 @@ pub struct Device<'a> {
     rng: ChaCha20Rng,
     /// Answer vendor-defined requests with this SPDM error.
     vendor_error: Option<u8>,
+    /// IDE_KM objects applied to the port (KEY_PROG, K_SET_GO, K_SET_STOP) since the transport
+    /// last took them, for a platform that mirrors the device's keys
+    /// ([`crate::transport::serve_relay`]).
+    pub applied_ide_km: Vec<Vec<u8>>,
     verbose: bool,
 }
 
@@ -356,6 +360,12 @@ impl VendorHandler for Device<'_> {
                 self.ide
                     .handle(request, response)
                     .map_err(|_| error_code::INVALID_REQUEST)?;
+                if matches!(
+                    request.first().copied(),
+                    Some(ide_km::KEY_PROG | ide_km::K_SET_GO | ide_km::K_SET_STOP)
+                ) {
+                    self.applied_ide_km.push(request.to_vec());
+                }
                 let after = self.ide.stream_keyed();
                 if self.verbose && before != after {
                     eprintln!(
@@ -382,6 +392,51 @@ impl VendorHandler for Device<'_> {
         }
         // Losing the SPDM session is an asynchronous TDI fault.
         self.tdisp.tdi.fault();
+        // Keys programmed through a session do not outlive it.
+        self.wipe_keys();
+    }
+}
+
+impl Device<'_> {
+    /// Stops and wipes every key slot of the IDE port, recording each K_SET_STOP applied in
+    /// [`Device::applied_ide_km`].
+    fn wipe_keys(&mut self) {
+        let Some(stream_id) = self.ide.port(0).and_then(|p| p.stream_id()) else {
+            return;
+        };
+        let slots = (0..2u8).flat_map(|key_set| {
+            [false, true].into_iter().flat_map(move |tx| {
+                ide_km::SUB_STREAMS
+                    .into_iter()
+                    .map(move |sub_stream| ide_km::KeySubStream {
+                        key_set,
+                        tx,
+                        sub_stream,
+                    })
+            })
+        });
+        for slot in slots {
+            if self.ide.key(slot).is_none() {
+                continue;
+            }
+            let stop = ide_km::Message::KSetStop(ide_km::KeyTarget {
+                stream_id,
+                key_sub_stream: slot,
+                port_index: 0,
+            });
+            let mut buf = [0u8; 16];
+            let Ok(len) = encode_into(&mut buf, |w| stop.write(w)) else {
+                continue;
+            };
+            let object = buf[..len].to_vec();
+            let mut answer = [0u8; 16];
+            if self.ide.handle(&object, &mut Writer::new(&mut answer)).is_ok() {
+                self.applied_ide_km.push(object);
+            }
+        }
+        if self.verbose {
+            eprintln!("tsm-devmodel: IDE keys of stream {stream_id} wiped");
+        }
     }
 }
 
@@ -458,6 +513,7 @@ impl<'a> Model<'a> {
                 None => crypto::rng(None),
             },
             vendor_error: None,
+            applied_ide_km: Vec::new(),
             verbose: config.verbose,
         };
         Self {

@@ -24,6 +24,10 @@ pub const COMMAND_SHUTDOWN: u32 = 0xFFFE;
 pub const COMMAND_UNKNOWN: u32 = 0xFFFF;
 /// Connectivity test; the model echoes the payload.
 pub const COMMAND_TEST: u32 = 0xDEAD;
+/// To the emulated platform's relay only (a tsm-rs extension): an IDE_KM object the device
+/// applied to its IDE port, sent before the answer that acknowledges it, so that the platform's
+/// IDE registers hold the device's keys.
+pub const COMMAND_DEVICE_IDE_KM: u32 = 0x8001;
 
 /// Transport type: MCTP (not served).
 pub const TRANSPORT_MCTP: u32 = 0x01;
@@ -209,6 +213,20 @@ pub enum Ended {
 /// Serves one device over `transport` until the peer closes or shuts down.
 /// The device starts in its reset state.
 pub fn serve<T: Transport>(profile: &Profile, transport: &mut T) -> io::Result<Ended> {
+    serve_device(profile, transport, false)
+}
+
+/// [`serve`] for the emulated platform's relay (`/dev/tsm_emu_mbox0`): each IDE_KM object the
+/// device applies also goes to the platform ([`COMMAND_DEVICE_IDE_KM`]).
+pub fn serve_relay<T: Transport>(profile: &Profile, transport: &mut T) -> io::Result<Ended> {
+    serve_device(profile, transport, true)
+}
+
+fn serve_device<T: Transport>(
+    profile: &Profile,
+    transport: &mut T,
+    mirror_ide_km: bool,
+) -> io::Result<Ended> {
     let blocks = profile.measurement_blocks();
     let mut model = Model::new(profile, &blocks);
     loop {
@@ -219,6 +237,15 @@ pub fn serve<T: Transport>(profile: &Profile, transport: &mut T) -> io::Result<E
             COMMAND_NORMAL if frame.transport == TRANSPORT_PCI_DOE => {
                 let mut request = frame.payload;
                 let answer = model.handle(&mut request).unwrap_or_default();
+                for object in std::mem::take(&mut model.device.applied_ide_km) {
+                    if mirror_ide_km {
+                        transport.send(&Frame {
+                            command: COMMAND_DEVICE_IDE_KM,
+                            transport: TRANSPORT_PCI_DOE,
+                            payload: object,
+                        })?;
+                    }
+                }
                 transport.send(&Frame::doe(answer))?;
             }
             COMMAND_TEST => transport.send(&frame)?,

@@ -27,6 +27,8 @@
 //! gave a HeartbeatPeriod, which [`Requester::heartbeat_period`] reports so
 //! the caller can schedule heartbeats.
 
+use core::ops::DerefMut;
+
 use super::super::doe;
 use super::crypto::{ct_eq, hash_all, Algorithms, Digest, HashAlgo, SpdmCrypto, Supported};
 use super::msg::{self, Header};
@@ -206,7 +208,7 @@ const MAX_KEPT_REQUEST: usize = 192;
 const CERT_PORTION: usize = 0x400;
 
 /// The SPDM requester.
-pub struct Requester<'c, C: SpdmCrypto> {
+pub struct Requester<C: SpdmCrypto, B: DerefMut<Target = [u8]>> {
     crypto: C,
     config: RequesterConfig,
     state: Connection,
@@ -221,7 +223,7 @@ pub struct Requester<'c, C: SpdmCrypto> {
     m1: C::Hash,
     l1: C::Hash,
     /// Storage for the responder's certificate chain.
-    cert_buf: &'c mut [u8],
+    cert_buf: B,
     cert_len: usize,
     /// Total chain size once the first CERTIFICATE told it.
     cert_total: Option<usize>,
@@ -235,9 +237,10 @@ pub struct Requester<'c, C: SpdmCrypto> {
     versions: Versions,
 }
 
-impl<'c, C: SpdmCrypto> Requester<'c, C> {
-    /// A requester that has sent nothing; `cert_buf` receives the chain.
-    pub fn new(crypto: C, config: RequesterConfig, cert_buf: &'c mut [u8]) -> Self {
+impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
+    /// A requester that has sent nothing; `cert_buf` (a slice, or a buffer that owns one)
+    /// receives the chain.
+    pub fn new(crypto: C, config: RequesterConfig, cert_buf: B) -> Self {
         // Placeholders until ALGORITHMS names the hash.
         let placeholder = crypto.supported().strongest_hash();
         let vca = crypto.hash_new(placeholder.unwrap_or(HashAlgo::Sha384));

@@ -58,7 +58,7 @@ const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
 
 /// A requester talking to the model over a framed stream.
 pub struct Host<T: Read + Write> {
-    pub requester: Requester<'static, ModelCrypto>,
+    pub requester: Requester<ModelCrypto, Vec<u8>>,
     pub link: Framed<T>,
     request: Vec<u8>,
 }
@@ -76,8 +76,7 @@ impl<T: Read + Write> Host<T> {
         if let Some(root) = root {
             crypto.hooks.trusted_root = Some(root);
         }
-        // The requester borrows its certificate buffer; tests may leak it.
-        let cert_buf: &'static mut [u8] = Box::leak(vec![0u8; 0x4000].into_boxed_slice());
+        let cert_buf = vec![0u8; 0x4000];
         Self {
             requester: Requester::new(
                 crypto,

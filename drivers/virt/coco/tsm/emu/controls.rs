@@ -26,7 +26,7 @@ use kernel::{
 pub(crate) enum Step {
     /// No injected failure.
     None = 0,
-    /// Before the SPDM exchange over DOE.
+    /// Before the SPDM exchanges over DOE.
     Doe = 1,
     /// Before the IDE stream is allocated.
     StreamAlloc = 2,
@@ -34,21 +34,30 @@ pub(crate) enum Step {
     StreamRegister = 3,
     /// Before the Endpoint and Root Port are set up.
     StreamSetup = 4,
-    /// Before the stream is enabled.
+    /// Before the stream is enabled (the keys are in use at both ends).
     StreamEnable = 5,
+    /// After authentication, before KEY_EXCHANGE.
+    Session = 6,
+    /// After the device's KEY_PROGs, before the Root Port's.
+    KeyProg = 7,
+    /// After every KEY_PROG, before K_SET_GO.
+    KeySetGo = 8,
 }
 
 static FAIL_AT: Atomic<u32> = Atomic::new(Step::None as u32);
 static BUSY: Atomic<bool> = Atomic::new(false);
 
 impl Step {
-    const NAMES: [(&'static [u8], Step); 6] = [
+    const NAMES: [(&'static [u8], Step); 9] = [
         (b"none", Step::None),
         (b"doe", Step::Doe),
         (b"stream_alloc", Step::StreamAlloc),
         (b"stream_register", Step::StreamRegister),
         (b"stream_setup", Step::StreamSetup),
         (b"stream_enable", Step::StreamEnable),
+        (b"session", Step::Session),
+        (b"key_prog", Step::KeyProg),
+        (b"key_set_go", Step::KeySetGo),
     ];
 
     /// Fails with `EIO` if a failure is injected at this step.

@@ -3,10 +3,10 @@
 //! The IDE extended capability (PCIe r6.x section 7.9.26) of a port: Link IDE register blocks
 //! for each traffic class, then Selective IDE Stream register blocks.
 //!
-//! Control and association registers are plain read/write registers. A stream's state follows
-//! its enable bit: a Link or Selective IDE Stream Status register reports Secure while the
-//! stream's Control register has Enable set, and Insecure otherwise. (Key programming over
-//! IDE_KM is not modelled; the kernel's IDE library only checks this state after enabling.)
+//! Control and association registers are plain read/write registers. A Link or Selective IDE
+//! Stream Status register is computed when read, from the stream's Control register and the
+//! keys both ends of the stream hold ([`crate::ide_keys`]): Secure only while Enable is set and
+//! the keys match.
 
 use crate::config_space::ConfigSpace;
 use kernel::uapi;
@@ -49,11 +49,6 @@ impl IdeCapability {
     /// Bytes the capability occupies.
     pub(crate) fn size(&self) -> u16 {
         self.sel_block(self.sel_streams) - self.offset
-    }
-
-    /// Whether `offset` falls in the capability.
-    pub(crate) fn contains(&self, offset: u16) -> bool {
-        (self.offset..self.offset + self.size()).contains(&offset)
     }
 
     /// Writes the capability into `cfg`, chained to the extended capability at `next`.
@@ -103,32 +98,27 @@ impl IdeCapability {
         }
     }
 
-    /// Updates the stream states after a write to the capability.
-    pub(crate) fn update_states(&self, cfg: &mut ConfigSpace) {
-        let state = |ctl: u32, enable: u32| {
-            if ctl & enable != 0 {
-                uapi::PCI_IDE_SEL_STS_STATE_SECURE
-            } else {
-                uapi::PCI_IDE_SEL_STS_STATE_INSECURE
-            }
-        };
-        for tc in 0..self.link_tcs {
+    /// The Control register of the stream whose Status register is the dword at `offset`, if
+    /// it is one.
+    pub(crate) fn status_to_control(&self, offset: u16) -> Option<u16> {
+        let dword = offset & !3;
+        // CAST: register offsets below 0x100.
+        let link = (0..self.link_tcs).map(|tc| {
             let block = self.link_block(tc);
-            let ctl = cfg.read(block + uapi::PCI_IDE_LINK_CTL_0 as u16, 4);
-            cfg.set(
+            (
                 block + uapi::PCI_IDE_LINK_STS_0 as u16,
-                4,
-                state(ctl, uapi::PCI_IDE_LINK_CTL_EN),
-            );
-        }
-        for stream in 0..self.sel_streams {
+                block + uapi::PCI_IDE_LINK_CTL_0 as u16,
+            )
+        });
+        let selective = (0..self.sel_streams).map(|stream| {
             let block = self.sel_block(stream);
-            let ctl = cfg.read(block + uapi::PCI_IDE_SEL_CTL as u16, 4);
-            cfg.set(
+            (
                 block + uapi::PCI_IDE_SEL_STS as u16,
-                4,
-                state(ctl, uapi::PCI_IDE_SEL_CTL_EN),
-            );
-        }
+                block + uapi::PCI_IDE_SEL_CTL as u16,
+            )
+        });
+        link.chain(selective)
+            .find(|&(status, _)| status == dword)
+            .map(|(_, control)| control)
     }
 }

@@ -5,11 +5,13 @@
 //!
 //! * Root Port `00:01.0`: PCI-to-PCI bridge header with a non-prefetchable and a 64-bit
 //!   prefetchable window, PCIe capability (Root Port), IDE capability (Link IDE and Selective
-//!   IDE Streams, two address association blocks each).
+//!   IDE Streams, two address association blocks each), and the key port through which the
+//!   platform firmware programs its IDE keys ([`crate::ide_keys`]).
 //! * Endpoint function 0 (the DSM): a 64-bit prefetchable memory BAR 0, PCIe capability
 //!   (Endpoint, TEE-IO supported in Device Capabilities), a DOE mailbox answering Discovery,
 //!   CMA and secured CMA (or, given a [`Relay`], relaying CMA to a device model in user space),
-//!   and an IDE capability (Selective IDE Streams).
+//!   an IDE capability (Selective IDE Streams) and a key port ([`crate::ide_keys`]; its keys
+//!   come from the device model through the relay).
 //! * Endpoint functions 1..: plain TDIs with a PCIe capability that advertises TEE-IO.
 //! * With [`Options::vfs`] above 0, Endpoint function 0 also has an SR-IOV capability: TotalVFs
 //!   and InitialVFs [`Options::vfs`], First VF Offset [`VF_OFFSET`] and VF Stride 1 (the VFs are
@@ -35,6 +37,7 @@
 
 use crate::{
     config_space::{self, ConfigSpace},
+    ide_keys::{self, KeyPort, PortKeys, KEY_PORT_SIZE},
     ide_regs::IdeCapability,
     mailbox::{self, Mailbox, VersionResponder},
     relay::Relay,
@@ -77,11 +80,42 @@ const fn reg(offset: u32) -> u16 {
     offset as u16
 }
 
+/// Where the keys of an IDE port are kept.
+enum Keys {
+    /// In the model: the Root Port's, and a DSM's without a device model.
+    Own(KBox<PortKeys>),
+    /// With the relay: the DSM's keys, which its device model programs.
+    Relayed(Arc<Relay>),
+}
+
+impl Keys {
+    fn with<R>(&self, f: impl FnOnce(&PortKeys) -> R) -> R {
+        match self {
+            Keys::Own(keys) => f(keys),
+            Keys::Relayed(relay) => relay.with_device_keys(|keys| f(keys)),
+        }
+    }
+
+    fn with_mut<R>(&mut self, f: impl FnOnce(&mut PortKeys) -> R) -> R {
+        match self {
+            Keys::Own(keys) => f(keys),
+            Keys::Relayed(relay) => relay.with_device_keys(f),
+        }
+    }
+}
+
+/// An IDE port: its key port and its keys.
+struct IdeKeys {
+    port: KeyPort,
+    keys: Keys,
+}
+
 /// One emulated function.
 struct Function {
     cfg: KBox<ConfigSpace>,
     doe: Option<(u16, Mailbox)>,
     ide: Option<IdeCapability>,
+    key_port: Option<IdeKeys>,
 }
 
 impl Function {
@@ -136,6 +170,7 @@ impl Function {
             cfg,
             doe: None,
             ide: None,
+            key_port: None,
         })
     }
 
@@ -187,8 +222,13 @@ impl Function {
             sel_streams: 4,
             assoc: 2,
         };
-        ide.install(cfg, 0);
+        let key_port = key_port_offset(ide);
+        ide.install(cfg, key_port);
         f.ide = Some(ide);
+        f.key_port = Some(IdeKeys {
+            port: KeyPort::install(&mut f.cfg, key_port, 0, true),
+            keys: Keys::Own(PortKeys::new()?),
+        });
         Ok(f)
     }
 
@@ -241,8 +281,18 @@ impl Function {
             sel_streams: 2,
             assoc: 1,
         };
-        ide.install(&mut self.cfg, if vfs > 0 { sriov_offset(ide) } else { 0 });
+        let key_port = key_port_offset(ide);
+        ide.install(&mut self.cfg, key_port);
         self.ide = Some(ide);
+        self.key_port = Some(IdeKeys {
+            port: KeyPort::install(
+                &mut self.cfg,
+                key_port,
+                if vfs > 0 { sriov_offset(ide) } else { 0 },
+                false,
+            ),
+            keys: Keys::Own(PortKeys::new()?),
+        });
         Ok(ide)
     }
 
@@ -286,14 +336,14 @@ impl Function {
     fn read(&mut self, offset: u16, size: u8) -> u32 {
         if let Some((base, mailbox)) = &mut self.doe {
             if mailbox::REGS.contains(&offset.wrapping_sub(*base)) {
-                // Sub-dword reads see the matching bytes of the register.
-                let shift = 8 * u32::from(offset % 4);
-                let value = mailbox.read((offset - *base) & !3) >> shift;
-                return if size == 4 {
-                    value
-                } else {
-                    value & ((1 << (8 * u32::from(size))) - 1)
-                };
+                return sub_dword(mailbox.read((offset - *base) & !3), offset, size);
+            }
+        }
+        if let Some(ide) = &self.key_port {
+            if ide.port.contains(offset) {
+                let reg = (offset - ide.port.offset) & !3;
+                let value = ide.keys.with(|keys| ide.port.read(&self.cfg, keys, reg));
+                return sub_dword(value, offset, size);
             }
         }
         self.cfg.read(offset, size)
@@ -309,18 +359,73 @@ impl Function {
                 return;
             }
         }
-        self.cfg.write(offset, size, value);
-        if let Some(ide) = &self.ide {
-            if ide.contains(offset) {
-                ide.update_states(&mut self.cfg);
+        if let Some(ide) = &mut self.key_port {
+            if ide.port.contains(offset) {
+                // So are the key port's.
+                if size == 4 {
+                    let reg = offset - ide.port.offset;
+                    let (port, cfg) = (&mut ide.port, &mut self.cfg);
+                    ide.keys
+                        .with_mut(|keys| port.write(cfg, keys, reg, value));
+                }
+                return;
             }
+        }
+        self.cfg.write(offset, size, value);
+    }
+
+    /// The state a Link or Selective IDE Stream Status register of this port reads when its
+    /// stream's Control register is `control` and `partners` are the IDE ports at the other end
+    /// of its streams: Secure while enabled with matching keys at both ends, else Insecure, with
+    /// "IDE Fail Message received" when enabled.
+    fn stream_status<'a>(
+        &self,
+        control: u32,
+        mut partners: impl Iterator<Item = &'a Function>,
+    ) -> u32 {
+        // Enable is bit 0 and the Stream ID bits 31:24 in both kinds of Control register.
+        if control & uapi::PCI_IDE_SEL_CTL_EN == 0 {
+            return uapi::PCI_IDE_SEL_STS_STATE_INSECURE;
+        }
+        // CAST: bits 31:24.
+        let stream_id = (control >> 24) as u8;
+        let secure = self.key_port.as_ref().is_some_and(|local| {
+            local.keys.with(|local| {
+                partners.any(|partner| {
+                    partner.key_port.as_ref().is_some_and(|p| {
+                        p.keys
+                            .with(|remote| ide_keys::keys_match(local, remote, stream_id))
+                    })
+                })
+            })
+        });
+        if secure {
+            uapi::PCI_IDE_SEL_STS_STATE_SECURE
+        } else {
+            uapi::PCI_IDE_SEL_STS_STATE_INSECURE | uapi::PCI_IDE_SEL_STS_IDE_FAIL
         }
     }
 }
 
-/// Offset of the SR-IOV capability of Endpoint function 0: after its IDE capability.
-fn sriov_offset(ide: IdeCapability) -> u16 {
+/// The `size` bytes at `offset` of the dword register whose value is `value` (sub-dword reads
+/// see the matching bytes).
+fn sub_dword(value: u32, offset: u16, size: u8) -> u32 {
+    let value = value >> (8 * u32::from(offset % 4));
+    if size == 4 {
+        value
+    } else {
+        value & ((1 << (8 * u32::from(size))) - 1)
+    }
+}
+
+/// Offset of a port's key port: after its IDE capability.
+fn key_port_offset(ide: IdeCapability) -> u16 {
     (ide.offset + ide.size() + 3) & !3
+}
+
+/// Offset of Endpoint function 0's SR-IOV capability: after its key port.
+fn sriov_offset(ide: IdeCapability) -> u16 {
+    key_port_offset(ide) + KEY_PORT_SIZE
 }
 
 /// Writes an SR-IOV capability offering `vfs` VFs at `offset` of `cfg`, last in the list.
@@ -400,6 +505,36 @@ impl Hierarchy {
         (vf < self.enabled_vfs())
             .then(|| self.vfs.get_mut(vf))
             .flatten()
+    }
+
+    /// The IDE ports: the Root Port, then each DSM-capable function (Endpoint function 0, the
+    /// switch's Upstream Port, the Endpoint below the first Downstream Port).
+    fn ide_ports(&self) -> impl Iterator<Item = &Function> {
+        let switch = self.switch.as_ref();
+        [
+            Some(&self.root_port),
+            self.endpoint.first(),
+            switch.map(|s| &s.upstream),
+            switch
+                .and_then(|s| s.downstream.first())
+                .and_then(|d| d.endpoint.first()),
+        ]
+        .into_iter()
+        .flatten()
+            .filter(|f| f.key_port.is_some())
+    }
+
+    /// The value of the IDE Stream Status register at `offset` of `port`, an IDE port whose
+    /// stream Control register there is `control`: the Root Port's streams end at the DSMs, the
+    /// DSMs' at the Root Port.
+    fn stream_status(&self, port: *const Function, control: u32) -> Option<u32> {
+        let local = self.ide_ports().find(|f| core::ptr::eq(*f, port))?;
+        let root: *const Function = &self.root_port;
+        let local_is_root = core::ptr::eq(local, root);
+        let partners = self
+            .ide_ports()
+            .filter(move |f| core::ptr::eq(*f, root) != local_is_root);
+        Some(local.stream_status(control, partners))
     }
 
     /// VFs that answer configuration requests: NumVFs (at most TotalVFs) while VF Enable is set.
@@ -545,8 +680,14 @@ impl Platform {
                 Some(switch) => Some(&mut switch.upstream),
                 None => hierarchy.endpoint.first_mut(),
             };
-            if let Some((_, mailbox)) = dsm.and_then(|f| f.doe.as_mut()) {
-                *mailbox = Mailbox::relayed(relay)?;
+            if let Some(dsm) = dsm {
+                // The device model answers the DSM's CMA objects and programs its IDE keys.
+                if let Some(ide) = dsm.key_port.as_mut() {
+                    ide.keys = Keys::Relayed(relay.clone());
+                }
+                if let Some((_, mailbox)) = dsm.doe.as_mut() {
+                    *mailbox = Mailbox::relayed(relay)?;
+                }
             }
         }
         Ok(try_pin_init!(Self {
@@ -559,11 +700,16 @@ impl ConfigOps for Platform {
     fn read(&self, bus: u8, devfn: u8, offset: u16, size: u8) -> Option<u32> {
         let mut hierarchy = self.hierarchy.lock();
         let function = hierarchy.route(bus, devfn)?;
-        Some(if config_space::valid_access(offset, size) {
-            function.read(offset, size)
-        } else {
-            !0
-        })
+        if !config_space::valid_access(offset, size) {
+            return Some(!0);
+        }
+        let Some(control) = function.ide.and_then(|ide| ide.status_to_control(offset)) else {
+            return Some(function.read(offset, size));
+        };
+        let control = function.cfg.read(control, 4);
+        let port: *const Function = function;
+        let status = hierarchy.stream_status(port, control)?;
+        Some(sub_dword(status, offset, size))
     }
 
     fn write(&self, bus: u8, devfn: u8, offset: u16, size: u8, value: u32) -> bool {

@@ -15,6 +15,12 @@
 //! DOE timeout aborts it. A response larger than the mailbox holds ([`OBJECT_BYTES`]) sets the
 //! mailbox's Error bit.
 //!
+//! One more command goes from the model to the relay, a tsm-rs extension QEMU does not have:
+//! [`COMMAND_DEVICE_IDE_KM`] carries an IDE_KM object (KEY_PROG, K_SET_GO, K_SET_STOP) the device
+//! applied to its own IDE port, and the relay applies it to the DSM's keys ([`crate::ide_keys`]),
+//! from which its IDE Stream Status registers are computed. The model sends it before the answer
+//! to the request that carried the object.
+//!
 //! The mailbox side ([`Relay::submit`], [`Relay::take_response`], [`Relay::abort`],
 //! [`Relay::close`]) runs in atomic context, inside a configuration access under the PCI
 //! core's raw `pci_lock`: the state is behind a raw spinlock, the buffers are allocated up
@@ -26,7 +32,7 @@
 //! later for it is discarded, and a request frame the model had read only in part makes the
 //! model's next read fail with `ECANCELED` (the rest of that frame is gone).
 
-use crate::mailbox::OBJECT_BYTES;
+use crate::{ide_keys::PortKeys, mailbox::OBJECT_BYTES};
 use kernel::{
     prelude::*,
     sync::{new_raw_spinlock_irq, Arc, Completion, RawSpinLockIrq},
@@ -34,6 +40,9 @@ use kernel::{
 
 /// Command of a request or of its answer (QEMU's `SPDM_SOCKET_COMMAND_NORMAL`).
 pub(crate) const COMMAND_NORMAL: u32 = 0x0001;
+/// Command of a frame from the model carrying an IDE_KM object the device applied to its IDE port
+/// (tsm-rs extension).
+pub(crate) const COMMAND_DEVICE_IDE_KM: u32 = 0x8001;
 /// Transport type of DOE objects (QEMU's `SPDM_SOCKET_TRANSPORT_TYPE_PCI_DOE`).
 pub(crate) const TRANSPORT_PCI_DOE: u32 = 0x0002;
 /// Bytes of a frame header: command, transport type, payload size.
@@ -91,6 +100,8 @@ struct Channel {
     open: bool,
     /// The mailbox is gone: every read fails.
     closed: bool,
+    /// The keys the device model programmed into the DSM's IDE port.
+    device_keys: KBox<PortKeys>,
 }
 
 impl Channel {
@@ -131,6 +142,7 @@ impl Relay {
             torn: false,
             open: false,
             closed: false,
+            device_keys: PortKeys::new()?,
         };
         Arc::pin_init(
             pin_init!(Self {
@@ -204,6 +216,11 @@ impl Relay {
             ch.phase = Phase::Idle;
         }
         self.doorbell.complete_all();
+    }
+
+    /// Runs `f` on the keys the device model programmed (any context).
+    pub(crate) fn with_device_keys<R>(&self, f: impl FnOnce(&mut PortKeys) -> R) -> R {
+        f(&mut self.channel.lock().device_keys)
     }
 
     // The device model's side: process context.
@@ -308,6 +325,14 @@ impl Relay {
     }
 }
 
+/// A frame from the model.
+pub(crate) enum Frame<'a> {
+    /// The answer to the pending request.
+    Answer(Result<&'a [u8], Oversized>),
+    /// An IDE_KM object the device applied to its IDE port.
+    DeviceIdeKm(&'a [u8]),
+}
+
 /// The model answered with an object larger than the mailbox holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Oversized;
@@ -318,6 +343,8 @@ pub(crate) struct Assembler {
     header: [u8; HEADER_BYTES],
     /// Bytes of the current frame received so far.
     have: usize,
+    /// Command of the current frame, once the header is complete.
+    command: u32,
     /// Payload size, once the header is complete.
     size: usize,
     payload: KBox<[u8; OBJECT_BYTES]>,
@@ -328,6 +355,7 @@ impl Assembler {
         Ok(Self {
             header: [0; HEADER_BYTES],
             have: 0,
+            command: COMMAND_NORMAL,
             size: 0,
             payload: KBox::init(pin_init::init_zeroed(), GFP_KERNEL)?,
         })
@@ -348,16 +376,19 @@ impl Assembler {
         }
     }
 
-    /// `n` bytes were written to [`Assembler::space`]. Returns the frame's payload when it is
-    /// complete; `EINVAL` for a header other than a normal DOE frame (the frame is dropped).
-    pub(crate) fn advance(&mut self, n: usize) -> Result<Option<Result<&[u8], Oversized>>> {
+    /// `n` bytes were written to [`Assembler::space`]. Returns the frame when it is complete;
+    /// `EINVAL` for a header other than a DOE answer or IDE_KM frame (the frame is dropped).
+    pub(crate) fn advance(&mut self, n: usize) -> Result<Option<Frame<'_>>> {
         self.have += n;
         if self.have == HEADER_BYTES {
             let word = |i: usize| {
                 let b = &self.header[4 * i..4 * i + 4];
                 u32::from_be_bytes([b[0], b[1], b[2], b[3]])
             };
-            if word(0) != COMMAND_NORMAL || word(1) != TRANSPORT_PCI_DOE {
+            self.command = word(0);
+            if !matches!(self.command, COMMAND_NORMAL | COMMAND_DEVICE_IDE_KM)
+                || word(1) != TRANSPORT_PCI_DOE
+            {
                 self.have = 0;
                 return Err(EINVAL);
             }
@@ -367,10 +398,16 @@ impl Assembler {
             return Ok(None);
         }
         self.have = 0;
-        Ok(Some(if self.size <= OBJECT_BYTES {
+        let payload = if self.size <= OBJECT_BYTES {
             Ok(&self.payload[..self.size])
         } else {
             Err(Oversized)
+        };
+        Ok(Some(match (self.command, payload) {
+            (COMMAND_DEVICE_IDE_KM, Ok(object)) => Frame::DeviceIdeKm(object),
+            // An IDE_KM object is small: an oversized one is malformed.
+            (COMMAND_DEVICE_IDE_KM, Err(Oversized)) => return Err(EINVAL),
+            (_, answer) => Frame::Answer(answer),
         }))
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! There is no `poll()`, and `O_NONBLOCK` does not apply: a reader always waits.
 
-use crate::relay::{Assembler, Relay, FRAME_BYTES};
+use crate::relay::{Assembler, Frame, Relay, FRAME_BYTES};
 use kernel::{
     fs::{File, Kiocb},
     iov::{IovIterDest, IovIterSource},
@@ -120,8 +120,12 @@ impl MiscDevice for RelayFile {
                 return if total == 0 { Err(EFAULT) } else { Ok(total) };
             }
             total += n;
-            if let Some(answer) = assembler.advance(n)? {
-                me.relay.respond(answer);
+            match assembler.advance(n)? {
+                Some(Frame::Answer(answer)) => me.relay.respond(answer),
+                Some(Frame::DeviceIdeKm(object)) => {
+                    me.relay.with_device_keys(|keys| keys.apply(object));
+                }
+                None => {}
             }
         }
         Ok(total)

@@ -26,6 +26,7 @@ use kernel::{
 };
 
 mod config_space;
+mod ide_keys;
 mod ide_regs;
 mod mailbox;
 mod platform;

@@ -2,18 +2,26 @@
 
 //! Emulated link TSM backend.
 //!
-//! Registers a link TSM below a faux device named `tsm_emu_link`. It manages the functions of the
-//! emulated TDISP platform (`tsm_emu_bus`) only, and declines every other device:
+//! Registers a link TSM below a faux device named `tsm_emu_link`. It plays the platform firmware
+//! of the emulated TDISP platform (`tsm_emu_bus`) and manages that platform's functions only,
+//! declining every other device:
 //!
-//! * `connect` authenticates function 0 (the DSM) over its CMA DOE mailbox (SPDM GET_VERSION;
-//!   the platform's device model answers SPDM 1.2), then establishes a Selective IDE Stream
-//!   between the Endpoint and its Root Port with the kernel's IDE library. Any failure undoes
-//!   the steps already taken, in reverse order. A switch Upstream Port DSM is only
-//!   authenticated: the kernel's IDE library (`pci_ide_stream_alloc()`) serves Endpoints, so it
-//!   gets no stream.
-//! * `disconnect` releases the stream.
+//! * `connect` authenticates the DSM over its CMA DOE mailbox as native CMA does (the platform
+//!   relays the mailbox to the device model in user space), opens a secure SPDM session
+//!   (KEY_EXCHANGE, FINISH), then sets up a Selective IDE Stream between an Endpoint and its Root
+//!   Port: the stream is allocated and set up with the kernel's IDE library, fresh keys for
+//!   every sub-stream (PR, NPR, CPL) in both directions go to the device over IDE_KM in the
+//!   session (QUERY, KEY_PROG, K_SET_GO) and to the Root Port through the platform's key port,
+//!   and the stream is enabled, which the IDE library accepts only when both ends report Secure,
+//!   that is when their keys match. Any failure undoes the steps already taken, in reverse order:
+//!   keys stopped and wiped at both ends, stream released, session ended. A switch Upstream Port
+//!   DSM gets the session but no stream: the kernel's IDE library (`pci_ide_stream_alloc()`)
+//!   serves Endpoints only.
+//! * `disconnect` stops the keys at both ends (K_SET_STOP), releases the stream and ends the
+//!   session (END_SESSION).
 //! * `bind`, `unbind` and `guest_req` keep a TDI record, log, and echo guest requests.
 //!
+//! Each DOE exchange takes `doe_latency_ms` longer, for measurements with a firmware latency.
 //! Linux 7.3 has no VFIO/KVM caller of bind, unbind and guest requests, so the faux device carries
 //! test controls for them and for fault injection
 //! (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_link`).
@@ -26,9 +34,15 @@ use kernel::{
     },
     prelude::*,
     sync::{new_mutex, Mutex},
+    time::{delay::fsleep, Delta},
     tsm::{self, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
 };
-use tsm_proto::{doe, spdm, wire};
+use tsm_proto::{
+    ide_km::{self, KeySubStream, KeyTarget, Message as IdeKm, IFV_LEN, KEY_LEN, SUB_STREAMS},
+    spdm::{crypto::Supported, vendor::PROTOCOL_IDE_KM},
+    wire,
+};
+use tsm_spdm::{AuthError, Authenticated, Connection, DoeTransfer};
 
 mod controls;
 
@@ -40,6 +54,12 @@ module! {
     authors: ["tsm-rs developers"],
     description: "Emulated link TSM backend for tsm-rs tests and demo",
     license: "GPL",
+    params: {
+        doe_latency_ms: u32 {
+            default: 0,
+            description: "Firmware latency added to each DOE exchange, in milliseconds",
+        },
+    },
 }
 
 struct EmuLinkModule {
@@ -62,6 +82,17 @@ impl kernel::Module for EmuLinkModule {
 /// Name of the faux device that provides the emulated platform's host bridge.
 const PLATFORM: &CStr = c"tsm_emu_bus";
 
+/// The platform's key port: vendor and DVSEC ID (`drivers/virt/coco/tsm/emu/ide_keys.rs`).
+const KEY_PORT_VENDOR: u16 = 0xfffe;
+const KEY_PORT_DVSEC_ID: u16 = 0x0001;
+/// Key port registers: Control (bit 0 Submit, bit 1 Reset, bits 23:16 object length), Status
+/// (bits 7:0 result), Data.
+const KEY_PORT_CONTROL: u16 = 0x0c;
+const KEY_PORT_STATUS: u16 = 0x10;
+const KEY_PORT_DATA: u16 = 0x14;
+const KEY_PORT_SUBMIT: u32 = 1 << 0;
+const KEY_PORT_RESET: u32 = 1 << 1;
+
 /// Whether `pdev` belongs to the emulated platform.
 pub(crate) fn on_platform(pdev: &pci::Device) -> bool {
     pdev.host_bridge()
@@ -71,10 +102,20 @@ pub(crate) fn on_platform(pdev: &pci::Device) -> bool {
 
 /// What the backend keeps for a managed function.
 enum Function {
-    /// Function 0, the DSM, with its IDE stream while connected.
-    Dsm(Pin<KBox<Mutex<Option<Stream>>>>),
+    /// Function 0, the DSM, with its link while connected.
+    Dsm(Pin<KBox<Mutex<Option<Link>>>>),
     /// Another function of a connected DSM.
     SubFunction,
+}
+
+/// What the firmware keeps for a connected DSM.
+struct Link {
+    /// The SPDM connection with its secure session.
+    spdm: Connection,
+    /// What authentication showed (the evidence issue's producer reads it).
+    _evidence: Authenticated,
+    /// An Endpoint's keyed Selective IDE Stream.
+    stream: Option<Stream>,
 }
 
 /// A TDI bound to a VM.
@@ -82,27 +123,259 @@ struct Tdi {
     tdi_id: u32,
 }
 
+/// DOE exchanges with the DSM through the PCI/TSM core, after the firmware latency.
+struct Firmware<'a>(&'a pci::Device);
+
+impl DoeTransfer for Firmware<'_> {
+    fn transfer(&mut self, object_type: u8, request: &[u8], response: &mut [u8]) -> Result<usize> {
+        let latency = module_parameters::doe_latency_ms.value();
+        if latency > 0 {
+            fsleep(Delta::from_millis(latency.into()));
+        }
+        tsm::doe_transfer(self.0, object_type, request, response)
+    }
+}
+
+fn errno(e: AuthError) -> Error {
+    e.errno()
+}
+
+/// `result`, with a failure logged against `pdev` as the failure of `what`.
+fn logged<T>(pdev: &pci::Device, what: &str, result: Result<T>) -> Result<T> {
+    if let Err(e) = &result {
+        dev_warn!(pdev.as_ref(), "{} failed: {:?}\n", what, e);
+    }
+    result
+}
+
+/// The keys of one stream: per sub-stream, the key and IFV of traffic towards the Endpoint
+/// (the Root Port transmits, the Endpoint receives) and towards the Root Port.
+struct StreamKeys {
+    down: [([u8; KEY_LEN], [u8; IFV_LEN]); 3],
+    up: [([u8; KEY_LEN], [u8; IFV_LEN]); 3],
+}
+
+impl Drop for StreamKeys {
+    fn drop(&mut self) {
+        // Key material does not outlive its programming.
+        for (key, ifv) in [&mut self.down, &mut self.up].into_iter().flatten() {
+            key.fill(0);
+            ifv.fill(0);
+        }
+    }
+}
+
+impl StreamKeys {
+    fn generate() -> Result<KBox<Self>> {
+        let mut keys = KBox::new(
+            Self {
+                down: [([0; KEY_LEN], [0; IFV_LEN]); 3],
+                up: [([0; KEY_LEN], [0; IFV_LEN]); 3],
+            },
+            GFP_KERNEL,
+        )?;
+        let fresh = &mut *keys;
+        for (key, ifv) in [&mut fresh.down, &mut fresh.up].into_iter().flatten() {
+            kernel::crypto::random_bytes(key);
+            kernel::crypto::random_bytes(ifv);
+        }
+        Ok(keys)
+    }
+
+    /// The key and IFV a port uses for `sub_stream` in direction `tx` (from its own view);
+    /// `endpoint`: whether the port is the Endpoint.
+    fn for_port(&self, endpoint: bool, tx: bool, index: usize) -> &([u8; KEY_LEN], [u8; IFV_LEN]) {
+        // The Endpoint transmits upstream; the Root Port downstream.
+        if tx == endpoint {
+            &self.up[index]
+        } else {
+            &self.down[index]
+        }
+    }
+}
+
+/// The six key slots of key set 0 of `stream_id`: (target, sub-stream index).
+fn key_slots(stream_id: u8) -> impl Iterator<Item = (KeyTarget, usize)> {
+    [false, true].into_iter().flat_map(move |tx| {
+        SUB_STREAMS
+            .into_iter()
+            .enumerate()
+            .map(move |(index, sub_stream)| {
+                (
+                    KeyTarget {
+                        stream_id,
+                        key_sub_stream: KeySubStream {
+                            key_set: 0,
+                            tx,
+                            sub_stream,
+                        },
+                        port_index: 0,
+                    },
+                    index,
+                )
+            })
+    })
+}
+
+/// Encodes `message` into `buf` and returns the object.
+fn encode<'b>(message: &IdeKm<'_>, buf: &'b mut [u8; 64]) -> Result<&'b [u8]> {
+    let mut w = wire::Writer::new(buf);
+    message.write(&mut w).map_err(|_| EINVAL)?;
+    let len = w.len();
+    Ok(&buf[..len])
+}
+
+/// One end of a stream that takes IDE_KM objects.
+trait KeyPort {
+    /// Sends one IDE_KM object and returns the answer's status: KP_ACK's, 0 for K_GOSTOP_ACK.
+    fn send(&mut self, message: &IdeKm<'_>) -> Result<u8>;
+}
+
+/// The device, over IDE_KM in the secure session.
+struct DeviceKeys<'a, 'b> {
+    spdm: &'a mut Connection,
+    doe: &'a mut Firmware<'b>,
+}
+
+impl KeyPort for DeviceKeys<'_, '_> {
+    fn send(&mut self, message: &IdeKm<'_>) -> Result<u8> {
+        let mut buf = [0u8; 64];
+        let object = encode(message, &mut buf)?;
+        let mut answer = [0u8; 64];
+        let len = self
+            .spdm
+            .vendor(self.doe, PROTOCOL_IDE_KM, object, &mut answer)
+            .map_err(errno)?;
+        match IdeKm::decode(&answer[..len]).map_err(|_| EPROTO)? {
+            IdeKm::KpAck { status, .. } => Ok(status),
+            IdeKm::KGoStopAck(_) => Ok(ide_km::STATUS_OK),
+            IdeKm::QueryResp { .. } => Ok(ide_km::STATUS_OK),
+            _ => Err(EPROTO),
+        }
+    }
+}
+
+/// The Root Port, through the platform's key port in its configuration space.
+struct RootPortKeys<'a> {
+    port: &'a pci::Device,
+    offset: u16,
+}
+
+impl KeyPort for RootPortKeys<'_> {
+    fn send(&mut self, message: &IdeKm<'_>) -> Result<u8> {
+        let mut buf = [0u8; 64];
+        let object = encode(message, &mut buf)?;
+        let at = |reg: u16| self.offset + reg;
+        self.port
+            .write_config_dword(at(KEY_PORT_CONTROL), KEY_PORT_RESET)?;
+        for dword in object.chunks(4) {
+            let mut bytes = [0u8; 4];
+            bytes[..dword.len()].copy_from_slice(dword);
+            self.port
+                .write_config_dword(at(KEY_PORT_DATA), u32::from_le_bytes(bytes))?;
+        }
+        // CAST: IDE_KM objects are shorter than 64 bytes.
+        let length = (object.len() as u32) << 16;
+        self.port
+            .write_config_dword(at(KEY_PORT_CONTROL), KEY_PORT_SUBMIT | length)?;
+        // CAST: the status is bits 7:0.
+        Ok(self.port.read_config_dword(at(KEY_PORT_STATUS))? as u8)
+    }
+}
+
+/// Programs key set 0 of `stream_id` into `port` (the Endpoint if `endpoint`) and, after
+/// `go_step`'s check, puts it into use.
+fn program_keys(
+    port: &mut dyn KeyPort,
+    endpoint: bool,
+    stream_id: u8,
+    keys: &StreamKeys,
+) -> Result {
+    for (target, index) in key_slots(stream_id) {
+        let (key, ifv) = keys.for_port(endpoint, target.key_sub_stream.tx, index);
+        let key = ide_km::key_to_wire(key);
+        let ifv = ide_km::ifv_to_wire(ifv);
+        let status = port.send(&IdeKm::KeyProg {
+            target,
+            key: &key,
+            ifv: &ifv,
+        })?;
+        if status != ide_km::STATUS_OK {
+            return Err(EIO);
+        }
+    }
+    Ok(())
+}
+
+/// Puts key set 0 of `stream_id` into use at `port`.
+fn go_keys(port: &mut dyn KeyPort, stream_id: u8) -> Result {
+    for (target, _) in key_slots(stream_id) {
+        if port.send(&IdeKm::KSetGo(target))? != ide_km::STATUS_OK {
+            return Err(EIO);
+        }
+    }
+    Ok(())
+}
+
+/// Stops and wipes every key slot of `stream_id` at `port`. A port that fails to answer is not
+/// asked again (a device that lost the session wipes its keys itself).
+fn stop_keys(port: &mut dyn KeyPort, stream_id: u8) -> Result {
+    for (target, _) in key_slots(stream_id) {
+        port.send(&IdeKm::KSetStop(target))?;
+    }
+    Ok(())
+}
+
 struct EmuLink;
 
 impl EmuLink {
-    /// Checks that the DSM speaks SPDM 1.2 over its CMA mailbox.
-    fn authenticate(pdev: &pci::Device) -> Result {
-        let mut request = [0u8; 4];
-        spdm::msg::GetVersion
-            .write(&mut wire::Writer::new(&mut request))
-            .map_err(|_| EINVAL)?;
-        let mut response = [0u8; 64];
-        let len = tsm::doe_transfer(pdev, doe::TYPE_CMA, &request, &mut response)?;
-        let version = spdm::msg::Version::read(&mut wire::Reader::new(&response[..len]))
-            .map_err(|_| EPROTO)?;
-        if !version.versions().any(|v| v == spdm::VERSION_12) {
-            return Err(EPROTO);
-        }
-        Ok(())
+    /// The Root Port's key port.
+    fn root_port_keys(pdev: &pci::Device) -> Result<RootPortKeys<'_>> {
+        let port = pdev.root_port().ok_or(ENODEV)?;
+        let offset = port
+            .find_dvsec(KEY_PORT_VENDOR, KEY_PORT_DVSEC_ID)
+            .ok_or(ENODEV)?;
+        Ok(RootPortKeys { port, offset })
     }
 
-    /// Establishes the Selective IDE Stream of the Endpoint `pdev`.
-    fn establish_stream(pdev: &pci::Device) -> Result<Stream> {
+    /// Keys the stream `stream_id` of the Endpoint `pdev` at both ends and puts the keys into
+    /// use. On failure no key is left at either end (as far as the device answers).
+    fn key_stream(
+        pdev: &pci::Device,
+        spdm: &mut Connection,
+        doe: &mut Firmware<'_>,
+        stream_id: u8,
+    ) -> Result {
+        let mut root_port = logged(pdev, "Root Port key port", Self::root_port_keys(pdev))?;
+        let keys = StreamKeys::generate()?;
+        let mut device = DeviceKeys { spdm, doe };
+        let result = (|| {
+            // QUERY: the device's IDE port answers (a QUERY_RESP is all that is checked).
+            let query = device.send(&IdeKm::Query { port_index: 0 });
+            logged(pdev, "IDE_KM QUERY", query)?;
+            let device_keys = program_keys(&mut device, true, stream_id, &keys);
+            logged(pdev, "KEY_PROG (device)", device_keys)?;
+            Step::KeyProg.check()?;
+            let root_port_keys = program_keys(&mut root_port, false, stream_id, &keys);
+            logged(pdev, "KEY_PROG (Root Port)", root_port_keys)?;
+            Step::KeySetGo.check()?;
+            logged(pdev, "K_SET_GO (device)", go_keys(&mut device, stream_id))?;
+            logged(pdev, "K_SET_GO (Root Port)", go_keys(&mut root_port, stream_id))
+        })();
+        if result.is_err() {
+            // Best effort: the failure being reported is the first one.
+            let _ = stop_keys(&mut device, stream_id);
+            let _ = stop_keys(&mut root_port, stream_id);
+        }
+        result
+    }
+
+    /// Establishes the keyed Selective IDE Stream of the Endpoint `pdev`.
+    fn establish_stream(
+        pdev: &pci::Device,
+        spdm: &mut Connection,
+        doe: &mut Firmware<'_>,
+    ) -> Result<Stream> {
         Step::StreamAlloc.check()?;
         let mut stream = Stream::alloc(pdev)?;
         Step::StreamRegister.check()?;
@@ -112,10 +385,71 @@ impl EmuLink {
         Step::StreamSetup.check()?;
         stream.setup(Partner::Endpoint)?;
         stream.setup(Partner::RootPort)?;
-        Step::StreamEnable.check()?;
-        stream.enable(Partner::Endpoint)?;
-        stream.enable(Partner::RootPort)?;
+        let stream_id = stream.stream_id().ok_or(EINVAL)?;
+        Self::key_stream(pdev, spdm, doe, stream_id)?;
+        let enabled = (|| {
+            Step::StreamEnable.check()?;
+            // The IDE library refuses an end that does not report Secure.
+            logged(pdev, "Endpoint stream enable", stream.enable(Partner::Endpoint))?;
+            logged(pdev, "Root Port stream enable", stream.enable(Partner::RootPort))
+        })();
+        if let Err(e) = enabled {
+            let _ = Self::unkey_stream(pdev, spdm, doe, stream_id);
+            return Err(e);
+        }
         Ok(stream)
+    }
+
+    /// Stops and wipes the keys of `stream_id` at both ends.
+    fn unkey_stream(
+        pdev: &pci::Device,
+        spdm: &mut Connection,
+        doe: &mut Firmware<'_>,
+        stream_id: u8,
+    ) -> Result {
+        let device = stop_keys(&mut DeviceKeys { spdm, doe }, stream_id);
+        let root_port = Self::root_port_keys(pdev).and_then(|mut rp| stop_keys(&mut rp, stream_id));
+        device.and(root_port)
+    }
+
+    /// Ends the session of `spdm`, logging a device that does not answer.
+    fn end_session(pdev: &pci::Device, spdm: &mut Connection, doe: &mut Firmware<'_>) {
+        if let Err(e) = spdm.end_session(doe) {
+            dev_warn!(pdev.as_ref(), "END_SESSION failed: {:?}\n", e.errno());
+        }
+    }
+
+    /// Authenticates the DSM, opens the session and, for an Endpoint, establishes its stream.
+    fn connect_link(pdev: &pci::Device) -> Result<Link> {
+        let mut doe = Firmware(pdev);
+        Step::Doe.check()?;
+        let mut spdm = Connection::new(Supported::ALL, true).map_err(errno)?;
+        let evidence = spdm.authenticate(&mut doe).map_err(errno)?;
+        Step::Session.check()?;
+        let session = spdm.open_session(&mut doe).map_err(errno)?;
+        dev_info!(
+            pdev.as_ref(),
+            "SPDM {}.{} session {:#010x} established\n",
+            evidence.version >> 4,
+            evidence.version & 0xf,
+            session
+        );
+        let stream = if pdev.is_upstream_port() {
+            None
+        } else {
+            match Self::establish_stream(pdev, &mut spdm, &mut doe) {
+                Ok(stream) => Some(stream),
+                Err(e) => {
+                    Self::end_session(pdev, &mut spdm, &mut doe);
+                    return Err(e);
+                }
+            }
+        };
+        Ok(Link {
+            spdm,
+            _evidence: evidence,
+            stream,
+        })
     }
 }
 
@@ -136,40 +470,50 @@ impl LinkTsm for EmuLink {
     }
 
     fn connect(pdev: &pci::Device, function: &Function) -> Result {
-        let Function::Dsm(stream) = function else {
+        let Function::Dsm(link) = function else {
             return Err(ENXIO);
         };
         controls::check_busy()?;
-        Step::Doe.check()?;
-        Self::authenticate(pdev)?;
-        if pdev.is_upstream_port() {
+        let established = Self::connect_link(pdev)?;
+        match &established.stream {
+            Some(stream) => dev_info!(
+                pdev.as_ref(),
+                "connected: IDE stream{}.{}.{}, Stream ID {}, 12 keys programmed, Secure\n",
+                stream.host_bridge_stream(),
+                stream.stream_index(Partner::RootPort),
+                stream.stream_index(Partner::Endpoint),
+                // A registered stream has an ID; 255 is the reserved "no stream" ID.
+                stream.stream_id().unwrap_or(u8::MAX)
+            ),
             // The kernel's IDE library sets up streams to Endpoints only.
-            dev_info!(
+            None => dev_info!(
                 pdev.as_ref(),
                 "connected: switch upstream port, no IDE stream\n"
-            );
-            return Ok(());
+            ),
         }
-        let established = Self::establish_stream(pdev)?;
-        dev_info!(
-            pdev.as_ref(),
-            "connected: IDE stream{}.{}.{}, Stream ID {}\n",
-            established.host_bridge_stream(),
-            established.stream_index(Partner::RootPort),
-            established.stream_index(Partner::Endpoint),
-            // A registered stream has an ID; 255 is the reserved "no stream" ID.
-            established.stream_id().unwrap_or(u8::MAX)
-        );
-        *stream.lock() = Some(established);
+        *link.lock() = Some(established);
         Ok(())
     }
 
     fn disconnect(pdev: &pci::Device, function: &Function) {
-        if let Function::Dsm(stream) = function {
+        let Function::Dsm(link) = function else {
+            return;
+        };
+        let Some(mut link) = link.lock().take() else {
+            return;
+        };
+        let mut doe = Firmware(pdev);
+        if let Some(stream) = link.stream.take() {
+            if let Some(stream_id) = stream.stream_id() {
+                if let Err(e) = Self::unkey_stream(pdev, &mut link.spdm, &mut doe, stream_id) {
+                    dev_warn!(pdev.as_ref(), "stopping the IDE keys failed: {:?}\n", e);
+                }
+            }
             // Dropping the stream disables, tears down and releases it.
-            drop(stream.lock().take());
-            dev_info!(pdev.as_ref(), "disconnected\n");
+            drop(stream);
         }
+        Self::end_session(pdev, &mut link.spdm, &mut doe);
+        dev_info!(pdev.as_ref(), "disconnected\n");
     }
 
     fn bind(pdev: &pci::Device, _function: &Function, _vm: VmHandle, tdi_id: u32) -> Result<Tdi> {
