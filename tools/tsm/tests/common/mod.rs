@@ -121,7 +121,7 @@ type Exchanged = (
 /// One exchange: the request and response objects and what the requester
 /// made of the response (a fault may make it refuse).
 fn exchange(
-    requester: &mut Requester<'_, ModelCrypto>,
+    requester: &mut Requester<ModelCrypto, Vec<u8>>,
     model: &mut Model<'_>,
     buf: &mut [u8],
     req: Request<'_>,
@@ -160,8 +160,7 @@ pub fn record(setup: &Setup) -> Recorded {
     let mut model = Model::new(&profile, &blocks);
 
     let crypto = ModelCrypto::new(crypto::rng(Some(setup.seed ^ 0x99)), None);
-    let mut cert_buf = vec![0u8; 0x4000];
-    let mut requester = Requester::new(crypto, REQUESTER_CONFIG, &mut cert_buf);
+    let mut requester = Requester::new(crypto, REQUESTER_CONFIG, vec![0u8; 0x4000]);
     if setup.spdm_12 {
         requester.set_versions(Versions {
             spdm: &[VERSION_12],
@@ -205,7 +204,7 @@ pub fn record(setup: &Setup) -> Recorded {
     }
     let chain = requester.cert_chain().expect("complete chain").to_vec();
 
-    let signed_exchange = |requester: &mut Requester<'_, ModelCrypto>,
+    let signed_exchange = |requester: &mut Requester<ModelCrypto, Vec<u8>>,
                            model: &mut Model<'_>,
                            buf: &mut Vec<u8>,
                            signed: bool| {
