@@ -291,9 +291,21 @@ pub fn dump_message(p: &Genlmsghdr<PciTsmCmd, PciTsmAttr>) -> Result<DumpMessage
     Ok(m)
 }
 
-/// Sends `evidence-read` and collects the objects of the dump.
+/// How often a read that found the evidence changing (`EAGAIN`) is
+/// started again.
+pub const EAGAIN_RETRIES: usize = 3;
+
+/// Sends `evidence-read` and collects the objects of the dump; starts again
+/// (up to [`EAGAIN_RETRIES`] times) when the evidence changed during the
+/// dump, as the spec asks.
 pub fn read_evidence(req: &ReadRequest) -> Result<Evidence, NlError> {
-    dump(request_message(req)?)
+    let mut tries = 0;
+    loop {
+        match dump(request_message(req)?) {
+            Err(NlError::Kernel { errno: 11, .. }) if tries < EAGAIN_RETRIES => tries += 1,
+            other => return other,
+        }
+    }
 }
 
 /// Sends any `evidence-read` and collects the objects of the dump.
