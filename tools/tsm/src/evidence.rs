@@ -85,6 +85,23 @@ impl Evidence {
             .filter(|o| !o.is_empty())
     }
 
+    /// `{"objects": [{"type": NAME, "len": N, "data": HEX}, ...]}`, in type
+    /// order, empty objects included (the TSM has none of that type).
+    pub fn to_json(&self) -> serde_json::Value {
+        let objects: Vec<_> = self
+            .objects
+            .iter()
+            .map(|(t, bytes)| {
+                serde_json::json!({
+                    "type": type_name(*t),
+                    "len": bytes.len(),
+                    "data": crate::hex(bytes),
+                })
+            })
+            .collect();
+        serde_json::json!({ "objects": objects })
+    }
+
     /// Writes one file per non-empty object into `dir` (created if
     /// needed), and `nonce.hex` if `nonce` is given.
     pub fn write_dir(&self, dir: &Path, nonce: Option<&[u8]>) -> io::Result<Vec<String>> {
@@ -209,6 +226,18 @@ mod tests {
         assert_eq!(e.get(8), None, "empty object: the TSM has none");
         assert!(e.objects.contains_key(&8));
         assert_eq!(e.get(9), Some(&b"xy"[..]));
+    }
+
+    #[test]
+    fn json_lists_every_object() {
+        let e = reassemble([msg(Some(0), Some(b"\x01\x02")), msg(Some(10), Some(b""))]).unwrap();
+        assert_eq!(
+            e.to_json(),
+            serde_json::json!({"objects": [
+                {"type": "cert0", "len": 2, "data": "0102"},
+                {"type": "report", "len": 0, "data": ""},
+            ]})
+        );
     }
 
     #[test]

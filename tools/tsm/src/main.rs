@@ -286,24 +286,15 @@ fn evidence_cmd(a: &EvidenceArgs) -> ExitCode {
         None => Vec::new(),
     };
     if a.json {
-        let objects: Vec<_> = ev
-            .objects
-            .iter()
-            .map(|(t, bytes)| {
-                json!({
-                    "type": evidence::type_name(*t),
-                    "len": bytes.len(),
-                    "data": hex(bytes),
-                })
-            })
-            .collect();
-        print_json(&json!({
-            "device": a.device,
-            "digest": a.digest,
-            "nonce": nonce.as_deref().map(hex),
-            "objects": objects,
-            "files": a.out.as_ref().map(|d| files.iter().map(|f| d.join(f)).collect::<Vec<_>>()),
-        }));
+        let mut v = ev.to_json();
+        v["device"] = json!(a.device);
+        v["digest"] = json!(a.digest);
+        v["nonce"] = json!(nonce.as_deref().map(hex));
+        v["files"] = json!(a
+            .out
+            .as_ref()
+            .map(|d| files.iter().map(|f| d.join(f)).collect::<Vec<_>>()));
+        print_json(&v);
         return ExitCode::SUCCESS;
     }
     if let Some(n) = &nonce {
