@@ -64,9 +64,11 @@ pub struct Root {
 }
 
 impl Root {
-    /// Reads the first certificate of a PEM file (or a DER file).
+    /// Reads the first certificate of a PEM file (text around it is
+    /// ignored, as `openssl x509 -text` writes it) or a DER file.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let der = if bytes.starts_with(b"-----BEGIN") {
+        const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+        let der = if bytes.windows(BEGIN.len()).any(|w| w == BEGIN) {
             let text = std::str::from_utf8(bytes).map_err(|_| "PEM file is not text")?;
             let start = text
                 .find("-----BEGIN CERTIFICATE-----")
@@ -563,6 +565,11 @@ fn run(
 mod tests {
     use super::*;
 
+    /// A self-signed P-256 certificate in a PEM file with comment lines.
+    fn test_root_pem() -> &'static str {
+        include_str!("../tests/data/root-p256.pem")
+    }
+
     #[test]
     fn nonce_derivation() {
         let n: Vec<u8> = (0..32).collect();
@@ -575,6 +582,11 @@ mod tests {
 
     #[test]
     fn root_parsing() {
+        // A PEM root with text around it, as openssl x509 -text writes it.
+        let r = test_root_pem();
+        let pem = format!("Certificate:\n  Data: ...\n{r}trailer\n");
+        let root = Root::from_bytes(pem.as_bytes()).expect("PEM with text around it");
+        assert_eq!(Root::from_bytes(&root.der).unwrap().der, root.der, "DER");
         assert!(Root::from_bytes(b"not a certificate").is_err());
         assert!(
             Root::from_bytes(b"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n").is_err()
