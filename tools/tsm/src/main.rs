@@ -351,10 +351,8 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
                     Err(e) => return fail(e),
                 },
             };
-            let mask = (1 << kind::CERT0)
-                | (1 << kind::VCA)
-                | (1 << kind::MEASUREMENTS)
-                | (1 << kind::REPORT);
+            // Every slot's chain: the measurements name the one that signed.
+            let mask = 0xFF | (1 << kind::VCA) | (1 << kind::MEASUREMENTS) | (1 << kind::REPORT);
             match read(dev, mask, false, nonce.clone()) {
                 Ok(ev) => (ev, nonce, dev.clone()),
                 Err(e) => return fail(e),
@@ -381,7 +379,11 @@ fn verify_cmd(a: &VerifyArgs) -> ExitCode {
             );
         }
         if !report.chain.is_empty() {
-            println!("chain (slot 0): {}", report.chain.join(" -> "));
+            println!(
+                "chain (slot {}): {}",
+                report.slot.unwrap_or(0),
+                report.chain.join(" -> ")
+            );
             println!(
                 "chain leads to the root: {}",
                 if report.chain_trusted { "yes" } else { "no" }

@@ -7,7 +7,8 @@
 //!
 //! 1. `vca`: GET_VERSION .. ALGORITHMS, parsed with `tsm_proto`'s codecs;
 //!    gives the SPDM version, base hash and signature algorithm.
-//! 2. `cert0`: the slot 0 chain in SPDM format; RootHash must be the hash
+//! 2. `certN`, N the slot the signed GET_MEASUREMENTS names (0 for native
+//!    CMA): the chain in SPDM format; RootHash must be the hash
 //!    of its first certificate, each certificate must be signed by the one
 //!    before it (issuers are CAs), and the first must be the operator's
 //!    root or be signed by it. The leaf's key (P-256 or P-384, the
@@ -140,7 +141,9 @@ pub struct Report {
     pub hash: Option<String>,
     /// Negotiated signature algorithm (`ecdsa-p256`, `ecdsa-p384`).
     pub signature_algorithm: Option<String>,
-    /// Subjects of the slot 0 chain, first to leaf.
+    /// The certificate slot whose key signed the measurements.
+    pub slot: Option<u8>,
+    /// Subjects of that slot's chain, first to leaf.
     pub chain: Vec<String>,
     /// The chain leads to the operator's root.
     pub chain_trusted: bool,
@@ -199,6 +202,7 @@ impl Report {
             spdm_version: None,
             hash: None,
             signature_algorithm: None,
+            slot: None,
             chain: Vec::new(),
             chain_trusted: false,
             signature_valid: false,
@@ -354,37 +358,41 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> Result<(), String> {
 
 /// Splits an SPDM chain into its certificates and checks Length and
 /// RootHash.
-fn parse_chain(chain: &[u8], hash: HashAlgo) -> Result<Vec<Certificate>, String> {
+fn parse_chain(name: &str, chain: &[u8], hash: HashAlgo) -> Result<Vec<Certificate>, String> {
     let length = chain
         .get(..2)
         .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
-        .ok_or("cert0: truncated (no header)")?;
+        .ok_or_else(|| format!("{name}: truncated (no header)"))?;
     if length != chain.len() {
         return Err(format!(
-            "cert0: Length field says {length} bytes, the object has {}",
+            "{name}: Length field says {length} bytes, the object has {}",
             chain.len()
         ));
     }
     let h = hash.digest_len();
     let root_hash = chain
         .get(CHAIN_HEADER_LEN..CHAIN_HEADER_LEN + h)
-        .ok_or("cert0: truncated (no RootHash)")?;
+        .ok_or_else(|| format!("{name}: truncated (no RootHash)"))?;
     let mut reader =
-        SliceReader::new(&chain[CHAIN_HEADER_LEN + h..]).map_err(|e| format!("cert0: {e}"))?;
+        SliceReader::new(&chain[CHAIN_HEADER_LEN + h..]).map_err(|e| format!("{name}: {e}"))?;
     let mut certs = Vec::new();
     while !der::Reader::is_finished(&reader) {
         if certs.len() == 16 {
-            return Err("cert0: more than 16 certificates".into());
+            return Err(format!("{name}: more than 16 certificates"));
         }
         certs.push(
             der::Reader::decode::<Certificate>(&mut reader)
-                .map_err(|e| format!("cert0: certificate {}: {e}", certs.len()))?,
+                .map_err(|e| format!("{name}: certificate {}: {e}", certs.len()))?,
         );
     }
-    let first = certs.first().ok_or("cert0: no certificates")?;
-    let first_der = first.to_der().map_err(|e| format!("cert0: {e}"))?;
+    let first = certs
+        .first()
+        .ok_or_else(|| format!("{name}: no certificates"))?;
+    let first_der = first.to_der().map_err(|e| format!("{name}: {e}"))?;
     if digest(hash, &first_der) != root_hash {
-        return Err("cert0: RootHash is not the hash of the first certificate".into());
+        return Err(format!(
+            "{name}: RootHash is not the hash of the first certificate"
+        ));
     }
     Ok(certs)
 }
@@ -422,6 +430,8 @@ struct Signed<'a> {
     /// VCA || pairs, without the final signature.
     transcript: Vec<u8>,
     request_nonce: [u8; NONCE_LEN],
+    /// The certificate slot whose leaf key signed.
+    slot: u8,
     response: msg::Measurements<'a>,
 }
 
@@ -451,10 +461,11 @@ fn parse_measurements<'a>(vca: &[u8], v: &Vca, meas: &'a [u8]) -> Result<Signed<
         transcript.extend_from_slice(&meas[req_end..sig_start]);
         let last = r.remaining() == 0;
         match (req.signed, last) {
-            (Some((nonce, _slot)), true) => {
+            (Some((nonce, slot)), true) => {
                 return Ok(Signed {
                     transcript,
                     request_nonce: *nonce,
+                    slot,
                     response: m,
                 })
             }
@@ -491,9 +502,6 @@ fn run(
     let vca = evidence
         .get(kind::VCA)
         .ok_or("evidence incomplete: no vca")?;
-    let chain = evidence
-        .get(kind::CERT0)
-        .ok_or("evidence incomplete: no cert0 (slot 0 certificate chain)")?;
     let meas = evidence
         .get(kind::MEASUREMENTS)
         .ok_or("evidence incomplete: no measurements")?;
@@ -515,7 +523,20 @@ fn run(
         .into(),
     );
 
-    let certs = parse_chain(chain, v.hash)?;
+    // The measurements name the slot whose key signed them.
+    let signed = parse_measurements(vca, &v, meas)?;
+    report.measurement_nonce = Some(hex(&signed.request_nonce));
+    report.slot = Some(signed.slot);
+    let name = format!("cert{}", signed.slot);
+    let chain = evidence
+        .get(kind::CERT0 + u32::from(signed.slot))
+        .ok_or_else(|| {
+            format!(
+                "evidence incomplete: no {name} (the certificate chain of slot {}, whose key signed the measurements)",
+                signed.slot
+            )
+        })?;
+    let certs = parse_chain(&name, chain, v.hash)?;
     report.chain = certs
         .iter()
         .map(|c| c.tbs_certificate.subject.to_string())
@@ -526,8 +547,6 @@ fn run(
         return Err("the leaf key is not of the negotiated signature algorithm".into());
     }
 
-    let signed = parse_measurements(vca, &v, meas)?;
-    report.measurement_nonce = Some(hex(&signed.request_nonce));
     let transcript_hash = Digest::from_slice(&digest(v.hash, &signed.transcript))
         .map_err(|_| "transcript hash".to_string())?;
     let input = signing_input(v.version, CONTEXT_MEASUREMENTS, &transcript_hash);

@@ -287,3 +287,26 @@ fn no_damaged_evidence_is_trusted() {
         }
     }
 }
+
+#[test]
+fn the_chain_is_the_one_of_the_signing_slot() {
+    let r = honest();
+    let other = other_device();
+    // Another slot holding another chain does not matter.
+    let mut ev = r.evidence.clone();
+    ev.objects.insert(
+        kind::CERT0 + 1,
+        other.evidence.get(kind::CERT0).unwrap().to_vec(),
+    );
+    let report = verify(&ev, &root(&r), Some(&r.nonce));
+    assert_eq!(report.verdict, Verdict::Trusted, "{report:?}");
+    assert_eq!(report.slot, Some(0));
+    // The chain in another slot than the signing one is not used.
+    let mut ev = r.evidence.clone();
+    let chain = ev.objects.remove(&kind::CERT0).unwrap();
+    ev.objects.insert(kind::CERT0 + 1, chain);
+    refused(
+        &verify(&ev, &root(&r), Some(&r.nonce)),
+        "evidence incomplete: no cert0",
+    );
+}
