@@ -105,6 +105,17 @@ impl Evidence {
     /// Writes one file per non-empty object into `dir` (created if
     /// needed), and `nonce.hex` if `nonce` is given.
     pub fn write_dir(&self, dir: &Path, nonce: Option<&[u8]>) -> io::Result<Vec<String>> {
+        self.write_dir_as(dir, nonce, "bin")
+    }
+
+    /// [`Self::write_dir`] with another file extension (`digest` for the
+    /// TSM's digests, which `read_dir` does not take for objects).
+    pub fn write_dir_as(
+        &self,
+        dir: &Path,
+        nonce: Option<&[u8]>,
+        ext: &str,
+    ) -> io::Result<Vec<String>> {
         fs::create_dir_all(dir)?;
         let mut written = Vec::new();
         for (t, bytes) in &self.objects {
@@ -112,7 +123,7 @@ impl Evidence {
             if bytes.is_empty() {
                 continue;
             }
-            let file = format!("{name}.bin");
+            let file = format!("{name}.{ext}");
             fs::write(dir.join(&file), bytes)?;
             written.push(file);
         }

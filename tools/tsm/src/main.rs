@@ -135,7 +135,8 @@ struct EvidenceArgs {
     /// measurements, report, all.
     #[arg(long, value_name = "LIST", default_value = "all")]
     types: String,
-    /// Read the TSM's digests of the objects instead of the objects.
+    /// Read the TSM's digests of the objects instead of the objects
+    /// (written as NAME.digest).
     #[arg(long)]
     digest: bool,
     /// Print JSON (objects hex-encoded).
@@ -279,7 +280,11 @@ fn evidence_cmd(a: &EvidenceArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let files = match &a.out {
-        Some(dir) => match ev.write_dir(dir, nonce.as_deref()) {
+        Some(dir) => match ev.write_dir_as(
+            dir,
+            nonce.as_deref(),
+            if a.digest { "digest" } else { "bin" },
+        ) {
             Ok(f) => f,
             Err(e) => return fail(format!("{}: {e}", dir.display())),
         },
