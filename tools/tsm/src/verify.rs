@@ -462,12 +462,18 @@ fn parse_measurements<'a>(vca: &[u8], v: &Vca, meas: &'a [u8]) -> Result<Signed<
         let last = r.remaining() == 0;
         match (req.signed, last) {
             (Some((nonce, slot)), true) => {
+                if m.param2 & 0x0F != slot {
+                    return Err(format!(
+                        "measurements: the response names slot {}, the request slot {slot}",
+                        m.param2 & 0x0F
+                    ));
+                }
                 return Ok(Signed {
                     transcript,
                     request_nonce: *nonce,
                     slot,
                     response: m,
-                })
+                });
             }
             (None, true) => return Err("measurements: the last response is not signed".into()),
             (Some(_), false) => {
