@@ -143,6 +143,7 @@ impl LinkTsm for Cma {
     fn bind(
         _pdev: &pci::Device,
         _function: &Function,
+        _dsm: &Function,
         _vm: VmHandle,
         _tdi_id: u32,
     ) -> Result<NoTdi> {

@@ -21,6 +21,8 @@ mod input;
 mod lifecycle;
 
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
+mod ide_keys_tests;
+#[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 mod relay_tests;
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 mod tests;

@@ -179,7 +179,13 @@ impl LinkTsm for MockTsm {
         log(Op::Disconnect, pdev);
     }
 
-    fn bind(pdev: &pci::Device, _function: &(), _vm: VmHandle, _tdi_id: u32) -> Result<()> {
+    fn bind(
+        pdev: &pci::Device,
+        _function: &(),
+        _dsm: &(),
+        _vm: VmHandle,
+        _tdi_id: u32,
+    ) -> Result<()> {
         log(Op::Bind, pdev);
         Ok(())
     }

@@ -213,12 +213,28 @@ impl<T: LinkTsm> LinkAdapter<T> {
         let Some(ctx) = ctx else {
             return ENXIO.to_ptr();
         };
+        // SAFETY: `ctx` is live; the core set `dsm_dev` when it made the context and keeps the
+        // DSM, connected through this same TSM (whose probe made every context below it), alive
+        // while it holds the DSM lock.
+        let dsm = unsafe {
+            let dsm_dev = (*ctx.tsm.get()).base_tsm.dsm_dev;
+            BackendContext::<T::Function>::of_device(dsm_dev)
+        };
+        let Some(dsm) = dsm else {
+            return ENXIO.to_ptr();
+        };
         // Allocated first, so that a bound TDI never has to be dropped without `T::unbind`.
         let slot = match KBox::<BoundTdi<T::Tdi>>::new_uninit(GFP_KERNEL) {
             Ok(slot) => slot,
             Err(e) => return Error::from(e).to_ptr(),
         };
-        let tdi = match T::bind(dev, &ctx.function, VmHandle(kvm as usize), tdi_id) {
+        let tdi = match T::bind(
+            dev,
+            &ctx.function,
+            &dsm.function,
+            VmHandle(kvm as usize),
+            tdi_id,
+        ) {
             Ok(tdi) => tdi,
             Err(e) => return e.to_ptr(),
         };

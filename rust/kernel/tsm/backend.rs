@@ -144,10 +144,13 @@ pub trait LinkTsm: Sized + 'static {
     /// Tears the secure session down. Cannot fail: it also runs on device removal.
     fn disconnect(pdev: &pci::Device, function: &Self::Function);
 
-    /// Binds the function's TDI to `vm` (TDISP CONFIG_LOCKED).
+    /// Binds the function's TDI to `vm` (TDISP CONFIG_LOCKED). `dsm` is what the backend keeps
+    /// for the function's connected DSM (the same as `function` when `pdev` is the DSM), whose
+    /// secure session carries the TDISP messages.
     fn bind(
         _pdev: &pci::Device,
         _function: &Self::Function,
+        _dsm: &Self::Function,
         _vm: VmHandle,
         _tdi_id: u32,
     ) -> Result<Self::Tdi> {

@@ -176,18 +176,32 @@ case_disconnect_unbinds() {
 	expect_eq "$(cat $FN1/tsm/bound)" "" "function 1 bound after reconnect"
 }
 
+# A TDI through TDISP: bind locks it (CONFIG_LOCKED) and reads its interface
+# report, the guest reads the report and the state and starts it (RUN), and
+# unbind stops it (CONFIG_UNLOCKED). Requests of the wrong scope or unknown
+# are refused.
 case_guest_request() {
 	load_both bus-first || return 1
 	connect || return 1
-	expect_write $CTL/guest_request "10000:01:00.1 hello" ENXIO || return 1
-	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 state" ENXIO || return 1
 	dmesg -c > /dev/null
-	expect_write $CTL/guest_request "10000:01:00.1 hello" OK || return 1
-	dmesg | grep -q 'guest request (Info, 5 bytes): \[68, 65, 6c, 6c, 6f\]' ||
-		fail "request not logged: $(dmesg | tail -3)" || return 1
-	dmesg | grep -q 'guest request answered: "hello", residue 0' ||
-		fail "echo not logged: $(dmesg | tail -3)" || return 1
-	expect_write $CTL/guest_request "10000:01:00.1" OK
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	dmesg | grep -q 'TDI 0x101: CONFIG_LOCKED, interface report of [0-9]* bytes' ||
+		fail "bind not logged: $(dmesg | tail -3)" || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 state" OK || return 1
+	dmesg | grep -q 'guest request state answered: 1 bytes' ||
+		fail "state not answered: $(dmesg | tail -3)" || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 report" OK || return 1
+	dmesg | grep -q 'guest request report answered: [1-9][0-9]* bytes' ||
+		fail "report not answered: $(dmesg | tail -3)" || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 start" OK || return 1
+	dmesg | grep -q 'TDI 0x101: RUN' || fail "no RUN: $(dmesg | tail -3)" || return 1
+	# RUN is not CONFIG_LOCKED: a second start is refused by the device.
+	expect_write $CTL/guest_request "10000:01:00.1 start" EIO || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 hello" EINVAL || return 1
+	expect_write $CTL/guest_request "10000:01:00.1" EINVAL || return 1
+	expect_write $CTL/unbind 10000:01:00.1 OK || return 1
+	dmesg | grep -q 'TDI 0x101: CONFIG_UNLOCKED' || fail "no unlock: $(dmesg | tail -3)"
 }
 
 case_controls_refuse_foreign_devices() {
@@ -195,7 +209,7 @@ case_controls_refuse_foreign_devices() {
 	connect || return 1
 	expect_write $CTL/bind 0000:00:00.0 ENXIO || return 1
 	expect_write $CTL/unbind 0000:00:00.0 ENXIO || return 1
-	expect_write $CTL/guest_request "0000:00:00.0 x" ENXIO || return 1
+	expect_write $CTL/guest_request "0000:00:00.0 state" ENXIO || return 1
 	expect_write $CTL/bind 10000:01:00.7 ENODEV || return 1
 	expect_write $CTL/bind "$NL" ENODEV || return 1
 	expect_write $CTL/fail_connect bogus EINVAL || return 1

@@ -331,8 +331,11 @@ impl Profile {
 pub struct Device<'a> {
     /// The IDE_KM port.
     pub ide: IdeKmResponder<'a>,
-    /// The TDI.
+    /// The TDI of the function itself (`--rid`).
     pub tdisp: TdispResponder<'a>,
+    /// The TDIs of the other functions the DSM serves (its other functions, VFs, functions
+    /// below a switch), made at the first message about them, each in CONFIG_UNLOCKED.
+    pub other_tdis: Vec<TdispResponder<'a>>,
     rng: ChaCha20Rng,
     /// Answer vendor-defined requests with this SPDM error.
     vendor_error: Option<u8>,
@@ -378,7 +381,7 @@ impl VendorHandler for Device<'_> {
                 let mut nonce = [0u8; tdisp::NONCE_LEN];
                 self.rng.fill_bytes(&mut nonce);
                 let keyed = self.ide.stream_keyed().is_some();
-                self.tdisp
+                self.tdi_for(request)
                     .handle(request, keyed, nonce, response)
                     .map_err(|_| error_code::UNSPECIFIED)
             }
@@ -392,12 +395,35 @@ impl VendorHandler for Device<'_> {
         }
         // Losing the SPDM session is an asynchronous TDI fault.
         self.tdisp.tdi.fault();
+        for other in &mut self.other_tdis {
+            other.tdi.fault();
+        }
         // Keys programmed through a session do not outlive it.
         self.wipe_keys();
     }
 }
 
-impl Device<'_> {
+impl<'a> Device<'a> {
+    /// The TDI a TDISP request is about (its INTERFACE_ID); a malformed request goes to the
+    /// function's own TDI, which answers it with TDISP_ERROR.
+    fn tdi_for(&mut self, request: &[u8]) -> &mut TdispResponder<'a> {
+        let interface = match tdisp::Message::decode(request) {
+            Ok(m) if m.interface != self.tdisp.interface => m.interface,
+            _ => return &mut self.tdisp,
+        };
+        let index = match self.other_tdis.iter().position(|t| t.interface == interface) {
+            Some(index) => index,
+            None => {
+                let mut tdi = self.tdisp.clone();
+                tdi.interface = interface;
+                tdi.tdi = Tdi::new();
+                self.other_tdis.push(tdi);
+                self.other_tdis.len() - 1
+            }
+        };
+        &mut self.other_tdis[index]
+    }
+
     /// Stops and wipes every key slot of the IDE port, recording each K_SET_STOP applied in
     /// [`Device::applied_ide_km`].
     fn wipe_keys(&mut self) {
@@ -508,6 +534,7 @@ impl<'a> Model<'a> {
                 &profile.ide_registers,
             ),
             tdisp,
+            other_tdis: Vec::new(),
             rng: match seed {
                 Some(s) => ChaCha20Rng::seed_from_u64(s ^ 0x7D15),
                 None => crypto::rng(None),

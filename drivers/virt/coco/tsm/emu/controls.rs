@@ -7,6 +7,7 @@
 use crate::on_platform;
 use core::num::NonZeroUsize;
 use kernel::{
+    alloc::KVVec,
     class::GroupList,
     device::Device,
     pci,
@@ -19,6 +20,7 @@ use kernel::{
     sysfs,
     tsm::{self, RequestScope, VmHandle},
 };
+use tsm_proto::tdisp;
 
 /// A step of `connect` at which a failure (`EIO`) can be injected.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -117,22 +119,25 @@ struct GuestReq;
 
 #[vtable]
 impl sysfs::DeviceAttributeOps for GuestReq {
+    /// `DEV report`, `DEV state` (scope INFO) or `DEV start` (scope STATE_CHANGE).
     fn store(_dev: &Device, input: &[u8]) -> Result {
-        let (name, payload) = match input.iter().position(|&b| b == b' ') {
-            Some(space) => (&input[..space], &input[space + 1..]),
-            None => (input, &[][..]),
+        let space = input.iter().position(|&b| b == b' ').ok_or(EINVAL)?;
+        let (name, request) = (&input[..space], &input[space + 1..]);
+        let (scope, code) = match request {
+            b"report" => (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_REPORT),
+            b"state" => (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_STATE),
+            b"start" => (RequestScope::StateChange, tdisp::code::START_INTERFACE),
+            _ => return Err(EINVAL),
         };
         let pdev = platform_device(name)?;
-        let mut response = [0u8; 64];
-        let len = payload.len().min(response.len());
-        let (residue, code) =
-            tsm::guest_req(&pdev, RequestScope::Info, payload, &mut response[..len])?;
+        let mut response = KVVec::from_elem(0u8, 0x4000, GFP_KERNEL)?;
+        let (residue, tsm_code) = tsm::guest_req(&pdev, scope, &[code], &mut response)?;
         dev_info!(
             pdev.as_ref(),
-            "guest request answered: {:?}, residue {}, TSM code {}\n",
-            kernel::str::BStr::from_bytes(&response[..len - residue]),
-            residue,
-            code
+            "guest request {} answered: {} bytes, TSM code {}\n",
+            kernel::str::BStr::from_bytes(request),
+            response.len() - residue,
+            tsm_code
         );
         Ok(())
     }

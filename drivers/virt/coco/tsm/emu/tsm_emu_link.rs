@@ -19,7 +19,15 @@
 //!   serves Endpoints only.
 //! * `disconnect` stops the keys at both ends (K_SET_STOP), releases the stream and ends the
 //!   session (END_SESSION).
-//! * `bind`, `unbind` and `guest_req` keep a TDI record, log, and echo guest requests.
+//! * `bind` locks the function's TDI through TDISP in the DSM's session: LOCK_INTERFACE (the
+//!   START_INTERFACE nonce stays with the TSM), GET_DEVICE_INTERFACE_REPORT (kept as evidence),
+//!   GET_DEVICE_INTERFACE_STATE must read CONFIG_LOCKED. `unbind` sends STOP_INTERFACE
+//!   (CONFIG_UNLOCKED). Guest requests carry one TDISP request code: with scope INFO,
+//!   GET_DEVICE_INTERFACE_REPORT (answered with the report) or GET_DEVICE_INTERFACE_STATE (the
+//!   state byte); with scope STATE_CHANGE, START_INTERFACE, which the TSM sends with the lock's
+//!   nonce (the TDI goes to RUN; the answer is the state byte). Below a switch Upstream Port
+//!   DSM there is no IDE stream, which LOCK_INTERFACE requires: such a TDI is bound without
+//!   TDISP, and its guest requests get `EOPNOTSUPP`.
 //!
 //! Each DOE exchange takes `doe_latency_ms` longer, for measurements with a firmware latency.
 //! Linux 7.3 has no VFIO/KVM caller of bind, unbind and guest requests, so the faux device carries
@@ -33,13 +41,18 @@ use kernel::{
         ide::{Partner, Stream},
     },
     prelude::*,
-    sync::{new_mutex, Mutex},
+    alloc::KVVec,
+    sync::{aref::ARef, new_mutex, Arc, Mutex},
     time::{delay::fsleep, Delta},
     tsm::{self, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
 };
 use tsm_proto::{
     ide_km::{self, KeySubStream, KeyTarget, Message as IdeKm, IFV_LEN, KEY_LEN, SUB_STREAMS},
-    spdm::{crypto::Supported, vendor::PROTOCOL_IDE_KM},
+    spdm::{
+        crypto::Supported,
+        vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP},
+    },
+    tdisp::{self, Body, InterfaceId, LockParams, TdiState, NONCE_LEN},
     wire,
 };
 use tsm_spdm::{AuthError, Authenticated, Connection, DoeTransfer};
@@ -102,14 +115,16 @@ pub(crate) fn on_platform(pdev: &pci::Device) -> bool {
 
 /// What the backend keeps for a managed function.
 enum Function {
-    /// Function 0, the DSM, with its link while connected.
-    Dsm(Pin<KBox<Mutex<Option<Link>>>>),
+    /// Function 0, the DSM, with its link while connected (bound TDIs share it).
+    Dsm(Arc<Mutex<Option<Link>>>),
     /// Another function of a connected DSM.
     SubFunction,
 }
 
 /// What the firmware keeps for a connected DSM.
 struct Link {
+    /// The DSM, whose mailbox carries the session.
+    dsm: ARef<pci::Device>,
     /// The SPDM connection with its secure session.
     spdm: Connection,
     /// What authentication showed (the evidence issue's producer reads it).
@@ -118,9 +133,115 @@ struct Link {
     stream: Option<Stream>,
 }
 
-/// A TDI bound to a VM.
+/// A TDI bound to a VM, locked.
 struct Tdi {
+    /// The link of its DSM.
+    link: Arc<Mutex<Option<Link>>>,
+    interface: InterfaceId,
     tdi_id: u32,
+    /// Locked through TDISP (the DSM has an IDE stream).
+    locked: bool,
+    /// START_INTERFACE_NONCE: the TSM starts the TDI; the guest never sees the nonce.
+    nonce: [u8; NONCE_LEN],
+    /// The DEVICE_INTERFACE_REPORT read at bind (the evidence issue's producer reads it).
+    report: KVVec<u8>,
+}
+
+/// Largest DEVICE_INTERFACE_REPORT kept.
+const MAX_REPORT: usize = 0x4000;
+/// Bytes asked for per GET_DEVICE_INTERFACE_REPORT.
+const REPORT_PORTION: u16 = 0x400;
+/// TDISP messages and answers go through a buffer of this size (a report portion and headers).
+const TDISP_BUF: usize = REPORT_PORTION as usize + 64;
+
+impl Link {
+    /// One TDISP exchange about `interface` in the session; a TDISP_ERROR answer is `EIO`
+    /// (logged with its code).
+    fn tdisp<'b>(
+        &mut self,
+        interface: InterfaceId,
+        body: Body<'_>,
+        answer: &'b mut [u8],
+    ) -> Result<Body<'b>> {
+        let mut request = [0u8; 64];
+        let mut w = wire::Writer::new(&mut request);
+        tdisp::Message {
+            version: tdisp::VERSION_10,
+            interface,
+            body,
+        }
+        .write(&mut w)
+        .map_err(|_| EINVAL)?;
+        let len = w.len();
+        let mut doe = Firmware(&self.dsm);
+        let got = self
+            .spdm
+            .vendor(&mut doe, PROTOCOL_TDISP, &request[..len], answer)
+            .map_err(errno)?;
+        let message = tdisp::Message::decode(&answer[..got]).map_err(|_| EPROTO)?;
+        if message.interface != interface {
+            return Err(EPROTO);
+        }
+        if let Body::Error { code, .. } = message.body {
+            dev_warn!(
+                self.dsm.as_ref(),
+                "TDISP request {:#04x} refused: TDISP_ERROR {:#x}\n",
+                body.message_type(),
+                code
+            );
+            return Err(EIO);
+        }
+        Ok(message.body)
+    }
+
+    /// The TDI's state (GET_DEVICE_INTERFACE_STATE).
+    fn tdi_state(&mut self, interface: InterfaceId) -> Result<TdiState> {
+        let mut answer = [0u8; 64];
+        match self.tdisp(interface, Body::GetState, &mut answer)? {
+            Body::State(state) => Ok(state),
+            _ => Err(EPROTO),
+        }
+    }
+
+    /// The DEVICE_INTERFACE_REPORT, read portion by portion.
+    fn interface_report(&mut self, interface: InterfaceId) -> Result<KVVec<u8>> {
+        let mut report = KVVec::new();
+        let mut answer = KVVec::from_elem(0u8, TDISP_BUF, GFP_KERNEL)?;
+        loop {
+            let offset = u16::try_from(report.len()).map_err(|_| EFBIG)?;
+            let body = Body::GetReport {
+                offset,
+                length: REPORT_PORTION,
+            };
+            let Body::Report {
+                portion,
+                remainder_length,
+            } = self.tdisp(interface, body, &mut answer)?
+            else {
+                return Err(EPROTO);
+            };
+            if portion.is_empty() && remainder_length > 0 {
+                return Err(EPROTO);
+            }
+            if report.len() + portion.len() + usize::from(remainder_length) > MAX_REPORT {
+                return Err(EFBIG);
+            }
+            report.extend_from_slice(portion, GFP_KERNEL)?;
+            if remainder_length == 0 {
+                return Ok(report);
+            }
+        }
+    }
+}
+
+/// A TDI state's TDISP name.
+fn state_name(state: TdiState) -> &'static str {
+    match state {
+        TdiState::ConfigUnlocked => "CONFIG_UNLOCKED",
+        TdiState::ConfigLocked => "CONFIG_LOCKED",
+        TdiState::Run => "RUN",
+        TdiState::Error => "ERROR",
+    }
 }
 
 /// DOE exchanges with the DSM through the PCI/TSM core, after the firmware latency.
@@ -446,6 +567,7 @@ impl EmuLink {
             }
         };
         Ok(Link {
+            dsm: pdev.into(),
             spdm,
             _evidence: evidence,
             stream,
@@ -463,7 +585,7 @@ impl LinkTsm for EmuLink {
             return Ok(None);
         }
         Ok(Some(if dsm {
-            Function::Dsm(KBox::pin_init(new_mutex!(None), GFP_KERNEL)?)
+            Function::Dsm(Arc::pin_init(new_mutex!(None), GFP_KERNEL)?)
         } else {
             Function::SubFunction
         }))
@@ -516,13 +638,108 @@ impl LinkTsm for EmuLink {
         dev_info!(pdev.as_ref(), "disconnected\n");
     }
 
-    fn bind(pdev: &pci::Device, _function: &Function, _vm: VmHandle, tdi_id: u32) -> Result<Tdi> {
-        dev_info!(pdev.as_ref(), "TDI {:#x} bound\n", tdi_id);
-        Ok(Tdi { tdi_id })
+    fn bind(
+        pdev: &pci::Device,
+        _function: &Function,
+        dsm: &Function,
+        _vm: VmHandle,
+        tdi_id: u32,
+    ) -> Result<Tdi> {
+        let Function::Dsm(cell) = dsm else {
+            return Err(ENXIO);
+        };
+        let mut guard = cell.lock();
+        let link = (*guard).as_mut().ok_or(ENXIO)?;
+        let interface = InterfaceId::new(pdev.dev_id(), None);
+        if link.stream.is_none() {
+            dev_info!(
+                pdev.as_ref(),
+                "TDI {:#x}: bound without TDISP (no IDE stream)\n",
+                tdi_id
+            );
+            return Ok(Tdi {
+                link: cell.clone(),
+                interface,
+                tdi_id,
+                locked: false,
+                nonce: [0; NONCE_LEN],
+                report: KVVec::new(),
+            });
+        }
+        let lock = LockParams {
+            flags: 0,
+            default_stream_id: link
+                .stream
+                .as_ref()
+                .and_then(Stream::stream_id)
+                .unwrap_or(0),
+            mmio_reporting_offset: 0,
+            bind_p2p_address_mask: 0,
+        };
+        let mut answer = [0u8; 64];
+        let nonce = match link.tdisp(interface, Body::LockInterface(lock), &mut answer)? {
+            Body::LockInterfaceRsp(nonce) => *nonce,
+            _ => return Err(EPROTO),
+        };
+        // Locked: from here a failure unlocks the TDI again.
+        let locked = (|| {
+            let report = link.interface_report(interface)?;
+            match link.tdi_state(interface)? {
+                TdiState::ConfigLocked => Ok(report),
+                _ => Err(EPROTO),
+            }
+        })();
+        let report = match locked {
+            Ok(report) => report,
+            Err(e) => {
+                let _ = link.tdisp(interface, Body::Stop, &mut answer);
+                return Err(e);
+            }
+        };
+        dev_info!(
+            pdev.as_ref(),
+            "TDI {:#x}: CONFIG_LOCKED, interface report of {} bytes\n",
+            tdi_id,
+            report.len()
+        );
+        drop(guard);
+        Ok(Tdi {
+            link: cell.clone(),
+            interface,
+            tdi_id,
+            locked: true,
+            nonce,
+            report,
+        })
     }
 
     fn unbind(pdev: &pci::Device, tdi: Tdi) {
-        dev_info!(pdev.as_ref(), "TDI {:#x} unbound\n", tdi.tdi_id);
+        if !tdi.locked {
+            return;
+        }
+        let mut guard = tdi.link.lock();
+        // Disconnect unbinds first: the link is there.
+        let Some(link) = (*guard).as_mut() else {
+            return;
+        };
+        let mut answer = [0u8; 64];
+        let state = link
+            .tdisp(tdi.interface, Body::Stop, &mut answer)
+            .and_then(|_| link.tdi_state(tdi.interface));
+        match state {
+            Ok(state) => dev_info!(
+                pdev.as_ref(),
+                "TDI {:#x}: {}\n",
+                tdi.tdi_id,
+                state_name(state)
+            ),
+            Err(e) => dev_warn!(
+                pdev.as_ref(),
+                "TDI {:#x}: STOP_INTERFACE failed: {:?}\n",
+                tdi.tdi_id,
+                e
+            ),
+        }
     }
 
     fn guest_req(
@@ -532,20 +749,51 @@ impl LinkTsm for EmuLink {
         req: &GuestRequest,
         tsm_code: &mut u64,
     ) -> Result<usize> {
-        let mut buf = [0u8; 64];
-        let len = req.input_len().min(req.output_len()).min(buf.len());
-        req.read_input(0, &mut buf[..len])?;
-        dev_info!(
-            pdev.as_ref(),
-            "TDI {:#x} guest request ({:?}, {} bytes): {:02x?}\n",
-            tdi.tdi_id,
-            scope,
-            req.input_len(),
-            &buf[..len]
-        );
-        // Echo the request back.
-        req.write_output(0, &buf[..len])?;
+        if !tdi.locked {
+            return Err(EOPNOTSUPP);
+        }
+        let mut code = [0u8; 1];
+        if req.input_len() != code.len() {
+            return Err(EINVAL);
+        }
+        req.read_input(0, &mut code)?;
+        let mut guard = tdi.link.lock();
+        let link = (*guard).as_mut().ok_or(ENXIO)?;
+        let mut answer = [0u8; 64];
+        let (state, reply): (Option<TdiState>, &[u8]) = match (scope, code[0]) {
+            (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_REPORT) => {
+                (None, &tdi.report)
+            }
+            (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_STATE) => {
+                (Some(link.tdi_state(tdi.interface)?), &[])
+            }
+            (RequestScope::StateChange, tdisp::code::START_INTERFACE) => {
+                match link.tdisp(tdi.interface, Body::Start(&tdi.nonce), &mut answer)? {
+                    Body::StartRsp => (Some(link.tdi_state(tdi.interface)?), &[]),
+                    _ => return Err(EPROTO),
+                }
+            }
+            _ => return Err(EINVAL),
+        };
+        let state_byte;
+        let reply = match state {
+            Some(state) => {
+                dev_info!(
+                    pdev.as_ref(),
+                    "TDI {:#x}: {}\n",
+                    tdi.tdi_id,
+                    state_name(state)
+                );
+                state_byte = [state as u8];
+                &state_byte[..]
+            }
+            None => reply,
+        };
+        if reply.len() > req.output_len() {
+            return Err(ENOSPC);
+        }
+        req.write_output(0, reply)?;
         *tsm_code = 0;
-        Ok(req.output_len() - len)
+        Ok(req.output_len() - reply.len())
     }
 }
