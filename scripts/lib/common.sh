@@ -39,3 +39,32 @@ qemu_is_10() {
 	v=$(qemu-system-x86_64 --version 2>/dev/null | awk 'NR==1 {print $4}')
 	[ -n "$v" ] && [ "${v%%.*}" -ge 10 ]
 }
+
+# The kernel's YNL tooling (tools/net/ynl/pyynl) validates netlink specs with
+# python's jsonschema and reads them with PyYAML.
+YNL_VENV=$TSM_CACHE/venv/ynl
+
+# ynl_python: prints a python3 that imports jsonschema and yaml: the one on
+# PATH, else the venv ynl_python_setup makes in the cache.
+ynl_python() {
+	local py
+	for py in python3 "$YNL_VENV/bin/python3"; do
+		if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import jsonschema, yaml' 2>/dev/null; then
+			command -v "$py"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ynl_python_setup: makes sure ynl_python finds one, by creating a venv under
+# the cache and installing jsonschema and PyYAML into it with pip (nothing
+# is installed into the system or the repository).
+ynl_python_setup() {
+	ynl_python >/dev/null && return 0
+	step "setting up python jsonschema and PyYAML in $YNL_VENV"
+	rm -rf "$YNL_VENV"
+	python3 -m venv "$YNL_VENV" >&2 || return 1
+	"$YNL_VENV/bin/python3" -m pip install -q jsonschema PyYAML >&2 || return 1
+	ynl_python >/dev/null
+}

@@ -4,6 +4,7 @@
 # loopback port), hand boot_qemu the matching -device arguments, stop them.
 #
 #	devmodel_build || die "..."
+#	tsm_cli_build || die "..."		# the operator CLI for the guest
 #	devmodel_start "$run" "$LOGS" good
 #	devmodel_start "$run" "$LOGS" badsig 'corrupt-signature@challenge*1'
 #	trap devmodel_stop EXIT
@@ -39,6 +40,23 @@ devmodel_build() {
 		-p tsm-devmodel) || return 1
 	DEVMODEL_BIN=$target/x86_64-unknown-linux-gnu/release/tsm-devmodel
 	[ -x "$DEVMODEL_BIN" ]
+}
+
+# Set by tsm_cli_build: the static tsm CLI binary (tools/tsm).
+TSM_CLI_BIN=${TSM_CLI_BIN:-}
+
+# tsm_cli_build: builds the operator CLI tools/tsm as a static binary for the
+# test initramfs (/bin/tsm) and sets TSM_CLI_BIN. It shares the device model's
+# target directory under $TSM_CACHE (same flags, so the common crates are
+# built once); nothing is written in the source tree.
+tsm_cli_build() {
+	local target=$TSM_CACHE/devmodel/target
+	step "build tsm (static, release)"
+	(cd "$TSM_ROOT" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$target" \
+		cargo build --quiet --locked --release --target x86_64-unknown-linux-gnu \
+		-p tsm) || return 1
+	TSM_CLI_BIN=$target/x86_64-unknown-linux-gnu/release/tsm
+	[ -x "$TSM_CLI_BIN" ]
 }
 
 # devmodel_start RUN_DIR LOG_DIR NAME [FAULT|--OPTION...]

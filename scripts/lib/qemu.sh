@@ -33,7 +33,8 @@ boot_qemu() {
 # modules; DATA_DIR's files (devmodel_start's RUN_DIR/guest: root
 # certificates, the device list) go to /devmodel; the static device model
 # (devmodel_build's DEVMODEL_BIN, when set) goes to /bin/tsm-devmodel, for the
-# emulated platform's mailbox relay.
+# emulated platform's mailbox relay; the static operator CLI (tsm_cli_build's
+# TSM_CLI_BIN, when set) goes to /bin/tsm.
 make_initramfs() {
 	local build=$1 out=$2 data=${3:-} root
 	root=$(mktemp -d "$TSM_CACHE/initramfs.XXXX")
@@ -48,6 +49,7 @@ make_initramfs() {
 		"$DEVMODEL_BIN" gen-certs --out "$root/devmodel/platform" \
 			--pci-id fffe:0002:120000:01:0000:0000 > /dev/null || return 1
 	fi
+	if [ -n "${TSM_CLI_BIN:-}" ]; then cp "$TSM_CLI_BIN" "$root/bin/tsm"; fi
 	ln -s busybox "$root/bin/sh"
 	cp "$TSM_ROOT/tests/e2e/init" "$root/init"
 	cp -r "$TSM_ROOT"/tests/e2e/. "$root/e2e/"

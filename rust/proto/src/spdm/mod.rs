@@ -33,6 +33,13 @@ pub mod secured;
 mod session;
 pub mod vendor;
 
+/// The SPDM 1.2/1.3 signing prefix (a verifier of recorded evidence
+/// rebuilds what a signature covers with these).
+pub use session::{
+    signing_input, SigningInput, CONTEXT_CHALLENGE_AUTH, CONTEXT_KEY_EXCHANGE_RSP,
+    CONTEXT_MEASUREMENTS,
+};
+
 /// SPDMVersion byte of 1.0 (used by GET_VERSION and VERSION).
 pub const VERSION_10: u8 = 0x10;
 /// SPDMVersion byte of 1.1.

@@ -20,21 +20,21 @@ const SIGNING_VERSION_12: &[u8; 16] = b"dmtf-spdm-v1.2.*";
 /// The 1.3 version string.
 const SIGNING_VERSION_13: &[u8; 16] = b"dmtf-spdm-v1.3.*";
 /// Signing context strings (DSP0274 1.2/1.3 "signature generation").
-pub(crate) const CONTEXT_CHALLENGE_AUTH: &[u8] = b"responder-challenge_auth signing";
+pub const CONTEXT_CHALLENGE_AUTH: &[u8] = b"responder-challenge_auth signing";
 /// Context of KEY_EXCHANGE_RSP signatures.
-pub(crate) const CONTEXT_KEY_EXCHANGE_RSP: &[u8] = b"responder-key_exchange_rsp signing";
+pub const CONTEXT_KEY_EXCHANGE_RSP: &[u8] = b"responder-key_exchange_rsp signing";
 /// Context of MEASUREMENTS signatures.
-pub(crate) const CONTEXT_MEASUREMENTS: &[u8] = b"responder-measurements signing";
+pub const CONTEXT_MEASUREMENTS: &[u8] = b"responder-measurements signing";
 
 /// The data an SPDM 1.2/1.3 signature covers.
-pub(crate) struct SigningInput {
+pub struct SigningInput {
     bytes: [u8; SIGNING_PREFIX_LEN + MAX_HASH_LEN],
     len: usize,
 }
 
 impl SigningInput {
     /// The bytes to sign or verify.
-    pub(crate) fn as_slice(&self) -> &[u8] {
+    pub fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
     }
 }
@@ -42,7 +42,7 @@ impl SigningInput {
 /// The data an SPDM 1.2/1.3 signature covers: "dmtf-spdm-v1.x.*" (x the
 /// negotiated minor version) four times, zero padding, the context
 /// right-aligned in 36 bytes, then Hash(M) (H bytes of the negotiated hash).
-pub(crate) fn signing_input(version: u8, context: &[u8], digest: &Digest) -> SigningInput {
+pub fn signing_input(version: u8, context: &[u8], digest: &Digest) -> SigningInput {
     let mut out = [0u8; SIGNING_PREFIX_LEN + MAX_HASH_LEN];
     let prefix = if version >= super::VERSION_13 {
         SIGNING_VERSION_13

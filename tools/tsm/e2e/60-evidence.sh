@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0
+# DRAFT of tests/e2e/tests/60-evidence.sh (issue 13), kept beside the CLI
+# until the kernel's pci-tsm family exists: move it into tests/e2e/tests/
+# with the kernel part, and list its cases in tests/e2e/deviations as
+# additions (upstream 7.3's C core has no pci-tsm family).
+#
+# Evidence through the pci-tsm generic netlink family
+# (Documentation/netlink/specs/pci-tsm.yaml), read and verified with the
+# operator CLI (/bin/tsm, tools/tsm): native CMA on the QEMU NVMe functions
+# whose device models run on the host (tests/e2e/devmodels); the root each
+# model trusts is /devmodel/NAME.pem.
+
+CMA=pci_cma
+NOBODY=65534
+EV=/tmp/evidence
+
+teardown_case() { rm -rf "$EV" "$EV"-*; modprobe -r $CMA; }
+
+# connected NAME: FN is the NVMe function NAME, connected through pci_cma.
+connected() {
+	FN=$(devmodel_dev "$1")
+	[ -n "$FN" ] || { echo "SKIP: no NVMe function $1"; return 2; }
+	only_on_core rs "the pci-tsm family is a tsm-rs addition" || return 2
+	load $CMA || return 1
+	TSM=$(tsm_of $CMA)
+	DEV=${FN##*/}
+	expect_write "$FN/tsm/connect" "$TSM" OK
+}
+
+# expect_exit STATUS COMMAND...: COMMAND exits with STATUS; its output is
+# kept in OUT.
+expect_exit() {
+	local want=$1 rc
+	shift
+	OUT=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" = "$want" ] || fail "$* exited $rc, not $want: $OUT"
+}
+
+# expect_errno NAME COMMAND...: COMMAND fails (exit 2) naming errno NAME.
+expect_errno() {
+	local name=$1
+	shift
+	expect_exit 2 "$@" || return 1
+	case $OUT in *"kernel: $name:"*) ;; *) fail "$* did not fail with $name: $OUT";; esac
+}
+
+case_evidence_of_a_cma_device() {
+	connected good || return $(($? == 1))
+	expect_exit 0 tsm evidence "$DEV" --nonce random --out "$EV" || return 1
+	for f in cert0.bin vca.bin measurements.bin nonce.hex; do
+		expect_exists "$EV/$f" || return 1
+	done
+	expect_exit 0 tsm verify --evidence "$EV" --root /devmodel/good.pem \
+		--nonce "$(cat "$EV/nonce.hex")"
+}
+
+case_verify_trusts_the_devices_root() {
+	connected good || return $(($? == 1))
+	expect_exit 0 tsm verify "$DEV" --root /devmodel/good.pem || return 1
+	case $OUT in *"nonce: matches"*) ;; *) fail "no fresh nonce: $OUT";; esac
+}
+
+case_verify_refuses_another_root() {
+	connected good || return $(($? == 1))
+	expect_exit 1 tsm verify "$DEV" --root /devmodel/p256.pem || return 1
+	case $OUT in *"does not lead to the given root"*) ;; *) fail "$OUT";; esac
+}
+
+case_verify_refuses_replayed_measurements() {
+	connected good || return $(($? == 1))
+	expect_exit 0 tsm evidence "$DEV" --nonce 00112233 --out "$EV" || return 1
+	# Fresh measurements with another nonce; the old ones are a replay.
+	expect_exit 0 tsm evidence "$DEV" --nonce 44556677 --out "$EV-new" || return 1
+	expect_exit 1 tsm verify --evidence "$EV" --root /devmodel/good.pem --nonce 44556677
+}
+
+case_disconnect_drops_the_evidence() {
+	connected good || return $(($? == 1))
+	expect_write "$FN/tsm/disconnect" "$TSM" OK || return 1
+	expect_errno ENXIO tsm evidence "$DEV"
+}
+
+case_unknown_device() {
+	only_on_core rs "the pci-tsm family is a tsm-rs addition" || return 0
+	expect_errno ENODEV tsm evidence 0000:7f:1f.7
+}
+
+case_non_admin_is_refused() {
+	connected good || return $(($? == 1))
+	mkdir -p /etc
+	grep -q '^nobody:' /etc/passwd 2>/dev/null ||
+		echo "nobody:x:$NOBODY:$NOBODY:nobody:/:/bin/sh" >> /etc/passwd
+	OUT=$(su -s /bin/sh nobody -c "tsm evidence $DEV" 2>&1)
+	case $OUT in *"kernel: EPERM:"*) ;; *) fail "not EPERM: $OUT";; esac
+}
+
+case_malformed_requests() {
+	connected good || return $(($? == 1))
+	expect_errno EINVAL tsm raw-read --type-mask 0x200 || return 1          # no dev-name
+	expect_errno EINVAL tsm raw-read --dev-name "$DEV" || return 1          # no type-mask
+	expect_errno EINVAL tsm raw-read --dev-name "$DEV" --type-mask 0x800 || return 1
+	expect_errno EINVAL tsm raw-read --dev-name "$DEV" --type-mask 1 --flags 2 || return 1
+	expect_errno EINVAL tsm raw-read --dev-name "$DEV" --type-mask 1 --nonce-len 257 || return 1
+	expect_errno EINVAL tsm raw-read --dev-name "$DEV" --type-mask 1 --nonce-len 0 || return 1
+	expect_errno EINVAL tsm raw-read --dev-name "$DEV" --type-mask 1 --extra-attr 7
+}
