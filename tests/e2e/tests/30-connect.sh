@@ -204,6 +204,33 @@ case_guest_request() {
 	dmesg | grep -q 'TDI 0x101: CONFIG_UNLOCKED' || fail "no unlock: $(dmesg | tail -3)"
 }
 
+# A write to a setting TDISP locks (function 0's BAR 0) while its TDI is
+# CONFIG_LOCKED: the device (the model, told by the platform) moves the TDI to
+# ERROR and the host sees it at its next state request; unbind (STOP_INTERFACE)
+# returns it to CONFIG_UNLOCKED.
+case_locked_config_write_is_an_error() {
+	local bar
+	load_both bus-first || return 1
+	connect || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	dmesg -c > /dev/null
+	expect_write $CTL/guest_request "10000:01:00.0 state" OK || return 1
+	dmesg | grep -q 'TDI 0x100: CONFIG_LOCKED' || fail "not locked: $(dmesg | tail -3)" || return 1
+	# Command with Memory Space still enabled changes nothing the lock covers.
+	cfg_write $PF0 0x04 "0x$(cfg_read $PF0 0x04)"
+	expect_write $CTL/guest_request "10000:01:00.0 state" OK || return 1
+	bar=$(cfg_read $PF0 0x10)
+	cfg_write $PF0 0x10 $((0x$bar + 0x200000))
+	cfg_write $PF0 0x10 "0x$bar"
+	dmesg -c > /dev/null
+	expect_write $CTL/guest_request "10000:01:00.0 state" OK || return 1
+	dmesg | grep -q 'TDI 0x100: ERROR' || fail "no ERROR: $(dmesg | tail -3)" || return 1
+	# START needs CONFIG_LOCKED: the device refuses it in ERROR.
+	expect_write $CTL/guest_request "10000:01:00.0 start" EIO || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	dmesg | grep -q 'TDI 0x100: CONFIG_UNLOCKED' || fail "no unlock: $(dmesg | tail -3)"
+}
+
 case_controls_refuse_foreign_devices() {
 	load_both bus-first || return 1
 	connect || return 1

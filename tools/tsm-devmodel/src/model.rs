@@ -424,6 +424,28 @@ impl<'a> Device<'a> {
         &mut self.other_tdis[index]
     }
 
+    /// Software wrote `value` to the register at `offset` (Command or a BAR) of the function
+    /// `rid`: a locked or running TDI of that function goes to ERROR when the write changes what
+    /// its lock covers (any BAR write, or Memory Space Enable cleared).
+    pub fn config_written(&mut self, rid: u16, offset: u16, value: u32) {
+        // Command: Memory Space Enable is bit 1.
+        let changes_lock = offset != 0x04 || value & 0x2 == 0;
+        let verbose = self.verbose;
+        let tdis = std::iter::once(&mut self.tdisp).chain(self.other_tdis.iter_mut());
+        for t in tdis.filter(|t| t.interface.function_id & 0xffff == u32::from(rid)) {
+            let before = t.tdi.state();
+            if changes_lock {
+                t.tdi.fault();
+            }
+            if verbose && t.tdi.state() != before {
+                eprintln!(
+                    "tsm-devmodel: TDI {rid:#06x}: register {offset:#x} written while \
+                     {before:?}: ERROR"
+                );
+            }
+        }
+    }
+
     /// Stops and wipes every key slot of the IDE port, recording each K_SET_STOP applied in
     /// [`Device::applied_ide_km`].
     fn wipe_keys(&mut self) {

@@ -28,6 +28,10 @@ pub const COMMAND_TEST: u32 = 0xDEAD;
 /// applied to its IDE port, sent before the answer that acknowledges it, so that the platform's
 /// IDE registers hold the device's keys.
 pub const COMMAND_DEVICE_IDE_KM: u32 = 0x8001;
+/// From the emulated platform's relay only (a tsm-rs extension): software wrote a register TDISP
+/// locks (Command, a BAR) of one of the device's functions; payload Routing ID, offset (u16
+/// each) and the register's new value (u32), little-endian. No answer.
+pub const COMMAND_CONFIG_WRITE: u32 = 0x8002;
 
 /// Transport type: MCTP (not served).
 pub const TRANSPORT_MCTP: u32 = 0x01;
@@ -249,6 +253,13 @@ fn serve_device<T: Transport>(
                 transport.send(&Frame::doe(answer))?;
             }
             COMMAND_TEST => transport.send(&frame)?,
+            COMMAND_CONFIG_WRITE if mirror_ide_km && frame.payload.len() == 8 => {
+                let p = &frame.payload;
+                let rid = u16::from_le_bytes([p[0], p[1]]);
+                let offset = u16::from_le_bytes([p[2], p[3]]);
+                let value = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
+                model.device.config_written(rid, offset, value);
+            }
             COMMAND_SHUTDOWN => {
                 // QEMU does not wait for the acknowledgement; ignore a closed peer.
                 let _ = transport.send(&Frame {

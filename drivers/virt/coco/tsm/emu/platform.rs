@@ -483,6 +483,8 @@ struct Hierarchy {
     vfs: KVec<Function>,
     /// Offset of Endpoint function 0's SR-IOV capability, if it has VFs.
     sriov: Option<u16>,
+    /// The relay to the DSM's device model, which hears of writes to locked settings.
+    relay: Option<Arc<Relay>>,
 }
 
 impl Hierarchy {
@@ -674,6 +676,7 @@ impl Platform {
             endpoint,
             vfs: vf_functions,
             sriov,
+            relay: relay.clone(),
         };
         if let Some(relay) = relay {
             let dsm = match &mut hierarchy.switch {
@@ -717,8 +720,21 @@ impl ConfigOps for Platform {
         let Some(function) = hierarchy.route(bus, devfn) else {
             return false;
         };
-        if config_space::valid_access(offset, size) {
-            function.write(offset, size, value);
+        if !config_space::valid_access(offset, size) {
+            return true;
+        }
+        function.write(offset, size, value);
+        // The device model watches the settings TDISP locks of the Endpoint's functions: the
+        // Command register and the BARs.
+        let register = offset & !3;
+        let header_type = function.cfg.read(reg(uapi::PCI_HEADER_TYPE), 1) & 0x7f;
+        let watched = register == reg(uapi::PCI_COMMAND)
+            || (reg(uapi::PCI_BASE_ADDRESS_0)..=reg(uapi::PCI_BASE_ADDRESS_5)).contains(&register);
+        if watched && header_type == uapi::PCI_HEADER_TYPE_NORMAL {
+            let now = function.cfg.read(register, 4);
+            if let Some(relay) = &hierarchy.relay {
+                relay.config_written(u16::from_be_bytes([bus, devfn]), register, now);
+            }
         }
         true
     }

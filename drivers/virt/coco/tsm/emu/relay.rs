@@ -19,7 +19,10 @@
 //! [`COMMAND_DEVICE_IDE_KM`] carries an IDE_KM object (KEY_PROG, K_SET_GO, K_SET_STOP) the device
 //! applied to its own IDE port, and the relay applies it to the DSM's keys ([`crate::ide_keys`]),
 //! from which its IDE Stream Status registers are computed. The model sends it before the answer
-//! to the request that carried the object.
+//! to the request that carried the object. The other way, [`COMMAND_CONFIG_WRITE`] tells the
+//! model that software wrote a register of a function whose locked configuration TDISP watches
+//! (Command, a BAR): the platform plays the device's hardware, the model its firmware. Such a
+//! frame goes out between request frames, never inside one, and needs no answer.
 //!
 //! The mailbox side ([`Relay::submit`], [`Relay::take_response`], [`Relay::abort`],
 //! [`Relay::close`]) runs in atomic context, inside a configuration access under the PCI
@@ -43,6 +46,14 @@ pub(crate) const COMMAND_NORMAL: u32 = 0x0001;
 /// Command of a frame from the model carrying an IDE_KM object the device applied to its IDE port
 /// (tsm-rs extension).
 pub(crate) const COMMAND_DEVICE_IDE_KM: u32 = 0x8001;
+/// Command of a frame to the model reporting a configuration write (tsm-rs extension). Payload:
+/// the function's Routing ID, the register's offset (u16 each), the register's new value (u32),
+/// all little-endian.
+pub(crate) const COMMAND_CONFIG_WRITE: u32 = 0x8002;
+/// Bytes of a configuration write frame.
+const CONFIG_WRITE_FRAME: usize = HEADER_BYTES + 8;
+/// Configuration writes queued for the model at most; more are dropped.
+const MAX_CONFIG_WRITES: usize = 8;
 /// Transport type of DOE objects (QEMU's `SPDM_SOCKET_TRANSPORT_TYPE_PCI_DOE`).
 pub(crate) const TRANSPORT_PCI_DOE: u32 = 0x0002;
 /// Bytes of a frame header: command, transport type, payload size.
@@ -102,6 +113,11 @@ struct Channel {
     closed: bool,
     /// The keys the device model programmed into the DSM's IDE port.
     device_keys: KBox<PortKeys>,
+    /// Configuration write frames waiting for the model, oldest first.
+    config_writes: [[u8; CONFIG_WRITE_FRAME]; MAX_CONFIG_WRITES],
+    config_write_count: usize,
+    /// Bytes of the oldest one the model has read.
+    config_write_sent: usize,
 }
 
 impl Channel {
@@ -116,6 +132,8 @@ impl Channel {
 pub(crate) struct Chunk {
     /// Bytes copied.
     pub(crate) len: usize,
+    /// Part of a configuration write frame, not of the request frame.
+    config_write: bool,
     seq: u64,
     offset: usize,
     frame_len: usize,
@@ -143,6 +161,9 @@ impl Relay {
             open: false,
             closed: false,
             device_keys: PortKeys::new()?,
+            config_writes: [[0; CONFIG_WRITE_FRAME]; MAX_CONFIG_WRITES],
+            config_write_count: 0,
+            config_write_sent: 0,
         };
         Arc::pin_init(
             pin_init!(Self {
@@ -218,6 +239,29 @@ impl Relay {
         self.doorbell.complete_all();
     }
 
+    /// Software wrote `value` to the register at `offset` of the function `rid`: queued for the
+    /// model while one has the relay open (atomic context).
+    pub(crate) fn config_written(&self, rid: u16, offset: u16, value: u32) {
+        {
+            let mut ch = self.channel.lock();
+            if !ch.open || ch.closed || ch.config_write_count == MAX_CONFIG_WRITES {
+                return;
+            }
+            let mut frame = [0u8; CONFIG_WRITE_FRAME];
+            frame[0..4].copy_from_slice(&COMMAND_CONFIG_WRITE.to_be_bytes());
+            frame[4..8].copy_from_slice(&TRANSPORT_PCI_DOE.to_be_bytes());
+            // CAST: 8 bytes of payload.
+            frame[8..12].copy_from_slice(&8u32.to_be_bytes());
+            frame[12..14].copy_from_slice(&rid.to_le_bytes());
+            frame[14..16].copy_from_slice(&offset.to_le_bytes());
+            frame[16..20].copy_from_slice(&value.to_le_bytes());
+            let at = ch.config_write_count;
+            ch.config_writes[at] = frame;
+            ch.config_write_count += 1;
+        }
+        self.doorbell.complete();
+    }
+
     /// Runs `f` on the keys the device model programmed (any context).
     pub(crate) fn with_device_keys<R>(&self, f: impl FnOnce(&mut PortKeys) -> R) -> R {
         f(&mut self.channel.lock().device_keys)
@@ -245,6 +289,9 @@ impl Relay {
         let mut ch = self.channel.lock();
         ch.open = false;
         ch.torn = false;
+        // Configuration writes concern the model that had the relay open.
+        ch.config_write_count = 0;
+        ch.config_write_sent = 0;
         if let Phase::Pending { .. } = ch.phase {
             ch.phase = Phase::Pending { sent: 0 };
         }
@@ -261,6 +308,19 @@ impl Relay {
         if core::mem::take(&mut ch.torn) {
             return Err(ECANCELED);
         }
+        let mid_request = matches!(ch.phase, Phase::Pending { sent } if sent > 0);
+        if ch.config_write_count > 0 && !mid_request {
+            let sent = ch.config_write_sent;
+            let len = out.len().min(CONFIG_WRITE_FRAME - sent);
+            out[..len].copy_from_slice(&ch.config_writes[0][sent..sent + len]);
+            return Ok(Chunk {
+                len,
+                config_write: true,
+                seq: ch.seq,
+                offset: sent,
+                frame_len: CONFIG_WRITE_FRAME,
+            });
+        }
         let Phase::Pending { sent } = ch.phase else {
             return Err(EAGAIN);
         };
@@ -276,6 +336,7 @@ impl Relay {
         }
         Ok(Chunk {
             len,
+            config_write: false,
             seq: ch.seq,
             offset: sent,
             frame_len,
@@ -287,6 +348,16 @@ impl Relay {
     pub(crate) fn consumed(&self, chunk: Chunk, taken: usize) {
         let mut ch = self.channel.lock();
         let end = chunk.offset + taken.min(chunk.len);
+        if chunk.config_write {
+            // Only the reader removes queued frames: the oldest is still the one it read.
+            ch.config_write_sent = end;
+            if end == CONFIG_WRITE_FRAME {
+                ch.config_writes.copy_within(1.., 0);
+                ch.config_write_count -= 1;
+                ch.config_write_sent = 0;
+            }
+            return;
+        }
         if ch.seq == chunk.seq && ch.phase == (Phase::Pending { sent: chunk.offset }) {
             ch.phase = if end == chunk.frame_len {
                 Phase::InFlight
