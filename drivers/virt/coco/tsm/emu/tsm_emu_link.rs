@@ -35,13 +35,13 @@
 //! (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_link`).
 
 use kernel::{
+    alloc::KVVec,
     faux,
     pci::{
         self,
         ide::{Partner, Stream},
     },
     prelude::*,
-    alloc::KVVec,
     sync::{aref::ARef, new_mutex, Arc, Mutex},
     time::{delay::fsleep, Delta},
     tsm::{self, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
@@ -481,7 +481,11 @@ impl EmuLink {
             logged(pdev, "KEY_PROG (Root Port)", root_port_keys)?;
             Step::KeySetGo.check()?;
             logged(pdev, "K_SET_GO (device)", go_keys(&mut device, stream_id))?;
-            logged(pdev, "K_SET_GO (Root Port)", go_keys(&mut root_port, stream_id))
+            logged(
+                pdev,
+                "K_SET_GO (Root Port)",
+                go_keys(&mut root_port, stream_id),
+            )
         })();
         if result.is_err() {
             // Best effort: the failure being reported is the first one.
@@ -511,8 +515,16 @@ impl EmuLink {
         let enabled = (|| {
             Step::StreamEnable.check()?;
             // The IDE library refuses an end that does not report Secure.
-            logged(pdev, "Endpoint stream enable", stream.enable(Partner::Endpoint))?;
-            logged(pdev, "Root Port stream enable", stream.enable(Partner::RootPort))
+            logged(
+                pdev,
+                "Endpoint stream enable",
+                stream.enable(Partner::Endpoint),
+            )?;
+            logged(
+                pdev,
+                "Root Port stream enable",
+                stream.enable(Partner::RootPort),
+            )
         })();
         if let Err(e) = enabled {
             let _ = Self::unkey_stream(pdev, spdm, doe, stream_id);
@@ -761,9 +773,7 @@ impl LinkTsm for EmuLink {
         let link = (*guard).as_mut().ok_or(ENXIO)?;
         let mut answer = [0u8; 64];
         let (state, reply): (Option<TdiState>, &[u8]) = match (scope, code[0]) {
-            (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_REPORT) => {
-                (None, &tdi.report)
-            }
+            (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_REPORT) => (None, &tdi.report),
             (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_STATE) => {
                 (Some(link.tdi_state(tdi.interface)?), &[])
             }
