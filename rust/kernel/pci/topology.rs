@@ -213,7 +213,7 @@ impl Device {
     pub fn find_dvsec(&self, vendor: u16, id: u16) -> Option<u16> {
         // SAFETY: The device is live.
         let offset = unsafe { bindings::pci_find_dvsec_capability(self.as_raw(), vendor, id) };
-        u16::try_from(offset).ok().filter(|&o| o != 0)
+        Some(offset).filter(|&o| o != 0)
     }
 
     /// Whether the device advertises TEE-IO in its PCIe Device Capabilities.

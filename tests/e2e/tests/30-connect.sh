@@ -426,6 +426,10 @@ case_device_refuses_ide_km() { model_fault_rolls_back EPROTO 'error-response@ven
 # The device drops the session after FINISH, QUERY and its six KEY_PROGs: the
 # first K_SET_GO gets no answer (DOE timeout).
 case_device_drops_the_session() { model_fault_rolls_back EIO 'drop-session-after=8*1'; }
+# A device reset in the middle of key programming: after FINISH, QUERY and two
+# KEY_PROGs the device loses its session, its keys and its TDI state (what
+# the model's connection reset does), so the third KEY_PROG gets no answer.
+case_device_resets_during_key_programming() { model_fault_rolls_back EIO 'drop-session-after=4*1'; }
 # A vendor-defined answer never comes (DOE timeout).
 case_device_times_out_in_ide_km() { model_fault_rolls_back EIO 'no-answer@vendor*1'; }
 
