@@ -9,6 +9,8 @@
 #include <linux/pci-tsm.h>
 
 int pci_tsm_core_init(void);
+/* tsm-rs addition, see drivers/pci/tsm/abi.rs; called from Rust only. */
+bool pci_tsm_rs_connect_mode(struct pci_dev *pdev);
 
 EXPORT_SYMBOL_GPL(pci_tsm_link_constructor);
 EXPORT_SYMBOL_GPL(pci_tsm_pf0_constructor);
@@ -18,5 +20,6 @@ EXPORT_SYMBOL_GPL(pci_tsm_doe_transfer);
 EXPORT_SYMBOL_GPL(pci_tsm_bind);
 EXPORT_SYMBOL_GPL(pci_tsm_unbind);
 EXPORT_SYMBOL_GPL(pci_tsm_guest_req);
+EXPORT_SYMBOL_GPL(pci_tsm_rs_connect_mode);
 
 core_initcall(pci_tsm_core_init);

@@ -222,6 +222,24 @@ impl Device {
         unsafe { (*self.as_raw()).devcap & bindings::PCI_EXP_DEVCAP_TEE != 0 }
     }
 
+    /// The offset of the device's IDE extended capability, if it has one.
+    pub fn ide_cap(&self) -> Option<u16> {
+        // SAFETY: `ide_cap` is set once at enumeration.
+        let ide_cap = unsafe { (*self.as_raw()).ide_cap };
+        Some(ide_cap).filter(|&offset| offset != 0)
+    }
+
+    /// Whether the device's IDE capability offers Link IDE (PCIe r6.x section 7.9.26.2).
+    pub fn has_link_ide(&self) -> bool {
+        let Some(ide_cap) = self.ide_cap() else {
+            return false;
+        };
+        // CAST: the IDE Capability register offset is 4.
+        let cap = ide_cap + bindings::PCI_IDE_CAP as u16;
+        self.read_config_dword(cap)
+            .is_ok_and(|value| value & bindings::PCI_IDE_CAP_LINK != 0)
+    }
+
     /// Whether the device has an IDE extended capability.
     pub fn has_ide(&self) -> bool {
         // SAFETY: `ide_cap` is set once at enumeration.
