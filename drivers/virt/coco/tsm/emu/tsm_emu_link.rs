@@ -658,9 +658,15 @@ impl EmuLink {
             evidence.version & 0xf,
             session
         );
+        let link_mode = tsm::connect_mode(pdev) == ConnectMode::Link;
         let ide = if pdev.is_upstream_port() {
-            Ok(Ide::None)
-        } else if tsm::connect_mode(pdev) == ConnectMode::Link {
+            // The firmware sets up Link IDE to Endpoints only.
+            if link_mode {
+                Err(EOPNOTSUPP)
+            } else {
+                Ok(Ide::None)
+            }
+        } else if link_mode {
             Self::establish_link_ide(pdev, &mut spdm, &mut doe).map(Ide::Link)
         } else {
             Self::establish_stream(pdev, &mut spdm, &mut doe).map(Ide::Selective)
