@@ -3,7 +3,7 @@
 //! Library calls of a PCI/TSM core (`include/linux/pci-tsm.h`) for backends and test drivers.
 
 use super::{RequestScope, VmHandle};
-use crate::{bindings, error::to_result, ffi::c_void, pci, prelude::*};
+use crate::{bindings, error::to_result, pci, prelude::*};
 
 /// Binds the TDI of the managed function `pdev` to `vm` through its TSM (C `pci_tsm_bind()`).
 ///
@@ -89,7 +89,7 @@ pub fn connect_mode(pdev: &pci::Device) -> ConnectMode {
     {
         // Declared here, untyped: only tsm-rs' PCI/TSM core has it, and no C header does.
         extern "C" {
-            fn pci_tsm_rs_connect_mode(pdev: *mut c_void) -> bool;
+            fn pci_tsm_rs_connect_mode(pdev: *mut crate::ffi::c_void) -> bool;
         }
         // SAFETY: `pdev` is live; the core only reads its own state for it.
         if unsafe { pci_tsm_rs_connect_mode(pdev.as_raw().cast()) } {

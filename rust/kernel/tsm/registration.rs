@@ -6,9 +6,7 @@ use super::{
     adapters::{DevsecAdapter, LinkAdapter},
     DevsecTsm, LinkTsm, PciTsmOps, TsmDevice,
 };
-use crate::{
-    bindings, device::Device, error::from_err_ptr, ffi::c_void, prelude::*, sync::aref::ARef,
-};
+use crate::{bindings, device::Device, error::from_err_ptr, prelude::*, sync::aref::ARef};
 use core::ptr::NonNull;
 
 /// A TSM registered with the TSM class core (`tsm_register()`); unregistered on drop.
@@ -32,6 +30,7 @@ impl Registration {
         let ops: &'static PciTsmOps = &LinkAdapter::<T>::OPS;
         #[cfg(CONFIG_TSM_CLASS_RUST)]
         {
+            use crate::ffi::c_void;
             // Declared here, untyped: only tsm-rs' class core has it, and no C header does.
             extern "C" {
                 fn tsm_rs_register_link(
