@@ -565,17 +565,13 @@ impl EmuLink {
     fn link_control(dev: &pci::Device) -> Result<u16> {
         let ide_cap = dev.ide_cap().ok_or(EOPNOTSUPP)?;
         // CAST: register offsets below 0x100.
-        Ok(ide_cap
-            + uapi::PCI_IDE_LINK_STREAM_0 as u16
-            + uapi::PCI_IDE_LINK_CTL_0 as u16)
+        Ok(ide_cap + uapi::PCI_IDE_LINK_STREAM_0 as u16 + uapi::PCI_IDE_LINK_CTL_0 as u16)
     }
 
     /// Enables (`Some(stream_id)`) or disables Link IDE of traffic class 0 on both ends.
     fn set_link_ide(pdev: &pci::Device, stream_id: Option<u8>) -> Result {
         let root_port = pdev.root_port().ok_or(ENODEV)?;
-        let value = stream_id.map_or(0, |id| {
-            uapi::PCI_IDE_LINK_CTL_EN | (u32::from(id) << 24)
-        });
+        let value = stream_id.map_or(0, |id| uapi::PCI_IDE_LINK_CTL_EN | (u32::from(id) << 24));
         for dev in [pdev, root_port] {
             dev.write_config_dword(Self::link_control(dev)?, value)?;
         }
