@@ -8,9 +8,7 @@
 #include <linux/init.h>
 #include <linux/pci-tsm.h>
 
-int pci_tsm_core_init(void);
-/* tsm-rs addition, see drivers/pci/tsm/abi.rs; called from Rust only. */
-bool pci_tsm_rs_connect_mode(struct pci_dev *pdev);
+#include "pci_tsm_rs.h"
 
 EXPORT_SYMBOL_GPL(pci_tsm_link_constructor);
 EXPORT_SYMBOL_GPL(pci_tsm_pf0_constructor);
