@@ -458,7 +458,7 @@ pub fn with_harness<R>(seed: u8, mode: u8, f: impl FnOnce(&mut Harness<'_>) -> R
             algorithms,
             ..REQUESTER_CONFIG
         },
-        &mut cert_buf,
+        &mut cert_buf[..],
     );
     requester.set_versions(versions(mode));
     responder.set_versions(versions(mode));
