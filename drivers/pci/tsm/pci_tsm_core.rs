@@ -19,6 +19,8 @@ pub mod abi;
 mod attrs;
 mod input;
 mod lifecycle;
+#[cfg(CONFIG_NET)]
+mod netlink;
 
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 mod ide_keys_tests;
