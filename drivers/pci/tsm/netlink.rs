@@ -272,6 +272,14 @@ mod tests {
     }
 
     #[test]
+    fn family_is_registered() {
+        let reg = FAMILY_REGISTRATION.as_ref();
+        assert!(reg.is_some_and(|r| r.id() != 0));
+        // A second registration of the name fails.
+        assert!(init().is_err());
+    }
+
+    #[test]
     fn policy_refuses_what_the_spec_does_not_allow() {
         let name = dev_name();
         let mask = 0x7ffu32.to_ne_bytes();
