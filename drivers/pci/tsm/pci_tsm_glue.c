@@ -9,7 +9,6 @@
 #include <linux/pci-tsm.h>
 
 int pci_tsm_core_init(void);
-int pci_tsm_netlink_init(void);
 
 EXPORT_SYMBOL_GPL(pci_tsm_link_constructor);
 EXPORT_SYMBOL_GPL(pci_tsm_pf0_constructor);
@@ -21,7 +20,9 @@ EXPORT_SYMBOL_GPL(pci_tsm_unbind);
 EXPORT_SYMBOL_GPL(pci_tsm_guest_req);
 
 core_initcall(pci_tsm_core_init);
+
 #ifdef CONFIG_NET
 /* The pci-tsm generic netlink family, once generic netlink is up. */
+int pci_tsm_netlink_init(void);
 device_initcall(pci_tsm_netlink_init);
 #endif
