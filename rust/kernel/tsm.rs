@@ -22,5 +22,5 @@ mod registration;
 
 pub use backend::{DevsecTsm, GuestRequest, LinkTsm, RequestScope, VmHandle};
 pub use device::{NewTsmDevice, PciTsmOps, Personality, TsmDevice};
-pub use library::{bind, doe_transfer, guest_req, unbind};
+pub use library::{bind, connect_mode, doe_transfer, guest_req, unbind, ConnectMode};
 pub use registration::Registration;

@@ -45,6 +45,18 @@ pub extern "C" fn pci_tsm_netlink_init() -> c_int {
     errno(crate::netlink::init())
 }
 
+/// Whether the DSM `pdev` is set to Link IDE (`tsm/connect_mode`, a tsm-rs addition); read by
+/// link TSMs at connect through `kernel::tsm::connect_mode()`.
+///
+/// # Safety
+///
+/// `pdev` is a live PCI device.
+#[no_mangle]
+pub unsafe extern "C" fn pci_tsm_rs_connect_mode(pdev: *mut bindings::pci_dev) -> bool {
+    // SAFETY: By the function's safety requirements.
+    crate::connect_mode::is_link(unsafe { pci_device(pdev) })
+}
+
 /// PCI core hook: `pdev` was just added (`pci_device_add()`).
 ///
 /// # Safety

@@ -2,7 +2,7 @@
 
 //! The `tsm/` group and the `authenticated` file of PCI devices, with 7.3's visibility rules.
 
-use crate::{input::parse_tsm_name, lifecycle};
+use crate::{connect_mode, input::parse_tsm_name, lifecycle};
 use core::fmt::Write;
 use kernel::{
     class::ClassDevice,
@@ -85,6 +85,33 @@ impl DeviceAttributeOps for Dsm {
     }
 }
 
+/// `tsm/connect_mode` (tsm-rs addition, see [`connect_mode`]).
+pub(crate) struct ConnectMode;
+
+#[vtable]
+impl DeviceAttributeOps for ConnectMode {
+    /// The modes, the current one in brackets.
+    fn show(dev: &Device, out: &mut Formatter<'_>) -> Result {
+        let line = if connect_mode::is_link(pci_device(dev)?) {
+            "[link] selective"
+        } else {
+            "link [selective]"
+        };
+        Ok(writeln!(out, "{line}")?)
+    }
+
+    /// `link` or `selective` (one trailing newline allowed, as sysfs strips it); `EINVAL`
+    /// otherwise, `EBUSY` while connected.
+    fn store(dev: &Device, input: &[u8]) -> Result {
+        let link = match input {
+            b"link" => true,
+            b"selective" => false,
+            _ => return Err(EINVAL),
+        };
+        connect_mode::set(pci_device(dev)?, link)
+    }
+}
+
 pub(crate) struct Authenticated;
 
 #[vtable]
@@ -130,6 +157,8 @@ impl GroupVisibility for TsmFileVisibility {
         let managed = pdev.has_tsm_context() && (!pf0 || lifecycle::is_managed(pdev));
         let visible = if CONNECT_ATTR.is(attr) || DISCONNECT_ATTR.is(attr) {
             pf0
+        } else if CONNECT_MODE_ATTR.is(attr) {
+            pf0 && connect_mode::offered(pdev)
         } else if BOUND_ATTR.is(attr) {
             (pf0 && pdev.has_tee()) || managed
         } else if DSM_ATTR.is(attr) {
@@ -157,6 +186,7 @@ kernel::device_attribute_group! {
             DISCONNECT_ATTR: Disconnect = (c"disconnect", 0o200),
             BOUND_ATTR: Bound = (c"bound", 0o444),
             DSM_ATTR: Dsm = (c"dsm", 0o444),
+            CONNECT_MODE_ATTR: ConnectMode = (c"connect_mode", 0o644),
         ],
     };
 }

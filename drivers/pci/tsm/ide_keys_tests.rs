@@ -93,7 +93,10 @@ mod cases {
         assert!(ide_keys::keys_match(&rp, &ep, STREAM));
         // Another stream is not keyed.
         assert!(!ide_keys::keys_match(&ep, &rp, STREAM + 1));
-        assert_eq!(ep.key_status(0), (1 << 31) | (6 << 16) | (6 << 8) | u32::from(STREAM));
+        assert_eq!(
+            ep.key_status(0),
+            (1 << 31) | (6 << 16) | (6 << 8) | u32::from(STREAM)
+        );
         assert!(!ep.wiped());
     }
 
@@ -218,7 +221,12 @@ mod cases {
         );
         // Key bytes never read back; a length past what was written is refused.
         assert_eq!(port.read(&cfg, &keys, KEY_PORT_DATA), 0);
-        port.write(&mut cfg, &mut keys, KEY_PORT_CONTROL, CONTROL_SUBMIT | (60 << 16));
+        port.write(
+            &mut cfg,
+            &mut keys,
+            KEY_PORT_CONTROL,
+            CONTROL_SUBMIT | (60 << 16),
+        );
         assert_eq!(
             port.read(&cfg, &keys, KEY_PORT_STATUS) & 0xff,
             u32::from(STATUS_REFUSED)
@@ -234,7 +242,12 @@ mod cases {
         let mut dsm_keys = PortKeys::new().unwrap();
         let mut dsm = KeyPort::install(&mut cfg, 0x300, 0, false);
         dsm.write(&mut cfg, &mut dsm_keys, KEY_PORT_DATA, 0);
-        dsm.write(&mut cfg, &mut dsm_keys, KEY_PORT_CONTROL, CONTROL_SUBMIT | (4 << 16));
+        dsm.write(
+            &mut cfg,
+            &mut dsm_keys,
+            KEY_PORT_CONTROL,
+            CONTROL_SUBMIT | (4 << 16),
+        );
         assert_eq!(
             dsm.read(&cfg, &dsm_keys, KEY_PORT_STATUS),
             STATUS_WIPED | u32::from(STATUS_REFUSED)

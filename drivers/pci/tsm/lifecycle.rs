@@ -42,7 +42,7 @@
 //! Hooks may run before [`init`] (no TSM can be registered then, so there is nothing to do)
 //! and find no locks.
 
-use crate::attrs;
+use crate::{attrs, connect_mode};
 use kernel::{
     class::ClassDevice,
     pci,
@@ -135,6 +135,7 @@ pub(crate) fn init() -> Result {
         PF0_SYSFS.init();
         FN_SYSFS.init();
     }
+    connect_mode::init();
     READY.store(true, Release);
     Ok(())
 }
@@ -146,6 +147,17 @@ fn locks() -> Option<&'static Locks> {
 /// The locks, or `ENODEV` before [`init`] ran (only reachable before `core_initcall`).
 fn initialised() -> Result<&'static Locks> {
     locks().ok_or(ENODEV)
+}
+
+/// Runs `f` while no TSM can connect `pdev`: `EBUSY` if it is connected or connecting.
+pub(crate) fn while_unconnected(pdev: &pci::Device, f: impl FnOnce() -> Result) -> Result {
+    let locks = initialised()?;
+    // Connect publishes the DSM's context under the probe lock.
+    let _probe = locks.probe().lock();
+    if pdev.has_tsm_context() {
+        return Err(EBUSY);
+    }
+    f()
 }
 
 /// Whether a TSM with link operations is registered.
@@ -506,6 +518,7 @@ pub(crate) fn destroy_device(pdev: &pci::Device) {
         was_dsm = unsafe { pdev.tsm_context() }.is_some_and(|ctx| ctx.is_dsm());
         destroy_context(pdev, None);
     }
+    connect_mode::forget(pdev);
     // Whatever a TSM published for the device goes with it (a TSM's disconnect clears it too).
     kernel::tsm::evidence::clear(pdev);
     if was_dsm {
@@ -589,7 +602,7 @@ fn dsm_candidates(pdev: &pci::Device) -> [Option<ARef<pci::Device>>; 2] {
 /// `pci_tsm_register()`.
 pub(crate) fn register(tsm: &TsmDevice) -> Result {
     let locks = initialised()?;
-    let first_link = {
+    let (first_link, first_link_ide) = {
         let mut global = locks.global().write();
         let personality = tsm.pci_ops().map(|ops| ops.personality());
         if !matches!(personality, Some(Personality::Link | Personality::Devsec)) {
@@ -600,14 +613,18 @@ pub(crate) fn register(tsm: &TsmDevice) -> Result {
         }
         global.tsms.push(address(tsm), GFP_KERNEL)?;
         match personality {
-            Some(Personality::Link) => LINK_TSMS.fetch_add(1, Relaxed) == 0,
+            Some(Personality::Link) => (
+                LINK_TSMS.fetch_add(1, Relaxed) == 0,
+                connect_mode::tsm_registered(tsm),
+            ),
             _ => {
                 DEVSEC_TSMS.fetch_add(1, Relaxed);
-                false
+                (false, false)
             }
         }
     };
-    if first_link {
+    // The first link TSM shows `tsm/`, the first with Link IDE `tsm/connect_mode`.
+    if first_link || first_link_ide {
         pci::for_each_device(false, |pdev| {
             if pdev.is_tsm_host() {
                 dev_dbg!(
@@ -631,7 +648,11 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
         }
         global.tsms.retain(|t| *t != address(tsm));
         let last_link = match tsm.pci_ops().map(|ops| ops.personality()) {
-            Some(Personality::Link) => LINK_TSMS.fetch_sub(1, Relaxed) == 1,
+            Some(Personality::Link) => {
+                // The last with Link IDE hides `tsm/connect_mode`, as the last link TSM `tsm/`.
+                let last_link_ide = connect_mode::tsm_unregistered(tsm);
+                LINK_TSMS.fetch_sub(1, Relaxed) == 1 || last_link_ide
+            }
             _ => {
                 DEVSEC_TSMS.fetch_sub(1, Relaxed);
                 false

@@ -17,6 +17,7 @@ use kernel::{str::CStr, ModuleMetadata, ThisModule};
 
 pub mod abi;
 mod attrs;
+mod connect_mode;
 mod input;
 mod lifecycle;
 #[cfg(CONFIG_NET)]

@@ -8,7 +8,7 @@
 #include <linux/init.h>
 #include <linux/pci-tsm.h>
 
-int pci_tsm_core_init(void);
+#include "pci_tsm_rs.h"
 
 EXPORT_SYMBOL_GPL(pci_tsm_link_constructor);
 EXPORT_SYMBOL_GPL(pci_tsm_pf0_constructor);
@@ -18,11 +18,11 @@ EXPORT_SYMBOL_GPL(pci_tsm_doe_transfer);
 EXPORT_SYMBOL_GPL(pci_tsm_bind);
 EXPORT_SYMBOL_GPL(pci_tsm_unbind);
 EXPORT_SYMBOL_GPL(pci_tsm_guest_req);
+EXPORT_SYMBOL_GPL(pci_tsm_rs_connect_mode);
 
 core_initcall(pci_tsm_core_init);
 
 #ifdef CONFIG_NET
 /* The pci-tsm generic netlink family, once generic netlink is up. */
-int pci_tsm_netlink_init(void);
 device_initcall(pci_tsm_netlink_init);
 #endif

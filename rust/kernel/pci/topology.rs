@@ -213,13 +213,31 @@ impl Device {
     pub fn find_dvsec(&self, vendor: u16, id: u16) -> Option<u16> {
         // SAFETY: The device is live.
         let offset = unsafe { bindings::pci_find_dvsec_capability(self.as_raw(), vendor, id) };
-        u16::try_from(offset).ok().filter(|&o| o != 0)
+        Some(offset).filter(|&o| o != 0)
     }
 
     /// Whether the device advertises TEE-IO in its PCIe Device Capabilities.
     pub fn has_tee(&self) -> bool {
         // SAFETY: `devcap` is read once at enumeration and immutable afterwards.
         unsafe { (*self.as_raw()).devcap & bindings::PCI_EXP_DEVCAP_TEE != 0 }
+    }
+
+    /// The offset of the device's IDE extended capability, if it has one.
+    pub fn ide_cap(&self) -> Option<u16> {
+        // SAFETY: `ide_cap` is set once at enumeration.
+        let ide_cap = unsafe { (*self.as_raw()).ide_cap };
+        Some(ide_cap).filter(|&offset| offset != 0)
+    }
+
+    /// Whether the device's IDE capability offers Link IDE (PCIe r6.x section 7.9.26.2).
+    pub fn has_link_ide(&self) -> bool {
+        let Some(ide_cap) = self.ide_cap() else {
+            return false;
+        };
+        // CAST: the IDE Capability register offset is 4.
+        let cap = ide_cap + bindings::PCI_IDE_CAP as u16;
+        self.read_config_dword(cap)
+            .is_ok_and(|value| value & bindings::PCI_IDE_CAP_LINK != 0)
     }
 
     /// Whether the device has an IDE extended capability.

@@ -129,6 +129,12 @@ pub trait LinkTsm: Sized + 'static {
     /// What the backend keeps for a TDI bound to a VM.
     type Tdi: Send + Sync;
 
+    /// The backend sets up Link IDE when a DSM's [`super::connect_mode`] asks for it
+    /// (`tsmN/pci/link_capable`; with tsm-rs' class core only).
+    const LINK_IDE: bool = false;
+    /// Selective IDE Streams the backend can key at once (`tsmN/pci/selective_streams`).
+    const SELECTIVE_STREAMS: u32 = 0;
+
     /// Decides whether `tsm` manages `pdev`; `Ok(None)` leaves it unmanaged, which is not an
     /// error for a sub-function. `dsm` is true when `pdev` is a DSM candidate
     /// ([`pci::Device::is_tsm_host`]: function 0 with IDE or TEE-IO, or a function with a CMA

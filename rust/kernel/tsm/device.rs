@@ -85,6 +85,25 @@ impl TsmDevice {
         self.0.get()
     }
 
+    /// The TSM whose class device is `dev`, if `dev` is one: a device of the class named `tsm`,
+    /// which both TSM class cores embed in a `struct tsm_dev`.
+    pub fn from_device(dev: &Device) -> Option<&Self> {
+        // SAFETY: `dev` is live; its class is set before it is added and not changed after.
+        let class = unsafe { (*dev.as_raw()).class };
+        if class.is_null() {
+            return None;
+        }
+        // SAFETY: A registered class has a NUL-terminated name for its lifetime, which outlasts
+        // its devices.
+        let name = unsafe { CStr::from_char_ptr((*class).name) };
+        if name != c"tsm" {
+            return None;
+        }
+        // SAFETY: A device of the TSM class is the `dev` of a `struct tsm_dev`, live for the
+        // borrow of `dev`.
+        Some(unsafe { &*<Self as ClassDevice>::from_raw_device(dev.as_raw()) })
+    }
+
     /// The `N` of `tsmN`.
     pub fn id(&self) -> u32 {
         // SAFETY: `id` is immutable after allocation; ids are never negative.

@@ -72,3 +72,31 @@ pub fn doe_transfer(
     // CAST: non-negative here.
     Ok(ret as usize)
 }
+
+/// How a DSM's secure connection protects its link (the seed RFC's `tsm/connect_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectMode {
+    /// Link IDE between the Root Port and the DSM directly below it.
+    Link,
+    /// A Selective IDE Stream (the only mode of Linux 7.3).
+    Selective,
+}
+
+/// The connect mode the operator chose for the DSM `pdev` (`tsm/connect_mode`, a tsm-rs
+/// addition). On upstream's C core, which has no such choice, always [`ConnectMode::Selective`].
+pub fn connect_mode(pdev: &pci::Device) -> ConnectMode {
+    #[cfg(CONFIG_PCI_TSM_RUST)]
+    {
+        // Declared here, untyped: only tsm-rs' PCI/TSM core has it, and no C header does.
+        extern "C" {
+            fn pci_tsm_rs_connect_mode(pdev: *mut crate::ffi::c_void) -> bool;
+        }
+        // SAFETY: `pdev` is live; the core only reads its own state for it.
+        if unsafe { pci_tsm_rs_connect_mode(pdev.as_raw().cast()) } {
+            return ConnectMode::Link;
+        }
+    }
+    #[cfg(not(CONFIG_PCI_TSM_RUST))]
+    let _ = pdev;
+    ConnectMode::Selective
+}

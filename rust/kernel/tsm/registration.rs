@@ -24,10 +24,34 @@ unsafe impl Send for Registration {}
 unsafe impl Sync for Registration {}
 
 impl Registration {
-    /// Registers a link TSM backend `T` below `parent`.
+    /// Registers a link TSM backend `T` below `parent`. With tsm-rs' class core, what `T`
+    /// declares about IDE ([`LinkTsm::LINK_IDE`], [`LinkTsm::SELECTIVE_STREAMS`]) goes with it.
     pub fn new_link<T: LinkTsm>(parent: &Device) -> Result<Self> {
+        let ops: &'static PciTsmOps = &LinkAdapter::<T>::OPS;
+        #[cfg(CONFIG_TSM_CLASS_RUST)]
+        {
+            use crate::ffi::c_void;
+            // Declared here, untyped: only tsm-rs' class core has it, and no C header does.
+            extern "C" {
+                fn tsm_rs_register_link(
+                    parent: *mut c_void,
+                    ops: *const c_void,
+                    link_ide: bool,
+                    selective_streams: u32,
+                ) -> *mut c_void;
+            }
+            let (raw_parent, raw_ops) = (parent.as_raw().cast(), (&raw const ops.0).cast());
+            // SAFETY: `parent` is live and `ops` is `'static`; the class core only reads it.
+            let dev = unsafe {
+                tsm_rs_register_link(raw_parent, raw_ops, T::LINK_IDE, T::SELECTIVE_STREAMS)
+            };
+            Self::from_result(dev.cast())
+        }
         // SAFETY: `OPS` is a static promotion of a const table.
-        unsafe { Self::register(parent, &LinkAdapter::<T>::OPS) }
+        #[cfg(not(CONFIG_TSM_CLASS_RUST))]
+        unsafe {
+            Self::register(parent, ops)
+        }
     }
 
     /// Registers a devsec TSM backend `T` below `parent`.

@@ -47,7 +47,6 @@ use tsm_proto::spdm::crypto::{
 use tsm_proto::spdm::key_schedule::{bin_concat, DirectionKeys, HandshakeSecrets, SessionKeys};
 use tsm_proto::spdm::secured;
 
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -309,4 +308,3 @@ fn secured_record_aes128gcm() {
     check_records(&SHA256_AES128_SPDM12);
     check_records(&SHA256_AES128_SPDM13);
 }
-

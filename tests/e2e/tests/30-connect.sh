@@ -31,6 +31,9 @@ RP_SEL_CTL=0x118
 # slots holding a key, 7:0 Stream ID).
 EP_KEYS=0x174
 RP_KEYS=0x1c4
+# Link IDE Stream Control of traffic class 0 (Status follows it).
+EP_LINK_CTL=0x12c
+RP_LINK_CTL=0x10c
 # Stream ID 0 keyed in the 6 slots of key set 0 (PR, NPR, CPL; RX and TX), all
 # in use.
 KEYED=80060600
@@ -231,6 +234,55 @@ case_locked_config_write_is_an_error() {
 	dmesg | grep -q 'TDI 0x100: CONFIG_UNLOCKED' || fail "no unlock: $(dmesg | tail -3)"
 }
 
+# tsm/connect_mode and tsmN/pci/ (seed RFC, tsm-rs additions): the emulated
+# TSM declares Link IDE and 4 streams; in link mode a connect sets up keyed
+# Link IDE (traffic class 0, Stream ID 0) between the Endpoint and its Root
+# Port instead of a Selective IDE Stream. The mode changes only while
+# disconnected.
+case_connect_mode_link() {
+	only_on_core rs "tsm/connect_mode and tsmN/pci/ are tsm-rs additions" || return 0
+	load_both bus-first || return 1
+	expect_eq "$(cat /sys/class/tsm/tsm0/pci/link_capable)" 1 "link_capable" || return 1
+	expect_eq "$(cat /sys/class/tsm/tsm0/pci/selective_streams)" 4 "selective_streams" || return 1
+	expect_eq "$(cat $PF0/tsm/connect_mode)" "link [selective]" "default mode" || return 1
+	expect_write $PF0/tsm/connect_mode bogus EINVAL || return 1
+	expect_write $PF0/tsm/connect_mode "link " EINVAL || return 1
+	expect_write $PF0/tsm/connect_mode link OK || return 1
+	expect_eq "$(cat $PF0/tsm/connect_mode)" "[link] selective" "mode" || return 1
+	connect || return 1
+	expect_write $PF0/tsm/connect_mode selective EBUSY || return 1
+	dmesg | grep -q "connected: Link IDE, Stream ID 0" || fail "no Link IDE: $(dmesg | tail -3)" ||
+		return 1
+	# No Selective IDE Stream; Link IDE enabled with Stream ID 0 and Secure at both ends.
+	expect_eq "$(streams)" 4 "available_secure_streams" || return 1
+	expect_eq "$(cfg_read $PF0 $EP_LINK_CTL)" 00000001 "Endpoint Link IDE control" || return 1
+	expect_eq "$(cfg_read $PF0 $((EP_LINK_CTL + 4)))" 00000002 "Endpoint Link IDE status" ||
+		return 1
+	expect_eq "$(cfg_read $RP $((RP_LINK_CTL + 4)))" 00000002 "Root Port Link IDE status" ||
+		return 1
+	expect_keyed $PF0 $EP_KEYS Endpoint || return 1
+	expect_keyed $RP $RP_KEYS "Root Port" || return 1
+	expect_write $PF0/tsm/disconnect tsm0 OK || return 1
+	expect_eq "$(cfg_read $PF0 $EP_LINK_CTL)" 00000000 "Endpoint Link IDE control after" ||
+		return 1
+	expect_disconnected || return 1
+	expect_write $PF0/tsm/connect_mode "selective$NL" OK || return 1
+	expect_eq "$(cat $PF0/tsm/connect_mode)" "link [selective]" "mode again" || return 1
+	connect || return 1
+	expect_connected
+}
+
+# A corrupted key fails Link IDE too, and the connect rolls back.
+case_connect_mode_link_needs_matching_keys() {
+	only_on_core rs "tsm/connect_mode is a tsm-rs addition" || return 0
+	load_both bus-first || return 1
+	expect_write $PF0/tsm/connect_mode link OK || return 1
+	cfg_write $RP $((RP_KEYS + 0x0c)) 0x100
+	expect_write $PF0/tsm/connect tsm0 ENXIO || return 1
+	expect_eq "$(cfg_read $PF0 $EP_LINK_CTL)" 00000000 "Endpoint Link IDE control" || return 1
+	expect_disconnected
+}
+
 case_controls_refuse_foreign_devices() {
 	load_both bus-first || return 1
 	connect || return 1
@@ -426,6 +478,10 @@ case_device_refuses_ide_km() { model_fault_rolls_back EPROTO 'error-response@ven
 # The device drops the session after FINISH, QUERY and its six KEY_PROGs: the
 # first K_SET_GO gets no answer (DOE timeout).
 case_device_drops_the_session() { model_fault_rolls_back EIO 'drop-session-after=8*1'; }
+# A device reset in the middle of key programming: after FINISH, QUERY and two
+# KEY_PROGs the device loses its session, its keys and its TDI state (what
+# the model's connection reset does), so the third KEY_PROG gets no answer.
+case_device_resets_during_key_programming() { model_fault_rolls_back EIO 'drop-session-after=4*1'; }
 # A vendor-defined answer never comes (DOE timeout).
 case_device_times_out_in_ide_km() { model_fault_rolls_back EIO 'no-answer@vendor*1'; }
 

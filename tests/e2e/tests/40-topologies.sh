@@ -188,6 +188,19 @@ case_switch_upstream_port_connects() {
 	expect_eq "$(cat $USP/tsm/connect)" "" "connect after disconnect"
 }
 
+# Link IDE is set up to Endpoints only: a switch Upstream Port DSM in link
+# mode is refused at connect, and nothing is left behind.
+case_connect_mode_link_to_a_switch_is_refused() {
+	only_on_core rs "tsm/connect_mode is a tsm-rs addition" || return 0
+	platform_up switch=2 && load $LINK || return 1
+	expect_eq "$(cat $USP/tsm/connect_mode)" "link [selective]" "mode" || return 1
+	expect_write $USP/tsm/connect_mode link OK || return 1
+	expect_write $USP/tsm/connect tsm0 EOPNOTSUPP || return 1
+	expect_eq "$(cat $USP/tsm/connect)" "" "connect" || return 1
+	expect_absent $EP0/tsm || return 1
+	expect_write $USP/tsm/connect_mode selective OK
+}
+
 case_unload_tsm_with_switch_connected() {
 	only_on_core rs "$USP_C_SKIP" || return 0
 	platform_up switch=2 && load $LINK || return 1

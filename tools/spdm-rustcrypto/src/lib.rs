@@ -545,3 +545,20 @@ impl<H: Hooks> SpdmCrypto for RustCrypto<H> {
         key.verify_prehash(&digest(hash, data), signature)
     }
 }
+
+/// `id-ecPublicKey`'s named curve secp256r1 (RFC 5480).
+const OID_CURVE_P256: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// secp384r1 (RFC 5480).
+const OID_CURVE_P384: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+/// The SPDM signature algorithm of a certificate's EC public key, from its named curve; `None`
+/// for any other key.
+pub fn asym_of_key(spki: &spki::SubjectPublicKeyInfoOwned) -> Option<AsymAlgo> {
+    let curve = spki.algorithm.parameters.as_ref()?;
+    match curve.decode_as::<spki::ObjectIdentifier>().ok()? {
+        OID_CURVE_P256 => Some(AsymAlgo::EcdsaP256),
+        OID_CURVE_P384 => Some(AsymAlgo::EcdsaP384),
+        _ => None,
+    }
+}

@@ -621,16 +621,8 @@ pub fn verify_spdm_chain(
         return Err(CertError::Invalid("leaf is a CA"));
     }
     let spki = &leaf.tbs_certificate.subject_public_key_info;
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-    let asym = match curve {
-        Some(OID_CURVE_P384) => AsymAlgo::EcdsaP384,
-        Some(OID_CURVE_P256) => AsymAlgo::EcdsaP256,
-        _ => return Err(CertError::Invalid("leaf key is not P-256 or P-384")),
-    };
+    let asym = tsm_spdm_rustcrypto::asym_of_key(spki)
+        .ok_or(CertError::Invalid("leaf key is not P-256 or P-384"))?;
     VerifyingKey::from_sec1(asym, spki.subject_public_key.raw_bytes())
         .map_err(|_| CertError::Invalid("leaf key"))
 }

@@ -411,7 +411,11 @@ impl<'a> Device<'a> {
             Ok(m) if m.interface != self.tdisp.interface => m.interface,
             _ => return &mut self.tdisp,
         };
-        let index = match self.other_tdis.iter().position(|t| t.interface == interface) {
+        let index = match self
+            .other_tdis
+            .iter()
+            .position(|t| t.interface == interface)
+        {
             Some(index) => index,
             None => {
                 let mut tdi = self.tdisp.clone();
@@ -478,7 +482,11 @@ impl<'a> Device<'a> {
             };
             let object = buf[..len].to_vec();
             let mut answer = [0u8; 16];
-            if self.ide.handle(&object, &mut Writer::new(&mut answer)).is_ok() {
+            if self
+                .ide
+                .handle(&object, &mut Writer::new(&mut answer))
+                .is_ok()
+            {
                 self.applied_ide_km.push(object);
             }
         }

@@ -34,7 +34,7 @@ use sha2::{Digest as _, Sha256};
 use tsm_proto::spdm::crypto::{AsymAlgo, Digest, HashAlgo};
 use tsm_proto::spdm::{code, msg, signing_input, AlgSizes, CONTEXT_MEASUREMENTS, NONCE_LEN};
 use tsm_proto::wire::Reader;
-use tsm_spdm_rustcrypto::VerifyingKey;
+use tsm_spdm_rustcrypto::{asym_of_key, VerifyingKey};
 use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::Certificate;
 
@@ -43,8 +43,6 @@ use crate::hex;
 
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const OID_CURVE_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_CURVE_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 /// SPDM certificate chain header: Length (2) and Reserved (2).
 const CHAIN_HEADER_LEN: usize = 4;
 
@@ -288,16 +286,7 @@ fn is_ca(cert: &Certificate) -> bool {
 /// The P-256 or P-384 key of a certificate.
 fn public_key(cert: &Certificate) -> Result<VerifyingKey, String> {
     let spki = &cert.tbs_certificate.subject_public_key_info;
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-    let asym = match curve {
-        Some(OID_CURVE_P256) => AsymAlgo::EcdsaP256,
-        Some(OID_CURVE_P384) => AsymAlgo::EcdsaP384,
-        _ => return Err("key is not ECDSA P-256 or P-384".into()),
-    };
+    let asym = asym_of_key(spki).ok_or("key is not ECDSA P-256 or P-384")?;
     VerifyingKey::from_sec1(asym, spki.subject_public_key.raw_bytes())
         .map_err(|_| "malformed public key".to_string())
 }

@@ -2,7 +2,7 @@
 
 //! The C interface of `include/linux/tsm.h`: raw pointers in, safe types inside.
 
-use crate::registry;
+use crate::registry::{self, LinkInfo};
 use kernel::{
     bindings,
     device::Device,
@@ -26,11 +26,52 @@ pub unsafe extern "C" fn tsm_register(
     let parent = (!parent.is_null()).then(|| unsafe { Device::from_raw(parent) });
     // SAFETY: By the function's safety requirements.
     let ops = unsafe { PciTsmOps::from_raw(ops) };
-    match registry::register(parent, ops) {
+    match registry::register(parent, ops, LinkInfo::default()) {
         // The caller owns the registration's reference until `tsm_unregister()`.
         Ok(tsm) => ARef::into_raw(tsm).as_ptr().cast(),
         Err(e) => e.to_ptr(),
     }
+}
+
+/// `tsm_register()` for a link TSM that declares what it can do with IDE: whether it sets up
+/// Link IDE, and how many Selective IDE Streams it can key at once (`tsmN/pci/`, and the
+/// PCI/TSM core's `tsm/connect_mode`). A tsm-rs addition; Rust backends call it through
+/// `kernel::tsm::Registration` when this core is built.
+///
+/// # Safety
+///
+/// As for `tsm_register()`; `ops` has link operations.
+#[no_mangle]
+pub unsafe extern "C" fn tsm_rs_register_link(
+    parent: *mut bindings::device,
+    ops: *mut bindings::pci_tsm_ops,
+    link_ide: bool,
+    selective_streams: u32,
+) -> *mut bindings::tsm_dev {
+    // SAFETY: By the function's safety requirements.
+    let parent = (!parent.is_null()).then(|| unsafe { Device::from_raw(parent) });
+    // SAFETY: By the function's safety requirements.
+    let ops = unsafe { PciTsmOps::from_raw(ops) };
+    let info = LinkInfo {
+        link_ide,
+        selective_streams,
+    };
+    match registry::register(parent, ops, info) {
+        Ok(tsm) => ARef::into_raw(tsm).as_ptr().cast(),
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// Whether the TSM `tsm_dev` declared Link IDE (for the PCI/TSM core).
+///
+/// # Safety
+///
+/// `tsm_dev` is a registered TSM.
+#[no_mangle]
+pub unsafe extern "C" fn tsm_rs_link_ide(tsm_dev: *mut bindings::tsm_dev) -> bool {
+    // SAFETY: By the function's safety requirements.
+    let tsm = unsafe { TsmDevice::from_raw(tsm_dev) };
+    registry::link_info(tsm.id()).link_ide
 }
 
 /// C `tsm_unregister()`.

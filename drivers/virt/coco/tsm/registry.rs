@@ -2,12 +2,15 @@
 
 //! Registration and lookup of TSM devices.
 
+use core::fmt::Write;
 use kernel::{
-    class::{self, Class, ClassDevice, OnRelease},
+    class::{self, Class, ClassDevice, GroupList, OnRelease},
     device::Device,
     id_pool::IdPool,
     prelude::*,
+    str::Formatter,
     sync::aref::ARef,
+    sysfs::{DeviceAttributeOps, GroupVisibility},
     tsm::{NewTsmDevice, PciTsmOps, Personality, TsmDevice},
     uevent, //
 };
@@ -16,6 +19,34 @@ kernel::sync::global_lock! {
     // SAFETY: `init()` initialises the lock before the class, the only way in, is registered.
     // The pool is made on first use (its constructor is not `const`).
     unsafe(uninit) static TSM_IDS: Mutex<Option<IdPool>> = None;
+}
+
+/// What a link TSM declares about IDE at registration (the seed RFC's `tsm_info`); a TSM
+/// registered through C `tsm_register()` declares nothing.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LinkInfo {
+    /// The TSM can set up Link IDE.
+    pub(crate) link_ide: bool,
+    /// Selective IDE Streams the TSM can key at once.
+    pub(crate) selective_streams: u32,
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: `init()` initialises the lock before the class, the only way in, is registered.
+    unsafe(uninit) static LINK_INFO: Mutex<KVec<(u32, LinkInfo)>> = KVec::new();
+}
+
+/// What TSM `id` declared.
+pub(crate) fn link_info(id: u32) -> LinkInfo {
+    LINK_INFO
+        .lock()
+        .iter()
+        .find(|(tsm, _)| *tsm == id)
+        .map_or(LinkInfo::default(), |(_, info)| *info)
+}
+
+fn forget_link_info(id: u32) {
+    LINK_INFO.lock().retain(|(tsm, _)| *tsm != id);
 }
 
 /// Takes the lowest free `tsmN` number, as an IDA would.
@@ -41,7 +72,55 @@ fn free_id(id: u32) {
     }
 }
 
-static TSM_CLASS: Class = Class::new::<TsmDevice, ReturnId>(c"tsm", None);
+static TSM_CLASS: Class = Class::new::<TsmDevice, ReturnId>(c"tsm", Some(&TSM_GROUPS));
+
+/// `tsmN/pci/`: present on link TSMs.
+struct LinkTsmOnly;
+
+impl GroupVisibility for LinkTsmOnly {
+    fn group_visible(dev: &Device) -> bool {
+        TsmDevice::from_device(dev)
+            .and_then(TsmDevice::pci_ops)
+            .is_some_and(|ops| ops.personality() == Personality::Link)
+    }
+}
+
+/// Shows one field of the TSM's [`LinkInfo`].
+fn show_link_info(dev: &Device, out: &mut Formatter<'_>, field: fn(LinkInfo) -> u32) -> Result {
+    let tsm = TsmDevice::from_device(dev).ok_or(ENODEV)?;
+    Ok(writeln!(out, "{}", field(link_info(tsm.id())))?)
+}
+
+struct LinkCapable;
+
+#[vtable]
+impl DeviceAttributeOps for LinkCapable {
+    fn show(dev: &Device, out: &mut Formatter<'_>) -> Result {
+        show_link_info(dev, out, |info| u32::from(info.link_ide))
+    }
+}
+
+struct SelectiveStreams;
+
+#[vtable]
+impl DeviceAttributeOps for SelectiveStreams {
+    fn show(dev: &Device, out: &mut Formatter<'_>) -> Result {
+        show_link_info(dev, out, |info| info.selective_streams)
+    }
+}
+
+kernel::device_attribute_group! {
+    static PCI_GROUP = {
+        name: c"pci",
+        visibility: LinkTsmOnly,
+        attributes: [
+            LINK_CAPABLE: LinkCapable = (c"link_capable", 0o444),
+            SELECTIVE_STREAMS: SelectiveStreams = (c"selective_streams", 0o444),
+        ],
+    };
+}
+
+static TSM_GROUPS: GroupList = GroupList::one(&PCI_GROUP);
 
 /// Gives a released device's number back, so that the next TSM reuses it.
 struct ReturnId;
@@ -59,6 +138,8 @@ const HOST_LINK: &CStr = c"host";
 pub(crate) fn init() -> Result {
     // SAFETY: Runs once, from the class core's initcall, before any other use of `TSM_IDS`.
     unsafe { TSM_IDS.init() };
+    // SAFETY: As above, for `LINK_INFO`.
+    unsafe { LINK_INFO.init() };
     TSM_CLASS.register()
 }
 
@@ -66,20 +147,36 @@ pub(crate) fn init() -> Result {
 ///
 /// Once PCI operations are handed to the PCI/TSM core, a `KOBJ_CHANGE` uevent on `tsmN` tells
 /// user space that the TSM is ready.
+/// `info` is what a link TSM declares about IDE (`tsmN/pci/`), default for any other.
 pub(crate) fn register(
     parent: Option<&Device>,
     ops: Option<&'static PciTsmOps>,
+    info: LinkInfo,
 ) -> Result<ARef<TsmDevice>> {
-    if let Some(ops) = ops {
-        match ops.personality() {
-            Personality::Link | Personality::Devsec => {}
-            Personality::None | Personality::Both => return Err(EINVAL),
-        }
+    let link = match ops.map(PciTsmOps::personality) {
+        None | Some(Personality::Devsec) => false,
+        Some(Personality::Link) => true,
+        Some(Personality::None | Personality::Both) => return Err(EINVAL),
+    };
+    if !link && info != LinkInfo::default() {
+        return Err(EINVAL);
     }
     let id = alloc_id()?;
-    let obj = NewTsmDevice::new(id, ops).inspect_err(|_| free_id(id))?;
+    // Known before the PCI/TSM core sees the TSM: it decides `tsm/connect_mode` from it.
+    if info != LinkInfo::default() {
+        LINK_INFO
+            .lock()
+            .push((id, info), GFP_KERNEL)
+            .inspect_err(|_| free_id(id))?;
+    }
+    let obj = NewTsmDevice::new(id, ops).inspect_err(|_| {
+        forget_link_info(id);
+        free_id(id);
+    })?;
     // From here on the device's release returns the number.
-    let tsm = obj.add(&TSM_CLASS, parent, format_args!("tsm{id}"))?;
+    let tsm = obj
+        .add(&TSM_CLASS, parent, format_args!("tsm{id}"))
+        .inspect_err(|_| forget_link_info(id))?;
 
     if let Some(parent) = parent {
         class::create_link(tsm.device(), parent, HOST_LINK)
@@ -103,6 +200,7 @@ pub(crate) fn register(
 ///
 /// `tsm` was added by [`register`] and is removed once.
 unsafe fn remove(tsm: &TsmDevice) {
+    forget_link_info(tsm.id());
     class::remove_link(tsm.device(), HOST_LINK);
     // SAFETY: By the function's safety requirements.
     unsafe { TSM_CLASS.remove_device(tsm) };

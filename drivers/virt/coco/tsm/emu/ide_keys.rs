@@ -14,12 +14,15 @@
 //! The key port is a vendor-specific extended capability (DVSEC, vendor [`VENDOR_ID`], ID
 //! [`KEY_PORT_DVSEC_ID`]) of every IDE port of the platform:
 //!
-//! | offset | register |
-//! |--------|----------|
-//! | 0x0c | Control: bit 0 Submit (applies the first Length bytes written to Data as one IDE_KM object), bit 1 Reset (drops what was written), bit 8 Corrupt Next Key (flips a bit of the next key the port is given; test control), bits 23:16 Length |
-//! | 0x10 | Status: bits 7:0 KP_ACK status of the last object submitted (0xff: refused), bit 30 no key byte left in any slot, bit 31 the port takes objects through Data (the Root Port; a DSM's keys come from its device) |
-//! | 0x14 | Data: each dword written appends to the object |
-//! | 0x20 + 4n | Key Status of entry n: bits 7:0 Stream ID, 15:8 slots holding a key, 23:16 slots in use, bit 31 entry holds keys |
+//! * 0x0c Control: bit 0 Submit (applies the first Length bytes written to Data as one IDE_KM
+//!   object), bit 1 Reset (drops what was written), bit 8 Corrupt Next Key (flips a bit of the
+//!   next key the port is given; a test control), bits 23:16 Length.
+//! * 0x10 Status: bits 7:0 the KP_ACK status of the last object submitted (0xff: refused), bit 30
+//!   no key byte left in any slot, bit 31 the port takes objects through Data (the Root Port; a
+//!   DSM's keys come from its device).
+//! * 0x14 Data: each dword written appends to the object.
+//! * 0x20 + 4n Key Status of entry n: bits 7:0 Stream ID, 15:8 slots holding a key, 23:16 slots
+//!   in use, bit 31 the entry holds keys.
 //!
 //! Key bytes are never readable: software sees counts only.
 
@@ -189,7 +192,12 @@ pub(crate) struct KeyPort {
 impl KeyPort {
     /// A key port at `offset`, installed into `cfg` and chained to `next`. `takes_objects`:
     /// whether the port's keys come through Data (a Root Port) rather than from its device.
-    pub(crate) fn install(cfg: &mut ConfigSpace, offset: u16, next: u16, takes_objects: bool) -> Self {
+    pub(crate) fn install(
+        cfg: &mut ConfigSpace,
+        offset: u16,
+        next: u16,
+        takes_objects: bool,
+    ) -> Self {
         // DVSEC: extended capability ID 0x23, version 1.
         cfg.set(offset, 4, 0x23 | (1 << 16) | (u32::from(next) << 20));
         cfg.set(
@@ -201,7 +209,11 @@ impl KeyPort {
         cfg.set(
             offset + KEY_PORT_STATUS,
             4,
-            if takes_objects { STATUS_TAKES_OBJECTS } else { 0 },
+            if takes_objects {
+                STATUS_TAKES_OBJECTS
+            } else {
+                0
+            },
         );
         Self {
             offset,
@@ -229,7 +241,13 @@ impl KeyPort {
     }
 
     /// A dword write of `value` to the register at `reg` (relative).
-    pub(crate) fn write(&mut self, cfg: &mut ConfigSpace, keys: &mut PortKeys, reg: u16, value: u32) {
+    pub(crate) fn write(
+        &mut self,
+        cfg: &mut ConfigSpace,
+        keys: &mut PortKeys,
+        reg: u16,
+        value: u32,
+    ) {
         let takes_objects = cfg.read(self.offset + KEY_PORT_STATUS, 4) & STATUS_TAKES_OBJECTS;
         match reg {
             KEY_PORT_DATA => {

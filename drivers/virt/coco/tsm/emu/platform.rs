@@ -365,8 +365,7 @@ impl Function {
                 if size == 4 {
                     let reg = offset - ide.port.offset;
                     let (port, cfg) = (&mut ide.port, &mut self.cfg);
-                    ide.keys
-                        .with_mut(|keys| port.write(cfg, keys, reg, value));
+                    ide.keys.with_mut(|keys| port.write(cfg, keys, reg, value));
                 }
                 return;
             }
@@ -523,7 +522,7 @@ impl Hierarchy {
         ]
         .into_iter()
         .flatten()
-            .filter(|f| f.key_port.is_some())
+        .filter(|f| f.key_port.is_some())
     }
 
     /// The value of the IDE Stream Status register at `offset` of `port`, an IDE port whose

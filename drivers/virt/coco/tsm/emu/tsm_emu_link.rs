@@ -16,7 +16,10 @@
 //!   that is when their keys match. Any failure undoes the steps already taken, in reverse order:
 //!   keys stopped and wiped at both ends, stream released, session ended. A switch Upstream Port
 //!   DSM gets the session but no stream: the kernel's IDE library (`pci_ide_stream_alloc()`)
-//!   serves Endpoints only.
+//!   serves Endpoints only. With `tsm/connect_mode` set to `link` (tsm-rs' core), an Endpoint
+//!   directly below its Root Port gets Link IDE instead: the same keys for Stream ID
+//!   [`LINK_STREAM_ID`], then the Link IDE Stream Control registers of traffic class 0 enabled
+//!   at both ends, which must then read Secure (`EOPNOTSUPP` below a switch).
 //! * `disconnect` stops the keys at both ends (K_SET_STOP), releases the stream and ends the
 //!   session (END_SESSION).
 //! * `bind` locks the function's TDI through TDISP in the DSM's session: LOCK_INTERFACE (the
@@ -35,16 +38,17 @@
 //! (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_link`).
 
 use kernel::{
+    alloc::KVVec,
     faux,
     pci::{
         self,
         ide::{Partner, Stream},
     },
     prelude::*,
-    alloc::KVVec,
     sync::{aref::ARef, new_mutex, Arc, Mutex},
     time::{delay::fsleep, Delta},
-    tsm::{self, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
+    tsm::{self, ConnectMode, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
+    uapi,
 };
 use tsm_proto::{
     ide_km::{self, KeySubStream, KeyTarget, Message as IdeKm, IFV_LEN, KEY_LEN, SUB_STREAMS},
@@ -121,6 +125,30 @@ enum Function {
     SubFunction,
 }
 
+/// How a connected DSM's link is protected.
+enum Ide {
+    /// A switch Upstream Port: no IDE.
+    None,
+    /// An Endpoint's keyed Selective IDE Stream.
+    Selective(Stream),
+    /// Link IDE with the Root Port, keyed for this Stream ID.
+    Link(u8),
+}
+
+impl Ide {
+    /// The Stream ID of the keys in use.
+    fn stream_id(&self) -> Option<u8> {
+        match self {
+            Ide::None => None,
+            Ide::Selective(stream) => stream.stream_id(),
+            Ide::Link(stream_id) => Some(*stream_id),
+        }
+    }
+}
+
+/// Stream ID of Link IDE streams (one Link IDE stream per DSM here, traffic class 0).
+const LINK_STREAM_ID: u8 = 0;
+
 /// What the firmware keeps for a connected DSM.
 struct Link {
     /// The DSM, whose mailbox carries the session.
@@ -129,8 +157,8 @@ struct Link {
     spdm: Connection,
     /// What authentication showed (the evidence issue's producer reads it).
     _evidence: Authenticated,
-    /// An Endpoint's keyed Selective IDE Stream.
-    stream: Option<Stream>,
+    /// The IDE protection of the link.
+    ide: Ide,
 }
 
 /// A TDI bound to a VM, locked.
@@ -481,7 +509,11 @@ impl EmuLink {
             logged(pdev, "KEY_PROG (Root Port)", root_port_keys)?;
             Step::KeySetGo.check()?;
             logged(pdev, "K_SET_GO (device)", go_keys(&mut device, stream_id))?;
-            logged(pdev, "K_SET_GO (Root Port)", go_keys(&mut root_port, stream_id))
+            logged(
+                pdev,
+                "K_SET_GO (Root Port)",
+                go_keys(&mut root_port, stream_id),
+            )
         })();
         if result.is_err() {
             // Best effort: the failure being reported is the first one.
@@ -511,14 +543,81 @@ impl EmuLink {
         let enabled = (|| {
             Step::StreamEnable.check()?;
             // The IDE library refuses an end that does not report Secure.
-            logged(pdev, "Endpoint stream enable", stream.enable(Partner::Endpoint))?;
-            logged(pdev, "Root Port stream enable", stream.enable(Partner::RootPort))
+            logged(
+                pdev,
+                "Endpoint stream enable",
+                stream.enable(Partner::Endpoint),
+            )?;
+            logged(
+                pdev,
+                "Root Port stream enable",
+                stream.enable(Partner::RootPort),
+            )
         })();
         if let Err(e) = enabled {
             let _ = Self::unkey_stream(pdev, spdm, doe, stream_id);
             return Err(e);
         }
         Ok(stream)
+    }
+
+    /// The Link IDE Stream Control register of traffic class 0 of `dev`.
+    fn link_control(dev: &pci::Device) -> Result<u16> {
+        let ide_cap = dev.ide_cap().ok_or(EOPNOTSUPP)?;
+        // CAST: register offsets below 0x100.
+        Ok(ide_cap + uapi::PCI_IDE_LINK_STREAM_0 as u16 + uapi::PCI_IDE_LINK_CTL_0 as u16)
+    }
+
+    /// Enables (`Some(stream_id)`) or disables Link IDE of traffic class 0 on both ends.
+    fn set_link_ide(pdev: &pci::Device, stream_id: Option<u8>) -> Result {
+        let root_port = pdev.root_port().ok_or(ENODEV)?;
+        let value = stream_id.map_or(0, |id| uapi::PCI_IDE_LINK_CTL_EN | (u32::from(id) << 24));
+        for dev in [pdev, root_port] {
+            dev.write_config_dword(Self::link_control(dev)?, value)?;
+        }
+        Ok(())
+    }
+
+    /// Whether Link IDE of traffic class 0 reads Secure at `dev`.
+    fn link_secure(dev: &pci::Device) -> Result<bool> {
+        // CAST: register offsets below 0x100.
+        let status = Self::link_control(dev)? + uapi::PCI_IDE_LINK_STS_0 as u16
+            - uapi::PCI_IDE_LINK_CTL_0 as u16;
+        // Link IDE Stream State: bits 3:0.
+        let state = dev.read_config_dword(status)? & 0xf;
+        Ok(state == uapi::PCI_IDE_SEL_STS_STATE_SECURE)
+    }
+
+    /// Establishes keyed Link IDE between the Endpoint `pdev` and its Root Port.
+    fn establish_link_ide(
+        pdev: &pci::Device,
+        spdm: &mut Connection,
+        doe: &mut Firmware<'_>,
+    ) -> Result<u8> {
+        let root_port = pdev.root_port().ok_or(ENODEV)?;
+        // Link IDE protects one link: a switch between them would end it.
+        if pdev.upstream_port_above().is_some() || !pdev.has_link_ide() || !root_port.has_link_ide()
+        {
+            return Err(EOPNOTSUPP);
+        }
+        Self::key_stream(pdev, spdm, doe, LINK_STREAM_ID)?;
+        let enabled = (|| {
+            Step::StreamEnable.check()?;
+            Self::set_link_ide(pdev, Some(LINK_STREAM_ID))?;
+            for (dev, what) in [(pdev, "Endpoint"), (root_port, "Root Port")] {
+                if !Self::link_secure(dev)? {
+                    dev_warn!(pdev.as_ref(), "{} Link IDE is not Secure\n", what);
+                    return Err(ENXIO);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = enabled {
+            let _ = Self::set_link_ide(pdev, None);
+            let _ = Self::unkey_stream(pdev, spdm, doe, LINK_STREAM_ID);
+            return Err(e);
+        }
+        Ok(LINK_STREAM_ID)
     }
 
     /// Stops and wipes the keys of `stream_id` at both ends.
@@ -555,22 +654,31 @@ impl EmuLink {
             evidence.version & 0xf,
             session
         );
-        let stream = if pdev.is_upstream_port() {
-            None
+        let link_mode = tsm::connect_mode(pdev) == ConnectMode::Link;
+        let ide = if pdev.is_upstream_port() {
+            // The firmware sets up Link IDE to Endpoints only.
+            if link_mode {
+                Err(EOPNOTSUPP)
+            } else {
+                Ok(Ide::None)
+            }
+        } else if link_mode {
+            Self::establish_link_ide(pdev, &mut spdm, &mut doe).map(Ide::Link)
         } else {
-            match Self::establish_stream(pdev, &mut spdm, &mut doe) {
-                Ok(stream) => Some(stream),
-                Err(e) => {
-                    Self::end_session(pdev, &mut spdm, &mut doe);
-                    return Err(e);
-                }
+            Self::establish_stream(pdev, &mut spdm, &mut doe).map(Ide::Selective)
+        };
+        let ide = match ide {
+            Ok(ide) => ide,
+            Err(e) => {
+                Self::end_session(pdev, &mut spdm, &mut doe);
+                return Err(e);
             }
         };
         Ok(Link {
             dsm: pdev.into(),
             spdm,
             _evidence: evidence,
-            stream,
+            ide,
         })
     }
 }
@@ -579,6 +687,10 @@ impl EmuLink {
 impl LinkTsm for EmuLink {
     type Function = Function;
     type Tdi = Tdi;
+
+    const LINK_IDE: bool = true;
+    /// Each IDE port of the platform holds keys for this many streams at once.
+    const SELECTIVE_STREAMS: u32 = 4;
 
     fn probe(_tsm: &TsmDevice, pdev: &pci::Device, dsm: bool) -> Result<Option<Function>> {
         if !on_platform(pdev) {
@@ -597,8 +709,8 @@ impl LinkTsm for EmuLink {
         };
         controls::check_busy()?;
         let established = Self::connect_link(pdev)?;
-        match &established.stream {
-            Some(stream) => dev_info!(
+        match &established.ide {
+            Ide::Selective(stream) => dev_info!(
                 pdev.as_ref(),
                 "connected: IDE stream{}.{}.{}, Stream ID {}, 12 keys programmed, Secure\n",
                 stream.host_bridge_stream(),
@@ -607,8 +719,13 @@ impl LinkTsm for EmuLink {
                 // A registered stream has an ID; 255 is the reserved "no stream" ID.
                 stream.stream_id().unwrap_or(u8::MAX)
             ),
+            Ide::Link(stream_id) => dev_info!(
+                pdev.as_ref(),
+                "connected: Link IDE, Stream ID {}, 12 keys programmed, Secure\n",
+                stream_id
+            ),
             // The kernel's IDE library sets up streams to Endpoints only.
-            None => dev_info!(
+            Ide::None => dev_info!(
                 pdev.as_ref(),
                 "connected: switch upstream port, no IDE stream\n"
             ),
@@ -625,15 +742,18 @@ impl LinkTsm for EmuLink {
             return;
         };
         let mut doe = Firmware(pdev);
-        if let Some(stream) = link.stream.take() {
-            if let Some(stream_id) = stream.stream_id() {
-                if let Err(e) = Self::unkey_stream(pdev, &mut link.spdm, &mut doe, stream_id) {
-                    dev_warn!(pdev.as_ref(), "stopping the IDE keys failed: {:?}\n", e);
-                }
+        if let Ide::Link(_) = link.ide {
+            if let Err(e) = Self::set_link_ide(pdev, None) {
+                dev_warn!(pdev.as_ref(), "disabling Link IDE failed: {:?}\n", e);
             }
-            // Dropping the stream disables, tears down and releases it.
-            drop(stream);
         }
+        if let Some(stream_id) = link.ide.stream_id() {
+            if let Err(e) = Self::unkey_stream(pdev, &mut link.spdm, &mut doe, stream_id) {
+                dev_warn!(pdev.as_ref(), "stopping the IDE keys failed: {:?}\n", e);
+            }
+        }
+        // Dropping a Selective IDE Stream disables, tears down and releases it.
+        link.ide = Ide::None;
         Self::end_session(pdev, &mut link.spdm, &mut doe);
         dev_info!(pdev.as_ref(), "disconnected\n");
     }
@@ -651,7 +771,7 @@ impl LinkTsm for EmuLink {
         let mut guard = cell.lock();
         let link = (*guard).as_mut().ok_or(ENXIO)?;
         let interface = InterfaceId::new(pdev.dev_id(), None);
-        if link.stream.is_none() {
+        if link.ide.stream_id().is_none() {
             dev_info!(
                 pdev.as_ref(),
                 "TDI {:#x}: bound without TDISP (no IDE stream)\n",
@@ -668,11 +788,7 @@ impl LinkTsm for EmuLink {
         }
         let lock = LockParams {
             flags: 0,
-            default_stream_id: link
-                .stream
-                .as_ref()
-                .and_then(Stream::stream_id)
-                .unwrap_or(0),
+            default_stream_id: link.ide.stream_id().unwrap_or(0),
             mmio_reporting_offset: 0,
             bind_p2p_address_mask: 0,
         };
@@ -761,9 +877,7 @@ impl LinkTsm for EmuLink {
         let link = (*guard).as_mut().ok_or(ENXIO)?;
         let mut answer = [0u8; 64];
         let (state, reply): (Option<TdiState>, &[u8]) = match (scope, code[0]) {
-            (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_REPORT) => {
-                (None, &tdi.report)
-            }
+            (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_REPORT) => (None, &tdi.report),
             (RequestScope::Info, tdisp::code::GET_DEVICE_INTERFACE_STATE) => {
                 (Some(link.tdi_state(tdi.interface)?), &[])
             }

@@ -83,13 +83,19 @@ mod tests {
         let mut tdi = Tdi::new();
         assert_eq!(tdi.state(), TdiState::ConfigUnlocked);
         // Neither a report nor a start before the lock; no lock without a keyed IDE stream.
-        assert_eq!(tdi.report_allowed(), Err(error_code::INVALID_INTERFACE_STATE));
+        assert_eq!(
+            tdi.report_allowed(),
+            Err(error_code::INVALID_INTERFACE_STATE)
+        );
         assert_eq!(tdi.start(&nonce), Err(error_code::INVALID_INTERFACE_STATE));
         assert_eq!(tdi.lock(false, nonce), Err(error_code::INVALID_REQUEST));
         assert_eq!(tdi.lock(true, nonce), Ok(()));
         assert_eq!(tdi.state(), TdiState::ConfigLocked);
         assert_eq!(tdi.report_allowed(), Ok(()));
-        assert_eq!(tdi.lock(true, nonce), Err(error_code::INVALID_INTERFACE_STATE));
+        assert_eq!(
+            tdi.lock(true, nonce),
+            Err(error_code::INVALID_INTERFACE_STATE)
+        );
         // Only the lock's nonce starts it.
         assert_eq!(tdi.start(&[0; 32]), Err(error_code::INVALID_NONCE));
         assert_eq!(tdi.start(&nonce), Ok(()));
@@ -98,7 +104,10 @@ mod tests {
         // A fault while running: ERROR until STOP.
         tdi.fault();
         assert_eq!(tdi.state(), TdiState::Error);
-        assert_eq!(tdi.report_allowed(), Err(error_code::INVALID_INTERFACE_STATE));
+        assert_eq!(
+            tdi.report_allowed(),
+            Err(error_code::INVALID_INTERFACE_STATE)
+        );
         tdi.stop();
         assert_eq!(tdi.state(), TdiState::ConfigUnlocked);
         // A fault of an unlocked TDI changes nothing; the old nonce is gone after STOP.
