@@ -29,8 +29,8 @@
 
 use kernel::{
     net::genl::{
-        AttrPolicy, Attrs, DumpOperation, DumpStatus, Dumper, OpFlags, Operation, Policy,
-        PolicyRef, Registration, Request,
+        AttrPolicy, Attrs, DumpOperation, DumpStatus, Dumper, Family, OpFlags, Operation,
+        Policy, PolicyRef, Registration, Request,
     },
     pci,
     prelude::*,
@@ -223,12 +223,14 @@ impl DumpOperation for EvidenceRead {
 
 static OPS: [Operation; 1] = [Operation::dump::<EvidenceRead>()];
 
+static FAMILY_STORAGE: Family = Family::new();
+
 static FAMILY_REGISTRATION: SetOnce<Registration> = SetOnce::new();
 
 /// Registers the family, once, from an initcall after generic netlink is up; it stays
 /// registered while the kernel runs (the core is built in).
 pub(crate) fn init() -> Result {
-    let reg = Registration::new(FAMILY, VERSION, &OPS, None)?;
+    let reg = Registration::new(&FAMILY_STORAGE, FAMILY, VERSION, &OPS, None)?;
     if !FAMILY_REGISTRATION.populate(reg) {
         return Err(EBUSY);
     }

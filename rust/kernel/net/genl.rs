@@ -10,7 +10,8 @@
 //! a full buffer as [`EMSGSIZE`] so that a dump resumes in the next buffer from a state kept in
 //! `netlink_callback::ctx` ([`DumpOperation::State`]).
 //!
-//! Families are registered with [`Registration::new`] and unregistered when it is dropped. A
+//! Families live in a static [`Family`], are registered with [`Registration::new`] and are
+//! unregistered when it is dropped. A
 //! family has no family-wide policy and `resv_start_op` 0, so every operation is validated
 //! strictly (`NL_VALIDATE_STRICT`): an attribute the operation's policy does not describe,
 //! trailing bytes and attributes of the wrong size are refused with `EINVAL` before any handler
@@ -24,8 +25,8 @@
 //!
 //! ```
 //! use kernel::net::genl::{
-//!     AttrPolicy, Attrs, DumpOperation, DumpStatus, Dumper, OpFlags, Operation, Policy,
-//!     PolicyRef, Registration, Request,
+//!     AttrPolicy, Attrs, DumpOperation, DumpStatus, Dumper, Family, OpFlags, Operation,
+//!     Policy, PolicyRef, Registration, Request,
 //! };
 //! use kernel::prelude::*;
 //!
@@ -59,10 +60,13 @@
 //! }
 //!
 //! static OPS: [Operation; 1] = [Operation::dump::<Count>()];
+//! static FAMILY: Family = Family::new();
 //!
-//! let reg = Registration::new(c"rust-genl-doc", 1, &OPS, None)?;
+//! let reg = Registration::new(&FAMILY, c"rust-genl-doc", 1, &OPS, None)?;
 //! assert!(reg.id() != 0);
-//! drop(reg); // Unregisters the family.
+//! assert_eq!(Registration::new(&FAMILY, c"rust-genl-doc", 1, &OPS, None).err(), Some(EBUSY));
+//! drop(reg); // Unregisters the family; it may be registered again.
+//! drop(Registration::new(&FAMILY, c"rust-genl-doc", 1, &OPS, None)?);
 //!
 //! // What the generic netlink core does with a request's attributes, here by hand:
 //! let mut raw = KVec::new();
@@ -77,6 +81,7 @@ use crate::{
     bindings,
     error::{from_result, to_result},
     prelude::*,
+    sync::atomic::{Acquire, Atomic, Release},
     types::Opaque,
     ThisModule,
 };
@@ -766,26 +771,55 @@ impl Operation {
     }
 }
 
+/// Where a family lives: a `static`, like every C family, because a dump still in progress
+/// when its family is unregistered goes on using the family until it ends.
+///
+/// # Invariants
+///
+/// `in_use` is set from the start of a [`Registration::new`] until its [`Registration`] is
+/// dropped; only that registration writes `raw`.
+pub struct Family {
+    raw: Opaque<bindings::genl_family>,
+    in_use: Atomic<bool>,
+}
+
+// SAFETY: `raw` is written only by the registration that set `in_use` (so by one thread at a
+// time), and read by the generic netlink core, which serialises registration.
+unsafe impl Sync for Family {}
+
+impl Family {
+    /// Storage for one family, registered with [`Registration::new`].
+    pub const fn new() -> Self {
+        Self {
+            raw: Opaque::zeroed(),
+            in_use: Atomic::new(false),
+        }
+    }
+}
+
+impl Default for Family {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A registered generic netlink family; unregistered when dropped.
 ///
 /// # Invariants
 ///
-/// `family` is registered with the generic netlink core until `drop`, and never moves.
+/// `family` is registered with the generic netlink core, and its `in_use` set, until `drop`.
 pub struct Registration {
-    family: KBox<Opaque<bindings::genl_family>>,
+    family: &'static Family,
 }
 
-// SAFETY: The registration only holds the family, which the generic netlink core owns while it
-// is registered; unregistration may happen on any thread.
-unsafe impl Send for Registration {}
-// SAFETY: No method mutates the family through `&self`.
-unsafe impl Sync for Registration {}
-
 impl Registration {
-    /// Registers the family `name` (at most 15 bytes), `version`, with `ops`, for requests from
-    /// the initial network namespace only. Handlers run concurrently (`parallel_ops`): they
-    /// must do their own locking. `module` is the owner (`None` for built-in code).
+    /// Registers the family `name` (at most 15 bytes), `version`, with `ops`, in `family`, for
+    /// requests from the initial network namespace only. Handlers run concurrently
+    /// (`parallel_ops`): they must do their own locking. `module` is the owner (`None` for
+    /// built-in code); a dump in progress holds a reference to it, so a module's family is
+    /// unregistered only when no dump runs. `EBUSY` if `family` is registered already.
     pub fn new(
+        family: &'static Family,
         name: &'static CStr,
         version: u32,
         ops: &'static [Operation],
@@ -804,18 +838,26 @@ impl Registration {
         raw.ops = ops.as_ptr().cast();
         raw.n_ops = u8::try_from(ops.len()).map_err(|_| EINVAL)?;
         raw.module = module.map_or(core::ptr::null_mut(), |m| m.as_ptr());
-        let family = KBox::new(Opaque::new(raw), GFP_KERNEL)?;
-        // SAFETY: `family` is a filled-in `genl_family` in a heap allocation that lives (and
-        // does not move) until `drop` unregisters it; `ops` is static.
-        to_result(unsafe { bindings::genl_register_family(family.get()) })?;
-        // INVARIANT: Registered above.
+        if family.in_use.cmpxchg(false, true, Acquire).is_err() {
+            return Err(EBUSY);
+        }
+        // SAFETY: Setting `in_use` gave this registration the only right to write `raw`, which
+        // is static and not registered.
+        unsafe { core::ptr::write(family.raw.get(), raw) };
+        // SAFETY: `raw` is a filled-in, static `genl_family`; `ops` is static.
+        let ret = to_result(unsafe { bindings::genl_register_family(family.raw.get()) });
+        if let Err(e) = ret {
+            family.in_use.store(false, Release);
+            return Err(e);
+        }
+        // INVARIANT: Registered, with `in_use` set.
         Ok(Self { family })
     }
 
     /// The family's numeric id, as user space resolves it.
     pub fn id(&self) -> u16 {
-        // SAFETY: The family is valid; `id` is set by registration and not changed after.
-        let id = unsafe { (*self.family.get()).id };
+        // SAFETY: The family is registered; `id` is set by registration and not changed after.
+        let id = unsafe { (*self.family.raw.get()).id };
         // Family ids are netlink message types (`u16`).
         id as u16
     }
@@ -823,9 +865,9 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: The family is registered, by the type invariants; unregistration waits for
-        // every handler running for it.
-        unsafe { bindings::genl_unregister_family(self.family.get()) };
+        // SAFETY: The family is registered, by the type invariants.
+        unsafe { bindings::genl_unregister_family(self.family.raw.get()) };
+        self.family.in_use.store(false, Release);
     }
 }
 
