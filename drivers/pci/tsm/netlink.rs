@@ -29,8 +29,8 @@
 
 use kernel::{
     net::genl::{
-        AttrPolicy, Attrs, DumpOperation, DumpStatus, Dumper, Family, OpFlags, Operation,
-        Policy, PolicyRef, Registration, Request,
+        AttrPolicy, Attrs, DumpOperation, DumpStatus, Dumper, Family, OpFlags, Operation, Policy,
+        PolicyRef, Registration, Request,
     },
     pci,
     prelude::*,
