@@ -15,6 +15,8 @@ mod adapters;
 mod backend;
 pub mod context;
 mod device;
+#[cfg(all(CONFIG_CRYPTO_LIB_SHA256 = "y", CONFIG_CRYPTO_LIB_SHA512 = "y"))]
+pub mod evidence;
 mod library;
 mod registration;
 

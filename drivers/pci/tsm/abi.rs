@@ -37,6 +37,14 @@ pub extern "C" fn pci_tsm_core_init() -> c_int {
     errno(lifecycle::init())
 }
 
+/// Registers the `pci-tsm` generic netlink family; called by the C glue at `device_initcall`,
+/// after generic netlink is up (`subsys_initcall`).
+#[cfg(CONFIG_NET)]
+#[no_mangle]
+pub extern "C" fn pci_tsm_netlink_init() -> c_int {
+    errno(crate::netlink::init())
+}
+
 /// Whether the DSM `pdev` is set to Link IDE (`tsm/connect_mode`, a tsm-rs addition); read by
 /// link TSMs at connect through `kernel::tsm::connect_mode()`.
 ///

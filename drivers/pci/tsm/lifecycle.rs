@@ -256,6 +256,17 @@ pub(crate) fn connected_tsm(
     })
 }
 
+/// Runs `f` under the lock of the DSM that manages `pdev` (so no connect or disconnect of that
+/// DSM runs meanwhile); `ENXIO` if `pdev` has no TSM context.
+pub(crate) fn with_connected<R>(pdev: &pci::Device, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    let locks = initialised()?;
+    let global = locks.global().read_interruptible()?;
+    with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
+        Some(_) => f(),
+        None => Err(ENXIO),
+    })
+}
+
 /// Calls `out` with the DSM of a managed function (`dsm`); `false` if unmanaged.
 pub(crate) fn dsm_of(
     pdev: &pci::Device,
@@ -508,6 +519,8 @@ pub(crate) fn destroy_device(pdev: &pci::Device) {
         destroy_context(pdev, None);
     }
     connect_mode::forget(pdev);
+    // Whatever a TSM published for the device goes with it (a TSM's disconnect clears it too).
+    kernel::tsm::evidence::clear(pdev);
     if was_dsm {
         refresh_functions_of(pdev);
     }

@@ -20,6 +20,8 @@ mod attrs;
 mod connect_mode;
 mod input;
 mod lifecycle;
+#[cfg(CONFIG_NET)]
+mod netlink;
 
 #[cfg(CONFIG_PCI_TSM_RUST_KUNIT_TEST)]
 mod ide_keys_tests;

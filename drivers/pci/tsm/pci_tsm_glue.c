@@ -21,3 +21,8 @@ EXPORT_SYMBOL_GPL(pci_tsm_guest_req);
 EXPORT_SYMBOL_GPL(pci_tsm_rs_connect_mode);
 
 core_initcall(pci_tsm_core_init);
+
+#ifdef CONFIG_NET
+/* The pci-tsm generic netlink family, once generic netlink is up. */
+device_initcall(pci_tsm_netlink_init);
+#endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Functions of the Rust PCI/TSM core (drivers/pci/tsm/abi.rs) that no
- * public header declares: its initcall, and the tsm-rs addition that link
+ * public header declares: its initcalls, and the tsm-rs addition that link
  * TSMs reach through kernel::tsm::connect_mode().
  */
 #ifndef _PCI_TSM_RS_H
@@ -12,6 +12,7 @@
 struct pci_dev;
 
 int pci_tsm_core_init(void);
+int pci_tsm_netlink_init(void);
 bool pci_tsm_rs_connect_mode(struct pci_dev *pdev);
 
 #endif /* _PCI_TSM_RS_H */

@@ -1006,3 +1006,86 @@ mod cases {
         assert_eq!(REMOVED_UNPUBLISHED.load(Relaxed), 0);
     }
 }
+
+/// The `pci-tsm` netlink family's `nonce` path on a connected DSM: handlers called directly
+/// (see `netlink::tests` for the rest of the family).
+#[cfg(CONFIG_NET)]
+#[kunit_tests(pci_tsm_evidence)]
+mod evidence_cases {
+    use super::*;
+    use crate::netlink::{
+        DumpState, EvidenceRead, ATTR_DEV_NAME, ATTR_NONCE, ATTR_TYPE_MASK, CMD_EVIDENCE_READ,
+        POLICY,
+    };
+    use kernel::net::genl::{encode_attr, DumpOperation, DumpStatus, TestRequest};
+    use kernel::tsm::evidence::{self, spdm_nonce, Evidence, Kind};
+
+    static REFRESHES: Atomic<i32> = Atomic::new(0);
+
+    /// A producer's refresh: checks the lock it runs under, then publishes measurements that
+    /// are the SPDM Nonce it would have sent.
+    fn refresh(pdev: &pci::Device, nonce: &[u8]) -> Result {
+        if dsm_lock_held(pdev) {
+            REFRESHES.fetch_add(1, Relaxed);
+        }
+        let mut ev = Evidence::new(None);
+        ev.set(Kind::Measurements, &spdm_nonce(nonce))?;
+        evidence::publish(pdev, ev, Some(refresh))?;
+        Ok(())
+    }
+
+    /// Reads `measurements` with `nonce`: the object, or the error of the start.
+    fn read_with_nonce(pdev: &pci::Device, nonce: &[u8]) -> Result<KVec<u8>> {
+        let mut name = device_name(pdev);
+        name.push(0, GFP_KERNEL)?;
+        let mut raw = KVec::new();
+        encode_attr(&mut raw, ATTR_DEV_NAME, &name)?;
+        encode_attr(&mut raw, ATTR_TYPE_MASK, &(1u32 << 9).to_ne_bytes())?;
+        encode_attr(&mut raw, ATTR_NONCE, nonce)?;
+        let req = TestRequest::new(POLICY.as_ref(), CMD_EVIDENCE_READ, &raw)?;
+        let mut state = DumpState::default();
+        EvidenceRead::start(&req.request(), &mut state)?;
+        let (status, messages) = req.dump::<EvidenceRead>(&mut state, 4000)?;
+        assert_eq!(status, DumpStatus::Done);
+        let mut object = KVec::new();
+        for (_, payload) in messages.iter().flat_map(|m| m.iter()).skip(1) {
+            object.extend_from_slice(payload, GFP_KERNEL)?;
+        }
+        Ok(object)
+    }
+
+    #[test]
+    fn nonce_reaches_the_tsm_under_the_dsm_lock() {
+        reset_mock();
+        let platform = TestPlatform::new(0, 1).unwrap();
+        let tsm = TestTsm::new().unwrap();
+        let pf0 = platform.function(0);
+
+        // Not connected: no evidence.
+        assert_eq!(read_with_nonce(&pf0, b"n").err(), Some(ENXIO));
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+
+        // MockTsm keeps LinkTsm::refresh_evidence()'s default.
+        evidence::publish_for::<MockTsm>(&pf0, Evidence::new(None)).unwrap();
+        assert_eq!(read_with_nonce(&pf0, b"n").err(), Some(EOPNOTSUPP));
+
+        // A producer that refreshes: the dump reads the measurements of the new generation.
+        let before = evidence::publish(&pf0, Evidence::new(None), Some(refresh)).unwrap();
+        REFRESHES.store(0, Relaxed);
+        let got = read_with_nonce(&pf0, b"abc").unwrap();
+        assert_eq!(&got[..], &kernel::crypto::sha2::Sha256::digest(b"abc")[..]);
+        let nonce = [7u8; 32];
+        assert_eq!(&read_with_nonce(&pf0, &nonce).unwrap()[..], &nonce[..]);
+        assert_eq!(REFRESHES.load(Relaxed), 2);
+        assert!(evidence::snapshot(&pf0).unwrap().generation() > before);
+
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
+        evidence::clear(&pf0);
+        // A refresh after the disconnect finds no context.
+        evidence::publish(&pf0, Evidence::new(None), Some(refresh)).unwrap();
+        assert_eq!(read_with_nonce(&pf0, b"n").err(), Some(ENXIO));
+        drop(platform);
+        // The removal of the device took its evidence with it.
+        assert!(evidence::snapshot(&pf0).is_none());
+    }
+}
