@@ -19,6 +19,13 @@ fn tsm(args: &[&str]) -> Output {
         .expect("run tsm")
 }
 
+/// `tsm verify --evidence EV --root ROOT` with `extra` arguments.
+fn verify_saved(ev: &str, root: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["verify", "--evidence", ev, "--root", root];
+    args.extend_from_slice(extra);
+    tsm(&args)
+}
+
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exit status")
 }
@@ -214,29 +221,12 @@ fn verify_saved_evidence() {
         wrong.to_str().unwrap(),
     );
 
-    let o = tsm(&[
-        "verify",
-        "--evidence",
-        ev,
-        "--root",
-        root,
-        "--nonce",
-        &nonce,
-    ]);
+    let o = verify_saved(ev, root, &["--nonce", &nonce]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("verdict: trusted"));
     assert!(stdout(&o).contains("nonce: matches"));
 
-    let o = tsm(&[
-        "verify",
-        "--evidence",
-        ev,
-        "--root",
-        root,
-        "--nonce",
-        &nonce,
-        "--json",
-    ]);
+    let o = verify_saved(ev, root, &["--nonce", &nonce, "--json"]);
     assert_eq!(code(&o), 0);
     let v = json(&o);
     assert_eq!(v["result"]["verdict"], "trusted");
@@ -244,23 +234,15 @@ fn verify_saved_evidence() {
     assert_eq!(v["result"]["measurements"].as_array().unwrap().len(), 4);
 
     // Without a nonce: trusted, freshness not checked.
-    let o = tsm(&["verify", "--evidence", ev, "--root", root]);
+    let o = verify_saved(ev, root, &[]);
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("not checked"));
-    let o = tsm(&[
-        "verify",
-        "--evidence",
-        ev,
-        "--root",
-        root,
-        "--nonce",
-        "none",
-    ]);
+    let o = verify_saved(ev, root, &["--nonce", "none"]);
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("not checked"));
 
     // Another root: not trusted.
-    let o = tsm(&["verify", "--evidence", ev, "--root", wrong, "--json"]);
+    let o = verify_saved(ev, wrong, &["--json"]);
     assert_eq!(code(&o), 1);
     let v = json(&o);
     assert_eq!(v["result"]["verdict"], "not-trusted");
@@ -270,43 +252,15 @@ fn verify_saved_evidence() {
         .contains("does not lead to the given root"));
 
     // A replay: the operator asked with another nonce.
-    let o = tsm(&[
-        "verify",
-        "--evidence",
-        ev,
-        "--root",
-        root,
-        "--nonce",
-        "00112233",
-    ]);
+    let o = verify_saved(ev, root, &["--nonce", "00112233"]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains("replayed"));
 
     // Usage and system errors.
+    assert_eq!(code(&verify_saved(ev, root, &["--nonce", "random"])), 2);
+    assert_eq!(code(&verify_saved("/nonexistent", root, &[])), 2);
     assert_eq!(
-        code(&tsm(&[
-            "verify",
-            "--evidence",
-            ev,
-            "--root",
-            root,
-            "--nonce",
-            "random"
-        ])),
-        2
-    );
-    assert_eq!(
-        code(&tsm(&[
-            "verify",
-            "--evidence",
-            "/nonexistent",
-            "--root",
-            root
-        ])),
-        2
-    );
-    assert_eq!(
-        code(&tsm(&["verify", "--evidence", ev, "--root", ev])),
+        code(&verify_saved(ev, ev, &[])),
         2,
         "a directory is no root"
     );
@@ -319,20 +273,12 @@ fn verify_saved_evidence() {
     let meas = Path::new(ev).join("measurements.bin");
     let bytes = fs::read(&meas).unwrap();
     fs::write(&meas, &bytes[..bytes.len() - 5]).unwrap();
-    let o = tsm(&[
-        "verify",
-        "--evidence",
-        ev,
-        "--root",
-        root,
-        "--nonce",
-        &nonce,
-    ]);
+    let o = verify_saved(ev, root, &["--nonce", &nonce]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains("truncated"), "{}", stdout(&o));
     // A missing object: not trusted either.
     fs::remove_file(&meas).unwrap();
-    let o = tsm(&["verify", "--evidence", ev, "--root", root]);
+    let o = verify_saved(ev, root, &[]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains("evidence incomplete"));
 }
