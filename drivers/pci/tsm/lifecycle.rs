@@ -641,15 +641,15 @@ pub(crate) fn register(tsm: &TsmDevice) -> Result {
 /// `pci_tsm_unregister()`: tears down every context of `tsm`, newest device first.
 pub(crate) fn unregister(tsm: &TsmDevice) {
     let Some(locks) = locks() else { return };
-    let last_link = {
+    let refresh_all = {
         let mut global = locks.global().write();
         if !global.contains(tsm) {
             return;
         }
         global.tsms.retain(|t| *t != address(tsm));
-        let last_link = match tsm.pci_ops().map(|ops| ops.personality()) {
+        // The last link TSM hides `tsm/`, the last with Link IDE `tsm/connect_mode`.
+        let refresh_all = match tsm.pci_ops().map(|ops| ops.personality()) {
             Some(Personality::Link) => {
-                // The last with Link IDE hides `tsm/connect_mode`, as the last link TSM `tsm/`.
                 let last_link_ide = connect_mode::tsm_unregistered(tsm);
                 LINK_TSMS.fetch_sub(1, Relaxed) == 1 || last_link_ide
             }
@@ -659,10 +659,10 @@ pub(crate) fn unregister(tsm: &TsmDevice) {
             }
         };
         pci::for_each_device(true, |pdev| destroy_context(pdev, Some(tsm)));
-        last_link
+        refresh_all
     };
     pci::for_each_device(true, |pdev| {
-        if pdev.is_pcie() && (last_link || !pdev.is_tsm_host()) {
+        if pdev.is_pcie() && (refresh_all || !pdev.is_tsm_host()) {
             refresh_sysfs(locks, pdev);
         }
     });

@@ -194,7 +194,7 @@ impl Device {
         let ret = unsafe {
             bindings::pci_read_config_dword(self.as_raw(), c_int::from(offset), &mut value)
         };
-        config_result(ret, offset)?;
+        config_result(ret)?;
         Ok(value)
     }
 
@@ -202,10 +202,10 @@ impl Device {
     ///
     /// `EINVAL` for an unaligned or out-of-range offset, `EIO` when the access fails.
     pub fn write_config_dword(&self, offset: u16, value: u32) -> Result {
+        let (pdev, at) = (self.as_raw(), c_int::from(offset));
         // SAFETY: As for `read_config_dword`.
-        let ret =
-            unsafe { bindings::pci_write_config_dword(self.as_raw(), c_int::from(offset), value) };
-        config_result(ret, offset)
+        let ret = unsafe { bindings::pci_write_config_dword(pdev, at, value) };
+        config_result(ret)
     }
 
     /// The offset of the device's Designated Vendor-Specific Extended Capability of `vendor` with
@@ -373,13 +373,12 @@ pub fn for_each_device(reverse: bool, mut f: impl FnMut(&Device)) {
     }
 }
 
-/// The result of a configuration access at `offset` that returned the PCIBIOS code `ret`.
-fn config_result(ret: c_int, offset: u16) -> Result {
-    if offset % 4 != 0 || ret == bindings::PCIBIOS_BAD_REGISTER_NUMBER as c_int {
-        return Err(EINVAL);
+/// The result of a configuration access that returned the PCIBIOS code `ret` (an unaligned or
+/// out-of-range offset is `PCIBIOS_BAD_REGISTER_NUMBER`).
+fn config_result(ret: c_int) -> Result {
+    match ret {
+        0 => Ok(()),
+        r if r == bindings::PCIBIOS_BAD_REGISTER_NUMBER as c_int => Err(EINVAL),
+        _ => Err(EIO),
     }
-    if ret != bindings::PCIBIOS_SUCCESSFUL as c_int {
-        return Err(EIO);
-    }
-    Ok(())
 }

@@ -47,10 +47,10 @@ impl Registration {
             };
             Self::from_result(dev.cast())
         }
-        // SAFETY: `OPS` is a static promotion of a const table.
         #[cfg(not(CONFIG_TSM_CLASS_RUST))]
-        unsafe {
-            Self::register(parent, ops)
+        {
+            // SAFETY: `OPS` is a static promotion of a const table.
+            unsafe { Self::register(parent, ops) }
         }
     }
 
