@@ -244,12 +244,14 @@ pub const SCRIPT: [Step; 32] = [
     Step::Spdm(Request::GetMeasurements {
         operation: msg::MEAS_OP_ALL,
         signed: true,
+        nonce: None,
     }),
     Step::Spdm(Request::KeyExchange),
     Step::Spdm(Request::Finish),
     Step::Spdm(Request::GetMeasurements {
         operation: msg::MEAS_OP_ALL,
         signed: true,
+        nonce: None,
     }),
     Step::Spdm(Request::Heartbeat),
     Step::IdeQuery,

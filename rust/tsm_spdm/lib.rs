@@ -21,6 +21,8 @@ mod crypto;
 
 pub use crypto::{ChainError, KernelCrypto, KernelHash};
 
+#[cfg(all(CONFIG_PCI_TSM_CORE, CONFIG_SYSFS))]
+use kernel::tsm::evidence::{Evidence, Hash, Kind};
 use kernel::{
     alloc::{AllocError, KVVec},
     prelude::*,
@@ -32,7 +34,7 @@ use tsm_proto::{
         crypto::{Algorithms, CryptoError, Supported},
         msg,
         requester::{Request, Requester, RequesterConfig, Response},
-        Error as SpdmError,
+        Error as SpdmError, NONCE_LEN,
     },
 };
 
@@ -55,8 +57,32 @@ pub struct Authenticated {
     /// The certificate chain of slot 0 in SPDM format (Length, Reserved, RootHash, DER
     /// certificates).
     pub cert_chain: KVVec<u8>,
-    /// The measurement record of the signed MEASUREMENTS response.
+    /// The VCA messages (GET_VERSION to ALGORITHMS) exactly as exchanged.
+    pub vca: KVVec<u8>,
+    /// The signed GET_MEASUREMENTS request and its MEASUREMENTS response, exactly as
+    /// exchanged; empty if the device cannot sign measurements.
     pub measurements: KVVec<u8>,
+}
+
+// The evidence store is part of the kernel crate's PCI/TSM support.
+#[cfg(all(CONFIG_PCI_TSM_CORE, CONFIG_SYSFS))]
+impl Authenticated {
+    /// The evidence objects of the authentication (`cert0`, `vca`, `measurements`), with
+    /// digests in the negotiated hash, for [`kernel::tsm::evidence::publish_for`].
+    pub fn evidence(&self) -> Result<Evidence> {
+        use tsm_proto::spdm::crypto::HashAlgo;
+        let hash = match self.algorithms.hash {
+            HashAlgo::Sha256 => Hash::Sha256,
+            HashAlgo::Sha384 => Hash::Sha384,
+        };
+        let mut evidence = Evidence::new(Some(hash));
+        evidence.set(Kind::Cert0, &self.cert_chain)?;
+        evidence.set(Kind::Vca, &self.vca)?;
+        if !self.measurements.is_empty() {
+            evidence.set(Kind::Measurements, &self.measurements)?;
+        }
+        Ok(evidence)
+    }
 }
 
 /// Why [`authenticate`] failed. [`AuthError::errno`] gives the errno a driver reports.
@@ -155,11 +181,13 @@ impl Connection {
         })
     }
 
-    /// Sends `req` through `transport` and hands the device's answer to `check`.
+    /// Sends `req` through `transport` and hands the device's answer to `check`; with
+    /// `record`, appends the request and the answer, exactly as exchanged, to it.
     fn run<T: DoeTransfer, R>(
         &mut self,
         transport: &mut T,
         req: Request<'_>,
+        record: Option<&mut KVVec<u8>>,
         check: impl FnOnce(Response<'_>) -> Result<R, AuthError>,
     ) -> Result<R, AuthError> {
         let len = self
@@ -188,36 +216,59 @@ impl Connection {
             .requester
             .response(object)
             .map_err(AuthError::from_spdm)?;
-        check(response)
+        let result = check(response)?;
+        if let Some(record) = record {
+            let (request, answer) = self.requester.last_exchange(&self.response);
+            record.extend_from_slice(request, GFP_KERNEL)?;
+            record.extend_from_slice(answer, GFP_KERNEL)?;
+        }
+        Ok(result)
     }
 
     /// Authenticates the device: on success it has proven, with a fresh nonce, that it holds
     /// the private key of the leaf certificate of a chain that is internally consistent; the
-    /// chain and a signed measurement record are returned as evidence. Sleeps (DOE exchanges,
-    /// allocation).
+    /// chain, the VCA messages and a signed measurement exchange (whose Nonce is `nonce`, or a
+    /// random one) are returned as evidence. Sleeps (DOE exchanges, allocation).
     pub fn authenticate<T: DoeTransfer>(
         &mut self,
         transport: &mut T,
+        nonce: Option<&[u8; NONCE_LEN]>,
     ) -> Result<Authenticated, AuthError> {
-        self.run(transport, Request::GetVersion, |r| match r {
-            Response::Version => Ok(()),
-            other => unexpected(other),
-        })?;
-        let flags = self.run(transport, Request::GetCapabilities, |r| match r {
-            Response::Capabilities(flags) => Ok(flags),
-            other => unexpected(other),
-        })?;
+        let mut vca = KVVec::new();
+        self.run(
+            transport,
+            Request::GetVersion,
+            Some(&mut vca),
+            |r| match r {
+                Response::Version => Ok(()),
+                other => unexpected(other),
+            },
+        )?;
+        let flags = self.run(
+            transport,
+            Request::GetCapabilities,
+            Some(&mut vca),
+            |r| match r {
+                Response::Capabilities(flags) => Ok(flags),
+                other => unexpected(other),
+            },
+        )?;
         self.responder_flags = flags;
         if flags & cap::CERT == 0 || flags & cap::CHAL == 0 {
             return Err(AuthError::Protocol(SpdmError::Negotiation(
                 "device cannot prove its identity (no CERT_CAP or CHAL_CAP)",
             )));
         }
-        let algorithms = self.run(transport, Request::NegotiateAlgorithms, |r| match r {
-            Response::Algorithms(a) => Ok(a),
-            other => unexpected(other),
-        })?;
-        self.run(transport, Request::GetDigests, |r| match r {
+        let algorithms = self.run(
+            transport,
+            Request::NegotiateAlgorithms,
+            Some(&mut vca),
+            |r| match r {
+                Response::Algorithms(a) => Ok(a),
+                other => unexpected(other),
+            },
+        )?;
+        self.run(transport, Request::GetDigests, None, |r| match r {
             Response::Digests(slots) if slots & 1 != 0 => Ok(()),
             Response::Digests(_) => Err(AuthError::Protocol(SpdmError::Negotiation(
                 "no certificate chain in slot 0",
@@ -226,7 +277,7 @@ impl Connection {
         })?;
         let mut complete = false;
         for _ in 0..MAX_CERTIFICATE_PORTIONS {
-            complete = self.run(transport, Request::GetCertificate, |r| match r {
+            complete = self.run(transport, Request::GetCertificate, None, |r| match r {
                 Response::Certificate { complete } => Ok(complete),
                 other => unexpected(other),
             })?;
@@ -239,27 +290,15 @@ impl Connection {
                 "certificate chain does not end",
             )));
         }
-        self.run(transport, Request::Challenge, |r| match r {
+        self.run(transport, Request::Challenge, None, |r| match r {
             Response::ChallengeAuth => Ok(()),
             other => unexpected(other),
         })?;
-        let mut measurements = KVVec::new();
-        if flags & cap::MEAS_SIG != 0 {
-            self.run(
-                transport,
-                Request::GetMeasurements {
-                    operation: msg::MEAS_OP_ALL,
-                    signed: true,
-                },
-                |r| match r {
-                    Response::Measurements(m) => {
-                        measurements.extend_from_slice(m.record, GFP_KERNEL)?;
-                        Ok(())
-                    }
-                    other => unexpected(other),
-                },
-            )?;
-        }
+        let measurements = if flags & cap::MEAS_SIG != 0 {
+            self.measure(transport, nonce)?
+        } else {
+            KVVec::new()
+        };
         let version = self.requester.spdm_version().unwrap_or(0);
         let chain = self.requester.cert_chain().unwrap_or(&[]);
         let mut cert_chain = KVVec::with_capacity(chain.len(), GFP_KERNEL)?;
@@ -268,8 +307,31 @@ impl Connection {
             version,
             algorithms,
             cert_chain,
+            vca,
             measurements,
         })
+    }
+
+    /// Asks the authenticated device for all its measurements, signed over a request whose
+    /// Nonce is `nonce` (or a random one), inside the session once one is open; returns the
+    /// GET_MEASUREMENTS request and the MEASUREMENTS response exactly as exchanged (decrypted
+    /// in a session), after checking the signature.
+    pub fn measure<T: DoeTransfer>(
+        &mut self,
+        transport: &mut T,
+        nonce: Option<&[u8; NONCE_LEN]>,
+    ) -> Result<KVVec<u8>, AuthError> {
+        let mut exchange = KVVec::new();
+        let request = Request::GetMeasurements {
+            operation: msg::MEAS_OP_ALL,
+            signed: true,
+            nonce,
+        };
+        self.run(transport, request, Some(&mut exchange), |r| match r {
+            Response::Measurements(_) => Ok(()),
+            other => unexpected(other),
+        })?;
+        Ok(exchange)
     }
 
     /// Opens a secure session with the authenticated device (KEY_EXCHANGE, whose signature is
@@ -280,11 +342,11 @@ impl Connection {
                 "device cannot open a secure session (KEY_EX_CAP, ENCRYPT_CAP, MAC_CAP)",
             )));
         }
-        let session_id = self.run(transport, Request::KeyExchange, |r| match r {
+        let session_id = self.run(transport, Request::KeyExchange, None, |r| match r {
             Response::KeyExchange { session_id } => Ok(session_id),
             other => unexpected(other),
         })?;
-        self.run(transport, Request::Finish, |r| match r {
+        self.run(transport, Request::Finish, None, |r| match r {
             Response::Finish => Ok(()),
             other => unexpected(other),
         })?;
@@ -307,27 +369,32 @@ impl Connection {
         body: &[u8],
         answer: &mut [u8],
     ) -> Result<usize, AuthError> {
-        self.run(transport, Request::Vendor { protocol, body }, |r| match r {
-            Response::Vendor {
-                protocol: got,
-                body,
-            } if got == protocol => {
-                let out = answer.get_mut(..body.len()).ok_or(AuthError::Protocol(
-                    SpdmError::Negotiation("vendor-defined answer too long"),
-                ))?;
-                out.copy_from_slice(body);
-                Ok(body.len())
-            }
-            Response::Vendor { .. } => Err(AuthError::Protocol(SpdmError::Negotiation(
-                "vendor-defined answer of another protocol",
-            ))),
-            other => unexpected(other),
-        })
+        self.run(
+            transport,
+            Request::Vendor { protocol, body },
+            None,
+            |r| match r {
+                Response::Vendor {
+                    protocol: got,
+                    body,
+                } if got == protocol => {
+                    let out = answer.get_mut(..body.len()).ok_or(AuthError::Protocol(
+                        SpdmError::Negotiation("vendor-defined answer too long"),
+                    ))?;
+                    out.copy_from_slice(body);
+                    Ok(body.len())
+                }
+                Response::Vendor { .. } => Err(AuthError::Protocol(SpdmError::Negotiation(
+                    "vendor-defined answer of another protocol",
+                ))),
+                other => unexpected(other),
+            },
+        )
     }
 
     /// Ends the session (END_SESSION); the session keys are gone either way.
     pub fn end_session<T: DoeTransfer>(&mut self, transport: &mut T) -> Result<(), AuthError> {
-        self.run(transport, Request::EndSession, |r| match r {
+        self.run(transport, Request::EndSession, None, |r| match r {
             Response::EndSession => Ok(()),
             other => unexpected(other),
         })
@@ -343,10 +410,12 @@ fn unexpected<R>(_response: Response<'_>) -> Result<R, AuthError> {
 }
 
 /// Authenticates the device behind `transport`, offering `algorithms` (e.g.
-/// [`Supported::ALL`]); see [`Connection::authenticate`].
+/// [`Supported::ALL`]), with `nonce` in the signed measurement request; see
+/// [`Connection::authenticate`].
 pub fn authenticate<T: DoeTransfer>(
     transport: &mut T,
     algorithms: Supported,
+    nonce: Option<&[u8; NONCE_LEN]>,
 ) -> Result<Authenticated, AuthError> {
-    Connection::new(algorithms, false)?.authenticate(transport)
+    Connection::new(algorithms, false)?.authenticate(transport, nonce)
 }

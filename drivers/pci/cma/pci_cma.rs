@@ -4,26 +4,29 @@
 //! link TSM.
 //!
 //! Registers `tsmN` below a faux device `pci_cma`. A `connect` to it authenticates the
-//! function (see [`tsm_spdm::authenticate`]) and keeps the certificate chain and the signed
-//! measurements as the function's evidence until `disconnect`; nothing is set up on the link.
-//! Failures leave no state and report `EIO` (the DOE transfer), `EPROTO` (the device broke the
-//! protocol or offers nothing in common) or `EKEYREJECTED` (a certificate link or a signature
-//! does not verify). TDISP operations are not part of CMA: bind, unbind and guest requests fail
-//! with `EOPNOTSUPP`.
+//! function (see [`tsm_spdm::authenticate`]) and publishes what the device showed, its
+//! certificate chain, the VCA messages and the signed measurement exchange, as the function's
+//! evidence (`kernel::tsm::evidence`, read through the `pci-tsm` netlink family) until
+//! `disconnect`; nothing is set up on the link. A read of the evidence with a nonce
+//! authenticates the function again with that nonce in the signed measurement request and
+//! publishes the new evidence (CMA keeps no session between the two). Failures leave no state
+//! and report `EIO` (the DOE transfer), `EPROTO` (the device broke the protocol or offers
+//! nothing in common) or `EKEYREJECTED` (a certificate link or a signature does not verify).
+//! TDISP operations are not part of CMA: bind, unbind and guest requests fail with
+//! `EOPNOTSUPP`.
 //!
 //! Only one TSM owns a function's SPDM session: the PCI/TSM core gives a function one TSM
 //! context, so while another TSM is connected a `connect` here fails with `EBUSY`, and the DOE
 //! mailbox is driven only through the connected TSM (`pci_tsm_doe_transfer()`).
 
 use kernel::{
-    alloc::KVVec,
     faux, pci,
     prelude::*,
     sync::{new_mutex, Mutex},
-    tsm::{self, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
+    tsm::{self, evidence, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
 };
 use tsm_proto::spdm::crypto::Supported;
-use tsm_spdm::{Authenticated, DoeTransfer};
+use tsm_spdm::DoeTransfer;
 
 module! {
     type: CmaModule,
@@ -76,15 +79,35 @@ impl DoeTransfer for CoreDoe<'_> {
     }
 }
 
-/// What CMA keeps for a function it can connect: the evidence of the last authentication.
-struct Function {
-    evidence: Pin<KBox<Mutex<Option<Evidence>>>>,
+/// Authenticates `pdev` (with `nonce` in the signed measurement request, else a random one)
+/// and publishes the evidence, replacing what the function had.
+fn authenticate_and_publish(
+    pdev: &pci::Device,
+    function: &Function,
+    nonce: Option<&[u8; evidence::SPDM_NONCE_SIZE]>,
+) -> Result {
+    let algorithms = offered(module_parameters::algorithms.value())?;
+    let shown = tsm_spdm::authenticate(&mut CoreDoe(pdev), algorithms, nonce).map_err(|e| {
+        dev_warn!(pdev.as_ref(), "CMA: authentication failed: {:?}\n", e);
+        e.errno()
+    })?;
+    evidence::publish_for::<Cma>(pdev, function, shown.evidence()?)?;
+    dev_info!(
+        pdev.as_ref(),
+        "CMA: authenticated (SPDM {}.{}, {:?}, chain {} bytes, measurements {} bytes)\n",
+        shown.version >> 4,
+        shown.version & 0xf,
+        shown.algorithms,
+        shown.cert_chain.len(),
+        shown.measurements.len()
+    );
+    Ok(())
 }
 
-/// What an authentication left, kept until disconnect.
-struct Evidence {
-    _cert_chain: KVVec<u8>,
-    _measurements: KVVec<u8>,
+/// What CMA keeps for a function it can connect: whether it is connected (its evidence is
+/// in the evidence store).
+struct Function {
+    connected: Pin<KBox<Mutex<bool>>>,
 }
 
 /// CMA binds nothing: no value of this type exists.
@@ -103,41 +126,31 @@ impl LinkTsm for Cma {
             return Ok(None);
         }
         Ok(Some(Function {
-            evidence: KBox::pin_init(new_mutex!(None), GFP_KERNEL)?,
+            connected: KBox::pin_init(new_mutex!(false), GFP_KERNEL)?,
         }))
     }
 
     fn connect(pdev: &pci::Device, function: &Function) -> Result {
-        let algorithms = offered(module_parameters::algorithms.value())?;
-        let Authenticated {
-            version,
-            algorithms,
-            cert_chain,
-            measurements,
-        } = tsm_spdm::authenticate(&mut CoreDoe(pdev), algorithms).map_err(|e| {
-            dev_warn!(pdev.as_ref(), "CMA: authentication failed: {:?}\n", e);
-            e.errno()
-        })?;
-        dev_info!(
-            pdev.as_ref(),
-            "CMA: authenticated (SPDM {}.{}, {:?}, chain {} bytes, measurements {} bytes)\n",
-            version >> 4,
-            version & 0xf,
-            algorithms,
-            cert_chain.len(),
-            measurements.len()
-        );
-        *function.evidence.lock() = Some(Evidence {
-            _cert_chain: cert_chain,
-            _measurements: measurements,
-        });
+        let mut connected = function.connected.lock();
+        authenticate_and_publish(pdev, function, None)?;
+        *connected = true;
         Ok(())
     }
 
     fn disconnect(pdev: &pci::Device, function: &Function) {
-        if function.evidence.lock().take().is_some() {
+        let mut connected = function.connected.lock();
+        if core::mem::take(&mut *connected) {
+            evidence::clear(pdev);
             dev_info!(pdev.as_ref(), "CMA: disconnected\n");
         }
+    }
+
+    fn refresh_evidence(pdev: &pci::Device, function: &Function, nonce: &[u8]) -> Result {
+        let connected = function.connected.lock();
+        if !*connected {
+            return Err(ENXIO);
+        }
+        authenticate_and_publish(pdev, function, Some(&evidence::spdm_nonce(nonce)))
     }
 
     fn bind(

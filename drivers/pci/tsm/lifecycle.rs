@@ -256,13 +256,16 @@ pub(crate) fn connected_tsm(
     })
 }
 
-/// Runs `f` under the lock of the DSM that manages `pdev` (so no connect or disconnect of that
-/// DSM runs meanwhile); `ENXIO` if `pdev` has no TSM context.
-pub(crate) fn with_connected<R>(pdev: &pci::Device, f: impl FnOnce() -> Result<R>) -> Result<R> {
+/// Runs `f` with `pdev`'s TSM context under the lock of the DSM that manages it (so no connect
+/// or disconnect of that DSM runs meanwhile); `ENXIO` if `pdev` has no TSM context.
+pub(crate) fn with_connected<R>(
+    pdev: &pci::Device,
+    f: impl FnOnce(&Context) -> Result<R>,
+) -> Result<R> {
     let locks = initialised()?;
     let global = locks.global().read_interruptible()?;
     with_context(&global, pdev, DsmWait::Interruptible, |ctx| match ctx {
-        Some(_) => f(),
+        Some(ctx) => f(ctx),
         None => Err(ENXIO),
     })
 }

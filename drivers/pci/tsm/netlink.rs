@@ -146,7 +146,7 @@ impl EvidenceRead {
         let pdev = find_device(read.dev_name).map_err(|e| (e, c"no such PCI device"))?;
         let snap = evidence::snapshot(&pdev).ok_or((ENXIO, c"the device has no evidence"))?;
         if let Some(nonce) = read.nonce {
-            crate::lifecycle::with_connected(&pdev, || snap.refresh(&pdev, nonce))
+            crate::lifecycle::with_connected(&pdev, |ctx| snap.refresh(ctx, nonce))
                 .map_err(|e| (e, c"refreshing the measurements failed"))?;
         }
         let snap = evidence::snapshot(&pdev).ok_or((ENXIO, c"the device has no evidence"))?;
@@ -399,7 +399,7 @@ mod tests {
         let mut ev = Evidence::new(Some(Hash::Sha384));
         ev.set_vec(Kind::Cert0, sample(150_000, 1)).unwrap();
         ev.set_vec(Kind::Vca, sample(100, 2)).unwrap();
-        evidence::publish(&pdev, ev, None).unwrap();
+        evidence::publish(&pdev, ev).unwrap();
 
         let mask = ((1u32 << 0) | (1 << 8) | (1 << 9)).to_ne_bytes();
         let raw = request(&[(ATTR_DEV_NAME, &name), (ATTR_TYPE_MASK, &mask)]).unwrap();
@@ -460,7 +460,7 @@ mod tests {
         let name = dev_name();
         let mut ev = Evidence::new(None);
         ev.set_vec(Kind::Cert0, sample(20_000, 3)).unwrap();
-        evidence::publish(&pdev, ev, None).unwrap();
+        evidence::publish(&pdev, ev).unwrap();
         let raw = request(&[
             (ATTR_DEV_NAME, &name),
             (ATTR_TYPE_MASK, &1u32.to_ne_bytes()),
@@ -474,7 +474,7 @@ mod tests {
         assert!(!messages.is_empty());
 
         // A new connect (or a refresh) publishes between two calls of the dump.
-        evidence::publish(&pdev, Evidence::new(None), None).unwrap();
+        evidence::publish(&pdev, Evidence::new(None)).unwrap();
         assert_eq!(
             req.dump::<EvidenceRead>(&mut state, 4000).err(),
             Some(EAGAIN)
@@ -489,7 +489,7 @@ mod tests {
         // A disconnect between two calls: EAGAIN too; then ENXIO at the start.
         let mut ev = Evidence::new(None);
         ev.set_vec(Kind::Cert0, sample(20_000, 4)).unwrap();
-        evidence::publish(&pdev, ev, None).unwrap();
+        evidence::publish(&pdev, ev).unwrap();
         let mut state = DumpState::default();
         EvidenceRead::start(&req.request(), &mut state).unwrap();
         let (status, _) = req.dump::<EvidenceRead>(&mut state, 4000).unwrap();

@@ -64,6 +64,10 @@ static LOCKED_OPS: Atomic<u32> = Atomic::new(0);
 static UNLOCKED_OPS: Atomic<u32> = Atomic::new(0);
 /// `remove` calls that found `pdev->tsm` already cleared (7.3 clears it after `remove`).
 static REMOVED_UNPUBLISHED: Atomic<u32> = Atomic::new(0);
+/// `connect` publishes evidence that a nonce refreshes.
+static PUBLISH_AT_CONNECT: Atomic<bool> = Atomic::new(false);
+/// Refreshes that ran under the DSM lock, with the DSM's own context.
+static REFRESHES: Atomic<i32> = Atomic::new(0);
 
 /// Whether the lock of `pdev`'s DSM is held, from inside a TSM operation on `pdev`.
 fn dsm_lock_held(pdev: &pci::Device) -> bool {
@@ -125,6 +129,7 @@ fn reset_mock() {
     BLOCK_CONNECT.store(0, Relaxed);
     RELEASE.store(false, Relaxed);
     BLOCKED.store(false, Relaxed);
+    PUBLISH_AT_CONNECT.store(false, Relaxed);
 }
 
 fn on_test_platform(pdev: &pci::Device) -> bool {
@@ -135,28 +140,48 @@ fn on_test_platform(pdev: &pci::Device) -> bool {
 
 struct MockTsm;
 
+/// What the mock keeps for a function.
+struct MockFunction {
+    dsm: bool,
+}
+
+/// Evidence whose measurements are the SPDM Nonce of `nonce` (empty without one).
+fn mock_evidence(nonce: &[u8]) -> Result<tsm::evidence::Evidence> {
+    let mut ev = tsm::evidence::Evidence::new(None);
+    if !nonce.is_empty() {
+        ev.set(
+            tsm::evidence::Kind::Measurements,
+            &tsm::evidence::spdm_nonce(nonce),
+        )?;
+    }
+    Ok(ev)
+}
+
 #[vtable]
 impl LinkTsm for MockTsm {
-    type Function = ();
+    type Function = MockFunction;
     type Tdi = ();
 
-    fn probe(_tsm: &TsmDevice, pdev: &pci::Device, _dsm: bool) -> Result<Option<()>> {
+    fn probe(_tsm: &TsmDevice, pdev: &pci::Device, dsm: bool) -> Result<Option<MockFunction>> {
         if !on_test_platform(pdev) || DECLINE_PROBE.load(Relaxed) {
             return Ok(None);
         }
         log(Op::Probe, pdev);
-        Ok(Some(()))
+        Ok(Some(MockFunction { dsm }))
     }
 
-    fn remove(pdev: &pci::Device, _function: ()) {
+    fn remove(pdev: &pci::Device, _function: MockFunction) {
         if !pdev.has_tsm_context() {
             REMOVED_UNPUBLISHED.fetch_add(1, Relaxed);
         }
         log(Op::Remove, pdev);
     }
 
-    fn connect(pdev: &pci::Device, _function: &()) -> Result {
+    fn connect(pdev: &pci::Device, function: &MockFunction) -> Result {
         log(Op::Connect, pdev);
+        if PUBLISH_AT_CONNECT.load(Relaxed) {
+            tsm::evidence::publish_for::<Self>(pdev, function, mock_evidence(b"")?)?;
+        }
         if BLOCK_CONNECT.load(Relaxed) == core::ptr::from_ref(pdev) as usize {
             BLOCKED.store(true, Relaxed);
             // Bounded: a core that serialises connects fails the test instead of hanging it.
@@ -175,14 +200,22 @@ impl LinkTsm for MockTsm {
         Ok(())
     }
 
-    fn disconnect(pdev: &pci::Device, _function: &()) {
+    fn disconnect(pdev: &pci::Device, _function: &MockFunction) {
         log(Op::Disconnect, pdev);
+    }
+
+    fn refresh_evidence(pdev: &pci::Device, function: &MockFunction, nonce: &[u8]) -> Result {
+        if dsm_lock_held(pdev) && function.dsm {
+            REFRESHES.fetch_add(1, Relaxed);
+        }
+        tsm::evidence::publish_for::<Self>(pdev, function, mock_evidence(nonce)?)?;
+        Ok(())
     }
 
     fn bind(
         pdev: &pci::Device,
-        _function: &(),
-        _dsm: &(),
+        _function: &MockFunction,
+        _dsm: &MockFunction,
         _vm: VmHandle,
         _tdi_id: u32,
     ) -> Result<()> {
@@ -1018,21 +1051,7 @@ mod evidence_cases {
         POLICY,
     };
     use kernel::net::genl::{encode_attr, DumpOperation, DumpStatus, TestRequest};
-    use kernel::tsm::evidence::{self, spdm_nonce, Evidence, Kind};
-
-    static REFRESHES: Atomic<i32> = Atomic::new(0);
-
-    /// A producer's refresh: checks the lock it runs under, then publishes measurements that
-    /// are the SPDM Nonce it would have sent.
-    fn refresh(pdev: &pci::Device, nonce: &[u8]) -> Result {
-        if dsm_lock_held(pdev) {
-            REFRESHES.fetch_add(1, Relaxed);
-        }
-        let mut ev = Evidence::new(None);
-        ev.set(Kind::Measurements, &spdm_nonce(nonce))?;
-        evidence::publish(pdev, ev, Some(refresh))?;
-        Ok(())
-    }
+    use kernel::tsm::evidence::{self, Evidence};
 
     /// Reads `measurements` with `nonce`: the object, or the error of the start.
     fn read_with_nonce(pdev: &pci::Device, nonce: &[u8]) -> Result<KVec<u8>> {
@@ -1065,12 +1084,19 @@ mod evidence_cases {
         assert_eq!(read_with_nonce(&pf0, b"n").err(), Some(ENXIO));
         lifecycle::connect(&pf0, tsm.id()).unwrap();
 
-        // MockTsm keeps LinkTsm::refresh_evidence()'s default.
-        evidence::publish_for::<MockTsm>(&pf0, Evidence::new(None)).unwrap();
+        // Evidence without a producer that refreshes.
+        evidence::publish(&pf0, Evidence::new(None)).unwrap();
         assert_eq!(read_with_nonce(&pf0, b"n").err(), Some(EOPNOTSUPP));
+        // Only the TSM's own context of the device makes a producer.
+        let stranger = MockFunction { dsm: true };
+        let refused = evidence::publish_for::<MockTsm>(&pf0, &stranger, Evidence::new(None));
+        assert_eq!(refused.err(), Some(EINVAL));
+        lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
 
         // A producer that refreshes: the dump reads the measurements of the new generation.
-        let before = evidence::publish(&pf0, Evidence::new(None), Some(refresh)).unwrap();
+        PUBLISH_AT_CONNECT.store(true, Relaxed);
+        lifecycle::connect(&pf0, tsm.id()).unwrap();
+        let before = evidence::snapshot(&pf0).unwrap().generation();
         REFRESHES.store(0, Relaxed);
         let got = read_with_nonce(&pf0, b"abc").unwrap();
         assert_eq!(&got[..], &kernel::crypto::sha2::Sha256::digest(b"abc")[..]);
@@ -1079,11 +1105,11 @@ mod evidence_cases {
         assert_eq!(REFRESHES.load(Relaxed), 2);
         assert!(evidence::snapshot(&pf0).unwrap().generation() > before);
 
+        // Disconnect withdraws the evidence, whatever the backend does.
         lifecycle::disconnect(&pf0, &tsm.name()).unwrap();
-        evidence::clear(&pf0);
-        // A refresh after the disconnect finds no context.
-        evidence::publish(&pf0, Evidence::new(None), Some(refresh)).unwrap();
+        assert!(evidence::snapshot(&pf0).is_none());
         assert_eq!(read_with_nonce(&pf0, b"n").err(), Some(ENXIO));
+        evidence::publish(&pf0, Evidence::new(None)).unwrap();
         drop(platform);
         // The removal of the device took its evidence with it.
         assert!(evidence::snapshot(&pf0).is_none());

@@ -2,8 +2,11 @@
 
 //! The C ops tables that call a Rust backend, and the contexts they hand to the PCI/TSM core.
 
-use super::{DevsecTsm, GuestRequest, LinkTsm, PciTsmOps, RequestScope, TsmDevice, VmHandle};
-use crate::{bindings, ffi::c_int, pci, prelude::*, types::Opaque};
+use super::{
+    context::Context, DevsecTsm, GuestRequest, LinkTsm, PciTsmOps, RequestScope, TsmDevice,
+    VmHandle,
+};
+use crate::{bindings, ffi::c_int, pci, prelude::*, sync::aref::ARef, types::Opaque};
 use core::marker::PhantomData;
 
 /// The C context of a managed function with the backend's data next to it.
@@ -191,6 +194,45 @@ impl<T: LinkTsm> LinkAdapter<T> {
         if let Some(ctx) = ctx {
             T::disconnect(dev, &ctx.function);
         }
+        // Evidence describes a connection; none outlives it, whatever the backend did.
+        super::evidence::clear(dev);
+    }
+
+    /// The TSM whose context of `T` on `pdev` holds `function`; `None` if `function` is not
+    /// that context's (or is zero-sized, which any address matches).
+    pub(super) fn tsm_of(pdev: &pci::Device, function: &T::Function) -> Option<ARef<TsmDevice>> {
+        if core::mem::size_of::<T::Function>() == 0 {
+            return None;
+        }
+        let base = pdev.tsm_context_ptr();
+        if base.is_null() {
+            return None;
+        }
+        let offset = core::mem::offset_of!(BackendContext<T::Function>, function);
+        let expected = base.cast::<u8>().wrapping_add(offset);
+        if !core::ptr::eq(expected.cast_const(), core::ptr::from_ref(function).cast()) {
+            return None;
+        }
+        // SAFETY: The live `function` (not zero-sized) occupies the place of the `function`
+        // field of a `BackendContext<T::Function>` at `pdev->tsm`, so that object is the
+        // backend context holding it, alive while `function` is borrowed.
+        let ctx = unsafe { BackendContext::<T::Function>::from_base(base) };
+        // SAFETY: The context is alive (above); `tsm_dev` is set by the core before `probe`
+        // returns it and is a registered TSM for the context's lifetime.
+        let tsm = unsafe { TsmDevice::from_raw((*ctx.tsm.get()).base_tsm.tsm_dev) };
+        Some(tsm.into())
+    }
+
+    /// [`LinkTsm::refresh_evidence`] for the function whose context is `ctx`.
+    ///
+    /// # Safety
+    ///
+    /// `ctx` was made by a TSM registered with `T`'s operations, and stays alive for the call.
+    pub(super) unsafe fn refresh_evidence(ctx: &Context, nonce: &[u8]) -> Result {
+        // SAFETY: A TSM of `T` makes its contexts with `Self::probe`, which places them at the
+        // head of a `BackendContext<T::Function>`; alive by the function's safety requirements.
+        let backend = unsafe { BackendContext::<T::Function>::from_base(ctx.raw_ctx()) };
+        T::refresh_evidence(ctx.pdev(), &backend.function, nonce)
     }
 
     /// C `link_ops.bind`.

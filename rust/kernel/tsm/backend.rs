@@ -168,12 +168,12 @@ pub trait LinkTsm: Sized + 'static {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Asks the connected DSM `pdev` for fresh signed measurements whose SPDM Nonce is
-    /// [`super::evidence::spdm_nonce`] of `nonce` (1 to 256 bytes), and publishes the new
-    /// evidence ([`super::evidence::publish_for`]). Reached through the evidence a backend
-    /// published with [`super::evidence::publish_for`]; runs under the DSM lock. The default
-    /// cannot refresh: `EOPNOTSUPP`.
-    fn refresh_evidence(_pdev: &pci::Device, _nonce: &[u8]) -> Result {
+    /// Asks the connected DSM `pdev` (managed with `function`) for fresh signed measurements
+    /// whose SPDM Nonce is [`super::evidence::spdm_nonce`] of `nonce` (1 to 256 bytes), and
+    /// publishes the new evidence ([`super::evidence::publish_for`]). Reached through the
+    /// evidence a backend published with [`super::evidence::publish_for`]; runs under the DSM
+    /// lock. The default cannot refresh: `EOPNOTSUPP`.
+    fn refresh_evidence(_pdev: &pci::Device, _function: &Self::Function, _nonce: &[u8]) -> Result {
         Err(EOPNOTSUPP)
     }
 

@@ -143,6 +143,11 @@ impl pci::Device {
         self.context_slot().store(core::ptr::null_mut(), Relaxed);
     }
 
+    /// The device's context pointer (`pdev->tsm`), for comparisons; NULL if none.
+    pub(super) fn tsm_context_ptr(&self) -> *mut bindings::pci_tsm {
+        self.context_slot().load(Acquire)
+    }
+
     fn context_slot(&self) -> &Atomic<*mut bindings::pci_tsm> {
         // SAFETY: `tsm` is a pointer-sized field of the live device, only accessed atomically
         // by the PCI/TSM core.
@@ -160,7 +165,7 @@ impl pci::Device {
 pub struct Context(Opaque<bindings::pci_tsm>);
 
 impl Context {
-    fn raw_ctx(&self) -> *mut bindings::pci_tsm {
+    pub(super) fn raw_ctx(&self) -> *mut bindings::pci_tsm {
         self.0.get()
     }
 

@@ -33,7 +33,7 @@ use crate::{
     sync::{aref::ARef, Arc, Mutex, SetOnce},
 };
 
-use super::LinkTsm;
+use super::{adapters::LinkAdapter, context::Context, LinkTsm, TsmDevice};
 
 /// Largest evidence object, in bytes (`max-object-size`, 16 MiB).
 pub const MAX_OBJECT_SIZE: usize = 0x0100_0000;
@@ -133,11 +133,17 @@ impl Hash {
     }
 }
 
-/// A backend's hook that asks the device for fresh signed measurements with a caller's nonce
-/// (1 to [`MAX_NONCE_SIZE`] bytes; the SPDM Nonce is [`spdm_nonce`] of it) and publishes them.
-/// The PCI/TSM core calls it under the lock of the device's DSM, so no connect or disconnect of
-/// that DSM runs at the same time.
-pub type RefreshFn = fn(pdev: &pci::Device, nonce: &[u8]) -> Result;
+/// How the producer of a snapshot refreshes its measurements: the TSM that published it and
+/// that TSM's [`LinkTsm::refresh_evidence`].
+///
+/// # Invariants
+///
+/// `tsm` was registered as a link TSM of the backend whose adapter `refresh` is, so every
+/// context `tsm` made is one that `refresh` may be called with.
+struct Refresher {
+    tsm: ARef<TsmDevice>,
+    refresh: unsafe fn(ctx: &Context, nonce: &[u8]) -> Result,
+}
 
 /// The SPDM Nonce of a measurement refresh for the caller's `nonce`: the nonce itself when it
 /// is [`SPDM_NONCE_SIZE`] bytes long, else its SHA-256, so a verifier can recognise it.
@@ -227,7 +233,7 @@ struct Object {
 pub struct Snapshot {
     generation: u64,
     objects: [Option<Object>; Kind::COUNT],
-    refresh: Option<RefreshFn>,
+    refresher: Option<Refresher>,
 }
 
 impl Snapshot {
@@ -247,13 +253,21 @@ impl Snapshot {
         self.objects[kind.index()].as_ref().map(|o| &o.digest[..])
     }
 
-    /// Asks the producer for fresh signed measurements with `nonce` (see [`RefreshFn`]);
-    /// `EOPNOTSUPP` if it cannot.
-    pub fn refresh(&self, pdev: &pci::Device, nonce: &[u8]) -> Result {
-        match self.refresh {
-            Some(refresh) => refresh(pdev, nonce),
-            None => Err(EOPNOTSUPP),
+    /// Asks the producer for fresh signed measurements with `nonce` (1 to [`MAX_NONCE_SIZE`]
+    /// bytes; the SPDM Nonce is [`spdm_nonce`] of it), which it publishes as a new snapshot.
+    /// `ctx` is the context of the device the snapshot belongs to, which the caller (a PCI/TSM
+    /// core, holding the DSM's lock) keeps alive. `EOPNOTSUPP` if the producer cannot refresh
+    /// or no longer manages the device through `ctx`.
+    pub fn refresh(&self, ctx: &Context, nonce: &[u8]) -> Result {
+        let Some(refresher) = &self.refresher else {
+            return Err(EOPNOTSUPP);
+        };
+        if !core::ptr::eq(ctx.tsm_dev(), &*refresher.tsm) {
+            return Err(EOPNOTSUPP);
         }
+        // SAFETY: `ctx` was made by `refresher.tsm`, whose contexts `refresh` takes (type
+        // invariant), and is alive for the call (the caller's promise).
+        unsafe { (refresher.refresh)(ctx, nonce) }
     }
 }
 
@@ -298,10 +312,10 @@ fn store() -> Result<&'static Mutex<Store>> {
     STORE.as_ref().map(|s| &**s).ok_or(EINVAL)
 }
 
-/// Publishes `evidence` as `pdev`'s, replacing what it had, and returns its generation.
-/// `refresh` is the producer's measurement refresh (`None`: refreshing with a nonce answers
-/// `EOPNOTSUPP`). Computes the digests first; fails only for lack of memory, leaving the old
-/// evidence in place.
+/// Publishes `evidence` as `pdev`'s, replacing what it had, and returns its generation. A
+/// read with a nonce answers `EOPNOTSUPP` (see [`publish_for`] for a producer that refreshes).
+/// Computes the digests first; fails only for lack of memory, leaving the old evidence in
+/// place.
 ///
 /// # Examples
 ///
@@ -312,20 +326,31 @@ fn store() -> Result<&'static Mutex<Store>> {
 /// let Ok(pdev) = pci::Device::find_by_name(b"0000:00:00.0") else { return Ok(()) };
 /// let mut ev = Evidence::new(Some(Hash::Sha256));
 /// ev.set(Kind::Vca, b"abc")?;
-/// let first = evidence::publish(&pdev, ev, None)?;
+/// let first = evidence::publish(&pdev, ev)?;
 /// let snap = evidence::snapshot(&pdev).ok_or(ENXIO)?;
 /// assert_eq!(snap.generation(), first);
 /// assert_eq!(snap.object(Kind::Vca), Some(&b"abc"[..]));
 /// assert_eq!(snap.digest(Kind::Vca).map(|d| d[0]), Some(0xba));
 /// assert_eq!(snap.object(Kind::Cert0), None);
-/// assert_eq!(snap.refresh(&pdev, b"n").err(), Some(EOPNOTSUPP));
-/// let second = evidence::publish(&pdev, Evidence::new(None), None)?;
-/// assert!(second > first);
+/// evidence::withdraw(&pdev, Kind::Vca)?;
+/// let after = evidence::snapshot(&pdev).ok_or(ENXIO)?;
+/// assert!(after.generation() > first);
+/// assert_eq!(after.object(Kind::Vca), None);
+/// let second = evidence::publish(&pdev, Evidence::new(None))?;
+/// assert!(second > after.generation());
 /// evidence::clear(&pdev);
 /// assert!(evidence::snapshot(&pdev).is_none());
 /// # Ok::<(), Error>(())
 /// ```
-pub fn publish(pdev: &pci::Device, evidence: Evidence, refresh: Option<RefreshFn>) -> Result<u64> {
+pub fn publish(pdev: &pci::Device, evidence: Evidence) -> Result<u64> {
+    publish_with(pdev, evidence, None)
+}
+
+fn publish_with(
+    pdev: &pci::Device,
+    evidence: Evidence,
+    refresher: Option<Refresher>,
+) -> Result<u64> {
     let mut objects: [Option<Object>; Kind::COUNT] = [const { None }; Kind::COUNT];
     for (slot, data) in objects.iter_mut().zip(evidence.objects) {
         if let Some(data) = data {
@@ -336,6 +361,15 @@ pub fn publish(pdev: &pci::Device, evidence: Evidence, refresh: Option<RefreshFn
             *slot = Some(Object { data, digest });
         }
     }
+    install(pdev, objects, refresher)
+}
+
+/// Makes `objects` the device's new snapshot; returns its generation.
+fn install(
+    pdev: &pci::Device,
+    objects: [Option<Object>; Kind::COUNT],
+    refresher: Option<Refresher>,
+) -> Result<u64> {
     let store = store()?;
     let mut guard = store.lock();
     let generation = guard.next;
@@ -343,7 +377,7 @@ pub fn publish(pdev: &pci::Device, evidence: Evidence, refresh: Option<RefreshFn
         Snapshot {
             generation,
             objects,
-            refresh,
+            refresher,
         },
         GFP_KERNEL,
     )?;
@@ -365,9 +399,56 @@ pub fn publish(pdev: &pci::Device, evidence: Evidence, refresh: Option<RefreshFn
     Ok(generation)
 }
 
-/// [`publish`] for a backend whose [`LinkTsm::refresh_evidence`] refreshes measurements.
-pub fn publish_for<T: LinkTsm>(pdev: &pci::Device, evidence: Evidence) -> Result<u64> {
-    publish(pdev, evidence, Some(T::refresh_evidence))
+/// Withdraws object `kind` from `pdev`'s evidence (a TDI unbound: its report goes): the rest,
+/// from the same producer, becomes a new generation. Nothing if the device has no such
+/// object. The caller serialises the device's publications (a TSM holds the DSM lock).
+pub fn withdraw(pdev: &pci::Device, kind: Kind) -> Result {
+    let Some(old) = snapshot(pdev) else {
+        return Ok(());
+    };
+    if old.objects[kind.index()].is_none() {
+        return Ok(());
+    }
+    let copy = |bytes: &[u8]| -> Result<KVVec<u8>> {
+        let mut v = KVVec::with_capacity(bytes.len(), GFP_KERNEL)?;
+        v.extend_from_slice(bytes, GFP_KERNEL)?;
+        Ok(v)
+    };
+    let mut objects: [Option<Object>; Kind::COUNT] = [const { None }; Kind::COUNT];
+    for (kept, slot) in Kind::ALL.iter().zip(objects.iter_mut()) {
+        if let (false, Some(o)) = (*kept == kind, &old.objects[kept.index()]) {
+            let mut digest = KVec::with_capacity(o.digest.len(), GFP_KERNEL)?;
+            digest.extend_from_slice(&o.digest, GFP_KERNEL)?;
+            *slot = Some(Object {
+                data: copy(&o.data)?,
+                digest,
+            });
+        }
+    }
+    let refresher = old.refresher.as_ref().map(|r| Refresher {
+        tsm: r.tsm.clone(),
+        refresh: r.refresh,
+    });
+    install(pdev, objects, refresher).map(|_| ())
+}
+
+/// [`publish`] by link TSM backend `T` for the device `pdev` it manages with `function`
+/// (the context [`LinkTsm::probe`] gave it): a read with a nonce then calls
+/// [`LinkTsm::refresh_evidence`] with that context, for as long as the same TSM manages the
+/// device. `EINVAL` if `function` is not `pdev`'s context of `T` (or `T::Function` is
+/// zero-sized, so the two cannot be matched).
+pub fn publish_for<T: LinkTsm>(
+    pdev: &pci::Device,
+    function: &T::Function,
+    evidence: Evidence,
+) -> Result<u64> {
+    let tsm = LinkAdapter::<T>::tsm_of(pdev, function).ok_or(EINVAL)?;
+    // INVARIANT: `tsm` made `pdev`'s context of `T`, so it is a link TSM of `T`.
+    let refresher = Refresher {
+        tsm,
+        refresh: LinkAdapter::<T>::refresh_evidence,
+    };
+    publish_with(pdev, evidence, Some(refresher))
 }
 
 /// Withdraws `pdev`'s evidence (disconnect, removal); nothing if it has none.

@@ -454,6 +454,7 @@ fn full_run_version_to_end_session() {
             Request::GetMeasurements {
                 operation: msg::MEAS_OP_ALL,
                 signed: true,
+                nonce: None,
             },
             |r| match r {
                 Response::Measurements(m) => m
@@ -1120,6 +1121,7 @@ fn signed_measurements(h: &mut Harness<'_>) -> Vec<u8> {
         Request::GetMeasurements {
             operation: msg::MEAS_OP_ALL,
             signed: true,
+            nonce: None,
         },
         |r| match r {
             Response::Measurements(m) => m.blocks().map(|b| b.unwrap().index).collect(),
@@ -1168,6 +1170,7 @@ fn every_version_pair_runs_end_to_end() {
                 Request::GetMeasurements {
                     operation: msg::MEAS_OP_COUNT,
                     signed: false,
+                    nonce: None,
                 },
                 &mut h.request,
             )
@@ -1804,4 +1807,76 @@ fn signature_algorithm_follows_the_negotiation() {
         crypto.set_peer_cert_chain(AsymAlgo::EcdsaP256, HashAlgo::Sha384, &chain),
         Ok(())
     );
+}
+
+/// `last_exchange` gives each message of a transcript exactly (no DOE header,
+/// padding or record framing): the VCA messages parse back to back to their
+/// last byte, a signed GET_MEASUREMENTS carries the caller's nonce, and a
+/// MEASUREMENTS answered inside the session comes out decrypted.
+#[test]
+fn last_exchange_gives_the_exact_transcript_messages() {
+    let chain = certificates(&signing_key(7));
+    let blocks = three_blocks();
+    let mut cert_buf = [0u8; 1024];
+    let mut h = Harness::new(&chain, 7, &mut cert_buf, &[], &blocks);
+    let mut vca = Vec::new();
+    for req in [
+        Request::GetVersion,
+        Request::GetCapabilities,
+        Request::NegotiateAlgorithms,
+    ] {
+        h.exchange(req, |_| ()).unwrap();
+        let (q, a) = h.requester.last_exchange(&h.response);
+        vca.extend_from_slice(q);
+        vca.extend_from_slice(a);
+    }
+    assert_eq!(&vca[..4], &[0x10, 0x84, 0, 0]);
+    let mut r = tsm_proto::wire::Reader::new(&vca);
+    msg::GetVersion::read(&mut r).unwrap();
+    msg::Version::read(&mut r).unwrap();
+    msg::Capabilities::read(&mut r, tsm_proto::spdm::code::GET_CAPABILITIES).unwrap();
+    msg::Capabilities::read(&mut r, tsm_proto::spdm::code::CAPABILITIES).unwrap();
+    msg::NegotiateAlgorithms::read(&mut r).unwrap();
+    msg::Algorithms::read(&mut r).unwrap();
+    assert_eq!(r.remaining(), 0, "VCA ends with ALGORITHMS");
+
+    h.exchange(Request::GetDigests, |_| ()).unwrap();
+    while !h
+        .exchange(Request::GetCertificate, |r| {
+            r == Response::Certificate { complete: true }
+        })
+        .unwrap()
+    {}
+    let sizes = h.requester.algorithms().unwrap().sizes();
+    let measure = |h: &mut Harness<'_>, nonce: &[u8; 32]| {
+        h.exchange(
+            Request::GetMeasurements {
+                operation: msg::MEAS_OP_ALL,
+                signed: true,
+                nonce: Some(nonce),
+            },
+            |r| assert!(matches!(r, Response::Measurements(_))),
+        )
+        .unwrap();
+        let (q, a) = h.requester.last_exchange(&h.response);
+        let req = msg::GetMeasurements::read(&mut tsm_proto::wire::Reader::new(q)).unwrap();
+        assert_eq!(req.signed, Some((nonce, 0)));
+        let mut r = tsm_proto::wire::Reader::new(a);
+        let m = msg::Measurements::read(&mut r, &sizes, true).unwrap();
+        assert_eq!(r.remaining(), 0, "MEASUREMENTS to its last byte");
+        assert_eq!(m.signature.len(), sizes.signature);
+        let context = if req.version >= 0x13 { 8 } else { 0 };
+        assert_eq!(
+            q.len(),
+            4 + 32 + 1 + context,
+            "GET_MEASUREMENTS to its last byte"
+        );
+    };
+    measure(&mut h, &[0x5a; 32]);
+    h.exchange(Request::KeyExchange, |_| ()).unwrap();
+    h.exchange(Request::Finish, |_| ()).unwrap();
+    measure(&mut h, &[0xa5; 32]);
+    // Requests outside any transcript are not kept.
+    h.exchange(Request::EndSession, |_| ()).unwrap();
+    assert!(h.requester.last_exchange(&h.response).0.is_empty());
 }

@@ -84,8 +84,10 @@ pub enum Request<'r> {
     GetMeasurements {
         /// Param2: index, [`msg::MEAS_OP_COUNT`] or [`msg::MEAS_OP_ALL`].
         operation: u8,
-        /// Ask for a signature with a fresh nonce.
+        /// Ask for a signature.
         signed: bool,
+        /// The Nonce of a signed request; `None`: a fresh random one.
+        nonce: Option<&'r [u8; NONCE_LEN]>,
     },
     /// KEY_EXCHANGE on slot 0.
     KeyExchange,
@@ -233,6 +235,8 @@ pub struct Requester<C: SpdmCrypto, B: DerefMut<Target = [u8]>> {
     pending: Option<Pending<C>>,
     request_bytes: [u8; MAX_KEPT_REQUEST],
     request_len: usize,
+    /// Where the last accepted response's SPDM message lies in its object.
+    response_span: core::ops::Range<usize>,
     session: Option<Session<C>>,
     versions: Versions,
 }
@@ -263,6 +267,7 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
             pending: None,
             request_bytes: [0; MAX_KEPT_REQUEST],
             request_len: 0,
+            response_span: 0..0,
             session: None,
             versions: Versions::ALL,
         }
@@ -573,9 +578,16 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
                 &Pending::Measurements {
                     signed, in_session, ..
                 },
-                Request::GetMeasurements { operation, .. },
+                Request::GetMeasurements {
+                    operation,
+                    nonce: chosen,
+                    ..
+                },
             ) => {
-                self.crypto.random(&mut nonce)?;
+                match chosen {
+                    Some(chosen) if signed => nonce = *chosen,
+                    _ => self.crypto.random(&mut nonce)?,
+                }
                 let context = self.new_context()?;
                 msg::GetMeasurements {
                     version,
@@ -688,6 +700,8 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
     /// it said. A secured answer is decrypted in place in `object`.
     pub fn response<'b>(&mut self, object: &'b mut [u8]) -> Result<Response<'b>> {
         let pending = self.pending.take().ok_or(Error::UnexpectedMessage(0))?;
+        self.response_span = 0..0;
+        let base = object.as_ptr() as usize;
         let (header, payload_len) = {
             let (header, payload) = doe::decode_object(object)?;
             (header, payload.len())
@@ -710,10 +724,28 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
             if id != session.id {
                 return Err(Error::Session("record for another session"));
             }
-            self.secured_response(pending, msg)
+            let start = msg.as_ptr() as usize - base;
+            let response = self.secured_response(pending, msg)?;
+            // A secured record carries exactly one message.
+            self.response_span = start..start + msg.len();
+            Ok(response)
         } else {
-            self.plain_response(pending, payload)
+            let (response, len) = self.plain_response(pending, payload)?;
+            self.response_span = doe::HEADER_LEN..doe::HEADER_LEN + len;
+            Ok(response)
         }
+    }
+
+    /// The SPDM messages of the last exchange, for a transcript kept outside the requester
+    /// (evidence): the request as sent (before any secured-message framing; kept for the
+    /// requests that enter a transcript, empty for others) and, within `object`, the
+    /// response that [`Requester::response`] last accepted from it (decrypted in place when
+    /// secured), without DOE header, framing or padding.
+    pub fn last_exchange<'o>(&self, object: &'o [u8]) -> (&[u8], &'o [u8]) {
+        (
+            self.kept_request(),
+            object.get(self.response_span.clone()).unwrap_or(&[]),
+        )
     }
 
     /// Fails with the peer's error if `msg` is an ERROR response.
@@ -733,7 +765,12 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
         self.request_bytes.get(..self.request_len).unwrap_or(&[])
     }
 
-    fn plain_response<'b>(&mut self, pending: Pending<C>, msg: &'b [u8]) -> Result<Response<'b>> {
+    /// Handles a response outside a session; returns it and the length of its SPDM message.
+    fn plain_response<'b>(
+        &mut self,
+        pending: Pending<C>,
+        msg: &'b [u8],
+    ) -> Result<(Response<'b>, usize)> {
         let h = Self::check_error(msg)?;
         if !matches!(pending, Pending::Version) {
             msg::check_version(&h, self.version)?;
@@ -882,7 +919,7 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
             }
             _ => {}
         }
-        Ok(response)
+        Ok((response, exact.len()))
     }
 
     /// Stores one CERTIFICATE portion; accepts the chain once complete.

@@ -151,6 +151,7 @@ impl<T: Read + Write> Host<T> {
             Request::GetMeasurements {
                 operation: msg::MEAS_OP_ALL,
                 signed: true,
+                nonce: None,
             },
             |r| match r {
                 Response::Measurements(m) => m

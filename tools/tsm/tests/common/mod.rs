@@ -220,6 +220,7 @@ pub fn record(setup: &Setup) -> Recorded {
             Request::GetMeasurements {
                 operation: op,
                 signed,
+                nonce: None,
             },
         );
         let q = spdm_message(&q, |p| exact_len(p, None, false));

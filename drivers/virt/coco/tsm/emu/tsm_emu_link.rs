@@ -20,10 +20,14 @@
 //!   directly below its Root Port gets Link IDE instead: the same keys for Stream ID
 //!   [`LINK_STREAM_ID`], then the Link IDE Stream Control registers of traffic class 0 enabled
 //!   at both ends, which must then read Secure (`EOPNOTSUPP` below a switch).
+//!   The DSM's evidence (certificate chain, VCA messages, signed measurement exchange) is
+//!   published to the evidence store (`kernel::tsm::evidence`); a read of it with a nonce asks
+//!   the device, in the session, for measurements signed over that nonce.
 //! * `disconnect` stops the keys at both ends (K_SET_STOP), releases the stream and ends the
-//!   session (END_SESSION).
+//!   session (END_SESSION); the evidence goes.
 //! * `bind` locks the function's TDI through TDISP in the DSM's session: LOCK_INTERFACE (the
-//!   START_INTERFACE nonce stays with the TSM), GET_DEVICE_INTERFACE_REPORT (kept as evidence),
+//!   START_INTERFACE nonce stays with the TSM), GET_DEVICE_INTERFACE_REPORT (published as the
+//!   function's evidence `report`, with the DSM's objects, until unbind),
 //!   GET_DEVICE_INTERFACE_STATE must read CONFIG_LOCKED. `unbind` sends STOP_INTERFACE
 //!   (CONFIG_UNLOCKED). Guest requests carry one TDISP request code: with scope INFO,
 //!   GET_DEVICE_INTERFACE_REPORT (answered with the report) or GET_DEVICE_INTERFACE_STATE (the
@@ -47,7 +51,11 @@ use kernel::{
     prelude::*,
     sync::{aref::ARef, new_mutex, Arc, Mutex},
     time::{delay::fsleep, Delta},
-    tsm::{self, ConnectMode, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle},
+    tsm::{
+        self,
+        evidence::{self, Evidence, Kind},
+        ConnectMode, GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle,
+    },
     uapi,
 };
 use tsm_proto::{
@@ -155,8 +163,10 @@ struct Link {
     dsm: ARef<pci::Device>,
     /// The SPDM connection with its secure session.
     spdm: Connection,
-    /// What authentication showed (the evidence issue's producer reads it).
-    _evidence: Authenticated,
+    /// What authentication showed; its measurements are the latest signed ones.
+    shown: Authenticated,
+    /// The interface report of the DSM's own TDI while it is locked.
+    report: Option<KVVec<u8>>,
     /// The IDE protection of the link.
     ide: Ide,
 }
@@ -171,7 +181,7 @@ struct Tdi {
     locked: bool,
     /// START_INTERFACE_NONCE: the TSM starts the TDI; the guest never sees the nonce.
     nonce: [u8; NONCE_LEN],
-    /// The DEVICE_INTERFACE_REPORT read at bind (the evidence issue's producer reads it).
+    /// The DEVICE_INTERFACE_REPORT read at bind (also published as evidence).
     report: KVVec<u8>,
 }
 
@@ -183,6 +193,15 @@ const REPORT_PORTION: u16 = 0x400;
 const TDISP_BUF: usize = REPORT_PORTION as usize + 64;
 
 impl Link {
+    /// The DSM's evidence, with `report` (the report of a TDI of the DSM) if given.
+    fn evidence(&self, report: Option<&[u8]>) -> Result<Evidence> {
+        let mut evidence = self.shown.evidence()?;
+        if let Some(report) = report {
+            evidence.set(Kind::Report, report)?;
+        }
+        Ok(evidence)
+    }
+
     /// One TDISP exchange about `interface` in the session; a TDISP_ERROR answer is `EIO`
     /// (logged with its code).
     fn tdisp<'b>(
@@ -639,19 +658,32 @@ impl EmuLink {
         }
     }
 
+    /// Withdraws the interface report of `pdev`'s TDI from the evidence.
+    fn withdraw_report(pdev: &pci::Device, link: &mut Link) {
+        if core::ptr::eq(pdev, &*link.dsm) {
+            link.report = None;
+            // Without memory for the copy the report stays until disconnect; it was true.
+            if let Err(e) = evidence::withdraw(pdev, Kind::Report) {
+                dev_warn!(pdev.as_ref(), "withdrawing the report failed: {:?}\n", e);
+            }
+        } else {
+            evidence::clear(pdev);
+        }
+    }
+
     /// Authenticates the DSM, opens the session and, for an Endpoint, establishes its stream.
     fn connect_link(pdev: &pci::Device) -> Result<Link> {
         let mut doe = Firmware(pdev);
         Step::Doe.check()?;
         let mut spdm = Connection::new(Supported::ALL, true).map_err(errno)?;
-        let evidence = spdm.authenticate(&mut doe).map_err(errno)?;
+        let shown = spdm.authenticate(&mut doe, None).map_err(errno)?;
         Step::Session.check()?;
         let session = spdm.open_session(&mut doe).map_err(errno)?;
         dev_info!(
             pdev.as_ref(),
             "SPDM {}.{} session {:#010x} established\n",
-            evidence.version >> 4,
-            evidence.version & 0xf,
+            shown.version >> 4,
+            shown.version & 0xf,
             session
         );
         let link_mode = tsm::connect_mode(pdev) == ConnectMode::Link;
@@ -677,7 +709,8 @@ impl EmuLink {
         Ok(Link {
             dsm: pdev.into(),
             spdm,
-            _evidence: evidence,
+            shown,
+            report: None,
             ide,
         })
     }
@@ -730,7 +763,30 @@ impl LinkTsm for EmuLink {
                 "connected: switch upstream port, no IDE stream\n"
             ),
         }
+        let published = established
+            .evidence(None)
+            .and_then(|ev| evidence::publish_for::<Self>(pdev, function, ev));
         *link.lock() = Some(established);
+        if let Err(e) = published {
+            Self::disconnect(pdev, function);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn refresh_evidence(pdev: &pci::Device, function: &Function, nonce: &[u8]) -> Result {
+        let Function::Dsm(link) = function else {
+            return Err(ENXIO);
+        };
+        let mut guard = link.lock();
+        let link = (*guard).as_mut().ok_or(ENXIO)?;
+        let fresh = link
+            .spdm
+            .measure(&mut Firmware(pdev), Some(&evidence::spdm_nonce(nonce)))
+            .map_err(errno)?;
+        link.shown.measurements = fresh;
+        let ev = link.evidence(link.report.as_deref())?;
+        evidence::publish_for::<Self>(pdev, function, ev)?;
         Ok(())
     }
 
@@ -760,7 +816,7 @@ impl LinkTsm for EmuLink {
 
     fn bind(
         pdev: &pci::Device,
-        _function: &Function,
+        function: &Function,
         dsm: &Function,
         _vm: VmHandle,
         tdi_id: u32,
@@ -805,10 +861,26 @@ impl LinkTsm for EmuLink {
                 _ => Err(EPROTO),
             }
         })();
-        let report = match locked {
+        // The report is evidence of the TDI's function: the DSM's own (which a nonce
+        // refreshes) or, for another function, a copy of the DSM's objects with it.
+        let own = core::ptr::eq(pdev, &*link.dsm);
+        let published = locked.and_then(|report| {
+            let ev = link.evidence(Some(&report))?;
+            if own {
+                evidence::publish_for::<Self>(pdev, function, ev)?;
+                let mut kept = KVVec::with_capacity(report.len(), GFP_KERNEL)?;
+                kept.extend_from_slice(&report, GFP_KERNEL)?;
+                link.report = Some(kept);
+            } else {
+                evidence::publish(pdev, ev)?;
+            }
+            Ok(report)
+        });
+        let report = match published {
             Ok(report) => report,
             Err(e) => {
                 let _ = link.tdisp(interface, Body::Stop, &mut answer);
+                Self::withdraw_report(pdev, link);
                 return Err(e);
             }
         };
@@ -838,6 +910,7 @@ impl LinkTsm for EmuLink {
         let Some(link) = (*guard).as_mut() else {
             return;
         };
+        Self::withdraw_report(pdev, link);
         let mut answer = [0u8; 64];
         let state = link
             .tdisp(tdi.interface, Body::Stop, &mut answer)
