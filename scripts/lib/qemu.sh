@@ -48,6 +48,9 @@ make_initramfs() {
 		# PLATFORM_CERTS): generating it in the guest takes seconds under TCG.
 		"$DEVMODEL_BIN" gen-certs --out "$root/devmodel/platform" \
 			--pci-id fffe:0002:120000:01:0000:0000 > /dev/null || return 1
+		# Another device claiming to be that one (tests/e2e/tests/60-evidence.sh).
+		"$DEVMODEL_BIN" gen-certs --out "$root/devmodel/impostor" \
+			--pci-id fffe:0002:120000:01:0000:0000 > /dev/null || return 1
 	fi
 	if [ -n "${TSM_CLI_BIN:-}" ]; then cp "$TSM_CLI_BIN" "$root/bin/tsm"; fi
 	ln -s busybox "$root/bin/sh"
