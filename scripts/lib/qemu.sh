@@ -76,3 +76,9 @@ make_firmware_initramfs() {
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out"
 	rm -rf "$root"
 }
+
+# console_splats CONSOLE: prints the first kernel reports (BUG, WARNING, KASAN,
+# lockdep, hung task) of a console log; fails if there is none.
+console_splats() {
+	grep -nE -m5 'BUG:|WARNING:|KASAN|possible recursive locking|circular locking|blocked for more than' "$1"
+}
