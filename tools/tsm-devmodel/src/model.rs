@@ -546,16 +546,21 @@ impl Device<'_> {
     /// answers Unsupported Request; in ERROR it refuses every access until STOP_INTERFACE
     /// scrubs the TDI; in CONFIG_UNLOCKED (or without a TDI) nothing is filtered.
     pub fn mmio_access(&self, rid: u16, address: u64, len: u32, write: bool) -> bool {
-        let interface = self
+        // Requests may name a function's TDI with or without its segment: each TDI of the
+        // function must let the access through.
+        let tdis = self
             .interfaces
             .iter()
-            .find(|t| t.id.function_id & 0xffff == u32::from(rid));
-        let state = interface.map_or(TdiState::ConfigUnlocked, |t| t.tdi.state());
-        let completed = match (state, interface) {
-            (TdiState::ConfigLocked | TdiState::Run, Some(t)) => t.covers(address, len),
-            (TdiState::Error, _) => false,
-            _ => true,
-        };
+            .filter(|t| t.id.function_id & 0xffff == u32::from(rid));
+        let completed = tdis.clone().all(|t| match t.tdi.state() {
+            TdiState::ConfigUnlocked => true,
+            TdiState::ConfigLocked | TdiState::Run => t.covers(address, len),
+            TdiState::Error => false,
+        });
+        let state = tdis
+            .map(|t| t.tdi.state())
+            .find(|s| *s != TdiState::ConfigUnlocked)
+            .unwrap_or(TdiState::ConfigUnlocked);
         if self.verbose {
             let what = if write { "write" } else { "read" };
             let verdict = if completed {

@@ -926,7 +926,8 @@ fn locked_mmio_is_confined_to_the_reported_ranges() {
     host.open_session().unwrap();
     host.program_ide_keys().unwrap();
     let rid = p.config.rid;
-    let id = p.interface();
+    // The emulated link TSM names the TDI without its segment.
+    let id = InterfaceId::new(rid, None);
     // BAR sizing, then the assignment, as the kernel writes them.
     host.config_write(rid, 0x10, 0xffe0_000c);
     host.config_write(rid, 0x10, BAR0[0]);
