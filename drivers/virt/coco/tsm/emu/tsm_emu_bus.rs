@@ -31,7 +31,8 @@ use kernel::{
         atomic::{Atomic, Relaxed},
         Arc,
     },
-    sysfs, uapi, //
+    sysfs,
+    uapi, //
 };
 
 mod config_space;
