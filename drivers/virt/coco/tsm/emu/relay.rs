@@ -490,8 +490,8 @@ impl Relay {
     /// reader holds part of a frame only, its next read fails with `ECANCELED`.
     pub(crate) fn consumed(&self, chunk: Chunk, taken: usize) {
         let end = chunk.offset + taken.min(chunk.len);
-        let mut probe = self.probe.lock();
         if chunk.kind == Kind::MmioAccess {
+            let mut probe = self.probe.lock();
             if probe.queued && u64::from(probe.tag) == chunk.seq && probe.sent == chunk.offset {
                 probe.sent = end;
                 if end == MMIO_ACCESS_FRAME {
@@ -504,7 +504,6 @@ impl Relay {
             }
             return;
         }
-        drop(probe);
         let mut ch = self.channel.lock();
         if chunk.kind == Kind::ConfigWrite {
             // Only the reader removes queued frames: the oldest is still the one it read.

@@ -175,19 +175,24 @@ enum Verdict {
     Refused = 3,
 }
 
+impl Verdict {
+    /// What `mmio_probe` shows, by discriminant.
+    const NAMES: [&'static str; 4] = ["none", "unclaimed", "completed", "refused"];
+}
+
 static VERDICT: Atomic<u32> = Atomic::new(Verdict::None as u32);
 
 /// How long `mmio_probe` waits for the device model, as Linux' DOE core does for a mailbox.
 const MMIO_TIMEOUT_MS: u32 = 1000;
 
-/// The memory BAR of `pdev` that decodes all `len` bytes at `address`, from the function's
+/// Whether a memory BAR of `pdev` decodes all `len` bytes at `address`, from the function's
 /// Command and BAR registers as its hardware decodes them (the sizes are the ones the PCI core
 /// found at enumeration, which never change).
-fn decoding_bar(pdev: &pci::Device, address: u64, len: u32) -> Result<Option<u32>> {
+fn decodes(pdev: &pci::Device, address: u64, len: u32) -> Result<bool> {
     // CAST: register offsets below 0x40.
     let command = pdev.read_config_dword(uapi::PCI_COMMAND as u16)?;
     if command & uapi::PCI_COMMAND_MEMORY == 0 {
-        return Ok(None);
+        return Ok(false);
     }
     let end = address.checked_add(len.into()).ok_or(EINVAL)?;
     let mut bar = 0;
@@ -206,11 +211,11 @@ fn decoding_bar(pdev: &pci::Device, address: u64, len: u32) -> Result<Option<u32
         }
         let size = pdev.resource_len(bar)?;
         if size > 0 && base <= address && base.checked_add(size).is_some_and(|e| end <= e) {
-            return Ok(Some(bar));
+            return Ok(true);
         }
         bar += if wide { 2 } else { 1 };
     }
-    Ok(None)
+    Ok(false)
 }
 
 /// `mmio_probe`: a memory request to a function of the platform, and how the last one ended.
@@ -219,13 +224,11 @@ struct MmioProbe;
 #[vtable]
 impl sysfs::DeviceAttributeOps for MmioProbe {
     fn show(_dev: &Device, out: &mut Formatter<'_>) -> Result {
-        let verdict = match VERDICT.load(Relaxed) {
-            1 => "unclaimed",
-            2 => "completed",
-            3 => "refused",
-            _ => "none",
-        };
-        writeln!(out, "{verdict}").map_err(|_| EINVAL)
+        let verdict = usize::try_from(VERDICT.load(Relaxed))
+            .ok()
+            .and_then(|at| Verdict::NAMES.get(at))
+            .map_or("none", |name| *name);
+        Ok(writeln!(out, "{verdict}")?)
     }
 
     /// `DEVICE ADDRESS [ACCESS]`: ACCESS is `r` or `w` and the length in bytes, 1 to 8
@@ -256,22 +259,21 @@ impl sysfs::DeviceAttributeOps for MmioProbe {
         }
         // Without the relay there is no device model to complete requests.
         let relay = RELAY.lock().clone().ok_or(EOPNOTSUPP)?;
-        let verdict = match decoding_bar(&pdev, address, len)? {
-            None => Verdict::Unclaimed,
-            Some(_) => {
-                let access = relay::MmioAccess {
-                    rid: pdev.dev_id(),
-                    address,
-                    len,
-                    write,
-                };
-                let tag = relay.submit_mmio(access)?;
-                if relay.await_mmio(tag, MMIO_TIMEOUT_MS)? {
-                    Verdict::Completed
-                } else {
-                    Verdict::Refused
-                }
+        let verdict = if decodes(&pdev, address, len)? {
+            let access = relay::MmioAccess {
+                rid: pdev.dev_id(),
+                address,
+                len,
+                write,
+            };
+            let tag = relay.submit_mmio(access)?;
+            if relay.await_mmio(tag, MMIO_TIMEOUT_MS)? {
+                Verdict::Completed
+            } else {
+                Verdict::Refused
             }
+        } else {
+            Verdict::Unclaimed
         };
         VERDICT.store(verdict as u32, Relaxed);
         Ok(())
