@@ -190,7 +190,7 @@ const INTERFACE_INFO: u16 = 0x0002;
 const DEVICE_INFO: &[u8] = b"tsm-devmodel";
 
 /// The address of memory BAR 0 (32 or 64 bits), if it is one and is assigned.
-pub fn bar0_address(bars: &Bars) -> Option<u64> {
+fn bar0_address(bars: &Bars) -> Option<u64> {
     // Memory Space Indicator (bit 0) clear; Type (bits 2:1) 10b is 64 bits.
     if bars[0] & 1 != 0 {
         return None;
@@ -375,11 +375,11 @@ pub struct Interface {
     /// Its TDISP state.
     pub tdi: Tdi,
     /// The MMIO ranges of the last LOCK_INTERFACE (with its MMIO_REPORTING_OFFSET).
-    pub ranges: Vec<MmioRange>,
+    ranges: Vec<MmioRange>,
     /// That MMIO_REPORTING_OFFSET.
     offset: u64,
     /// The DEVICE_INTERFACE_REPORT of `ranges`.
-    pub report: Vec<u8>,
+    report: Vec<u8>,
 }
 
 impl Interface {
