@@ -101,9 +101,8 @@ impl<T: Read + Write> Host<T> {
             .requester
             .request(req, &mut self.request)
             .map_err(HostError::Spdm)?;
-        let mut answer = self
-            .answer(&self.request[..len].to_vec())
-            .map_err(HostError::Io)?;
+        let mut answer =
+            Self::answer(&mut self.link, &self.request[..len]).map_err(HostError::Io)?;
         if answer.is_empty() {
             return Err(HostError::NoAnswer);
         }
@@ -115,10 +114,10 @@ impl<T: Read + Write> Host<T> {
 
     /// Sends `request` and returns the answer's payload, past the IDE_KM frames a model on the
     /// relay sends before it.
-    fn answer(&mut self, request: &[u8]) -> io::Result<Vec<u8>> {
-        self.link.send(&Frame::doe(request.to_vec()))?;
+    fn answer(link: &mut Framed<T>, request: &[u8]) -> io::Result<Vec<u8>> {
+        link.send(&Frame::doe(request.to_vec()))?;
         loop {
-            match self.link.recv()? {
+            match link.recv()? {
                 Some(f) if f.command == transport::COMMAND_DEVICE_IDE_KM => {}
                 Some(f) if f.command == transport::COMMAND_NORMAL => return Ok(f.payload),
                 Some(f) => {
