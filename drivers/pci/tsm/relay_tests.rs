@@ -6,7 +6,7 @@
 
 use crate::{
     mailbox::Mailbox,
-    relay::{Assembler, Frame, Oversized, Relay, HEADER_BYTES},
+    relay::{Assembler, Frame, MmioAccess, Oversized, Relay, HEADER_BYTES},
 };
 use kernel::{prelude::*, sync::Arc};
 use tsm_proto::doe;
@@ -181,6 +181,94 @@ mod cases {
     }
 
     #[test]
+    fn bars_written_before_the_model_opens_are_replayed() {
+        let relay = Relay::new().unwrap();
+        // BAR 0 of 01:00.0 sized, then assigned; function 1's BAR reads zero; Command is no BAR.
+        relay.config_written(0x0100, 0x10, 0xffe0_000c);
+        relay.config_written(0x0100, 0x10, 0x0000_000c);
+        relay.config_written(0x0100, 0x14, 0x9);
+        relay.config_written(0x0101, 0x10, 0);
+        relay.config_written(0x0100, 0x04, 0x6);
+        // Nobody had the relay open: nothing is queued yet.
+        assert_eq!(relay.read_request(&mut [0u8; 4]).err(), Some(EAGAIN));
+        relay.open().unwrap();
+        let frames = read_frame(&relay, 64);
+        assert_eq!(frames.len(), 2 * 20);
+        let header = [0, 0, 0x80, 0x02, 0, 0, 0, 2, 0, 0, 0, 8];
+        assert_eq!(&frames[..HEADER_BYTES], &header);
+        assert_eq!(&frames[12..20], &[0, 1, 0x10, 0, 0x0c, 0, 0, 0]);
+        assert_eq!(&frames[20 + 12..40], &[0, 1, 0x14, 0, 9, 0, 0, 0]);
+        // The next model learns them again.
+        relay.release();
+        relay.open().unwrap();
+        assert_eq!(read_frame(&relay, 64).len(), 2 * 20);
+    }
+
+    #[test]
+    fn a_memory_request_goes_out_and_its_completion_comes_back() {
+        let (relay, mut mb) = relayed();
+        let access = MmioAccess {
+            rid: 0x0100,
+            address: 0x9_0000_4ff8,
+            len: 8,
+            write: true,
+        };
+        let tag = relay.submit_mmio(access).unwrap();
+        assert_eq!(relay.submit_mmio(access).err(), Some(EBUSY));
+        // A DOE request submitted meanwhile waits for the memory request frame to be read.
+        send(&mut mb, &GET_VERSION);
+        let mut frame = [0u8; 64];
+        let chunk = relay.read_request(&mut frame[..5]).unwrap();
+        relay.consumed(chunk, chunk.len);
+        let chunk = relay.read_request(&mut frame[5..]).unwrap();
+        assert_eq!(chunk.len, HEADER_BYTES + 20 - 5);
+        relay.consumed(chunk, chunk.len);
+        assert_eq!(
+            &frame[..HEADER_BYTES],
+            &[0, 0, 0x80, 0x03, 0, 0, 0, 2, 0, 0, 0, 20]
+        );
+        assert_eq!(&frame[12..16], &tag.to_le_bytes());
+        assert_eq!(&frame[16..20], &[0, 1, 1, 0]);
+        assert_eq!(&frame[20..28], &0x9_0000_4ff8u64.to_le_bytes());
+        assert_eq!(&frame[28..32], &[8, 0, 0, 0]);
+        assert_eq!(read_frame(&relay, 64).len(), HEADER_BYTES + 12);
+        // A completion of another tag is not this one's.
+        relay.mmio_completed(tag.wrapping_add(1), 0);
+        relay.mmio_completed(tag, 1);
+        assert_eq!(relay.await_mmio(tag, 1000), Ok(false));
+        assert_eq!(relay.await_mmio(tag, 1000).err(), Some(EINVAL));
+
+        let tag = relay.submit_mmio(access).unwrap();
+        read_frame(&relay, 64);
+        relay.mmio_completed(tag, 0);
+        assert_eq!(relay.await_mmio(tag, 1000), Ok(true));
+    }
+
+    #[test]
+    fn an_unanswered_memory_request_times_out() {
+        let (relay, _mb) = relayed();
+        let access = MmioAccess {
+            rid: 0x0100,
+            address: 0x1000,
+            len: 4,
+            write: false,
+        };
+        // Not read at all: given up and gone.
+        let tag = relay.submit_mmio(access).unwrap();
+        assert_eq!(relay.await_mmio(tag, 10).err(), Some(ETIMEDOUT));
+        assert_eq!(relay.read_request(&mut [0u8; 4]).err(), Some(EAGAIN));
+        // Read but not answered: a late completion is dropped; the next request works.
+        let tag = relay.submit_mmio(access).unwrap();
+        read_frame(&relay, 64);
+        assert_eq!(relay.await_mmio(tag, 10).err(), Some(ETIMEDOUT));
+        relay.mmio_completed(tag, 0);
+        let tag = relay.submit_mmio(access).unwrap();
+        read_frame(&relay, 64);
+        relay.mmio_completed(tag, 0);
+        assert_eq!(relay.await_mmio(tag, 10), Ok(true));
+    }
+
+    #[test]
     fn assembler_takes_frames_in_any_pieces() {
         let mut frame = KVec::new();
         frame
@@ -211,6 +299,22 @@ mod cases {
         asm.space()[..3].copy_from_slice(&[5, 0, 0]);
         let frame = asm.advance(3).unwrap();
         assert!(matches!(frame, Some(Frame::DeviceIdeKm([5, 0, 0]))));
+
+        // The completion of a memory request: tag 7, Unsupported Request; it is 8 bytes long.
+        let space = asm.space();
+        space.copy_from_slice(&[0, 0, 0x80, 0x04, 0, 0, 0, 2, 0, 0, 0, 8]);
+        assert!(asm.advance(HEADER_BYTES).unwrap().is_none());
+        asm.space()[..8].copy_from_slice(&[7, 0, 0, 0, 1, 0, 0, 0]);
+        let frame = asm.advance(8).unwrap();
+        assert!(matches!(
+            frame,
+            Some(Frame::MmioCompletion { tag: 7, status: 1 })
+        ));
+        let space = asm.space();
+        space.copy_from_slice(&[0, 0, 0x80, 0x04, 0, 0, 0, 2, 0, 0, 0, 4]);
+        assert!(asm.advance(HEADER_BYTES).unwrap().is_none());
+        asm.space()[..4].copy_from_slice(&[7, 0, 0, 0]);
+        assert_eq!(asm.advance(4).err(), Some(EINVAL));
 
         // A header other than NORMAL over DOE is refused.
         let space = asm.space();

@@ -3,7 +3,7 @@
 # TSM: tsm/ visibility, connect/disconnect, IDE stream accounting, the IDE keys
 # at both ends of the stream, the DSM of each function, TDI binding, teardown
 # by TSM unload and device removal, rollback from every fault point, and the
-# errors of bad input. Both module load orders.
+# errors of bad input; the MMIO a locked TDI accepts. Both module load orders.
 
 BUS=tsm_emu_bus
 LINK=tsm_emu_link
@@ -232,6 +232,114 @@ case_locked_config_write_is_an_error() {
 	expect_write $CTL/guest_request "10000:01:00.0 start" EIO || return 1
 	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
 	dmesg | grep -q 'TDI 0x100: CONFIG_UNLOCKED' || fail "no unlock: $(dmesg | tail -3)"
+}
+
+# The memory requests of tsm_emu_bus' mmio_probe: the platform decodes them
+# with the function's BARs ("unclaimed" when none does), the device model
+# completes them ("completed") or answers Unsupported Request ("refused").
+PROBE=/sys/devices/faux/tsm_emu_bus/mmio_probe
+
+# expect_probe DEV ADDRESS ACCESS VERDICT (ACCESS empty: the default, r4)
+expect_probe() {
+	expect_write $PROBE "${1##*/} $(printf 0x%x "$2")${3:+ $3}" OK || return 1
+	expect_eq "$(cat $PROBE)" "$4" "$3 at $(printf 0x%x "$2") of ${1##*/}"
+}
+
+# The address of function 0's BAR 0 (64-bit, 2 MiB), from its registers.
+bar0() {
+	echo $(( (0x$(cfg_read $PF0 0x14) << 32) | (0x$(cfg_read $PF0 0x10) & ~0xf) ))
+}
+
+# set_memory_space DEV 0|1: Memory Space Enable in DEV's Command register.
+set_memory_space() {
+	local command=$((0x$(cfg_read "$1" 0x04) & 0xffff))
+	if [ "$2" = 1 ]; then command=$((command | 2)); else command=$((command & ~2)); fi
+	cfg_write "$1" 0x04 $command
+}
+
+# expect_confined BASE STATE: the TDI of function 0 completes only requests
+# within its report's ranges (4 register pages and the MSI-X table page at
+# the start of BAR 0); the rest of BAR 0 is refused.
+expect_confined() {
+	expect_probe $PF0 "$1" r4 completed || return 1
+	expect_probe $PF0 $(($1 + 0x3ffc)) w4 completed || return 1
+	expect_probe $PF0 $(($1 + 0x4ff8)) w8 completed || return 1
+	expect_probe $PF0 $(($1 + 0x5000)) r4 refused || return 1
+	expect_probe $PF0 $(($1 + 0x4ffc)) r8 refused || return 1
+	expect_probe $PF0 $(($1 + 0x100000)) w4 refused
+}
+
+# TDISP confines a locked TDI to the MMIO ranges of its interface report
+# (PCIe r7.0 section 11.3.11): while function 0's TDI is CONFIG_LOCKED or RUN,
+# memory requests to BAR 0 outside the ranges the report lists (derived from
+# the BAR at the lock) are refused; unlocked, before bind and after unbind,
+# the whole BAR is decoded and nothing is filtered. Addresses past BAR 0, or
+# with Memory Space disabled, never reach the device.
+case_mmio_outside_the_report_is_refused_while_locked() {
+	local base
+	load_both bus-first || return 1
+	connect || return 1
+	base=$(bar0)
+	[ $((base)) -ne 0 ] || fail "BAR 0 is not assigned" || return 1
+	set_memory_space $PF0 0
+	expect_probe $PF0 $base r4 unclaimed || return 1
+	set_memory_space $PF0 1
+	expect_probe $PF0 $base r4 completed || return 1
+	expect_probe $PF0 $((base + 0x100000)) w4 completed || return 1
+	expect_probe $PF0 $((base + 0x1ffffc)) r8 unclaimed || return 1
+	expect_probe $PF0 $((base + 0x200000)) r4 unclaimed || return 1
+	expect_probe $FN1 $base r4 unclaimed || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_confined $base || return 1
+	dmesg -c > /dev/null
+	expect_write $CTL/guest_request "10000:01:00.0 start" OK || return 1
+	dmesg | grep -q 'TDI 0x100: RUN' || fail "no RUN: $(dmesg | tail -3)" || return 1
+	expect_confined $base || return 1
+	expect_probe $PF0 $((base + 0x200000)) r4 unclaimed || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	expect_probe $PF0 $((base + 0x100000)) w4 completed || return 1
+	expect_probe $PF0 $((base + 0x5000)) r4 completed
+}
+
+# A TDI in ERROR (BAR 0 moved while locked) completes no memory request, not
+# even within its reported ranges, until unbind (STOP_INTERFACE) unlocks it.
+case_mmio_of_a_tdi_in_error_is_refused() {
+	local base
+	load_both bus-first || return 1
+	connect || return 1
+	base=$(bar0)
+	set_memory_space $PF0 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_probe $PF0 $base r4 completed || return 1
+	cfg_write $PF0 0x10 $(( (base & 0xffffffff) + 0x200000 ))
+	cfg_write $PF0 0x10 $(( (base & 0xffffffff) | 0xc ))
+	dmesg -c > /dev/null
+	expect_write $CTL/guest_request "10000:01:00.0 state" OK || return 1
+	dmesg | grep -q 'TDI 0x100: ERROR' || fail "no ERROR: $(dmesg | tail -3)" || return 1
+	expect_probe $PF0 $base r4 refused || return 1
+	expect_probe $PF0 $((base + 0x4ff8)) w8 refused || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	expect_probe $PF0 $base r4 completed || return 1
+	expect_probe $PF0 $((base + 0x100000)) r4 completed
+}
+
+# mmio_probe's errors: malformed input, foreign devices, and a device model
+# that does not answer.
+case_mmio_probe_bad_input() {
+	local base
+	platform_up || return 1
+	base=$(bar0)
+	set_memory_space $PF0 1
+	expect_write $PROBE "10000:01:00.0" EINVAL || return 1
+	expect_write $PROBE "10000:01:00.0 banana" EINVAL || return 1
+	expect_write $PROBE "10000:01:00.0 $base r9" EINVAL || return 1
+	expect_write $PROBE "10000:01:00.0 $base x4" EINVAL || return 1
+	expect_write $PROBE "10000:01:00.0 $base r4 more" EINVAL || return 1
+	expect_write $PROBE "10000:01:07.0 $base" ENODEV || return 1
+	expect_write $PROBE "0000:00:00.0 0" ENXIO || return 1
+	expect_probe $PF0 $base "" completed || return 1
+	model_stop || return 1
+	expect_write $PROBE "10000:01:00.0 $base" ETIMEDOUT
 }
 
 # tsm/connect_mode and tsmN/pci/ (seed RFC, tsm-rs additions): the emulated

@@ -19,7 +19,8 @@ use tsm_proto::spdm::responder::{Responder, ResponderConfig, VendorHandler};
 use tsm_proto::spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP};
 use tsm_proto::spdm::{cap, code, error_code, secured, VERSION_10};
 use tsm_proto::tdisp::{
-    self, DsmCapabilities, InterfaceId, InterfaceReport, MmioRange, Tdi, TdispResponder,
+    self, DsmCapabilities, InterfaceId, InterfaceReport, MmioRange, Tdi, TdiState, TdispResponder,
+    MMIO_RANGE_LEN,
 };
 use tsm_proto::wire::{encode_into, Writer};
 
@@ -153,8 +154,6 @@ pub struct Profile {
     pub measurements: Vec<(u8, u8, Vec<u8>)>,
     /// IDE capability registers reported by IDE_KM QUERY_RESP.
     pub ide_registers: Vec<u8>,
-    /// The TDISP DEVICE_INTERFACE_REPORT.
-    pub report: Vec<u8>,
     /// GET_VERSION requests received so far, by every [`Model`] of this
     /// profile: the number of the current SPDM connection, which ends
     /// faults limited to the first N connections.
@@ -170,26 +169,75 @@ mod value_type {
     pub const RAW: u8 = 0x80;
 }
 
+/// Largest DEVICE_INTERFACE_REPORT portion per response.
+const MAX_REPORT_PORTION: u16 = 0x400;
+
 /// IDE Capability register: Selective IDE, IDE_KM, TEE-Limited streams,
 /// AES-GCM-256, one selective stream.
 const IDE_CAP: u32 = (1 << 1) | (1 << 6) | (1 << 24);
 
-const MMIO_RANGES: [MmioRange; 2] = [
-    // BAR 0: 16 KiB of registers.
-    MmioRange {
-        first_page: 0xFE000,
-        number_of_pages: 4,
-        attributes: 0,
-        range_id: 0,
-    },
-    // MSI-X table page.
-    MmioRange {
-        first_page: 0xFE004,
-        number_of_pages: 1,
-        attributes: 1,
-        range_id: 0,
-    },
-];
+/// The BAR registers of a function (BAR 0 to 5), as the platform last reported them.
+pub type Bars = [u32; 6];
+
+/// Pages of registers at the start of BAR 0; the MSI-X table page follows them. The rest of
+/// BAR 0 is decoded (it reads as zeros while the TDI is unlocked) but is none of the TDI's MMIO.
+const REGISTER_PAGES: u32 = 4;
+/// MMIO_RANGE attribute: the range holds the MSI-X table.
+const MSIX_TABLE: u16 = 1 << 0;
+/// INTERFACE_INFO: DMA without PASID.
+const INTERFACE_INFO: u16 = 0x0002;
+/// DEVICE_SPECIFIC_INFO of the report.
+const DEVICE_INFO: &[u8] = b"tsm-devmodel";
+
+/// The address of memory BAR 0 (32 or 64 bits), if it is one and is assigned.
+fn bar0_address(bars: &Bars) -> Option<u64> {
+    // Memory Space Indicator (bit 0) clear; Type (bits 2:1) 10b is 64 bits.
+    if bars[0] & 1 != 0 {
+        return None;
+    }
+    let low = u64::from(bars[0] & !0xf);
+    let address = if (bars[0] >> 1) & 3 == 0b10 {
+        (u64::from(bars[1]) << 32) | low
+    } else {
+        low
+    };
+    (address != 0).then_some(address)
+}
+
+/// The MMIO ranges of a TDI whose function's BAR registers read `bars`, with
+/// MMIO_REPORTING_OFFSET `offset` added: the register pages and the MSI-X table page at the
+/// start of BAR 0. None without an assigned BAR 0.
+pub fn mmio_ranges(bars: &Bars, offset: u64) -> Vec<MmioRange> {
+    let Some(address) = bar0_address(bars) else {
+        return Vec::new();
+    };
+    let first_page = address.wrapping_add(offset) >> 12;
+    vec![
+        MmioRange {
+            first_page,
+            number_of_pages: REGISTER_PAGES,
+            attributes: 0,
+            range_id: 0,
+        },
+        MmioRange {
+            first_page: first_page.wrapping_add(REGISTER_PAGES.into()),
+            number_of_pages: 1,
+            attributes: MSIX_TABLE,
+            range_id: 0,
+        },
+    ]
+}
+
+/// The DEVICE_INTERFACE_REPORT of a TDI whose MMIO is `ranges`.
+pub fn interface_report(ranges: &[MmioRange]) -> Vec<u8> {
+    // Header (16), ranges, DEVICE_SPECIFIC_INFO_LEN (4), the information.
+    let mut report = vec![0u8; 16 + ranges.len() * MMIO_RANGE_LEN + 4 + DEVICE_INFO.len()];
+    let report_info = InterfaceReport::new(INTERFACE_INFO, DEVICE_INFO);
+    // Sized exactly: encoding cannot run out of room.
+    let len = encode_into(&mut report, |w| report_info.write(ranges, w)).unwrap_or(0);
+    report.truncate(len);
+    report
+}
 
 impl Profile {
     /// Builds a device, generating its certificate chain on
@@ -255,13 +303,6 @@ impl Profile {
         for dw in [IDE_CAP, 0, 1, 0, 0, 0, 0, 0, 0, 0] {
             ide_registers.extend_from_slice(&u32::to_le_bytes(dw));
         }
-        let mut report = vec![0u8; 256];
-        // Interface info: DMA without PASID.
-        let len = encode_into(&mut report, |w| {
-            InterfaceReport::new(0x0002, b"tsm-devmodel").write(&MMIO_RANGES, w)
-        })
-        .map_err(|e| CertError::Encoding(e.to_string()))?;
-        report.truncate(len);
         Ok(Self {
             config,
             chain,
@@ -269,7 +310,6 @@ impl Profile {
             foreign_certificates,
             measurements,
             ide_registers,
-            report,
             connections: AtomicU32::new(0),
         })
     }
@@ -327,15 +367,57 @@ impl Profile {
     }
 }
 
+/// One TDI of the device and what its lock froze.
+#[derive(Clone, Debug)]
+pub struct Interface {
+    /// Its INTERFACE_ID.
+    pub id: InterfaceId,
+    /// Its TDISP state.
+    pub tdi: Tdi,
+    /// The MMIO ranges of the last LOCK_INTERFACE (with its MMIO_REPORTING_OFFSET).
+    ranges: Vec<MmioRange>,
+    /// That MMIO_REPORTING_OFFSET.
+    offset: u64,
+    /// The DEVICE_INTERFACE_REPORT of `ranges`.
+    report: Vec<u8>,
+}
+
+impl Interface {
+    fn new(id: InterfaceId) -> Self {
+        Self {
+            id,
+            tdi: Tdi::new(),
+            ranges: Vec::new(),
+            offset: 0,
+            report: interface_report(&[]),
+        }
+    }
+
+    /// Whether one of the ranges holds all `len` bytes at `address`.
+    fn covers(&self, address: u64, len: u32) -> bool {
+        // The ranges are reported with the offset added.
+        let start = u128::from(address) + u128::from(self.offset);
+        let end = start + u128::from(len);
+        len > 0
+            && self.ranges.iter().any(|r| {
+                let first = u128::from(r.first_page) << 12;
+                first <= start && end <= first + (u128::from(r.number_of_pages) << 12)
+            })
+    }
+}
+
 /// IDE_KM and TDISP behind the responder.
 pub struct Device<'a> {
     /// The IDE_KM port.
     pub ide: IdeKmResponder<'a>,
-    /// The TDI of the function itself (`--rid`).
-    pub tdisp: TdispResponder<'a>,
-    /// The TDIs of the other functions the DSM serves (its other functions, VFs, functions
-    /// below a switch), made at the first message about them, each in CONFIG_UNLOCKED.
-    pub other_tdis: Vec<TdispResponder<'a>>,
+    /// The TDI of the function itself (`--rid`), then those of the other functions the DSM
+    /// serves (its other functions, VFs, functions below a switch), made at the first message
+    /// about them, each in CONFIG_UNLOCKED.
+    pub interfaces: Vec<Interface>,
+    /// What TDISP_CAPABILITIES reports.
+    capabilities: DsmCapabilities,
+    /// The BAR registers of each function the platform told of ([`Device::config_written`]).
+    bars: Vec<(u16, Bars)>,
     rng: ChaCha20Rng,
     /// Answer vendor-defined requests with this SPDM error.
     vendor_error: Option<u8>,
@@ -381,9 +463,36 @@ impl VendorHandler for Device<'_> {
                 let mut nonce = [0u8; tdisp::NONCE_LEN];
                 self.rng.fill_bytes(&mut nonce);
                 let keyed = self.ide.stream_keyed().is_some();
-                self.tdi_for(request)
-                    .handle(request, keyed, nonce, response)
-                    .map_err(|_| error_code::UNSPECIFIED)
+                let capabilities = self.capabilities;
+                let index = self.interface_for(request);
+                let lock = match tdisp::Message::decode(request) {
+                    Ok(tdisp::Message {
+                        body: tdisp::Body::LockInterface(params),
+                        ..
+                    }) => Some(params.mmio_reporting_offset),
+                    _ => None,
+                };
+                let bars = self.bars_of(self.interfaces[index].id);
+                let interface = &mut self.interfaces[index];
+                if let Some(offset) = lock {
+                    // A lock freezes the MMIO the function's BARs decode now; the report and
+                    // the access checks use it until the next lock.
+                    if interface.tdi.state() == TdiState::ConfigUnlocked {
+                        interface.ranges = mmio_ranges(&bars, offset);
+                        interface.offset = offset;
+                        interface.report = interface_report(&interface.ranges);
+                    }
+                }
+                let mut responder = TdispResponder {
+                    interface: interface.id,
+                    capabilities,
+                    report: &interface.report,
+                    max_portion: MAX_REPORT_PORTION,
+                    tdi: interface.tdi.clone(),
+                };
+                let result = responder.handle(request, keyed, nonce, response);
+                interface.tdi = responder.tdi;
+                result.map_err(|_| error_code::UNSPECIFIED)
             }
             _ => Err(error_code::UNSUPPORTED_REQUEST),
         }
@@ -394,49 +503,105 @@ impl VendorHandler for Device<'_> {
             eprintln!("tsm-devmodel: session {session_id:#010x} ended");
         }
         // Losing the SPDM session is an asynchronous TDI fault.
-        self.tdisp.tdi.fault();
-        for other in &mut self.other_tdis {
-            other.tdi.fault();
+        for interface in &mut self.interfaces {
+            interface.tdi.fault();
         }
         // Keys programmed through a session do not outlive it.
         self.wipe_keys();
     }
 }
 
-impl<'a> Device<'a> {
-    /// The TDI a TDISP request is about (its INTERFACE_ID); a malformed request goes to the
-    /// function's own TDI, which answers it with TDISP_ERROR.
-    fn tdi_for(&mut self, request: &[u8]) -> &mut TdispResponder<'a> {
-        let interface = match tdisp::Message::decode(request) {
-            Ok(m) if m.interface != self.tdisp.interface => m.interface,
-            _ => return &mut self.tdisp,
+impl Device<'_> {
+    /// The index of the TDI a TDISP request is about (its INTERFACE_ID); a malformed request
+    /// goes to the function's own TDI, which answers it with TDISP_ERROR.
+    fn interface_for(&mut self, request: &[u8]) -> usize {
+        let Ok(message) = tdisp::Message::decode(request) else {
+            return 0;
         };
-        let index = match self
-            .other_tdis
+        match self
+            .interfaces
             .iter()
-            .position(|t| t.interface == interface)
+            .position(|t| t.id == message.interface)
         {
             Some(index) => index,
             None => {
-                let mut tdi = self.tdisp.clone();
-                tdi.interface = interface;
-                tdi.tdi = Tdi::new();
-                self.other_tdis.push(tdi);
-                self.other_tdis.len() - 1
+                self.interfaces.push(Interface::new(message.interface));
+                self.interfaces.len() - 1
             }
-        };
-        &mut self.other_tdis[index]
+        }
+    }
+
+    /// The BAR registers of the function of TDI `id`, as last reported (all zero: never).
+    fn bars_of(&self, id: InterfaceId) -> Bars {
+        self.bars
+            .iter()
+            .find(|(rid, _)| u32::from(*rid) == id.function_id & 0xffff)
+            .map_or([0; 6], |(_, bars)| *bars)
+    }
+
+    /// Whether the function `rid` completes a memory request of `len` bytes at `address`
+    /// (a write if `write`), which its BARs decode. TDISP (PCIe r7.0 chapter 11) confines a
+    /// locked TDI to the MMIO its DEVICE_INTERFACE_REPORT lists (section 11.3.11): in
+    /// CONFIG_LOCKED and RUN the access must lie within one reported range, else the device
+    /// answers Unsupported Request; in ERROR it refuses every access until STOP_INTERFACE
+    /// scrubs the TDI; in CONFIG_UNLOCKED (or without a TDI) nothing is filtered.
+    pub fn mmio_access(&self, rid: u16, address: u64, len: u32, write: bool) -> bool {
+        // Requests may name a function's TDI with or without its segment: each TDI of the
+        // function must let the access through.
+        let tdis = self
+            .interfaces
+            .iter()
+            .filter(|t| t.id.function_id & 0xffff == u32::from(rid));
+        let completed = tdis.clone().all(|t| match t.tdi.state() {
+            TdiState::ConfigUnlocked => true,
+            TdiState::ConfigLocked | TdiState::Run => t.covers(address, len),
+            TdiState::Error => false,
+        });
+        let state = tdis
+            .map(|t| t.tdi.state())
+            .find(|s| *s != TdiState::ConfigUnlocked)
+            .unwrap_or(TdiState::ConfigUnlocked);
+        if self.verbose {
+            let what = if write { "write" } else { "read" };
+            let verdict = if completed {
+                "completed"
+            } else {
+                "Unsupported Request"
+            };
+            eprintln!(
+                "tsm-devmodel: function {rid:#06x}: {what} of {len} bytes at {address:#x} \
+                 while {state:?}: {verdict}"
+            );
+        }
+        completed
     }
 
     /// Software wrote `value` to the register at `offset` (Command or a BAR) of the function
     /// `rid`: a locked or running TDI of that function goes to ERROR when the write changes what
-    /// its lock covers (any BAR write, or Memory Space Enable cleared).
+    /// its lock covers (any BAR write, or Memory Space Enable cleared). BAR values are kept: a
+    /// lock reports the MMIO they decode.
     pub fn config_written(&mut self, rid: u16, offset: u16, value: u32) {
+        // BAR 0 to 5: 0x10 to 0x24.
+        if let Some(bar) = offset.checked_sub(0x10).map(|o| usize::from(o / 4)) {
+            if bar < 6 {
+                let index = match self.bars.iter().position(|(r, _)| *r == rid) {
+                    Some(index) => index,
+                    None => {
+                        self.bars.push((rid, [0; 6]));
+                        self.bars.len() - 1
+                    }
+                };
+                self.bars[index].1[bar] = value;
+            }
+        }
         // Command: Memory Space Enable is bit 1.
         let changes_lock = offset != 0x04 || value & 0x2 == 0;
         let verbose = self.verbose;
-        let tdis = std::iter::once(&mut self.tdisp).chain(self.other_tdis.iter_mut());
-        for t in tdis.filter(|t| t.interface.function_id & 0xffff == u32::from(rid)) {
+        for t in self
+            .interfaces
+            .iter_mut()
+            .filter(|t| t.id.function_id & 0xffff == u32::from(rid))
+        {
             let before = t.tdi.state();
             if changes_lock {
                 t.tdi.fault();
@@ -541,8 +706,14 @@ impl<'a> Model<'a> {
         let seed = config.seed;
         let responder = Self::responder(profile, blocks);
         let rid = config.rid;
-        let tdisp = TdispResponder {
-            interface: profile.interface(),
+        let device = Device {
+            ide: IdeKmResponder::new(
+                rid as u8,
+                (rid >> 8) as u8,
+                config.segment,
+                &profile.ide_registers,
+            ),
+            interfaces: vec![Interface::new(profile.interface())],
             capabilities: DsmCapabilities {
                 dsm_caps: 0,
                 // GET_TDISP_VERSION (0x81) .. STOP_INTERFACE (0x87).
@@ -552,19 +723,7 @@ impl<'a> Model<'a> {
                 num_req_this: 1,
                 num_req_all: 1,
             },
-            report: &profile.report,
-            max_portion: 0x400,
-            tdi: Tdi::new(),
-        };
-        let device = Device {
-            ide: IdeKmResponder::new(
-                rid as u8,
-                (rid >> 8) as u8,
-                config.segment,
-                &profile.ide_registers,
-            ),
-            tdisp,
-            other_tdis: Vec::new(),
+            bars: Vec::new(),
             rng: match seed {
                 Some(s) => ChaCha20Rng::seed_from_u64(s ^ 0x7D15),
                 None => crypto::rng(None),

@@ -32,6 +32,21 @@ pub const COMMAND_DEVICE_IDE_KM: u32 = 0x8001;
 /// locks (Command, a BAR) of one of the device's functions; payload Routing ID, offset (u16
 /// each) and the register's new value (u32), little-endian. No answer.
 pub const COMMAND_CONFIG_WRITE: u32 = 0x8002;
+/// From the emulated platform's relay only (a tsm-rs extension): a memory request that one of
+/// the device's functions decodes (a stand-in for the TLP); payload tag (u32), Routing ID (u16),
+/// flags (u16, bit 0: write), address (u64), length (u32), little-endian. The model answers
+/// with [`COMMAND_MMIO_COMPLETION`].
+pub const COMMAND_MMIO_ACCESS: u32 = 0x8003;
+/// To the emulated platform's relay only (a tsm-rs extension): how the device completes the
+/// [`COMMAND_MMIO_ACCESS`] of the same tag; payload tag and PCIe Completion Status (u32 each,
+/// little-endian): [`COMPLETION_SC`] or [`COMPLETION_UR`].
+pub const COMMAND_MMIO_COMPLETION: u32 = 0x8004;
+/// Completion Status: Successful Completion.
+pub const COMPLETION_SC: u32 = 0;
+/// Completion Status: Unsupported Request.
+pub const COMPLETION_UR: u32 = 1;
+/// Bytes of a [`COMMAND_MMIO_ACCESS`] payload.
+const MMIO_ACCESS_LEN: usize = 20;
 
 /// Transport type: MCTP (not served).
 pub const TRANSPORT_MCTP: u32 = 0x01;
@@ -221,7 +236,9 @@ pub fn serve<T: Transport>(profile: &Profile, transport: &mut T) -> io::Result<E
 }
 
 /// [`serve`] for the emulated platform's relay (`/dev/tsm_emu_mbox0`): each IDE_KM object the
-/// device applies also goes to the platform ([`COMMAND_DEVICE_IDE_KM`]).
+/// device applies also goes to the platform ([`COMMAND_DEVICE_IDE_KM`]), and the platform's
+/// configuration writes and memory requests reach the device ([`COMMAND_CONFIG_WRITE`],
+/// [`COMMAND_MMIO_ACCESS`]).
 pub fn serve_relay<T: Transport>(profile: &Profile, transport: &mut T) -> io::Result<Ended> {
     serve_device(profile, transport, true)
 }
@@ -229,7 +246,7 @@ pub fn serve_relay<T: Transport>(profile: &Profile, transport: &mut T) -> io::Re
 fn serve_device<T: Transport>(
     profile: &Profile,
     transport: &mut T,
-    mirror_ide_km: bool,
+    relay: bool,
 ) -> io::Result<Ended> {
     let blocks = profile.measurement_blocks();
     let mut model = Model::new(profile, &blocks);
@@ -242,7 +259,7 @@ fn serve_device<T: Transport>(
                 let mut request = frame.payload;
                 let answer = model.handle(&mut request).unwrap_or_default();
                 for object in std::mem::take(&mut model.device.applied_ide_km) {
-                    if mirror_ide_km {
+                    if relay {
                         transport.send(&Frame {
                             command: COMMAND_DEVICE_IDE_KM,
                             transport: TRANSPORT_PCI_DOE,
@@ -253,12 +270,34 @@ fn serve_device<T: Transport>(
                 transport.send(&Frame::doe(answer))?;
             }
             COMMAND_TEST => transport.send(&frame)?,
-            COMMAND_CONFIG_WRITE if mirror_ide_km && frame.payload.len() == 8 => {
+            COMMAND_CONFIG_WRITE if relay && frame.payload.len() == 8 => {
                 let p = &frame.payload;
                 let rid = u16::from_le_bytes([p[0], p[1]]);
                 let offset = u16::from_le_bytes([p[2], p[3]]);
                 let value = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
                 model.device.config_written(rid, offset, value);
+            }
+            COMMAND_MMIO_ACCESS if relay && frame.payload.len() == MMIO_ACCESS_LEN => {
+                let p = &frame.payload;
+                let u16_at = |i: usize| u16::from_le_bytes([p[i], p[i + 1]]);
+                let u32_at = |i: usize| u32::from_le_bytes([p[i], p[i + 1], p[i + 2], p[i + 3]]);
+                let address = u64::from(u32_at(8)) | (u64::from(u32_at(12)) << 32);
+                let write = u16_at(6) & 1 != 0;
+                let status = if model
+                    .device
+                    .mmio_access(u16_at(4), address, u32_at(16), write)
+                {
+                    COMPLETION_SC
+                } else {
+                    COMPLETION_UR
+                };
+                let mut payload = p[..4].to_vec();
+                payload.extend_from_slice(&status.to_le_bytes());
+                transport.send(&Frame {
+                    command: COMMAND_MMIO_COMPLETION,
+                    transport: TRANSPORT_PCI_DOE,
+                    payload,
+                })?;
             }
             COMMAND_SHUTDOWN => {
                 // QEMU does not wait for the acknowledgement; ignore a closed peer.

@@ -7,19 +7,23 @@ mod common;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use common::{over_pair, over_tcp, profile, Host, HostError};
+use common::{over_pair, over_relay, over_tcp, profile, Host, HostError};
 use der::{Decode, Encode};
 use sha2::{Digest as _, Sha384};
 use tsm_devmodel::certs::{self, CertChain, PciIdentity};
 use tsm_devmodel::crypto::{self, ModelCrypto};
-use tsm_devmodel::model::{ModelConfig, Profile, Suite, OVERSIZE_LEN};
-use tsm_devmodel::transport::{self, Frame, Framed, Transport, QEMU_MAX_MESSAGE};
+use tsm_devmodel::model::{
+    interface_report, mmio_ranges, ModelConfig, Profile, Suite, OVERSIZE_LEN,
+};
+use tsm_devmodel::transport::{
+    self, Frame, Framed, Transport, COMPLETION_SC, COMPLETION_UR, QEMU_MAX_MESSAGE,
+};
 use tsm_proto::doe;
 use tsm_proto::spdm::crypto::{
     AeadAlgo, Algorithms, AsymAlgo, CryptoError, DheGroup, HashAlgo, SpdmCrypto, Supported,
 };
 use tsm_proto::spdm::{error_code, Error};
-use tsm_proto::tdisp::TdiState;
+use tsm_proto::tdisp::{self, Body, InterfaceId, InterfaceReport, LockParams, MmioRange, TdiState};
 use tsm_proto::wire;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
@@ -40,7 +44,8 @@ fn full_flow<T: Read + Write>(host: &mut Host<T>, profile: &Profile) -> Vec<u8> 
     let registers = host.program_ide_keys().unwrap();
     assert_eq!(registers, profile.ide_registers);
     let report = host.tdisp_flow(profile.interface()).unwrap();
-    assert_eq!(report, profile.report);
+    // Nobody reported BARs: the TDI has no MMIO.
+    assert_eq!(report, interface_report(&[]));
     host.end_session().unwrap();
     let chain = host
         .requester
@@ -862,4 +867,146 @@ fn suite_mismatch_is_no_common_algorithm() {
     );
     drop(host);
     server.join().unwrap().unwrap();
+}
+
+/// Reads the whole DEVICE_INTERFACE_REPORT of a locked TDI.
+fn read_report<T: Read + Write>(host: &mut Host<T>, interface: InterfaceId) -> Vec<u8> {
+    let mut report = Vec::new();
+    loop {
+        let rsp = host
+            .tdisp(
+                interface,
+                Body::GetReport {
+                    offset: report.len() as u16,
+                    length: 0x400,
+                },
+            )
+            .unwrap();
+        let Body::Report {
+            portion,
+            remainder_length,
+        } = tdisp::Message::decode(&rsp).unwrap().body
+        else {
+            panic!("{rsp:?}")
+        };
+        report.extend_from_slice(portion);
+        if remainder_length == 0 {
+            return report;
+        }
+    }
+}
+
+/// LOCK_INTERFACE with `offset`; returns the START_INTERFACE nonce.
+fn lock<T: Read + Write>(host: &mut Host<T>, interface: InterfaceId, offset: u64) -> [u8; 32] {
+    let params = LockParams {
+        flags: 0,
+        default_stream_id: 1,
+        mmio_reporting_offset: offset,
+        bind_p2p_address_mask: 0,
+    };
+    let rsp = host.tdisp(interface, Body::LockInterface(params)).unwrap();
+    match tdisp::Message::decode(&rsp).unwrap().body {
+        Body::LockInterfaceRsp(nonce) => *nonce,
+        other => panic!("lock: {other:?}"),
+    }
+}
+
+/// BAR 0 of function 0 at 0x9_0000_0000 (64-bit, prefetchable), as the platform assigns it.
+const BAR0: [u32; 2] = [0x0000_000c, 0x9];
+const BASE: u64 = 0x9_0000_0000;
+
+/// The report of a lock lists the MMIO the function's BARs decode at the lock, and while the
+/// TDI is locked or running only accesses within those ranges complete; in ERROR none does;
+/// unlocked, all do.
+#[test]
+fn locked_mmio_is_confined_to_the_reported_ranges() {
+    let p = profile(&[]);
+    let (mut host, _s) = over_relay(&p);
+    host.connect().unwrap();
+    host.open_session().unwrap();
+    host.program_ide_keys().unwrap();
+    let rid = p.config.rid;
+    // The emulated link TSM names the TDI without its segment.
+    let id = InterfaceId::new(rid, None);
+    // BAR sizing, then the assignment, as the kernel writes them.
+    host.config_write(rid, 0x10, 0xffe0_000c);
+    host.config_write(rid, 0x10, BAR0[0]);
+    host.config_write(rid, 0x14, BAR0[1]);
+    let outside = BASE + 0x10_0000;
+    assert_eq!(host.mmio(rid, outside, 4, false), COMPLETION_SC, "unlocked");
+
+    let nonce = lock(&mut host, id, 0);
+    let report = read_report(&mut host, id);
+    let decoded = InterfaceReport::decode(&report).unwrap();
+    let ranges: Vec<MmioRange> = decoded.ranges().collect();
+    assert_eq!(ranges, mmio_ranges(&[BAR0[0], BAR0[1], 0, 0, 0, 0], 0));
+    assert_eq!(ranges[0].first_page, BASE >> 12);
+    assert_eq!(ranges[1].first_page, (BASE >> 12) + 4);
+    let confined = |host: &mut Host<_>, state: &str| {
+        assert_eq!(host.mmio(rid, BASE, 4, false), COMPLETION_SC, "{state}");
+        assert_eq!(
+            host.mmio(rid, BASE + 0x3ffc, 4, true),
+            COMPLETION_SC,
+            "{state}"
+        );
+        // The MSI-X table page.
+        assert_eq!(
+            host.mmio(rid, BASE + 0x4ff8, 8, true),
+            COMPLETION_SC,
+            "{state}"
+        );
+        // Past the last reported page, across its end, elsewhere in BAR 0.
+        assert_eq!(
+            host.mmio(rid, BASE + 0x5000, 4, false),
+            COMPLETION_UR,
+            "{state}"
+        );
+        assert_eq!(
+            host.mmio(rid, BASE + 0x4ffc, 8, false),
+            COMPLETION_UR,
+            "{state}"
+        );
+        assert_eq!(host.mmio(rid, outside, 4, true), COMPLETION_UR, "{state}");
+    };
+    confined(&mut host, "CONFIG_LOCKED");
+    let started = host.tdisp(id, Body::Start(&nonce)).unwrap();
+    assert_eq!(
+        tdisp::Message::decode(&started).unwrap().body,
+        Body::StartRsp
+    );
+    confined(&mut host, "RUN");
+    assert_eq!(host.tdi_state(id).unwrap(), TdiState::Run);
+
+    // Moving BAR 0 breaks the lock: ERROR refuses even the reported ranges.
+    host.config_write(rid, 0x10, BAR0[0] + 0x20_0000);
+    assert_eq!(host.tdi_state(id).unwrap(), TdiState::Error);
+    assert_eq!(host.mmio(rid, BASE, 4, false), COMPLETION_UR);
+    host.tdisp(id, Body::Stop).unwrap();
+    assert_eq!(
+        host.mmio(rid, outside, 4, false),
+        COMPLETION_SC,
+        "unlocked again"
+    );
+
+    // A lock takes the BARs of its time, with the lock's MMIO_REPORTING_OFFSET added.
+    let moved = BASE + 0x20_0000;
+    lock(&mut host, id, 0x1_0000_0000);
+    let report = read_report(&mut host, id);
+    let first = InterfaceReport::decode(&report)
+        .unwrap()
+        .ranges()
+        .next()
+        .unwrap();
+    assert_eq!(first.first_page, (moved + 0x1_0000_0000) >> 12);
+    assert_eq!(host.mmio(rid, moved, 4, false), COMPLETION_SC);
+    assert_eq!(host.mmio(rid, BASE, 4, false), COMPLETION_UR);
+
+    // Function 1 has no BAR: its locked TDI has no MMIO at all.
+    let fn1 = InterfaceId::new(rid + 1, Some(p.config.segment));
+    lock(&mut host, fn1, 0);
+    let report = read_report(&mut host, fn1);
+    assert_eq!(report, interface_report(&[]));
+    assert_eq!(host.mmio(rid + 1, BASE, 4, false), COMPLETION_UR);
+    // Another function's lock leaves function 0's alone.
+    assert_eq!(host.mmio(rid, moved, 4, false), COMPLETION_SC);
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tsm_devmodel::crypto::{self, ModelCrypto};
 use tsm_devmodel::faults::Fault;
 use tsm_devmodel::model::{ModelConfig, Profile};
-use tsm_devmodel::transport::{self, Framed};
+use tsm_devmodel::transport::{self, Frame, Framed, Transport as _};
 use tsm_proto::ide_km::{self, KeySubStream, KeyTarget, SUB_STREAMS};
 use tsm_proto::spdm::crypto::Supported;
 use tsm_proto::spdm::msg;
@@ -101,10 +101,8 @@ impl<T: Read + Write> Host<T> {
             .requester
             .request(req, &mut self.request)
             .map_err(HostError::Spdm)?;
-        let mut answer = self
-            .link
-            .exchange(&self.request[..len])
-            .map_err(HostError::Io)?;
+        let mut answer =
+            Self::answer(&mut self.link, &self.request[..len]).map_err(HostError::Io)?;
         if answer.is_empty() {
             return Err(HostError::NoAnswer);
         }
@@ -112,6 +110,63 @@ impl<T: Read + Write> Host<T> {
             .response(&mut answer)
             .map(check)
             .map_err(HostError::Spdm)
+    }
+
+    /// Sends `request` and returns the answer's payload, past the IDE_KM frames a model on the
+    /// relay sends before it.
+    fn answer(link: &mut Framed<T>, request: &[u8]) -> io::Result<Vec<u8>> {
+        link.send(&Frame::doe(request.to_vec()))?;
+        loop {
+            match link.recv()? {
+                Some(f) if f.command == transport::COMMAND_DEVICE_IDE_KM => {}
+                Some(f) if f.command == transport::COMMAND_NORMAL => return Ok(f.payload),
+                Some(f) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("unexpected command {:#x}", f.command),
+                    ))
+                }
+                None => return Err(io::ErrorKind::UnexpectedEof.into()),
+            }
+        }
+    }
+
+    /// Tells a model on the relay that `value` was written to the register at `offset` of the
+    /// function `rid`, as the platform does.
+    pub fn config_write(&mut self, rid: u16, offset: u16, value: u32) {
+        let mut payload = rid.to_le_bytes().to_vec();
+        payload.extend_from_slice(&offset.to_le_bytes());
+        payload.extend_from_slice(&value.to_le_bytes());
+        self.link
+            .send(&Frame {
+                command: transport::COMMAND_CONFIG_WRITE,
+                transport: transport::TRANSPORT_PCI_DOE,
+                payload,
+            })
+            .expect("config write frame");
+    }
+
+    /// A memory request of `len` bytes at `address` to the function `rid`, through a model on
+    /// the relay; returns the Completion Status.
+    pub fn mmio(&mut self, rid: u16, address: u64, len: u32, write: bool) -> u32 {
+        const TAG: u32 = 0x5eed;
+        let mut payload = TAG.to_le_bytes().to_vec();
+        payload.extend_from_slice(&rid.to_le_bytes());
+        payload.extend_from_slice(&u16::from(write).to_le_bytes());
+        payload.extend_from_slice(&address.to_le_bytes());
+        payload.extend_from_slice(&len.to_le_bytes());
+        self.link
+            .send(&Frame {
+                command: transport::COMMAND_MMIO_ACCESS,
+                transport: transport::TRANSPORT_PCI_DOE,
+                payload,
+            })
+            .expect("MMIO access frame");
+        let f = self.link.recv().expect("completion").expect("a frame");
+        assert_eq!(f.command, transport::COMMAND_MMIO_COMPLETION);
+        assert_eq!(f.payload.len(), 8);
+        assert_eq!(f.payload[..4], TAG.to_le_bytes());
+        u32::from_le_bytes([f.payload[4], f.payload[5], f.payload[6], f.payload[7]])
     }
 
     /// VERSION, CAPABILITIES, ALGORITHMS, DIGESTS, whole CERTIFICATE chain.
@@ -363,6 +418,19 @@ pub fn over_tcp(profile: &Arc<Profile>) -> (Host<TcpStream>, JoinHandle<io::Resu
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     let root = profile.chain.root.der.clone();
     (Host::new(Framed::new(stream), Some(root)), server)
+}
+
+/// Starts the model on one end of a socket pair as it serves the emulated platform's relay
+/// (`serve_relay`).
+pub fn over_relay(
+    profile: &Arc<Profile>,
+) -> (Host<UnixStream>, JoinHandle<io::Result<transport::Ended>>) {
+    let (device, host) = UnixStream::pair().expect("socketpair");
+    let p = Arc::clone(profile);
+    let server = thread::spawn(move || transport::serve_relay(&p, &mut Framed::new(device)));
+    host.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let root = profile.chain.root.der.clone();
+    (Host::new(Framed::new(host), Some(root)), server)
 }
 
 /// Starts the model on one end of a socket pair (the mailbox-relay framing

@@ -12,7 +12,7 @@ use tsm_cli::evidence::{kind, Evidence};
 use tsm_devmodel::certs::cert_pem;
 use tsm_devmodel::crypto::{self, ModelCrypto};
 use tsm_devmodel::faults::Fault;
-use tsm_devmodel::model::{Model, ModelConfig, Profile, Suite};
+use tsm_devmodel::model::{interface_report, mmio_ranges, Model, ModelConfig, Profile, Suite};
 use tsm_proto::doe;
 use tsm_proto::spdm::crypto::{AsymAlgo, Supported};
 use tsm_proto::spdm::requester::{Request, Requester, RequesterConfig, Response};
@@ -246,9 +246,11 @@ pub fn record(setup: &Setup) -> Recorded {
     evidence.objects.insert(kind::CERT0, chain);
     evidence.objects.insert(kind::VCA, vca);
     evidence.objects.insert(kind::MEASUREMENTS, measurements);
+    // The report of a TDI locked with BAR 0 at 0x9_0000_0000 (64-bit, prefetchable).
+    let ranges = mmio_ranges(&[0x0000_000c, 0x9, 0, 0, 0, 0], 0);
     evidence
         .objects
-        .insert(kind::REPORT, profile.report.clone());
+        .insert(kind::REPORT, interface_report(&ranges));
     Recorded {
         evidence,
         root_pem: cert_pem(&profile.chain.root.der).expect("PEM"),

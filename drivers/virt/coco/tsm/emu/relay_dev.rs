@@ -8,7 +8,8 @@
 //!   number of pieces. It fails with `ECANCELED` once when an Abort cut the frame being read,
 //!   and with `ENODEV` when the mailbox is gone.
 //! * `write()` takes the response frame, in any number of pieces; the exchange ends when the
-//!   frame is complete. A header other than a normal DOE frame fails with `EINVAL`.
+//!   frame is complete. IDE_KM and memory completion frames go the same way. Any other header
+//!   fails with `EINVAL`.
 //! * Only one opener at a time: `EBUSY` for another. An open file holds the module.
 //!
 //! There is no `poll()`, and `O_NONBLOCK` does not apply: a reader always waits.
@@ -125,6 +126,7 @@ impl MiscDevice for RelayFile {
                 Some(Frame::DeviceIdeKm(object)) => {
                     me.relay.with_device_keys(|keys| keys.apply(object));
                 }
+                Some(Frame::MmioCompletion { tag, status }) => me.relay.mmio_completed(tag, status),
                 None => {}
             }
         }

@@ -14,15 +14,25 @@
 //! `/dev/tsm_emu_mbox0` ([`relay`], [`relay_dev`]) instead of answering GET_VERSION itself.
 //!
 //! The faux device carries test controls
-//! (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_bus`).
+//! (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_bus`): DOE fault injection, and
+//! `mmio_probe`, a memory request to a function of the platform, the stand-in for an MMIO TLP
+//! (there is no memory behind the BARs): the platform decodes it with the function's BARs and
+//! the device model completes it, refusing what TDISP does not let a locked TDI accept.
 
+use core::fmt::Write;
 use kernel::{
     class::GroupList,
     device::Device,
     faux,
-    pci::{emul::RootBus, ide},
+    pci::{self, emul::RootBus, ide},
     prelude::*,
-    sysfs, //
+    str::{parse_int::ParseInt, BStr, Formatter},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc,
+    },
+    sysfs,
+    uapi, //
 };
 
 mod config_space;
@@ -67,6 +77,12 @@ module! {
 /// Size of the host bridge's prefetchable window: room for the Endpoint's BAR.
 const WINDOW_SIZE: u64 = 16 << 20;
 
+kernel::sync::global_lock! {
+    // SAFETY: `init()` runs in the module's init, before the faux device and its controls, the
+    // only users, exist.
+    unsafe(uninit) static RELAY: Mutex<Option<Arc<relay::Relay>>> = None;
+}
+
 struct EmuBusModule {
     // Fields drop in declaration order: the character device goes first (an open file holds the
     // module), then the PCI hierarchy, then the device it hangs from.
@@ -86,6 +102,9 @@ impl kernel::Module for EmuBusModule {
             1 => Some(relay::Relay::new()?),
             _ => return Err(EINVAL),
         };
+        // SAFETY: Runs once per load of the module, before any use of `RELAY`.
+        unsafe { RELAY.init() };
+        RELAY.lock().clone_from(&relay);
         let parent = faux::Registration::new_with_groups(c"tsm_emu_bus", None, &CONTROL_GROUPS)?;
         let bus = RootBus::new(
             parent.as_ref().as_ref(),
@@ -135,10 +154,139 @@ impl sysfs::DeviceAttributeOps for DoeFault {
     }
 }
 
+impl Drop for EmuBusModule {
+    fn drop(&mut self) {
+        RELAY.lock().take();
+    }
+}
+
+/// How the last memory request of `mmio_probe` ended.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+enum Verdict {
+    /// No request yet.
+    None = 0,
+    /// No BAR of the function decodes the whole request (or Memory Space is disabled): it never
+    /// reaches the device.
+    Unclaimed = 1,
+    /// The device completed it.
+    Completed = 2,
+    /// The device answered Unsupported Request.
+    Refused = 3,
+}
+
+impl Verdict {
+    /// What `mmio_probe` shows, by discriminant.
+    const NAMES: [&'static str; 4] = ["none", "unclaimed", "completed", "refused"];
+}
+
+static VERDICT: Atomic<u32> = Atomic::new(Verdict::None as u32);
+
+/// How long `mmio_probe` waits for the device model, as Linux' DOE core does for a mailbox.
+const MMIO_TIMEOUT_MS: u32 = 1000;
+
+/// Whether a memory BAR of `pdev` decodes all `len` bytes at `address`, from the function's
+/// Command and BAR registers as its hardware decodes them (the sizes are the ones the PCI core
+/// found at enumeration, which never change).
+fn decodes(pdev: &pci::Device, address: u64, len: u32) -> Result<bool> {
+    // CAST: register offsets below 0x40.
+    let command = pdev.read_config_dword(uapi::PCI_COMMAND as u16)?;
+    if command & uapi::PCI_COMMAND_MEMORY == 0 {
+        return Ok(false);
+    }
+    let end = address.checked_add(len.into()).ok_or(EINVAL)?;
+    let mut bar = 0;
+    while bar < 6 {
+        // CAST: as above.
+        let offset = (uapi::PCI_BASE_ADDRESS_0 + 4 * bar) as u16;
+        let low = pdev.read_config_dword(offset)?;
+        if low & uapi::PCI_BASE_ADDRESS_SPACE_IO != 0 {
+            bar += 1;
+            continue;
+        }
+        let wide = low & uapi::PCI_BASE_ADDRESS_MEM_TYPE_MASK == uapi::PCI_BASE_ADDRESS_MEM_TYPE_64;
+        let mut base = u64::from(low & !0xf);
+        if wide && bar < 5 {
+            base |= u64::from(pdev.read_config_dword(offset + 4)?) << 32;
+        }
+        let size = pdev.resource_len(bar)?;
+        if size > 0 && base <= address && base.checked_add(size).is_some_and(|e| end <= e) {
+            return Ok(true);
+        }
+        bar += if wide { 2 } else { 1 };
+    }
+    Ok(false)
+}
+
+/// `mmio_probe`: a memory request to a function of the platform, and how the last one ended.
+struct MmioProbe;
+
+#[vtable]
+impl sysfs::DeviceAttributeOps for MmioProbe {
+    fn show(_dev: &Device, out: &mut Formatter<'_>) -> Result {
+        let verdict = usize::try_from(VERDICT.load(Relaxed))
+            .ok()
+            .and_then(|at| Verdict::NAMES.get(at))
+            .map_or("none", |name| *name);
+        Ok(writeln!(out, "{verdict}")?)
+    }
+
+    /// `DEVICE ADDRESS [ACCESS]`: ACCESS is `r` or `w` and the length in bytes, 1 to 8
+    /// (default `r4`).
+    fn store(_dev: &Device, input: &[u8]) -> Result {
+        let mut words = input.split(|&b| b == b' ');
+        let (Some(name), Some(address)) = (words.next(), words.next()) else {
+            return Err(EINVAL);
+        };
+        let address = u64::from_str(BStr::from_bytes(address))?;
+        let (write, len) = match words.next() {
+            None => (false, 4),
+            Some([kind @ (b'r' | b'w'), len]) if (b'1'..=b'8').contains(len) => {
+                (*kind == b'w', u32::from(len - b'0'))
+            }
+            Some(_) => return Err(EINVAL),
+        };
+        if words.next().is_some() {
+            return Err(EINVAL);
+        }
+        let pdev = pci::Device::find_by_name(name)?;
+        let on_platform = pdev
+            .host_bridge()
+            .parent()
+            .is_some_and(|p| p.name() == c"tsm_emu_bus");
+        if !on_platform {
+            return Err(ENXIO);
+        }
+        // Without the relay there is no device model to complete requests.
+        let relay = RELAY.lock().clone().ok_or(EOPNOTSUPP)?;
+        let verdict = if decodes(&pdev, address, len)? {
+            let access = relay::MmioAccess {
+                rid: pdev.dev_id(),
+                address,
+                len,
+                write,
+            };
+            let tag = relay.submit_mmio(access)?;
+            if relay.await_mmio(tag, MMIO_TIMEOUT_MS)? {
+                Verdict::Completed
+            } else {
+                Verdict::Refused
+            }
+        } else {
+            Verdict::Unclaimed
+        };
+        VERDICT.store(verdict as u32, Relaxed);
+        Ok(())
+    }
+}
+
 kernel::device_attribute_group! {
     static CONTROLS = {
         visibility: sysfs::AlwaysVisible,
-        attributes: [DOE_FAULT: DoeFault = (c"doe_fault", 0o200)],
+        attributes: [
+            DOE_FAULT: DoeFault = (c"doe_fault", 0o200),
+            MMIO_PROBE: MmioProbe = (c"mmio_probe", 0o600),
+        ],
     };
 }
 
