@@ -43,6 +43,28 @@ pub enum ChainError {
     Broken,
     /// The leaf's key is not a key of the negotiated signature algorithm.
     WrongKey,
+    /// Memory ran out while checking: nothing is known about the chain.
+    NoMemory,
+}
+
+/// `e`, the kernel's error from checking a chain, as `rejected`, unless it is `ENOMEM`: an
+/// allocation that failed says nothing about the device.
+fn chain_failure(e: Error, rejected: ChainError) -> ChainError {
+    if e == ENOMEM {
+        ChainError::NoMemory
+    } else {
+        rejected
+    }
+}
+
+/// `e`, the kernel's error from a check of the peer's key or signature, as `rejected`, unless it
+/// is `ENOMEM`, which is a local failure ([`CryptoError::Failed`]).
+fn check_error(e: Error, rejected: CryptoError) -> CryptoError {
+    if e == ENOMEM {
+        CryptoError::Failed
+    } else {
+        rejected
+    }
 }
 
 /// The requester's crypto provider on the kernel's crypto API.
@@ -88,28 +110,31 @@ impl KernelCrypto {
         while !rest.is_empty() {
             let len = der_len(rest).ok_or(ChainError::Malformed)?;
             let (der, tail) = rest.split_at(len);
-            let cert = Certificate::parse(der).map_err(|_| ChainError::Malformed)?;
+            let cert =
+                Certificate::parse(der).map_err(|e| chain_failure(e, ChainError::Malformed))?;
             match &issuer {
                 None => {
                     if !cert.is_self_signed() || !ct_eq(digest(hash, der).as_slice(), root_hash) {
                         return Err(ChainError::Broken);
                     }
                     cert.verify_issued_by(&cert)
-                        .map_err(|_| ChainError::Broken)?;
+                        .map_err(|e| chain_failure(e, ChainError::Broken))?;
                 }
                 Some(parent) => cert
                     .verify_issued_by(parent)
-                    .map_err(|_| ChainError::Broken)?,
+                    .map_err(|e| chain_failure(e, ChainError::Broken))?,
             }
             issuer = Some(cert);
             rest = tail;
         }
         let leaf = issuer.ok_or(ChainError::Malformed)?;
-        let (curve, point) = leaf.ec_public_key().map_err(|_| ChainError::WrongKey)?;
+        let (curve, point) = leaf
+            .ec_public_key()
+            .map_err(|e| chain_failure(e, ChainError::WrongKey))?;
         if curve != asym_curve(asym) {
             return Err(ChainError::WrongKey);
         }
-        EcdsaVerifier::new(curve, point).map_err(|_| ChainError::WrongKey)
+        EcdsaVerifier::new(curve, point).map_err(|e| chain_failure(e, ChainError::WrongKey))
     }
 }
 
@@ -261,7 +286,7 @@ impl SpdmCrypto for KernelCrypto {
         let mut shared = SharedSecret::zeroed(group.shared_secret_len())?;
         secret
             .shared_secret(peer, shared.as_mut_slice())
-            .map_err(|_| CryptoError::BadKey)?;
+            .map_err(|e| check_error(e, CryptoError::BadKey))?;
         Ok(shared)
     }
 
@@ -288,6 +313,10 @@ impl SpdmCrypto for KernelCrypto {
                 self.peer = Some(key);
                 Ok(())
             }
+            Err(ChainError::NoMemory) => {
+                self.chain_error = None;
+                Err(CryptoError::Failed)
+            }
             Err(e) => {
                 self.chain_error = Some(e);
                 Err(CryptoError::BadKey)
@@ -307,6 +336,6 @@ impl SpdmCrypto for KernelCrypto {
             return Err(CryptoError::BadKey);
         }
         key.verify_digest(digest(hash, data).as_slice(), signature)
-            .map_err(|_| CryptoError::BadSignature)
+            .map_err(|e| check_error(e, CryptoError::BadSignature))
     }
 }

@@ -100,10 +100,13 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// The errno of this failure: `EIO` for the transport, `EPROTO` for a protocol violation,
-    /// `EKEYREJECTED` for a chain or signature that does not verify, `ENOMEM` otherwise.
+    /// The errno of this failure: `EIO` for the transport (`ENOMEM` if it ran out of memory),
+    /// `EPROTO` for a protocol violation, `EKEYREJECTED` for a chain or signature that does not
+    /// verify, `ENOMEM` otherwise (an allocation that failed while checking one is not a
+    /// rejection).
     pub fn errno(&self) -> Error {
         match self {
+            AuthError::Transport(e) if *e == ENOMEM => ENOMEM,
             AuthError::Transport(_) => EIO,
             AuthError::Protocol(_) => EPROTO,
             AuthError::Rejected(_) => EKEYREJECTED,

@@ -2,7 +2,9 @@
 # Booting the test kernel in QEMU (TCG: KVM hangs on this machine kind) and
 # building the test initramfs.
 
-QEMU_TIMEOUT=${TSM_QEMU_TIMEOUT:-600}
+# An e2e boot takes about 6 minutes under TCG with KASAN, lockdep and kmemleak
+# (2026-11-30), on a machine shared with other builds longer.
+QEMU_TIMEOUT=${TSM_QEMU_TIMEOUT:-900}
 # q35: PCIe with extended configuration space, which a DOE mailbox (QEMU 10's
 # NVMe spdm_port) needs; TSM_QEMU_MACHINE=pc boots the old i440FX machine.
 QEMU_MACHINE=${TSM_QEMU_MACHINE:-q35}

@@ -4,15 +4,19 @@
 
 # Runs one suite file in a subshell and prints it as a KTAP subtest.
 run_suite() {
-	local n=$1 name=$2 script=$3 cases c skip i=0 failed=0
+	local n=$1 name=$2 script=$3 cases c skip i=0 failed=0 t0 t1 s0
 	cases=$(sed -n 's/^\(case_[a-z0-9_]*\)().*/\1/p' "$script")
 	echo "    KTAP version 1"
 	echo "    # Subtest: $name"
 	echo "    1..$(echo "$cases" | wc -l)"
+	s0=$(uptime_cs)
 	for c in $cases; do
 		i=$((i + 1))
+		t0=$(uptime_cs)
 		if (. "$script"; setup_suite 2>/dev/null; "$c") > /tmp/case.log 2>&1; then
+			t1=$(uptime_cs)
 			sed 's/^/    # /' /tmp/case.log
+			echo "    # time: $(cs_seconds $((t1 - t0))) s"
 			skip=$(sed -n 's/^SKIP: //p' /tmp/case.log | head -1)
 			if [ -n "$skip" ]; then
 				echo "    ok $i ${c#case_} # SKIP $skip"
@@ -20,14 +24,27 @@ run_suite() {
 				echo "    ok $i ${c#case_}"
 			fi
 		else
+			t1=$(uptime_cs)
 			sed 's/^/    # /' /tmp/case.log
+			echo "    # time: $(cs_seconds $((t1 - t0))) s"
 			echo "    not ok $i ${c#case_}"
 			failed=1
 		fi
 		(. "$script"; teardown_case 2>/dev/null) > /dev/null 2>&1
 	done
+	echo "    # $name: $(cs_seconds $(($(uptime_cs) - s0))) s"
 	if [ $failed = 0 ]; then echo "ok $n $name"; else echo "not ok $n $name"; fi
 }
+
+# uptime_cs: the time since boot in hundredths of a second.
+uptime_cs() {
+	local up
+	read -r up _ < /proc/uptime
+	echo $((${up%.*} * 100 + 1${up#*.} - 100))
+}
+
+# cs_seconds CS: CS hundredths of a second as seconds with one decimal.
+cs_seconds() { echo "$(($1 / 100)).$(($1 % 100 / 10))"; }
 
 fail() { echo "FAIL: $*"; return 1; }
 
@@ -41,25 +58,62 @@ expect_absent() { [ ! -e "$1" ] && [ ! -L "$1" ] || fail "$1 exists"; }
 
 # errno name of a failed write, from busybox's strerror text.
 errno_of() {
+	errno_set "$1"
+	echo "$ERRNO"
+}
+
+# errno_set TEXT: sets ERRNO to errno_of TEXT, in this shell (no subshell:
+# under TCG every process counts).
+errno_set() {
 	case $1 in
-	*"Invalid argument"*) echo EINVAL;;
-	*"Device or resource busy"*|*"Resource busy"*) echo EBUSY;;
-	*"No such device or address"*) echo ENXIO;;
-	*"No such device"*) echo ENODEV;;
-	*"No such file or directory"*) echo ENOENT;;
-	*"Permission denied"*) echo EACCES;;
-	*"Operation not permitted"*) echo EPERM;;
-	*"Interrupted system call"*) echo EINTR;;
-	*"I/O error"*) echo EIO;;
-	*"Input/output error"*) echo EIO;;
-	*"Out of memory"*|*"Cannot allocate memory"*) echo ENOMEM;;
-	*"Operation not supported"*|*"Not supported"*) echo EOPNOTSUPP;;
-	*"Timer expired"*|*"timed out"*) echo ETIMEDOUT;;
-	*"Argument list too long"*) echo E2BIG;;
-	*"Protocol error"*) echo EPROTO;;
-	*"Key was rejected by service"*) echo EKEYREJECTED;;
-	*) echo "unknown($1)";;
+	*"Invalid argument"*) ERRNO=EINVAL;;
+	*"Device or resource busy"*|*"Resource busy"*) ERRNO=EBUSY;;
+	*"No such device or address"*) ERRNO=ENXIO;;
+	*"No such device"*) ERRNO=ENODEV;;
+	*"No such file or directory"*) ERRNO=ENOENT;;
+	*"Permission denied"*) ERRNO=EACCES;;
+	*"Operation not permitted"*) ERRNO=EPERM;;
+	*"Interrupted system call"*) ERRNO=EINTR;;
+	*"I/O error"*) ERRNO=EIO;;
+	*"Input/output error"*) ERRNO=EIO;;
+	*"Out of memory"*|*"Cannot allocate memory"*) ERRNO=ENOMEM;;
+	*"Operation not supported"*|*"Not supported"*) ERRNO=EOPNOTSUPP;;
+	*"Timer expired"*|*"timed out"*) ERRNO=ETIMEDOUT;;
+	*"Argument list too long"*) ERRNO=E2BIG;;
+	*"No space left on device"*) ERRNO=ENOSPC;;
+	*"Protocol error"*) ERRNO=EPROTO;;
+	*"Key was rejected by service"*) ERRNO=EKEYREJECTED;;
+	*) ERRNO="unknown($1)";;
 	esac
+}
+
+# platform_state: sets STATE to the emulated platform's state as the suites
+# of bad input and allocation failures check it (45-privilege.sh's state):
+# tsm/connect, tsm/bound and authenticated of function 0, tsm/dsm of function
+# 1 and the host bridge's available_secure_streams, "|"-separated; read with
+# builtins only.
+platform_state() {
+	local c b d a s
+	read_attr c $PLATFORM_DSM/tsm/connect
+	read_attr b $PLATFORM_DSM/tsm/bound
+	read_attr d ${PLATFORM_DSM%.0}.1/tsm/dsm
+	read_attr a $PLATFORM_DSM/authenticated
+	read_attr s /sys/devices/faux/tsm_emu_bus/pci10000:00/available_secure_streams
+	STATE="$c|$b|$d|$a|$s"
+}
+
+# write_quiet FILE DATA: writes DATA (no newline added) to FILE with a
+# builtin, in this shell; only the exit status tells the result.
+write_quiet() {
+	{ echo -n "$2" > "$1"; } 2> /dev/null
+}
+
+# read_attr VAR FILE: sets VAR to the first line of FILE, empty if FILE is
+# missing or empty (a builtin: no process, unlike $(cat FILE)).
+read_attr() {
+	eval "$1="
+	{ read -r "$1" < "$2"; } 2> /dev/null
+	return 0
 }
 
 # write_attr FILE DATA: writes DATA (no newline added) in one write; prints OK

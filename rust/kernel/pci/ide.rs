@@ -80,7 +80,8 @@ impl Stream {
     /// Stream register block in both the Endpoint and its Root Port.
     ///
     /// `ENOSPC` if any of them is exhausted or `endpoint` is not an IDE-capable Endpoint below an
-    /// IDE-capable Root Port.
+    /// IDE-capable Root Port, and also if an allocation fails: `pci_ide_stream_alloc()` returns
+    /// `NULL` for all of these.
     pub fn alloc(endpoint: &Device) -> Result<Self> {
         // SAFETY: `endpoint` is a valid device.
         let ide = unsafe { bindings::pci_ide_stream_alloc(endpoint.as_raw()) };

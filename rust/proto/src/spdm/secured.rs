@@ -16,7 +16,7 @@
 //! versions 1.1 and 1.2, and for both AEADs (AES-128-GCM and
 //! AES-256-GCM: 12-byte IV, 16-byte MAC).
 
-use super::crypto::SpdmCrypto;
+use super::crypto::{CryptoError, SpdmCrypto};
 use super::key_schedule::DirectionKeys;
 use super::wire::{self, Reader};
 use super::{Error, Result, AEAD_IV_LEN, AEAD_TAG_LEN};
@@ -102,9 +102,16 @@ pub fn open<'b, C: SpdmCrypto + ?Sized>(
     let (aad, body) = record.split_at_mut(HEADER_LEN);
     let (cipher, tag) = body.split_at_mut(length - AEAD_TAG_LEN);
     let tag: &[u8; AEAD_TAG_LEN] = (&*tag).try_into().map_err(|_| wire::Error::Truncated)?;
-    crypto
-        .aead_decrypt(keys.aead, keys.key(), &record_iv(keys), aad, cipher, tag)
-        .map_err(|_| Error::Session("record failed to authenticate"))?;
+    match crypto.aead_decrypt(keys.aead, keys.key(), &record_iv(keys), aad, cipher, tag) {
+        Ok(()) => {}
+        // The provider could not try (e.g. out of memory): the record was received all the
+        // same and used up its sequence number, which the next one must not reuse.
+        Err(CryptoError::Failed) => {
+            advance(keys)?;
+            return Err(CryptoError::Failed.into());
+        }
+        Err(_) => return Err(Error::Session("record failed to authenticate")),
+    }
     advance(keys)?;
     let cipher = &*cipher;
     let mut r = Reader::new(cipher);

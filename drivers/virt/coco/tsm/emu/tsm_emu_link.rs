@@ -849,9 +849,19 @@ impl LinkTsm for EmuLink {
             bind_p2p_address_mask: 0,
         };
         let mut answer = [0u8; 64];
-        let nonce = match link.tdisp(interface, Body::LockInterface(lock), &mut answer)? {
-            Body::LockInterfaceRsp(nonce) => *nonce,
-            _ => return Err(EPROTO),
+        let nonce = match link.tdisp(interface, Body::LockInterface(lock), &mut answer) {
+            Ok(Body::LockInterfaceRsp(nonce)) => *nonce,
+            // Refused with TDISP_ERROR: the TDI stays as it was.
+            Err(e) if e == EIO => return Err(e),
+            // The device may have locked the TDI and only its answer was lost (e.g. to an
+            // allocation that failed while opening it) or malformed: unlock it again, which a
+            // TDI that is not locked refuses without changing.
+            other => {
+                let e = other.err().unwrap_or(EPROTO);
+                let mut stop = [0u8; 64];
+                let _ = link.tdisp(interface, Body::Stop, &mut stop);
+                return Err(e);
+            }
         };
         // Locked: from here a failure unlocks the TDI again.
         let locked = (|| {
