@@ -263,28 +263,8 @@ guest_request_sweep() {
 case_guest_request_failslab() { guest_request_sweep failslab; }
 case_guest_request_fail_page_alloc() { guest_request_sweep fail_page_alloc; }
 
-# kmemleak_report: one line per unreferenced object kmemleak reports, "known"
-# or "new" and its backtrace joined with spaces. Known: the emulated
-# platform's root bus and host bridge (allocated by tsm_emu_bus' init through
-# pci_create_root_bus()), which stay allocated after the module unloads once
-# an IDE stream was registered below them, on both cores (a reference kept
-# outside the PCI/TSM core, under investigation).
-kmemleak_report() {
-	awk '/^unreferenced object/ { if (bt != "") print bt; bt = "" ; next }
-		/^  backtrace/ { inbt = 1; next }
-		inbt && /^    / { bt = bt " " $1; next }
-		{ inbt = 0 }
-		END { if (bt != "") print bt }' $DBG/kmemleak |
-	while read -r bt; do
-		case $bt in
-		*pci_create_root_bus*|*pci_register_host_bridge*|*pci_add_resource*) echo "known $bt";;
-		*) echo "new $bt";;
-		esac
-	done
-}
-
 # kmemleak: nothing the sweeps (or the suites before) left unreferenced
-# beyond the known leak above. Scanned twice: a scan reports an object only
+# beyond the known leak (kmemleak_report in lib.sh). Scanned twice: a scan reports an object only
 # if it is older than 5 s and its contents did not change since the scan
 # before.
 case_no_leaks() {
