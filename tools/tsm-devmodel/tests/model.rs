@@ -869,33 +869,6 @@ fn suite_mismatch_is_no_common_algorithm() {
     server.join().unwrap().unwrap();
 }
 
-/// Reads the whole DEVICE_INTERFACE_REPORT of a locked TDI.
-fn read_report<T: Read + Write>(host: &mut Host<T>, interface: InterfaceId) -> Vec<u8> {
-    let mut report = Vec::new();
-    loop {
-        let rsp = host
-            .tdisp(
-                interface,
-                Body::GetReport {
-                    offset: report.len() as u16,
-                    length: 0x400,
-                },
-            )
-            .unwrap();
-        let Body::Report {
-            portion,
-            remainder_length,
-        } = tdisp::Message::decode(&rsp).unwrap().body
-        else {
-            panic!("{rsp:?}")
-        };
-        report.extend_from_slice(portion);
-        if remainder_length == 0 {
-            return report;
-        }
-    }
-}
-
 /// LOCK_INTERFACE with `offset`; returns the START_INTERFACE nonce.
 fn lock<T: Read + Write>(host: &mut Host<T>, interface: InterfaceId, offset: u64) -> [u8; 32] {
     let params = LockParams {
@@ -936,7 +909,7 @@ fn locked_mmio_is_confined_to_the_reported_ranges() {
     assert_eq!(host.mmio(rid, outside, 4, false), COMPLETION_SC, "unlocked");
 
     let nonce = lock(&mut host, id, 0);
-    let report = read_report(&mut host, id);
+    let report = host.read_report(id, 0x400).unwrap();
     let decoded = InterfaceReport::decode(&report).unwrap();
     let ranges: Vec<MmioRange> = decoded.ranges().collect();
     assert_eq!(ranges, mmio_ranges(&[BAR0[0], BAR0[1], 0, 0, 0, 0], 0));
@@ -991,7 +964,7 @@ fn locked_mmio_is_confined_to_the_reported_ranges() {
     // A lock takes the BARs of its time, with the lock's MMIO_REPORTING_OFFSET added.
     let moved = BASE + 0x20_0000;
     lock(&mut host, id, 0x1_0000_0000);
-    let report = read_report(&mut host, id);
+    let report = host.read_report(id, 0x400).unwrap();
     let first = InterfaceReport::decode(&report)
         .unwrap()
         .ranges()
@@ -1004,7 +977,7 @@ fn locked_mmio_is_confined_to_the_reported_ranges() {
     // Function 1 has no BAR: its locked TDI has no MMIO at all.
     let fn1 = InterfaceId::new(rid + 1, Some(p.config.segment));
     lock(&mut host, fn1, 0);
-    let report = read_report(&mut host, fn1);
+    let report = host.read_report(fn1, 0x400).unwrap();
     assert_eq!(report, interface_report(&[]));
     assert_eq!(host.mmio(rid + 1, BASE, 4, false), COMPLETION_UR);
     // Another function's lock leaves function 0's alone.

@@ -343,27 +343,7 @@ impl<T: Read + Write> Host<T> {
             other => panic!("lock: {other:?}"),
         };
         self.expect_state(interface, TdiState::ConfigLocked)?;
-        let mut report = Vec::new();
-        for _ in 0..64 {
-            let rsp = self.tdisp(
-                interface,
-                Body::GetReport {
-                    offset: report.len() as u16,
-                    length: 0x40,
-                },
-            )?;
-            let Body::Report {
-                portion,
-                remainder_length,
-            } = tdisp::Message::decode(&rsp).unwrap().body
-            else {
-                panic!("{rsp:?}")
-            };
-            report.extend_from_slice(portion);
-            if remainder_length == 0 {
-                break;
-            }
-        }
+        let report = self.read_report(interface, 0x40)?;
         InterfaceReport::decode(&report).expect("report parses");
         let started = self.tdisp(interface, Body::Start(&nonce))?;
         assert_eq!(
@@ -378,6 +358,37 @@ impl<T: Read + Write> Host<T> {
         );
         self.expect_state(interface, TdiState::ConfigUnlocked)?;
         Ok(report)
+    }
+
+    /// Reads the whole DEVICE_INTERFACE_REPORT of a locked TDI, `portion` bytes per
+    /// GET_DEVICE_INTERFACE_REPORT.
+    pub fn read_report(
+        &mut self,
+        interface: InterfaceId,
+        portion: u16,
+    ) -> Result<Vec<u8>, HostError> {
+        let mut report = Vec::new();
+        for _ in 0..64 {
+            let rsp = self.tdisp(
+                interface,
+                Body::GetReport {
+                    offset: report.len() as u16,
+                    length: portion,
+                },
+            )?;
+            let Body::Report {
+                portion,
+                remainder_length,
+            } = tdisp::Message::decode(&rsp).unwrap().body
+            else {
+                panic!("{rsp:?}")
+            };
+            report.extend_from_slice(portion);
+            if remainder_length == 0 {
+                return Ok(report);
+            }
+        }
+        panic!("the report does not end")
     }
 
     pub fn tdi_state(&mut self, interface: InterfaceId) -> Result<TdiState, HostError> {
