@@ -203,7 +203,8 @@ impl Device {
     /// `EINVAL` for an unaligned or out-of-range offset, `EIO` when the access fails.
     pub fn write_config_dword(&self, offset: u16, value: u32) -> Result {
         let (pdev, at) = (self.as_raw(), c_int::from(offset));
-        // SAFETY: As for `read_config_dword`.
+        // SAFETY: `pdev` is the live device; the PCI core serializes configuration accesses and
+        // checks `at` against the configuration space size.
         let ret = unsafe { bindings::pci_write_config_dword(pdev, at, value) };
         config_result(ret)
     }
