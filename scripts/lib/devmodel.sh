@@ -29,34 +29,41 @@ DEVMODEL_COUNT=0
 # Seconds to wait for a model's "listening on" line.
 DEVMODEL_START_TIMEOUT=${DEVMODEL_START_TIMEOUT:-20}
 
-# devmodel_build: builds tools/tsm-devmodel as a static binary (for the host
-# and, if wanted, an initramfs) under $TSM_CACHE, and sets DEVMODEL_BIN.
-# Nothing is written in the source tree.
-devmodel_build() {
+# static_tool_build CRATE BINARY: builds workspace crate CRATE as a static
+# release binary (for the host and an initramfs) under $TSM_CACHE; all crates
+# share one target directory and the same flags, so common crates build once.
+# Nothing is written in the source tree. Prints the binary's path.
+static_tool_build() {
 	local target=$TSM_CACHE/devmodel/target
-	step "build tsm-devmodel (static, release)"
+	step "build $1 (static, release)"
 	(cd "$TSM_ROOT" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$target" \
 		cargo build --quiet --locked --release --target x86_64-unknown-linux-gnu \
-		-p tsm-devmodel) || return 1
-	DEVMODEL_BIN=$target/x86_64-unknown-linux-gnu/release/tsm-devmodel
-	[ -x "$DEVMODEL_BIN" ]
+		-p "$1") >&2 || return 1
+	[ -x "$target/x86_64-unknown-linux-gnu/release/$2" ] || return 1
+	echo "$target/x86_64-unknown-linux-gnu/release/$2"
+}
+
+# devmodel_build: builds tools/tsm-devmodel and sets DEVMODEL_BIN.
+devmodel_build() {
+	DEVMODEL_BIN=$(static_tool_build tsm-devmodel tsm-devmodel)
 }
 
 # Set by tsm_cli_build: the static tsm CLI binary (tools/tsm).
 TSM_CLI_BIN=${TSM_CLI_BIN:-}
 
-# tsm_cli_build: builds the operator CLI tools/tsm as a static binary for the
-# test initramfs (/bin/tsm) and sets TSM_CLI_BIN. It shares the device model's
-# target directory under $TSM_CACHE (same flags, so the common crates are
-# built once); nothing is written in the source tree.
+# tsm_cli_build: builds the operator CLI tools/tsm for the test initramfs
+# (/bin/tsm) and sets TSM_CLI_BIN.
 tsm_cli_build() {
-	local target=$TSM_CACHE/devmodel/target
-	step "build tsm (static, release)"
-	(cd "$TSM_ROOT" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$target" \
-		cargo build --quiet --locked --release --target x86_64-unknown-linux-gnu \
-		-p tsm) || return 1
-	TSM_CLI_BIN=$target/x86_64-unknown-linux-gnu/release/tsm
-	[ -x "$TSM_CLI_BIN" ]
+	TSM_CLI_BIN=$(static_tool_build tsm tsm)
+}
+
+# Set by tsm_bench_build: the static workload and report tool (tools/tsm-bench).
+TSM_BENCH_BIN=${TSM_BENCH_BIN:-}
+
+# tsm_bench_build: builds tools/tsm-bench for scripts/bench (/bin/tsm-bench in
+# the initramfs, the report on the host) and sets TSM_BENCH_BIN.
+tsm_bench_build() {
+	TSM_BENCH_BIN=$(static_tool_build tsm-bench tsm-bench)
 }
 
 # devmodel_start RUN_DIR LOG_DIR NAME [FAULT|--OPTION...]

@@ -36,7 +36,8 @@ boot_qemu() {
 # certificates, the device list) go to /devmodel; the static device model
 # (devmodel_build's DEVMODEL_BIN, when set) goes to /bin/tsm-devmodel, for the
 # emulated platform's mailbox relay; the static operator CLI (tsm_cli_build's
-# TSM_CLI_BIN, when set) goes to /bin/tsm.
+# TSM_CLI_BIN, when set) goes to /bin/tsm, and the benchmark tool
+# (tsm_bench_build's TSM_BENCH_BIN, when set) to /bin/tsm-bench.
 make_initramfs() {
 	local build=$1 out=$2 data=${3:-} root
 	root=$(mktemp -d "$TSM_CACHE/initramfs.XXXX")
@@ -55,6 +56,7 @@ make_initramfs() {
 			--pci-id fffe:0002:120000:01:0000:0000 > /dev/null || return 1
 	fi
 	if [ -n "${TSM_CLI_BIN:-}" ]; then cp "$TSM_CLI_BIN" "$root/bin/tsm"; fi
+	if [ -n "${TSM_BENCH_BIN:-}" ]; then cp "$TSM_BENCH_BIN" "$root/bin/tsm-bench"; fi
 	ln -s busybox "$root/bin/sh"
 	cp "$TSM_ROOT/tests/e2e/init" "$root/init"
 	cp -r "$TSM_ROOT"/tests/e2e/. "$root/e2e/"

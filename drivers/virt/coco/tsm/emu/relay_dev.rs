@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The character device through which a device model in user space answers a mailbox in relay
-//! mode (`/dev/tsm_emu_mbox0`; see [`crate::relay`] for the framing and the exchange).
+//! mode (`/dev/tsm_emu_mbox<N>`, one per platform; see [`crate::relay`] for the framing and the exchange).
 //!
 //! * `read()` blocks, interruptibly, until a request is pending, then returns the next bytes of
 //!   its frame (header and DOE object), as many as asked and left; a frame can be read in any
@@ -21,6 +21,7 @@ use kernel::{
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     new_mutex,
     prelude::*,
+    str::CString,
     sync::{Arc, Mutex},
 };
 
@@ -31,20 +32,28 @@ use kernel::{
 /// Every `MiscDeviceRegistration<RelayFile>` is the `misc` field of a `RelayDevice`.
 #[pin_data]
 pub(crate) struct RelayDevice {
-    // Fields drop in declaration order: no open can start once `misc` is gone.
+    // Fields drop in declaration order: no open can start once `misc` is gone, and `misc` uses
+    // `name` until then.
     #[pin]
     misc: MiscDeviceRegistration<RelayFile>,
     relay: Arc<Relay>,
+    _name: CString,
 }
 
 impl RelayDevice {
-    /// Registers `/dev/<name>` for `relay`.
-    pub(crate) fn register(name: &'static CStr, relay: Arc<Relay>) -> impl PinInit<Self, Error> {
+    /// Registers `/dev/tsm_emu_mbox<index>` for `relay`.
+    pub(crate) fn register(index: u16, relay: Arc<Relay>) -> Result<impl PinInit<Self, Error>> {
+        let name = CString::try_from_fmt(fmt!("tsm_emu_mbox{index}"))?;
+        // SAFETY: The characters live in `name`'s heap buffer, which stays where it is when
+        // `name` moves into `Self`, and is freed only after `misc`, the only user of the
+        // reference, is dropped (fields drop in declaration order).
+        let registered: &'static CStr = unsafe { CStr::from_char_ptr(name.as_char_ptr()) };
         // `relay` is set before the device is registered: an open may come at once.
-        try_pin_init!(Self {
+        Ok(try_pin_init!(Self {
             relay,
-            misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name }),
-        })
+            _name: name,
+            misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name: registered }),
+        }))
     }
 }
 

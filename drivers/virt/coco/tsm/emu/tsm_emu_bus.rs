@@ -7,11 +7,14 @@
 //! SR-IOV VFs (`vfs`), or, with `switch` above 0, a PCIe switch whose Upstream Port is the DSM
 //! and whose Downstream Ports each have a plain Endpoint below them; see
 //! [`platform`] for the devices and [`mailbox`] for the DOE mailbox. The host bridge offers a
-//! pool of `streams` IDE streams (`available_secure_streams`).
+//! pool of `streams` IDE streams (`available_secure_streams`). With `platforms` above 1 there are
+//! that many such host bridges, each with the same hierarchy in a domain of its own: many DSMs,
+//! for measurements of connects in parallel and of enumeration.
 //!
-//! With `relay=1` the DSM's mailbox relays CMA and secured CMA objects to a device model in user
+//! With `relay=1` each DSM's mailbox relays CMA and secured CMA objects to a device model in user
 //! space (`tools/tsm-devmodel serve --device /dev/tsm_emu_mbox0`) through the character device
-//! `/dev/tsm_emu_mbox0` ([`relay`], [`relay_dev`]) instead of answering GET_VERSION itself.
+//! `/dev/tsm_emu_mbox<N>` of platform N ([`relay`], [`relay_dev`]) instead of answering
+//! GET_VERSION itself.
 //!
 //! The faux device carries test controls
 //! (`Documentation/ABI/testing/sysfs-devices-faux-tsm_emu_bus`): DOE fault injection, and
@@ -69,25 +72,42 @@ module! {
         },
         relay: u8 {
             default: 0,
-            description: "1: the DSM's mailbox relays CMA to a device model via /dev/tsm_emu_mbox0",
+            description: "1: each DSM's mailbox relays CMA to a device model via /dev/tsm_emu_mboxN",
+        },
+        platforms: u16 {
+            default: 1,
+            description: "Copies of the platform, each in a PCI domain of its own, 1 to 512",
         },
     },
 }
 
-/// Size of the host bridge's prefetchable window: room for the Endpoint's BAR.
+/// Size of a host bridge's prefetchable window: room for the Endpoint's BAR.
 const WINDOW_SIZE: u64 = 16 << 20;
+/// Most copies of the platform: 4096 Endpoint functions with 8 functions each.
+const MAX_PLATFORMS: u16 = 512;
+
+/// The relay of the platform below a host bridge, found by the host bridge's address.
+struct PlatformRelay {
+    host_bridge: usize,
+    relay: Arc<relay::Relay>,
+}
 
 kernel::sync::global_lock! {
     // SAFETY: `init()` runs in the module's init, before the faux device and its controls, the
     // only users, exist.
-    unsafe(uninit) static RELAY: Mutex<Option<Arc<relay::Relay>>> = None;
+    unsafe(uninit) static RELAYS: Mutex<KVec<PlatformRelay>> = KVec::new();
+}
+
+/// The key of `host_bridge` in `RELAYS`.
+fn host_bridge_key(host_bridge: &pci::HostBridge) -> usize {
+    core::ptr::from_ref(host_bridge) as usize
 }
 
 struct EmuBusModule {
-    // Fields drop in declaration order: the character device goes first (an open file holds the
-    // module), then the PCI hierarchy, then the device it hangs from.
-    _relay: Option<Pin<KBox<relay_dev::RelayDevice>>>,
-    _bus: RootBus<platform::Platform>,
+    // Fields drop in declaration order: the character devices go first (an open file holds the
+    // module), then the PCI hierarchies, then the device they hang from.
+    _relays: KVec<Pin<KBox<relay_dev::RelayDevice>>>,
+    _buses: KVec<RootBus<platform::Platform>>,
     _parent: faux::Registration,
 }
 
@@ -97,41 +117,55 @@ impl kernel::Module for EmuBusModule {
         if !(1..=256).contains(&streams) {
             return Err(EINVAL);
         }
-        let relay = match module_parameters::relay.value() {
-            0 => None,
-            1 => Some(relay::Relay::new()?),
+        let relayed = match module_parameters::relay.value() {
+            0 => false,
+            1 => true,
             _ => return Err(EINVAL),
         };
-        // SAFETY: Runs once per load of the module, before any use of `RELAY`.
-        unsafe { RELAY.init() };
-        RELAY.lock().clone_from(&relay);
+        let count = module_parameters::platforms.value();
+        if !(1..=MAX_PLATFORMS).contains(&count) {
+            return Err(EINVAL);
+        }
+        let options = platform::Options {
+            functions: module_parameters::functions.value(),
+            vfs: module_parameters::vfs.value(),
+            switch_ports: module_parameters::switch.value(),
+            dsm_below_switch: false,
+        };
+        // SAFETY: Runs once per load of the module, before any use of `RELAYS`.
+        unsafe { RELAYS.init() };
         let parent = faux::Registration::new_with_groups(c"tsm_emu_bus", None, &CONTROL_GROUPS)?;
-        let bus = RootBus::new(
-            parent.as_ref().as_ref(),
-            WINDOW_SIZE,
-            platform::Platform::new(
-                platform::Options {
-                    functions: module_parameters::functions.value(),
-                    vfs: module_parameters::vfs.value(),
-                    switch_ports: module_parameters::switch.value(),
-                    dsm_below_switch: false,
-                },
-                relay.clone(),
-            )?,
-        )?;
-        ide::set_nr_streams(bus.host_bridge(), streams);
-        let relay = relay
-            .map(|r| {
-                KBox::pin_init(
-                    relay_dev::RelayDevice::register(c"tsm_emu_mbox0", r),
+        let mut buses = KVec::with_capacity(count.into(), GFP_KERNEL)?;
+        let mut relays = KVec::new();
+        let mut devices = KVec::new();
+        for index in 0..count {
+            let relay = relayed.then(relay::Relay::new).transpose()?;
+            let bus = RootBus::new(
+                parent.as_ref().as_ref(),
+                WINDOW_SIZE,
+                platform::Platform::new(options, relay.clone())?,
+            )?;
+            ide::set_nr_streams(bus.host_bridge(), streams);
+            if let Some(relay) = relay {
+                let device = relay_dev::RelayDevice::register(index, relay.clone())?;
+                devices.push(KBox::pin_init(device, GFP_KERNEL)?, GFP_KERNEL)?;
+                relays.push(
+                    PlatformRelay {
+                        host_bridge: host_bridge_key(bus.host_bridge()),
+                        relay,
+                    },
                     GFP_KERNEL,
-                )
-            })
-            .transpose()?;
-        bus.scan();
+                )?;
+            }
+            buses.push(bus, GFP_KERNEL)?;
+        }
+        *RELAYS.lock() = relays;
+        for bus in &buses {
+            bus.scan();
+        }
         Ok(Self {
-            _relay: relay,
-            _bus: bus,
+            _relays: devices,
+            _buses: buses,
             _parent: parent,
         })
     }
@@ -156,7 +190,7 @@ impl sysfs::DeviceAttributeOps for DoeFault {
 
 impl Drop for EmuBusModule {
     fn drop(&mut self) {
-        RELAY.lock().take();
+        RELAYS.lock().clear();
     }
 }
 
@@ -258,7 +292,13 @@ impl sysfs::DeviceAttributeOps for MmioProbe {
             return Err(ENXIO);
         }
         // Without the relay there is no device model to complete requests.
-        let relay = RELAY.lock().clone().ok_or(EOPNOTSUPP)?;
+        let key = host_bridge_key(pdev.host_bridge());
+        let relay = RELAYS
+            .lock()
+            .iter()
+            .find(|r| r.host_bridge == key)
+            .map(|r| r.relay.clone())
+            .ok_or(EOPNOTSUPP)?;
         let verdict = if decodes(&pdev, address, len)? {
             let access = relay::MmioAccess {
                 rid: pdev.dev_id(),
