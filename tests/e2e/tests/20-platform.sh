@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The emulated TDISP platform (tsm_emu_bus): an emulated host bridge with a
-# Root Port and a two-function TDISP Endpoint, as the PCI core enumerates it.
+# Root Port and a two-function TDISP Endpoint, as the PCI core enumerates it
+# (and platforms=N copies of it, one PCI domain each).
 
 BUS=tsm_emu_bus
 RP=/sys/bus/pci/devices/10000:00:01.0
@@ -61,6 +62,24 @@ case_functions_parameter() {
 	expect_absent $FN1 || return 1
 	unload $BUS || return 1
 	modprobe $BUS functions=9 2>/dev/null && fail "functions=9 loaded"
+	expect_absent /sys/devices/faux/tsm_emu_bus
+}
+
+case_platforms_parameter() {
+	local d
+	load $BUS platforms=3 relay=1 || return 1
+	for d in 10000 10001 10002; do
+		expect_exists /sys/devices/faux/tsm_emu_bus/pci$d:00 || return 1
+		expect_eq "$(cat /sys/bus/pci/devices/$d:01:00.0/class)" 0x120000 "DSM of $d" || return 1
+	done
+	expect_absent /sys/bus/pci/devices/10003:01:00.0 || return 1
+	for d in 0 1 2; do expect_exists /dev/tsm_emu_mbox$d || return 1; done
+	expect_absent /dev/tsm_emu_mbox3 || return 1
+	unload $BUS || return 1
+	expect_absent /dev/tsm_emu_mbox2 || return 1
+	expect_absent /sys/bus/pci/devices/10001:01:00.0 || return 1
+	modprobe $BUS platforms=0 2>/dev/null && fail "platforms=0 loaded"
+	modprobe $BUS platforms=513 2>/dev/null && fail "platforms=513 loaded"
 	expect_absent /sys/devices/faux/tsm_emu_bus
 }
 
