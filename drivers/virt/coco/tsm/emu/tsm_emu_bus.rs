@@ -83,7 +83,7 @@ module! {
 
 /// Size of a host bridge's prefetchable window: room for the Endpoint's BAR.
 const WINDOW_SIZE: u64 = 16 << 20;
-/// Most copies of the platform: 4096 Endpoint functions with 8 functions each.
+/// Most copies of the platform: with 8 functions each, 4096 Endpoint functions.
 const MAX_PLATFORMS: u16 = 512;
 
 /// The relay of the platform below a host bridge, found by the host bridge's address.
