@@ -20,7 +20,7 @@ use crate::{
     bindings,
     device,
     error::to_result,
-    ffi::{c_int, c_uint},
+    ffi::{c_int, c_uint, c_void},
     prelude::*,
     types::Opaque, //
 };
@@ -128,8 +128,9 @@ impl<T: ConfigOps> Shared<T> {
 /// A root bus in an emulated PCI domain, served by `T`.
 ///
 /// [`RootBus::new`] creates the host bridge and root bus; [`RootBus::scan`] enumerates the
-/// hierarchy, assigns resources and adds the devices. Dropping it removes every device, the bus
-/// and the host bridge, then returns the address window and the domain number.
+/// hierarchy, assigns resources and adds the devices. Dropping it removes every device (after
+/// disabling the SR-IOV virtual functions a driver left enabled), the bus and the host bridge,
+/// then returns the address window and the domain number.
 ///
 /// # Examples
 ///
@@ -312,15 +313,53 @@ impl<T: ConfigOps> RootBus<T> {
     }
 }
 
+impl<T: ConfigOps> RootBus<T> {
+    /// Disables the SR-IOV virtual functions that a physical function of this hierarchy still
+    /// has enabled once its driver is gone.
+    ///
+    /// A VF holds a reference to its PF that only `pci_disable_sriov()` drops: a PF driver
+    /// that leaves its VFs enabled when it unbinds (`pci-pf-stub` does, the PCI core then says
+    /// "driver left SR-IOV enabled after remove") would otherwise make the removal of the
+    /// hierarchy leak the PF, its bus and everything above it up to the host bridge.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the rescan/remove lock, and the hierarchy is stopped (no driver is
+    /// bound below the root bus).
+    unsafe fn disable_leftover_sriov(&self) {
+        let sysdata: *mut c_void = self.shared.sysdata.get().cast();
+        super::for_each_device(false, |dev| {
+            let pdev = dev.as_raw();
+            // SAFETY: `dev` is referenced during the call, so its bus is too. Every bus of this
+            // hierarchy, and no other bus, has our `sysdata` (the PCI core copies it from the
+            // root bus to each child bus), so the device is below our root bus. With no driver
+            // bound, nothing else changes its SR-IOV state while we hold the rescan/remove lock,
+            // which removing the VFs needs (all by the function's safety requirements).
+            unsafe {
+                if (*(*pdev).bus).sysdata == sysdata && bindings::pci_num_vf(pdev) > 0 {
+                    bindings::pci_disable_sriov(pdev);
+                }
+            }
+        });
+    }
+}
+
 impl<T: ConfigOps> Drop for RootBus<T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariants the bus is registered until now; removing it removes
-        // every device below it, so no configuration access reaches `shared` afterwards. The
-        // window then has no children left and the domain no bus.
+        let bus = self.bus.as_ptr();
+        // SAFETY: By the type invariants the bus is registered until now. Stopping it unbinds
+        // every driver below it.
         unsafe {
             bindings::pci_lock_rescan_remove();
-            bindings::pci_stop_root_bus(self.bus.as_ptr());
-            bindings::pci_remove_root_bus(self.bus.as_ptr());
+            bindings::pci_stop_root_bus(bus);
+        }
+        // SAFETY: The rescan/remove lock is held and the hierarchy is stopped.
+        unsafe { self.disable_leftover_sriov() };
+        // SAFETY: Removing the bus removes every device below it, so no configuration access
+        // reaches `shared` afterwards. The window then has no children left and the domain no
+        // bus.
+        unsafe {
+            bindings::pci_remove_root_bus(bus);
             bindings::pci_unlock_rescan_remove();
             bindings::release_resource(self.shared.window.get());
             bindings::pci_bus_release_emul_domain_nr(self.domain);
