@@ -347,6 +347,8 @@ impl<T: ConfigOps> RootBus<T> {
 impl<T: ConfigOps> Drop for RootBus<T> {
     fn drop(&mut self) {
         let bus = self.bus.as_ptr();
+        // SAFETY: By the type invariants the bus is registered until now, so is its host bridge.
+        let host_bridge = unsafe { bindings::pci_find_host_bridge(bus) };
         // SAFETY: By the type invariants the bus is registered until now. Stopping it unbinds
         // every driver below it.
         unsafe {
@@ -356,11 +358,31 @@ impl<T: ConfigOps> Drop for RootBus<T> {
         // SAFETY: The rescan/remove lock is held and the hierarchy is stopped.
         unsafe { self.disable_leftover_sriov() };
         // SAFETY: Removing the bus removes every device below it, so no configuration access
-        // reaches `shared` afterwards. The window then has no children left and the domain no
-        // bus.
+        // reaches `shared` afterwards.
         unsafe {
             bindings::pci_remove_root_bus(bus);
             bindings::pci_unlock_rescan_remove();
+        }
+        // The host bridge's release does not destroy its IDE Stream ID pools, and
+        // `pci_alloc_host_bridge()` reserved Stream ID 255 in one of them: that bitmap would
+        // outlive the bridge.
+        #[cfg(CONFIG_PCI_IDE)]
+        // SAFETY: The bridge is still referenced (see below). With every device below it
+        // removed, nothing allocates or frees its Stream IDs or indices any more (the sysfs
+        // attribute that reads them went with `pci_remove_root_bus()`).
+        unsafe {
+            bindings::ida_destroy(&raw mut (*host_bridge).ide_stream_ida);
+            bindings::ida_destroy(&raw mut (*host_bridge).ide_stream_ids_ida);
+        }
+        // SAFETY: `pci_remove_root_bus()` deletes the host bridge but leaves it the reference
+        // `pci_create_root_bus()` gave us (the root bus held another, dropped with the bus);
+        // `pci_free_host_bridge()` drops ours, normally the last one. The bridge's release frees
+        // only what the bridge allocated (its window list entries, not the resources in `shared`
+        // they point at), never calls into this module and leaves the domain to us (it is not
+        // `bridge->domain_nr`), so it may run after `shared` and the module are gone. The
+        // window then has no children left and the domain no bus.
+        unsafe {
+            bindings::pci_free_host_bridge(host_bridge);
             bindings::release_resource(self.shared.window.get());
             bindings::pci_bus_release_emul_domain_nr(self.domain);
         }
