@@ -190,7 +190,8 @@ impl sysfs::DeviceAttributeOps for DoeFault {
 
 impl Drop for EmuBusModule {
     fn drop(&mut self) {
-        RELAYS.lock().clear();
+        // The static outlives the module: its buffer must go too, not only its elements.
+        drop(core::mem::take(&mut *RELAYS.lock()));
     }
 }
 
