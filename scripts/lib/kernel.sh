@@ -6,12 +6,14 @@
 
 build_dir() { printf '%s/%s\n' "${TSM_BUILD_ROOT:-$TSM_CACHE/build}" "$1"; }
 
-# Fragments in order; a later line for the same symbol wins.
+# Fragments in order; a later line for the same symbol wins. Variants: rs, c
+# (upstream's C cores), and rs-kcsan, c-kcsan (KCSAN instead of KASAN).
 config_fragments() {
 	local variant=$1
 	ls "$TSM_ROOT"/tests/kunit/*.kunitconfig
 	printf '%s\n' "$TSM_ROOT/tests/e2e/kernel.config"
-	[ "$variant" = c ] && printf '%s\n' "$TSM_ROOT/tests/e2e/core-c.config"
+	case $variant in c|c-*) printf '%s\n' "$TSM_ROOT/tests/e2e/core-c.config";; esac
+	case $variant in *-kcsan) printf '%s\n' "$TSM_ROOT/tests/e2e/kcsan.config";; esac
 	return 0
 }
 
