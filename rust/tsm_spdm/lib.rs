@@ -148,7 +148,10 @@ pub trait DoeTransfer {
 /// certificate buffer and the object buffers. The DOE transfer is passed to each call, so a
 /// connection can be kept (for its session) between calls without borrowing the device.
 pub struct Connection {
-    requester: Requester<KernelCrypto, KVVec<u8>>,
+    /// On the heap: the requester's hash states and session keys take kilobytes, which the
+    /// callers' stack frames (a connection moves with what holds it) cannot afford on a 16 KiB
+    /// kernel stack.
+    requester: KBox<Requester<KernelCrypto, KVVec<u8>>>,
     request: KVVec<u8>,
     response: KVVec<u8>,
     /// The responder's capability flags, once CAPABILITIES arrived.
@@ -173,11 +176,14 @@ impl Connection {
         };
         let object_capacity = doe::HEADER_LEN + TRANSFER_SIZE as usize + 64;
         Ok(Self {
-            requester: Requester::new(
-                KernelCrypto::new(),
-                config,
-                KVVec::from_elem(0u8, CHAIN_CAPACITY, GFP_KERNEL)?,
-            ),
+            requester: KBox::new(
+                Requester::new(
+                    KernelCrypto::new(),
+                    config,
+                    KVVec::from_elem(0u8, CHAIN_CAPACITY, GFP_KERNEL)?,
+                ),
+                GFP_KERNEL,
+            )?,
             request: KVVec::from_elem(0u8, object_capacity, GFP_KERNEL)?,
             response: KVVec::from_elem(0u8, object_capacity, GFP_KERNEL)?,
             responder_flags: 0,

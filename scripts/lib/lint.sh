@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# The lint steps of scripts/test: rustfmt, checkpatch, clippy and rustdoc.
+# The lint steps of scripts/test: rustfmt, checkpatch, clippy, stack frames and
+# rustdoc.
 # Each prints what it found and succeeds only when there is nothing.
 #
 # clippy and rustdoc need a configured kernel build: they share
@@ -119,6 +120,27 @@ lint_clippy() {
 	fi
 	rm -f "$build/.tsm-rs-clippy-dirty"
 	echo "clippy: clean; log: $log"
+}
+
+# Largest stack frame a function of tsm-rs may have. A kernel stack is 16 KiB
+# on x86-64 (32 KiB with KASAN, so the test kernels would not notice a deep
+# path): a connect once overflowed it with an 11 KiB frame.
+FRAME_LIMIT=4096
+
+# lint_frames: no function in tsm-rs' objects of the lint build (as the clippy
+# step compiled them: the Rust crates under rust/ and tsm-rs' own directories)
+# has a stack frame above FRAME_LIMIT bytes (scripts/lib/stack_frames.py).
+lint_frames() {
+	local build d o objects=()
+	build=$(lint_build_dir)
+	for d in rust/tsm_proto.o rust/tsm_spdm.o; do
+		[ -f "$build/$d" ] && objects+=("$build/$d")
+	done
+	for d in $(lint_rust_dirs); do
+		for o in "$build/$d"*.o; do [ -f "$o" ] && objects+=("$o"); done
+	done
+	[ ${#objects[@]} -gt 0 ] || { echo "frames: no objects in $build (clippy step failed?)"; return 1; }
+	python3 "$TSM_ROOT/scripts/lib/stack_frames.py" "$FRAME_LIMIT" "${objects[@]}"
 }
 
 # lint_rustdoc: 'make rustdoc' in the lint build directory (the kernel crate
