@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The character device through which a device model in user space answers a mailbox in relay
-//! mode (`/dev/tsm_emu_mbox<N>`, one per platform; see [`crate::relay`] for the framing and the exchange).
+//! mode (`/dev/tsm_emu_mbox<N>`, one per platform; see [`crate::relay`] for the framing and the
+//! exchange).
 //!
 //! * `read()` blocks, interruptibly, until a request is pending, then returns the next bytes of
 //!   its frame (header and DOE object), as many as asked and left; a frame can be read in any

@@ -72,7 +72,7 @@ module! {
         },
         relay: u8 {
             default: 0,
-            description: "1: each DSM's mailbox relays CMA to a device model via /dev/tsm_emu_mboxN",
+            description: "1: each DSM's mailbox relays CMA to a model via /dev/tsm_emu_mboxN",
         },
         platforms: u16 {
             default: 1,
