@@ -4,7 +4,7 @@
 //! attributes standing in for the VFIO/KVM callers that Linux 7.3 lacks, plus fault injection
 //! into `connect`.
 
-use crate::on_platform;
+use crate::platform_fw::on_platform;
 use core::num::NonZeroUsize;
 use kernel::{
     alloc::KVVec,
