@@ -60,3 +60,29 @@ __rust_helper bool rust_helper_pci_tsm_dev_is_added(struct pci_dev *pdev)
 	return pci_dev_is_added(pdev);
 }
 #endif
+
+#ifdef CONFIG_X86
+#include <linux/mm.h>
+#include <linux/psp-sev.h>
+#include <asm/sev.h>
+
+__rust_helper int rust_helper_sev_do_cmd(int cmd, void *data, int *psp_ret)
+{
+	return sev_do_cmd(cmd, data, psp_ret);
+}
+
+__rust_helper u64 rust_helper_tsm_page_to_pfn(struct page *page)
+{
+	return page_to_pfn(page);
+}
+
+__rust_helper int rust_helper_tsm_rmp_make_private(u64 pfn)
+{
+	return rmp_make_private(pfn, 0, PG_LEVEL_4K, 0, true);
+}
+
+__rust_helper int rust_helper_tsm_rmp_make_shared(u64 pfn)
+{
+	return rmp_make_shared(pfn, PG_LEVEL_4K);
+}
+#endif

@@ -18,6 +18,8 @@ mod device;
 #[cfg(all(CONFIG_CRYPTO_LIB_SHA256 = "y", CONFIG_CRYPTO_LIB_SHA512 = "y"))]
 pub mod evidence;
 mod library;
+#[cfg(CONFIG_X86)]
+pub mod psp;
 mod registration;
 
 pub use backend::{DevsecTsm, GuestRequest, LinkTsm, RequestScope, VmHandle};

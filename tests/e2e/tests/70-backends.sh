@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-2.0
+# Vendor backends against their firmware models: the AMD SEV-TIO backend
+# (tsm_sev_tio) drives the SEV-TIO firmware model of the emulated platform
+# (model=1), which runs SPDM, IDE_KM and the Root Port keys through the
+# backend's relay loop against the device model. Connect, disconnect, evidence,
+# the PSP transport without hardware, the one-owner rule, and rollback from a
+# fault in every command and in the middle of the relay.
+
+SEV=tsm_sev_tio
+LINK=tsm_emu_link
+PF0=/sys/bus/pci/devices/10000:01:00.0
+FN1=/sys/bus/pci/devices/10000:01:00.1
+RP=/sys/bus/pci/devices/10000:00:01.0
+HB=/sys/devices/faux/tsm_emu_bus/pci10000:00
+# Key ports and stream registers of the platform (see 30-connect.sh).
+EP_KEYS=0x174
+RP_KEYS=0x1c4
+EP_SEL_CTL=0x138
+RP_SEL_CTL=0x118
+KEYED=80060600
+
+# Only one link TSM can own a device: both backends go at the end of a case.
+teardown_case() { modprobe -r $SEV; modprobe -r $LINK; platform_down; }
+
+streams() { cat $HB/available_secure_streams; }
+
+# sev_up [PARAM=VALUE...]: the platform with its device model, then the
+# backend on its firmware model with the fault parameters given.
+sev_up() {
+	platform_up || return 1
+	load $SEV model=1 "$@"
+}
+
+sev_tsm() { tsm_of $SEV; }
+
+expect_keyed() { expect_eq "$(cfg_read "$1" $(($2 + 0x20)))" $KEYED "$3 key status"; }
+
+expect_wiped() {
+	expect_eq "$(cfg_read "$1" $(($2 + 0x20)))" 00000000 "$3 key status"
+}
+
+expect_stream_secure() {
+	# Selective IDE Stream Status, bits 3:0: 2 = Secure.
+	expect_eq $((0x$(cfg_read "$1" $(($2 + 4))) & 0xf)) 2 "$3 stream state"
+}
+
+expect_connected() {
+	local tsm
+	tsm=$(sev_tsm)
+	expect_eq "$(cat $PF0/tsm/connect)" "$tsm" "connect" || return 1
+	expect_eq "$(cat $PF0/authenticated)" "$tsm" "authenticated" || return 1
+	expect_eq "$(cat $FN1/tsm/dsm)" 10000:01:00.0 "dsm of function 1" || return 1
+	expect_eq "$(streams)" 3 "available_secure_streams" || return 1
+	expect_keyed $PF0 $EP_KEYS Endpoint || return 1
+	expect_keyed $RP $RP_KEYS "Root Port" || return 1
+	expect_stream_secure $PF0 $EP_SEL_CTL Endpoint || return 1
+	expect_stream_secure $RP $RP_SEL_CTL "Root Port"
+}
+
+expect_disconnected() {
+	expect_eq "$(cat $PF0/tsm/connect)" "" "connect" || return 1
+	expect_eq "$(cat $PF0/authenticated)" "" "authenticated" || return 1
+	expect_eq "$(streams)" 4 "available_secure_streams" || return 1
+	expect_absent $FN1/tsm || return 1
+	expect_wiped $PF0 $EP_KEYS Endpoint || return 1
+	expect_wiped $RP $RP_KEYS "Root Port"
+}
+
+case_sev_tio_psp_needs_hardware() {
+	# No PSP here: TIO_STATUS cannot be issued, the module does not load.
+	modprobe $SEV 2> /dev/null && fail "loaded without a PSP"
+	expect_absent /sys/devices/faux/$SEV
+}
+
+case_sev_tio_connects_through_the_model() {
+	sev_up || return 1
+	dmesg -c > /dev/null
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_connected || return 1
+	dmesg | grep -q "SEV-TIO: connected, IDE Stream ID 0 keyed by the firmware, Secure" ||
+		fail "no connect message: $(dmesg | tail -n 3)" || return 1
+	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
+	expect_disconnected || return 1
+	# The device context was reclaimed: the next connect starts afresh.
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_connected
+}
+
+case_sev_tio_evidence() {
+	only_on_core rs "the pci-tsm evidence family exists with tsm-rs only" || return 0
+	sev_up || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	rm -rf /tmp/ev
+	tsm evidence 10000:01:00.0 --out /tmp/ev > /tmp/ev.log 2>&1 ||
+		fail "tsm evidence: $(tail -n 3 /tmp/ev.log)" || return 1
+	[ -s /tmp/ev/cert0.bin ] || fail "no certificate chain" || return 1
+	[ -s /tmp/ev/measurements.bin ] || fail "no measurements" || return 1
+	# A nonce: TIO_DEV_MEASUREMENTS in the session, relayed again.
+	tsm evidence 10000:01:00.0 --nonce random --out /tmp/ev > /tmp/ev.log 2>&1 ||
+		fail "tsm evidence --nonce: $(tail -n 3 /tmp/ev.log)" || return 1
+	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
+	! tsm evidence 10000:01:00.0 --out /tmp/ev > /dev/null 2>&1 ||
+		fail "evidence left after disconnect"
+}
+
+case_sev_tio_one_owner() {
+	sev_up || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_write $PF0/tsm/connect "$(tsm_of $LINK)" EBUSY || return 1
+	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
+	expect_write $PF0/tsm/connect "$(tsm_of $LINK)" OK || return 1
+	expect_write $PF0/tsm/disconnect "$(tsm_of $LINK)" OK
+}
+
+case_sev_tio_unload_disconnects() {
+	sev_up || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	unload $SEV || return 1
+	expect_disconnected
+}
+
+# fault_rolls_back PARAM=VALUE: a connect failing there leaves nothing behind.
+fault_rolls_back() {
+	sev_up "$1" || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" EIO || return 1
+	expect_disconnected || return 1
+	# The same fault-free.
+	unload $SEV || return 1
+	load $SEV model=1 || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_connected
+}
+
+case_fail_dev_create() { fault_rolls_back fail_cmd=0xd2; }
+case_fail_dev_connect() { fault_rolls_back fail_cmd=0xd4; }
+case_fail_dev_certificates() { fault_rolls_back fail_cmd=0xd8; }
+case_fail_dev_measurements() { fault_rolls_back fail_cmd=0xd7; }
+# The firmware stops in the middle of the SPDM exchanges: after VCA, and in
+# the session.
+case_fail_relay_early() { fault_rolls_back fail_relay=3; }
+case_fail_relay_in_session() { fault_rolls_back fail_relay=12; }
+# The device holds its keys, the Root Port none yet; then both, none in use.
+case_fail_key_prog() { fault_rolls_back fail_key=1; }
+case_fail_key_set_go() { fault_rolls_back fail_key=2; }
+
+case_fail_tio_init() {
+	platform_up || return 1
+	modprobe $SEV model=1 fail_cmd=0xd1 2> /dev/null && fail "loaded with TIO_INIT failing"
+	expect_absent /sys/devices/faux/$SEV
+}
+
+# A disconnect the firmware refuses is forced: nothing is left either way.
+case_fail_dev_disconnect() {
+	sev_up fail_cmd=0xd5 fail_status=0x33 || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
+	expect_eq "$(cat $PF0/tsm/connect)" "" "connect" || return 1
+	expect_eq "$(streams)" 4 "available_secure_streams"
+}
