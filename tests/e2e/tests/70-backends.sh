@@ -136,8 +136,8 @@ case_fail_dev_create() { fault_rolls_back fail_cmd=0xd2; }
 case_fail_dev_connect() { fault_rolls_back fail_cmd=0xd4; }
 case_fail_dev_certificates() { fault_rolls_back fail_cmd=0xd8; }
 case_fail_dev_measurements() { fault_rolls_back fail_cmd=0xd7; }
-# The firmware stops in the middle of the SPDM exchanges: after VCA, and in
-# the session.
+# One exchange of TIO_DEV_CONNECT fails, as a device error would: in VCA (the
+# third), and in the session among the device's KEY_PROGs (the twelfth).
 case_fail_relay_early() { fault_rolls_back fail_relay=3; }
 case_fail_relay_in_session() { fault_rolls_back fail_relay=12; }
 # The device holds its keys, the Root Port none yet; then both, none in use.

@@ -67,7 +67,8 @@ pub(crate) struct Faults {
     pub(crate) command: u32,
     /// The status it fails with.
     pub(crate) status: u32,
-    /// TIO_DEV_CONNECT fails after this many relayed DOE objects (0: never).
+    /// TIO_DEV_CONNECT's exchange of this number fails, as a device error would: the model
+    /// still cleans up through the relay (0: never).
     pub(crate) relay: u32,
     /// A key-programming step at which TIO_DEV_CONNECT fails (1: after the device's KEY_PROGs,
     /// 2: before K_SET_GO; 0: none).
@@ -160,18 +161,18 @@ struct Relay {
     changed: CondVar,
     /// Objects relayed so far.
     relayed: AtomicU64,
-    /// Fail after this many objects (0: never).
-    fail_after: u64,
+    /// The exchange that fails (0: none).
+    fail_at: u64,
 }
 
 impl Relay {
-    fn new(fail_after: u32) -> Result<Arc<Self>> {
+    fn new(fail_at: u32) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 exchange <- new_mutex!(Exchange::Running),
                 changed <- new_condvar!(),
                 relayed: AtomicU64::new(0),
-                fail_after: fail_after.into(),
+                fail_at: fail_at.into(),
             }),
             GFP_KERNEL,
         )
@@ -222,7 +223,7 @@ impl DoeTransfer for RelayDoe<'_> {
     fn transfer(&mut self, object_type: u8, request: &[u8], response: &mut [u8]) -> Result<usize> {
         let relay = self.0;
         let n = relay.relayed.fetch_add(1, Ordering::Relaxed) + 1;
-        if relay.fail_after != 0 && n > relay.fail_after {
+        if n == relay.fail_at {
             return Err(EIO);
         }
         let data_type = match object_type {
@@ -623,12 +624,12 @@ impl Model {
             (_, DevState::Connected) => {}
             _ => return Err(Status::InvalidDevState),
         }
-        let fail_after = if matches!(job, Job::Connect(_)) {
+        let fail_at = if matches!(job, Job::Connect(_)) {
             self.faults.relay
         } else {
             0
         };
-        let relay = Relay::new(fail_after).map_err(|_| Status::ResourceLimit)?;
+        let relay = Relay::new(fail_at).map_err(|_| Status::ResourceLimit)?;
         let link = dev.link.take();
         let pdev = dev.pdev.clone();
         let key_step = self.faults.key_step;

@@ -42,8 +42,8 @@
 //!   and buffer rules and runs SPDM, IDE_KM and the Root Port keys as the PSP would (the
 //!   platform part is shared with `tsm_emu_link`: `emu/platform_fw.rs`). It manages the
 //!   emulated platform's devices only, and takes fault injection: `fail_cmd` (a command ID that
-//!   fails at entry with status `fail_status`), `fail_relay` (TIO_DEV_CONNECT fails after that
-//!   many relayed objects) and `fail_key` (1: after the device's KEY_PROGs, 2: before K_SET_GO).
+//!   fails at entry with status `fail_status`), `fail_relay` (the exchange of that number in
+//!   TIO_DEV_CONNECT fails) and `fail_key` (1: after the device's KEY_PROGs, 2: before K_SET_GO).
 //!
 //! The model is compiled into this module rather than being a module of its own because the
 //! transport is a Rust trait: Rust modules cannot export Rust items to each other, and the
@@ -104,7 +104,7 @@ module! {
         },
         fail_relay: u32 {
             default: 0,
-            description: "Model: TIO_DEV_CONNECT fails after this many relayed objects",
+            description: "Model: the TIO_DEV_CONNECT exchange of this number fails",
         },
         fail_key: u32 {
             default: 0,
@@ -158,11 +158,23 @@ impl Transport {
 kernel::sync::global_lock! {
     // SAFETY: `SevTioModule::init` initialises the lock before registering the TSM, the only
     // way into this module's users of it.
-    unsafe(uninit) static FIRMWARE: Mutex<Option<Arc<Transport>>> = None;
+    unsafe(uninit) static FIRMWARE: Mutex<Option<Arc<Platform>>> = None;
+}
+
+/// The initialised firmware and the buffer sizes it asked for.
+struct Platform {
+    transport: Transport,
+    sizes: Sizes,
+}
+
+impl Platform {
+    fn get(&self) -> &dyn Firmware {
+        self.transport.get()
+    }
 }
 
 /// The firmware, while the module is loaded.
-fn firmware() -> Result<Arc<Transport>> {
+fn firmware() -> Result<Arc<Platform>> {
     FIRMWARE.lock().clone().ok_or(ENODEV)
 }
 
@@ -176,10 +188,9 @@ impl kernel::Module for SevTioModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: Runs once, before the TSM that uses `FIRMWARE` is registered.
         unsafe { FIRMWARE.init() };
-        let transport = Arc::new(Transport::new()?, GFP_KERNEL)?;
+        let transport = Transport::new()?;
         let sizes = platform_init(transport.get())?;
-        *FIRMWARE.lock() = Some(transport);
-        SIZES.lock().replace(sizes);
+        *FIRMWARE.lock() = Some(Arc::new(Platform { transport, sizes }, GFP_KERNEL)?);
         let parent = faux::Registration::new(c"tsm_sev_tio", None)?;
         let tsm = tsm::Registration::new_link::<SevTio>(parent.as_ref().as_ref())?;
         Ok(Self {
@@ -195,11 +206,6 @@ impl Drop for SevTioModule {
         // the firmware for their disconnect.
         FIRMWARE.lock().take();
     }
-}
-
-kernel::sync::global_lock! {
-    // SAFETY: Initialised with `FIRMWARE`, in `SevTioModule::init`.
-    unsafe(uninit) static SIZES: Mutex<Option<Sizes>> = None;
 }
 
 /// Buffer sizes the firmware asked for in TIO_STATUS.
@@ -282,13 +288,12 @@ enum Function {
 
 /// A connected (or connecting) device: its context and SPDM buffers, and its stream.
 struct Device {
-    fw: Arc<Transport>,
+    fw: Arc<Platform>,
     dev_ctx: KBox<dyn Buffer>,
     req: KBox<dyn Buffer>,
     resp: KBox<dyn Buffer>,
     scratch: KBox<dyn Buffer>,
     output: KBox<dyn Buffer>,
-    sizes: Sizes,
     /// Created in the firmware (TIO_DEV_CREATE succeeded).
     created: bool,
     /// Connected in the firmware (TIO_DEV_CONNECT succeeded).
@@ -297,15 +302,15 @@ struct Device {
 }
 
 impl Device {
-    fn new(fw: Arc<Transport>, sizes: Sizes) -> Result<Self> {
+    fn new(fw: Arc<Platform>) -> Result<Self> {
         let f = fw.get();
+        let sizes = fw.sizes;
         Ok(Self {
             dev_ctx: f.alloc(sizes.devctx, true)?,
             req: f.alloc(sizes.spdm, true)?,
             resp: f.alloc(sizes.spdm, false)?,
             scratch: f.alloc(sizes.spdm, true)?,
             output: f.alloc(sizes.output, true)?,
-            sizes,
             created: false,
             connected: false,
             stream: None,
@@ -358,7 +363,7 @@ impl Device {
                     let mut need = [0u8; 4];
                     self.output.read(0, &mut need)?;
                     let need = u32::from_le_bytes(need) as usize;
-                    if need <= self.output.len() || need > self.sizes.output_max {
+                    if need <= self.output.len() || need > self.fw.sizes.output_max {
                         return Err(EPROTO);
                     }
                     self.output = self.fw.get().alloc(need, true)?;
@@ -528,8 +533,7 @@ impl LinkTsm for SevTio {
         let Function::Dsm(slot) = function else {
             return Err(ENXIO);
         };
-        let sizes = SIZES.lock().ok_or(ENODEV)?;
-        let mut device = Device::new(firmware()?, sizes)?;
+        let mut device = Device::new(firmware()?)?;
         let connected = device.connect(pdev).and_then(|()| {
             let mut nonce = [0u8; 32];
             kernel::crypto::random_bytes(&mut nonce);
