@@ -101,9 +101,11 @@ impl Firmware for Psp {
 }
 
 /// The SEV-TIO firmware model of the emulated platform (`emu/sev_tio_model.rs`).
+#[cfg(CONFIG_TSM_EMU)]
 pub(crate) struct ModelFirmware(pub(crate) Arc<crate::model::Model>);
 
 /// A buffer of the model's memory; returned to the host when dropped.
+#[cfg(CONFIG_TSM_EMU)]
 struct ModelBuffer {
     model: Arc<crate::model::Model>,
     pfn: u64,
@@ -112,6 +114,7 @@ struct ModelBuffer {
     firmware: bool,
 }
 
+#[cfg(CONFIG_TSM_EMU)]
 impl Buffer for ModelBuffer {
     fn sla(&self) -> SlaAddr {
         SlaAddr {
@@ -146,12 +149,14 @@ impl Buffer for ModelBuffer {
     }
 }
 
+#[cfg(CONFIG_TSM_EMU)]
 impl Drop for ModelBuffer {
     fn drop(&mut self) {
         self.model.free(self.pfn);
     }
 }
 
+#[cfg(CONFIG_TSM_EMU)]
 impl Firmware for ModelFirmware {
     fn manages(&self, pdev: &pci::Device) -> bool {
         crate::platform_fw::on_platform(pdev)

@@ -64,14 +64,12 @@ use kernel::{
         LinkTsm, TsmDevice,
     },
 };
-use tsm_proto::{
-    vendor::sev_tio::{
-        self, Command, SlaAddr, SpdmCtrl, Status, TioStatus, DISCONNECT_FORCE, DOBJ_ID_CERTIFICATE,
-        DOBJ_ID_MEASUREMENT, DOBJ_ID_REQ, DOBJ_ID_RESP, TIO_STATUS_INIT_DONE, TIO_STATUS_LEN,
-    },
-    wire,
+use tsm_proto::vendor::sev_tio::{
+    self, Command, SlaAddr, SpdmCtrl, Status, DISCONNECT_FORCE, DOBJ_ID_CERTIFICATE,
+    DOBJ_ID_MEASUREMENT, DOBJ_ID_REQ, DOBJ_ID_RESP,
 };
 
+mod commands;
 mod firmware;
 #[cfg(CONFIG_TSM_EMU)]
 #[path = "../emu/sev_tio_model.rs"]
@@ -81,6 +79,7 @@ mod model;
 #[allow(dead_code)]
 mod platform_fw;
 
+use commands::{encode, platform_init, simple, status_errno, Sizes, COMMAND_MAX};
 use firmware::{Buffer, Firmware};
 
 module! {
@@ -208,75 +207,9 @@ impl Drop for SevTioModule {
     }
 }
 
-/// Buffer sizes the firmware asked for in TIO_STATUS.
-#[derive(Clone, Copy)]
-struct Sizes {
-    spdm: usize,
-    output: usize,
-    output_max: usize,
-    devctx: usize,
-}
-
 /// Largest number of SPDM objects one command may relay (a firmware that never ends is
 /// stopped).
 const MAX_RELAYS: usize = 4096;
-
-/// PSP status as an errno: the firmware refused (`EIO`), except for what the host did wrong.
-fn status_errno(status: Status) -> Error {
-    match status {
-        Status::Success => EINVAL,
-        Status::InvalidLen | Status::InvalidParam | Status::InvalidCommand => EINVAL,
-        Status::ResourceLimit => ENOSPC,
-        Status::InvalidDevState | Status::InUse => EBUSY,
-        _ => EIO,
-    }
-}
-
-/// Issues `command` once and checks for success.
-fn simple(fw: &dyn Firmware, command: &Command) -> Result {
-    let mut buf = [0u8; 80];
-    let len = wire::encode_into(&mut buf, |w| command.write(w)).map_err(|_| EINVAL)?;
-    match fw.command(command.id(), &mut buf[..len])? {
-        Status::Success => Ok(()),
-        status => {
-            pr_warn!(
-                "SEV-TIO command {:#x}: status {:#x}\n",
-                command.id(),
-                status.raw()
-            );
-            Err(status_errno(status))
-        }
-    }
-}
-
-/// TIO_STATUS, TIO_INIT if not done, TIO_STATUS again (7.3 `sev_tio_init_locked()`).
-fn platform_init(fw: &dyn Firmware) -> Result<Sizes> {
-    let page = fw.alloc(0x1000, false)?;
-    let status_paddr = page.sla().pfn << 12;
-    let read = |fw: &dyn Firmware| -> Result<TioStatus> {
-        simple(fw, &Command::Status { status_paddr })?;
-        let mut raw = [0u8; TIO_STATUS_LEN];
-        page.read(0, &mut raw)?;
-        TioStatus::decode(&raw).map_err(|_| EPROTO)
-    };
-    let mut status = read(fw)?;
-    if status.flags & TIO_STATUS_INIT_DONE == 0 {
-        simple(fw, &Command::Init)?;
-        status = read(fw)?;
-    }
-    if status.flags & TIO_STATUS_INIT_DONE == 0 {
-        return Err(ENODEV);
-    }
-    // CAST: u32 sizes fit usize.
-    let size = |v: u32| v as usize;
-    Ok(Sizes {
-        spdm: size(status.spdm_req_size_min.max(status.spdm_rsp_size_min))
-            .max(size(status.spdm_scratch_size_min)),
-        output: size(status.spdm_out_size_min),
-        output_max: size(status.spdm_out_size_max),
-        devctx: size(status.devctx_size),
-    })
-}
 
 /// What the backend keeps for a managed function.
 enum Function {
@@ -335,8 +268,8 @@ impl Device {
     /// DSM `pdev` until the firmware is done; returns its final status.
     fn relay(&mut self, pdev: &pci::Device, make: impl Fn(&Self) -> Command) -> Result<Status> {
         let mut command = make(self);
-        let mut buf = [0u8; 80];
-        let mut len = wire::encode_into(&mut buf, |w| command.write(w)).map_err(|_| EINVAL)?;
+        let mut buf = [0u8; COMMAND_MAX];
+        let mut len = encode(&command, &mut buf)?;
         let mut object = KVVec::from_elem(0u8, self.req.len(), GFP_KERNEL)?;
         let mut answer = KVVec::from_elem(0u8, self.resp.len(), GFP_KERNEL)?;
         for _ in 0..MAX_RELAYS {
@@ -368,7 +301,7 @@ impl Device {
                     }
                     self.output = self.fw.get().alloc(need, true)?;
                     command = make(self);
-                    len = wire::encode_into(&mut buf, |w| command.write(w)).map_err(|_| EINVAL)?;
+                    len = encode(&command, &mut buf)?;
                 }
                 status => return Ok(status),
             }
