@@ -42,6 +42,11 @@ __rust_helper struct pci_dev *rust_helper_pci_physfn(struct pci_dev *pdev)
 	return pci_physfn(pdev);
 }
 
+__rust_helper int rust_helper_pci_tsm_domain_nr(struct pci_dev *pdev)
+{
+	return pci_domain_nr(pdev->bus);
+}
+
 __rust_helper int rust_helper_pci_tsm_num_vf(struct pci_dev *pf)
 {
 	return pci_num_vf(pf);

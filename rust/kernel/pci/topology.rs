@@ -217,6 +217,30 @@ impl Device {
         Some(offset).filter(|&o| o != 0)
     }
 
+    /// The PCI domain (segment) of the device's bus (C `pci_domain_nr()`).
+    pub fn domain(&self) -> u32 {
+        // SAFETY: The device is live, so is its bus.
+        let domain = unsafe { bindings::pci_tsm_domain_nr(self.as_raw()) };
+        // CAST: domain numbers are not negative.
+        domain as u32
+    }
+
+    /// The Port Number of the device's PCIe Link Capabilities (bits 31:24), or `None` for a
+    /// device without a PCI Express capability or whose capability cannot be read.
+    pub fn link_port_number(&self) -> Option<u8> {
+        // SAFETY: `pcie_cap` is set once at enumeration.
+        let pcie_cap = unsafe { (*self.as_raw()).pcie_cap };
+        if pcie_cap == 0 {
+            return None;
+        }
+        // CAST: the Link Capabilities register offset is 12.
+        let lnkcap = self
+            .read_config_dword(u16::from(pcie_cap) + bindings::PCI_EXP_LNKCAP as u16)
+            .ok()?;
+        // CAST: bits 31:24.
+        Some((lnkcap >> 24) as u8)
+    }
+
     /// Whether the device advertises TEE-IO in its PCIe Device Capabilities.
     pub fn has_tee(&self) -> bool {
         // SAFETY: `devcap` is read once at enumeration and immutable afterwards.

@@ -27,8 +27,9 @@
 //! wrong owner INVALID_PAGE_OWNER.
 //!
 //! Not modelled: TDI commands (0xDA and up), TIO_DEV_STATUS, encrypted buffers, scatter lists,
-//! more than one traffic class, certificate slots other than 0, and the check of
-//! `root_port_id` and `segment` (the platform's domain does not fit the 8-bit segment).
+//! more than one traffic class and certificate slots other than 0. TIO_DEV_CREATE finds the
+//! device by its requester ID, the low 8 bits of its domain (the platform's domains, 10000 and
+//! up, do not fit the field) and its Root Port's LnkCap Port Number.
 
 use crate::platform_fw::{self, errno, on_platform, KeyStep};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -346,8 +347,11 @@ impl Model {
             }
             _ if !state.init => Err(Status::InvalidPlatformState),
             Command::DevCreate {
-                dev_ctx, device_id, ..
-            } => Self::dev_create(state, dev_ctx, device_id),
+                dev_ctx,
+                device_id,
+                root_port_id,
+                segment,
+            } => Self::dev_create(state, dev_ctx, device_id, root_port_id, segment),
             Command::DevReclaim { dev_ctx } => Self::dev_reclaim(state, dev_ctx),
             Command::DevConnect {
                 spdm_ctrl,
@@ -452,14 +456,33 @@ impl Model {
         Ok(())
     }
 
-    fn dev_create(state: &mut State, dev_ctx: SlaAddr, device_id: u16) -> Psp<()> {
+    /// A context for the device `device_id` of `segment` (the domain's low 8 bits, as the field
+    /// holds) below the Root Port whose LnkCap Port Number is `root_port_id`.
+    fn dev_create(
+        state: &mut State,
+        dev_ctx: SlaAddr,
+        device_id: u16,
+        root_port_id: u16,
+        segment: u8,
+    ) -> Psp<()> {
         Self::page(state, dev_ctx, true, PAGE as usize)?;
         if state.devices.iter().any(|d| d.pfn == dev_ctx.pfn) {
             return Err(Status::InUse);
         }
         let mut found: Option<ARef<pci::Device>> = None;
         pci::for_each_device(false, |pdev| {
-            if found.is_none() && on_platform(pdev) && pdev.dev_id() == device_id {
+            // CAST: the segment field holds the domain's low 8 bits.
+            let segment_matches = pdev.domain() as u8 == segment;
+            let port_matches = pdev
+                .root_port()
+                .and_then(|rp| rp.link_port_number())
+                .is_some_and(|port| u16::from(port) == root_port_id);
+            if found.is_none()
+                && on_platform(pdev)
+                && pdev.dev_id() == device_id
+                && segment_matches
+                && port_matches
+            {
                 found = Some(pdev.into());
             }
         });

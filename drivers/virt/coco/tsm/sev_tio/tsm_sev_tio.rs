@@ -372,15 +372,16 @@ impl Device {
         let stream_id = stream.stream_id().ok_or(EINVAL)?;
         self.stream = Some(stream);
         let root_port = pdev.root_port().ok_or(ENODEV)?;
+        // As 7.3 does: the Root Port's LnkCap Port Number, and the domain in SEV-TIO's 8-bit
+        // segment field (the emulated platform's domains, 10000 and up, do not fit; the model
+        // does not check it).
+        let root_port_id = root_port.link_port_number().ok_or(ENODEV)?;
         let create = Command::DevCreate {
             dev_ctx: self.ctx(),
             device_id: pdev.dev_id(),
-            // The Root Port's device and function number stands in for its LnkCap Port Number,
-            // which 7.3 passes (the model does not check it).
-            root_port_id: root_port.dev_id() & 0xff,
-            // SEV-TIO's segment is 8 bits wide; the emulated platform's domain (10000 and up)
-            // does not fit, and the model does not check it.
-            segment: 0,
+            root_port_id: root_port_id.into(),
+            // CAST: truncated to the field, as 7.3's `u8 segment_id = pci_domain_nr()`.
+            segment: pdev.domain() as u8,
         };
         simple(self.fw.get(), &create)?;
         self.created = true;
