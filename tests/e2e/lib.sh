@@ -319,3 +319,22 @@ kmemleak_report() {
 		{ inbt = 0 }
 		END { if (bt != "") print bt }' /sys/kernel/debug/kmemleak
 }
+
+# For the demos: register values as a user would read them.
+# key_status DEV OFFSET WHAT: the key port's Key Status of entry 0, as counts.
+key_status() {
+	local v
+	v=$((0x$(cfg_read "$1" $(($2 + 0x20)))))
+	if [ $((v >> 31)) -eq 0 ]; then
+		echo "  $3: no keys"
+	else
+		echo "  $3: Stream ID $((v & 255)), $(((v >> 8) & 255)) key slots programmed," \
+			"$(((v >> 16) & 255)) in use (key bytes are never readable)"
+	fi
+}
+# stream_state DEV OFFSET WHAT: a Selective IDE Stream Status register.
+stream_state() {
+	local v
+	v=$((0x$(cfg_read "$1" "$2")))
+	case $((v & 15)) in 2) echo "  $3 stream: Secure";; *) echo "  $3 stream: Insecure";; esac
+}
