@@ -11,6 +11,9 @@ LINK=tsm_emu_link
 PF0=/sys/bus/pci/devices/10000:01:00.0
 FN1=/sys/bus/pci/devices/10000:01:00.1
 RP=/sys/bus/pci/devices/10000:00:01.0
+# tsm_emu_link's test controls (bind, unbind, guest_request) stand in for the
+# VFIO/KVM callers 7.3 lacks; they reach whichever TSM the device is connected to.
+CTL=/sys/devices/faux/tsm_emu_link
 HB=/sys/devices/faux/tsm_emu_bus/pci10000:00
 # Key ports and stream registers of the platform (see 30-connect.sh).
 EP_KEYS=0x174
@@ -117,6 +120,103 @@ case_sev_tio_unload_disconnects() {
 	sev_up || return 1
 	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
 	unload $SEV || return 1
+	expect_disconnected
+}
+
+# TDISP through the firmware: TIO_TDI_CREATE and TIO_TDI_BIND lock the TDI
+# and read its report, the guest's requests go through TIO_GUEST_REQUEST, and
+# TIO_TDI_UNBIND and TIO_TDI_RECLAIM undo it.
+case_sev_tio_tdi_bind_guest_unbind() {
+	sev_up || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	dmesg -c > /dev/null
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_eq "$(cat $FN1/tsm/bound)" "$(sev_tsm)" "function 1 bound" || return 1
+	dmesg | grep -q 'SEV-TIO: TDI 0x101 bound, CONFIG_LOCKED' ||
+		fail "bind not logged: $(dmesg | tail -n 3)" || return 1
+	guest_state CONFIG_LOCKED || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 report" OK || return 1
+	dmesg | grep -q 'guest request report answered: [1-9][0-9]* bytes' ||
+		fail "report not answered: $(dmesg | tail -n 3)" || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 start" OK || return 1
+	guest_state RUN || return 1
+	# RUN is not CONFIG_LOCKED: the device refuses a second start.
+	expect_write $CTL/guest_request "10000:01:00.1 start" EIO || return 1
+	expect_write $CTL/unbind 10000:01:00.1 OK || return 1
+	expect_eq "$(cat $FN1/tsm/bound)" "" "function 1 after unbind" || return 1
+	dmesg | grep -q 'SEV-TIO: TDI 0x101 unbound' ||
+		fail "unbind not logged: $(dmesg | tail -n 3)" || return 1
+	# Bound again (the context was reclaimed), then disconnected while bound.
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
+	expect_eq "$(cat $PF0/tsm/bound)$(cat $FN1/tsm/bound)" "" "bound after disconnect" || return 1
+	expect_disconnected
+}
+
+# guest_state STATE: a guest request for the TDI state of function 1 answers STATE.
+guest_state() {
+	dmesg -c > /dev/null
+	expect_write $CTL/guest_request "10000:01:00.1 state" OK || return 1
+	dmesg | grep -q "guest request state answered: 1 bytes, TSM code 0, TDI state $1\$" ||
+		fail "state $1 not answered: $(dmesg | tail -n 3)"
+}
+
+case_sev_tio_tdi_report_is_evidence() {
+	only_on_core rs "the pci-tsm evidence family exists with tsm-rs only" || return 0
+	sev_up || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	rm -rf /tmp/ev
+	tsm evidence 10000:01:00.0 --out /tmp/ev > /tmp/ev.log 2>&1 ||
+		fail "tsm evidence: $(tail -n 3 /tmp/ev.log)" || return 1
+	[ -s /tmp/ev/report.bin ] || fail "no interface report" || return 1
+	[ -s /tmp/ev/cert0.bin ] || fail "no certificate chain beside the report" || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	rm -rf /tmp/ev
+	tsm evidence 10000:01:00.0 --out /tmp/ev > /dev/null 2>&1 ||
+		fail "no evidence after unbind" || return 1
+	[ ! -e /tmp/ev/report.bin ] || fail "the report outlived the binding"
+}
+
+# A TDI command that fails: nothing is left in the firmware, which a plain
+# disconnect (refused while a TDI context exists) shows.
+case_fail_tdi_bind() {
+	sev_up fail_cmd=0xdc || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.1 EIO || return 1
+	expect_eq "$(cat $FN1/tsm/bound)" "" "bound" || return 1
+	dmesg -c > /dev/null
+	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
+	! dmesg | grep -q 'TIO_DEV_DISCONNECT: PSP status' ||
+		fail "disconnect refused: $(dmesg | tail -n 3)" || return 1
+	expect_disconnected
+}
+
+case_fail_guest_request() {
+	sev_up fail_cmd=0xe0 || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_write $CTL/guest_request "10000:01:00.1 start" EIO || return 1
+	expect_write $CTL/unbind 10000:01:00.1 OK || return 1
+	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
+	expect_disconnected
+}
+
+# An unbind the firmware refuses even forced leaves the TDI context; the
+# disconnect after it is forced and takes the TDIs with it.
+case_fail_tdi_unbind() {
+	sev_up fail_cmd=0xdd || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(sev_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_write $CTL/unbind 10000:01:00.1 OK || return 1
+	expect_eq "$(cat $FN1/tsm/bound)" "" "bound" || return 1
+	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
 	expect_disconnected
 }
 

@@ -345,6 +345,10 @@ pub const DOBJ_ID_CERTIFICATE: u32 = 3;
 /// [`DOBJ_ID_CERTIFICATE`]).
 pub const DOBJ_ID_MEASUREMENT: u32 = 4;
 
+/// `spdm_dobj_hdr` id of a TDI's interface report in an output buffer (TIO_TDI_BIND; **not
+/// confirmed**, see [`DOBJ_ID_CERTIFICATE`]).
+pub const DOBJ_ID_REPORT: u32 = 5;
+
 /// Offset of the data object in an SLA buffer: after the [`SlaBufferHeader`].
 pub const DOBJ_OFFSET: usize = SLA_BUFFER_HEADER_LEN;
 
@@ -428,8 +432,8 @@ impl SpdmCtrl {
 
 /// The command buffers Linux 7.3 defines (0xD0..=0xD5, which it issues,
 /// and the TIO_DEV_MEASUREMENTS and TIO_DEV_CERTIFICATES buffers, which it
-/// only declares). Each encoding starts with its own length, which the
-/// PSP checks.
+/// only declares), and the TDI commands of the SEV-TIO RFC host driver.
+/// Each encoding starts with its own length, which the PSP checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
     /// TIO_STATUS (16 bytes): physical address of a 64-byte status page.
@@ -497,6 +501,84 @@ pub enum Command {
         /// Device context SLA.
         dev_ctx: SlaAddr,
     },
+    /// TIO_TDI_CREATE (48 bytes; the RFC host driver's layout, **not
+    /// confirmed**): a TDI context for one interface of a connected device.
+    TdiCreate {
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+        /// TDI context SLA.
+        tdi_ctx: SlaAddr,
+        /// `tdisp_interface_id.function_id` ([`interface_id`]).
+        interface_id: u32,
+    },
+    /// TIO_TDI_RECLAIM (32 bytes, **not confirmed**).
+    TdiReclaim {
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+        /// TDI context SLA.
+        tdi_ctx: SlaAddr,
+    },
+    /// TIO_TDI_BIND (80 bytes, **not confirmed**): the firmware locks the
+    /// interface (TDISP LOCK_INTERFACE) and reads its report.
+    TdiBind {
+        /// SPDM buffers.
+        spdm_ctrl: SpdmCtrl,
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+        /// TDI context SLA.
+        tdi_ctx: SlaAddr,
+        /// The guest's context.
+        gctx_paddr: u64,
+        /// The TDI's requester ID in the guest.
+        guest_device_id: u16,
+        /// TDISP LOCK_INTERFACE flags.
+        lock_flags: u16,
+        /// Flags: bit 0 RUN_FORCE.
+        run_flags: u16,
+    },
+    /// TIO_TDI_UNBIND (64 bytes, **not confirmed**): TDISP STOP_INTERFACE.
+    TdiUnbind {
+        /// Flags: bit 0 FORCE ([`UNBIND_FORCE`]).
+        flags: u32,
+        /// SPDM buffers.
+        spdm_ctrl: SpdmCtrl,
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+        /// TDI context SLA.
+        tdi_ctx: SlaAddr,
+        /// The guest's context.
+        gctx_paddr: u64,
+    },
+    /// TIO_GUEST_REQUEST (80 bytes, **not confirmed**): a guest's request about
+    /// its TDI, passed to the firmware in a page, answered in another.
+    GuestRequest {
+        /// SPDM buffers.
+        spdm_ctrl: SpdmCtrl,
+        /// Device context SLA.
+        dev_ctx: SlaAddr,
+        /// TDI context SLA.
+        tdi_ctx: SlaAddr,
+        /// The guest's context.
+        gctx_paddr: u64,
+        /// The request page.
+        req_paddr: u64,
+        /// The response page.
+        res_paddr: u64,
+    },
+}
+
+/// TIO_TDI_UNBIND flag: unbind even if the device does not answer.
+pub const UNBIND_FORCE: u32 = 1 << 0;
+/// TIO_TDI_BIND run flag: put the TDI into RUN at once.
+pub const RUN_FORCE: u16 = 1 << 0;
+
+/// `tdisp_interface_id.function_id` of the function `rid`: bits 15:0 the requester ID, bits
+/// 23:16 the segment and bit 24 set when the segment is given.
+pub fn interface_id(rid: u16, segment: Option<u8>) -> u32 {
+    match segment {
+        Some(seg) => u32::from(rid) | u32::from(seg) << 16 | 1 << 24,
+        None => u32::from(rid),
+    }
 }
 
 /// TIO_DEV_DISCONNECT flag: tear down even if the device does not answer.
@@ -517,6 +599,11 @@ impl Command {
             Command::DevDisconnect { .. } => cmd::TIO_DEV_DISCONNECT,
             Command::DevMeasurements { .. } => cmd::TIO_DEV_MEASUREMENTS,
             Command::DevCertificates { .. } => cmd::TIO_DEV_CERTIFICATES,
+            Command::TdiCreate { .. } => cmd::TIO_TDI_CREATE,
+            Command::TdiReclaim { .. } => cmd::TIO_TDI_RECLAIM,
+            Command::TdiBind { .. } => cmd::TIO_TDI_BIND,
+            Command::TdiUnbind { .. } => cmd::TIO_TDI_UNBIND,
+            Command::GuestRequest { .. } => cmd::TIO_GUEST_REQUEST,
         }
     }
 
@@ -525,8 +612,15 @@ impl Command {
         match self {
             Command::Status { .. } | Command::Init | Command::DevReclaim { .. } => 16,
             Command::DevCreate { .. } => 32,
-            Command::DevConnect { .. } | Command::DevMeasurements { .. } => 80,
-            Command::DevDisconnect { .. } | Command::DevCertificates { .. } => 48,
+            Command::DevConnect { .. }
+            | Command::DevMeasurements { .. }
+            | Command::TdiBind { .. }
+            | Command::GuestRequest { .. } => 80,
+            Command::DevDisconnect { .. }
+            | Command::DevCertificates { .. }
+            | Command::TdiCreate { .. } => 48,
+            Command::TdiReclaim { .. } => 32,
+            Command::TdiUnbind { .. } => 64,
         }
     }
 
@@ -603,6 +697,71 @@ impl Command {
                 w.zeros(4)?;
                 spdm_ctrl.write(w)?;
                 w.u64(dev_ctx.raw()?)?;
+            }
+            Command::TdiCreate {
+                dev_ctx,
+                tdi_ctx,
+                interface_id,
+            } => {
+                w.zeros(4)?;
+                w.u64(dev_ctx.raw()?)?;
+                w.u64(tdi_ctx.raw()?)?;
+                w.u32(interface_id)?;
+                w.zeros(8 + 12)?;
+            }
+            Command::TdiReclaim { dev_ctx, tdi_ctx } => {
+                w.zeros(4)?;
+                w.u64(dev_ctx.raw()?)?;
+                w.u64(tdi_ctx.raw()?)?;
+                w.zeros(8)?;
+            }
+            Command::TdiBind {
+                spdm_ctrl,
+                dev_ctx,
+                tdi_ctx,
+                gctx_paddr,
+                guest_device_id,
+                lock_flags,
+                run_flags,
+            } => {
+                w.zeros(4)?;
+                spdm_ctrl.write(w)?;
+                w.u64(dev_ctx.raw()?)?;
+                w.u64(tdi_ctx.raw()?)?;
+                w.u64(gctx_paddr)?;
+                w.u16(guest_device_id)?;
+                w.u16(lock_flags)?;
+                w.u16(run_flags)?;
+                w.zeros(10)?;
+            }
+            Command::TdiUnbind {
+                flags,
+                spdm_ctrl,
+                dev_ctx,
+                tdi_ctx,
+                gctx_paddr,
+            } => {
+                w.u32(flags)?;
+                spdm_ctrl.write(w)?;
+                w.u64(dev_ctx.raw()?)?;
+                w.u64(tdi_ctx.raw()?)?;
+                w.u64(gctx_paddr)?;
+            }
+            Command::GuestRequest {
+                spdm_ctrl,
+                dev_ctx,
+                tdi_ctx,
+                gctx_paddr,
+                req_paddr,
+                res_paddr,
+            } => {
+                w.zeros(4)?;
+                spdm_ctrl.write(w)?;
+                w.u64(dev_ctx.raw()?)?;
+                w.u64(tdi_ctx.raw()?)?;
+                w.u64(gctx_paddr)?;
+                w.u64(req_paddr)?;
+                w.u64(res_paddr)?;
             }
         }
         if w.len() - start != self.len() {
@@ -685,6 +844,60 @@ impl Command {
                 Command::DevCertificates {
                     spdm_ctrl: SpdmCtrl::read(&mut r)?,
                     dev_ctx: SlaAddr::from_raw(r.u64()?),
+                }
+            }
+            cmd::TIO_TDI_CREATE => {
+                r.skip(4)?;
+                let c = Command::TdiCreate {
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                    tdi_ctx: SlaAddr::from_raw(r.u64()?),
+                    interface_id: r.u32()?,
+                };
+                r.skip(8 + 12)?;
+                c
+            }
+            cmd::TIO_TDI_RECLAIM => {
+                r.skip(4)?;
+                let c = Command::TdiReclaim {
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                    tdi_ctx: SlaAddr::from_raw(r.u64()?),
+                };
+                r.skip(8)?;
+                c
+            }
+            cmd::TIO_TDI_BIND => {
+                r.skip(4)?;
+                let c = Command::TdiBind {
+                    spdm_ctrl: SpdmCtrl::read(&mut r)?,
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                    tdi_ctx: SlaAddr::from_raw(r.u64()?),
+                    gctx_paddr: r.u64()?,
+                    guest_device_id: r.u16()?,
+                    lock_flags: r.u16()?,
+                    run_flags: r.u16()?,
+                };
+                r.skip(10)?;
+                c
+            }
+            cmd::TIO_TDI_UNBIND => {
+                let flags = r.u32()?;
+                Command::TdiUnbind {
+                    flags,
+                    spdm_ctrl: SpdmCtrl::read(&mut r)?,
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                    tdi_ctx: SlaAddr::from_raw(r.u64()?),
+                    gctx_paddr: r.u64()?,
+                }
+            }
+            cmd::TIO_GUEST_REQUEST => {
+                r.skip(4)?;
+                Command::GuestRequest {
+                    spdm_ctrl: SpdmCtrl::read(&mut r)?,
+                    dev_ctx: SlaAddr::from_raw(r.u64()?),
+                    tdi_ctx: SlaAddr::from_raw(r.u64()?),
+                    gctx_paddr: r.u64()?,
+                    req_paddr: r.u64()?,
+                    res_paddr: r.u64()?,
                 }
             }
             _ => return Err(Error::InvalidField("command")),
@@ -808,6 +1021,77 @@ impl TioStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every TDI command: its length, the fields at the RFC host driver's offsets, and the
+    /// round trip; a buffer of another command's length is refused.
+    #[test]
+    fn tdi_commands() {
+        let ctrl = SpdmCtrl {
+            req: sla(1),
+            resp: sla(2),
+            scratch: sla(3),
+            output: sla(4),
+        };
+        let commands = [
+            Command::TdiCreate {
+                dev_ctx: sla(5),
+                tdi_ctx: sla(6),
+                interface_id: interface_id(0x0101, Some(2)),
+            },
+            Command::TdiReclaim {
+                dev_ctx: sla(5),
+                tdi_ctx: sla(6),
+            },
+            Command::TdiBind {
+                spdm_ctrl: ctrl,
+                dev_ctx: sla(5),
+                tdi_ctx: sla(6),
+                gctx_paddr: 0x7000,
+                guest_device_id: 0x0008,
+                lock_flags: 0x1d,
+                run_flags: RUN_FORCE,
+            },
+            Command::TdiUnbind {
+                flags: UNBIND_FORCE,
+                spdm_ctrl: ctrl,
+                dev_ctx: sla(5),
+                tdi_ctx: sla(6),
+                gctx_paddr: 0x7000,
+            },
+            Command::GuestRequest {
+                spdm_ctrl: ctrl,
+                dev_ctx: sla(5),
+                tdi_ctx: sla(6),
+                gctx_paddr: 0x7000,
+                req_paddr: 0x8000,
+                res_paddr: 0x9000,
+            },
+        ];
+        let lengths = [48, 32, 80, 64, 80];
+        for (c, len) in commands.iter().zip(lengths) {
+            let mut out = [0u8; 80];
+            let n = super::super::super::wire::encode_into(&mut out, |w| c.write(w)).unwrap();
+            assert_eq!(n, len);
+            assert_eq!(c.len(), len);
+            assert_eq!(
+                u32::from_le_bytes(out[..4].try_into().unwrap()) as usize,
+                len
+            );
+            assert_eq!(Command::decode(c.id(), &out[..n]), Ok(*c));
+            assert!(Command::decode(c.id(), &out[..n - 1]).is_err());
+        }
+        let mut out = [0u8; 80];
+        super::super::super::wire::encode_into(&mut out, |w| commands[0].write(w)).unwrap();
+        // dev_ctx at 8, tdi_ctx at 16, function_id at 24: RID, segment, segment valid.
+        assert_eq!(out[8..16], (5u64 << 12).to_le_bytes());
+        assert_eq!(out[16..24], (6u64 << 12).to_le_bytes());
+        assert_eq!(out[24..28], [0x01, 0x01, 0x02, 0x01]);
+        super::super::super::wire::encode_into(&mut out, |w| commands[2].write(w)).unwrap();
+        // gctx at 56, guest_device_id at 64, lock flags at 66, run flags at 68.
+        assert_eq!(out[56..64], 0x7000u64.to_le_bytes());
+        assert_eq!(out[64..70], [0x08, 0x00, 0x1d, 0x00, 0x01, 0x00]);
+        assert_eq!(interface_id(0x0101, None), 0x0101);
+    }
 
     /// TIO_DEV_CREATE as 7.3 `sev_tio_dev_create` fills it: length 32,
     /// dev_ctx_sla at 8, device_id at 16, root_port_id at 18, segment at 20.

@@ -132,12 +132,21 @@ impl sysfs::DeviceAttributeOps for GuestReq {
         let pdev = platform_device(name)?;
         let mut response = KVVec::from_elem(0u8, 0x4000, GFP_KERNEL)?;
         let (residue, tsm_code) = tsm::guest_req(&pdev, scope, &[code], &mut response)?;
+        let answered = response.len() - residue;
+        // A state request's answer is the TDI's state: shown by name, whichever TSM answered.
+        let state = match (code, answered) {
+            (tdisp::code::GET_DEVICE_INTERFACE_STATE, 1) => tdisp::TdiState::from_byte(response[0])
+                .map(crate::platform_fw::state_name)
+                .unwrap_or("invalid"),
+            _ => "-",
+        };
         dev_info!(
             pdev.as_ref(),
-            "guest request {} answered: {} bytes, TSM code {}\n",
+            "guest request {} answered: {} bytes, TSM code {}, TDI state {}\n",
             kernel::str::BStr::from_bytes(request),
-            response.len() - residue,
-            tsm_code
+            answered,
+            tsm_code,
+            state
         );
         Ok(())
     }

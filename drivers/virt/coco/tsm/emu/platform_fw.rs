@@ -2,17 +2,18 @@
 
 //! What the emulated platform's firmware does for any firmware model: IDE keys for both ends of
 //! a stream, the device's over IDE_KM in its secure SPDM session and the Root Port's through the
-//! platform's key port, and the session's end.
+//! platform's key port, TDISP requests in the session, and the session's end.
 //!
 //! The emulated link TSM (`tsm_emu_link`) plays the firmware itself and uses this module
 //! directly; the vendor firmware models (the SEV-TIO PSP model in `sev_tio_model.rs`) execute
 //! their command sets and use it for the same steps, with their own DOE transport (a vendor
 //! relay loop) and their own fault points.
 
-use kernel::{pci, prelude::*};
+use kernel::{alloc::KVVec, pci, prelude::*};
 use tsm_proto::{
     ide_km::{self, KeySubStream, KeyTarget, Message as IdeKm, IFV_LEN, KEY_LEN, SUB_STREAMS},
-    spdm::vendor::PROTOCOL_IDE_KM,
+    spdm::vendor::{PROTOCOL_IDE_KM, PROTOCOL_TDISP},
+    tdisp::{self, Body, InterfaceId, TdiState},
     wire,
 };
 use tsm_spdm::{AuthError, Connection, DoeTransfer};
@@ -298,5 +299,108 @@ pub(crate) fn unkey_stream<T: DoeTransfer>(
 pub(crate) fn end_session<T: DoeTransfer>(pdev: &pci::Device, spdm: &mut Connection, doe: &mut T) {
     if let Err(e) = spdm.end_session(doe) {
         dev_warn!(pdev.as_ref(), "END_SESSION failed: {:?}\n", e.errno());
+    }
+}
+
+/// Largest DEVICE_INTERFACE_REPORT kept.
+const MAX_REPORT: usize = 0x4000;
+/// Bytes asked for per GET_DEVICE_INTERFACE_REPORT.
+const REPORT_PORTION: u16 = 0x400;
+/// TDISP messages and answers go through a buffer of this size (a report portion and headers).
+const TDISP_BUF: usize = REPORT_PORTION as usize + 64;
+
+/// TDISP requests about the interfaces of the DSM `pdev`, in the secure session of `spdm`.
+pub(crate) struct Tdisp<'a, T: DoeTransfer> {
+    pub(crate) pdev: &'a pci::Device,
+    pub(crate) spdm: &'a mut Connection,
+    pub(crate) doe: &'a mut T,
+}
+
+impl<T: DoeTransfer> Tdisp<'_, T> {
+    /// One TDISP exchange about `interface`; a TDISP_ERROR answer is `EIO` (logged with its
+    /// code).
+    pub(crate) fn exchange<'b>(
+        &mut self,
+        interface: InterfaceId,
+        body: Body<'_>,
+        answer: &'b mut [u8],
+    ) -> Result<Body<'b>> {
+        let mut request = [0u8; 64];
+        let mut w = wire::Writer::new(&mut request);
+        tdisp::Message {
+            version: tdisp::VERSION_10,
+            interface,
+            body,
+        }
+        .write(&mut w)
+        .map_err(|_| EINVAL)?;
+        let len = w.len();
+        let got = self
+            .spdm
+            .vendor(self.doe, PROTOCOL_TDISP, &request[..len], answer)
+            .map_err(errno)?;
+        let message = tdisp::Message::decode(&answer[..got]).map_err(|_| EPROTO)?;
+        if message.interface != interface {
+            return Err(EPROTO);
+        }
+        if let Body::Error { code, .. } = message.body {
+            dev_warn!(
+                self.pdev.as_ref(),
+                "TDISP request {:#04x} refused: TDISP_ERROR {:#x}\n",
+                body.message_type(),
+                code
+            );
+            return Err(EIO);
+        }
+        Ok(message.body)
+    }
+
+    /// The TDI's state (GET_DEVICE_INTERFACE_STATE).
+    pub(crate) fn state(&mut self, interface: InterfaceId) -> Result<TdiState> {
+        let mut answer = [0u8; 64];
+        match self.exchange(interface, Body::GetState, &mut answer)? {
+            Body::State(state) => Ok(state),
+            _ => Err(EPROTO),
+        }
+    }
+
+    /// The DEVICE_INTERFACE_REPORT, read portion by portion.
+    pub(crate) fn report(&mut self, interface: InterfaceId) -> Result<KVVec<u8>> {
+        let mut report = KVVec::new();
+        let mut answer = KVVec::from_elem(0u8, TDISP_BUF, GFP_KERNEL)?;
+        loop {
+            let offset = u16::try_from(report.len()).map_err(|_| EFBIG)?;
+            let body = Body::GetReport {
+                offset,
+                length: REPORT_PORTION,
+            };
+            let Body::Report {
+                portion,
+                remainder_length,
+            } = self.exchange(interface, body, &mut answer)?
+            else {
+                return Err(EPROTO);
+            };
+            if portion.is_empty() && remainder_length > 0 {
+                return Err(EPROTO);
+            }
+            if report.len() + portion.len() + usize::from(remainder_length) > MAX_REPORT {
+                return Err(EFBIG);
+            }
+            report.extend_from_slice(portion, GFP_KERNEL)?;
+            if remainder_length == 0 {
+                return Ok(report);
+            }
+        }
+    }
+}
+
+/// A TDI state's TDISP name.
+pub(crate) fn state_name(state: TdiState) -> &'static str {
+    match state {
+        TdiState::ConfigUnlocked => "CONFIG_UNLOCKED",
+        TdiState::ConfigLocked => "CONFIG_LOCKED",
+        TdiState::Run => "RUN",
+        TdiState::Error => "ERROR",
     }
 }

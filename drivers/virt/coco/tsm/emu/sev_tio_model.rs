@@ -31,7 +31,7 @@
 //! device by its requester ID, the low 8 bits of its domain (the platform's domains, 10000 and
 //! up, do not fit the field) and its Root Port's LnkCap Port Number.
 
-use crate::platform_fw::{self, errno, on_platform, KeyStep};
+use crate::platform_fw::{self, errno, on_platform, KeyStep, Tdisp};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::{KVVec, KVec},
@@ -42,11 +42,12 @@ use kernel::{
 };
 use tsm_proto::{
     spdm::crypto::Supported,
+    tdisp::{code as tdisp_code, Body, InterfaceId, LockParams, TdiState, NONCE_LEN},
     vendor::sev_tio::{
         self, cmd, Command, SlaAddr, SpdmCtrl, Status, TioStatus, DISCONNECT_FORCE,
         DOBJ_DATA_TYPE_SECURE_SPDM, DOBJ_DATA_TYPE_SPDM, DOBJ_HEADER_LEN, DOBJ_ID_CERTIFICATE,
-        DOBJ_ID_MEASUREMENT, DOBJ_ID_REQ, DOBJ_ID_RESP, SLA_BUFFER_HEADER_LEN,
-        TIO_STATUS_INIT_DONE, TIO_STATUS_TIO_EN,
+        DOBJ_ID_MEASUREMENT, DOBJ_ID_REPORT, DOBJ_ID_REQ, DOBJ_ID_RESP, SLA_BUFFER_HEADER_LEN,
+        TIO_STATUS_INIT_DONE, TIO_STATUS_TIO_EN, UNBIND_FORCE,
     },
     wire,
 };
@@ -114,10 +115,22 @@ struct DevCtx {
     held_output: Option<(u32, u32, KVVec<u8>)>,
 }
 
+/// A TDI context (TIO_TDI_CREATE to TIO_TDI_RECLAIM).
+struct TdiCtx {
+    pfn: u64,
+    /// Its device's context.
+    dev_pfn: u64,
+    interface: InterfaceId,
+    /// While bound (locked): the START_INTERFACE_NONCE of the lock, which only the firmware
+    /// holds.
+    bound: Option<[u8; NONCE_LEN]>,
+}
+
 struct State {
     init: bool,
     pages: KVec<Page>,
     devices: KVec<DevCtx>,
+    tdis: KVec<TdiCtx>,
 }
 
 /// The SEV-TIO firmware model.
@@ -151,6 +164,8 @@ struct JobEnd {
     status: Status,
     link: Option<Connected>,
     output: Option<(u32, KVVec<u8>)>,
+    /// The TDI context a job bound (with the lock's nonce) or unbound (`None`).
+    tdi: Option<(u64, Option<[u8; NONCE_LEN]>)>,
 }
 
 /// The rendezvous between a firmware job and the commands that relay its objects.
@@ -268,6 +283,7 @@ impl Model {
                     init: false,
                     pages: KVec::new(),
                     devices: KVec::new(),
+                    tdis: KVec::new(),
                 }),
                 faults,
             }),
@@ -319,6 +335,11 @@ impl Model {
                 | cmd::TIO_DEV_DISCONNECT
                 | cmd::TIO_DEV_MEASUREMENTS
                 | cmd::TIO_DEV_CERTIFICATES
+                | cmd::TIO_TDI_CREATE
+                | cmd::TIO_TDI_RECLAIM
+                | cmd::TIO_TDI_BIND
+                | cmd::TIO_TDI_UNBIND
+                | cmd::TIO_GUEST_REQUEST
         );
         if !known {
             return Err(Status::InvalidCommand);
@@ -369,29 +390,181 @@ impl Model {
                     spdm_ctrl,
                     dev_ctx,
                     Job::Connect(ide_stream_id[0]),
+                    None,
                 )
             }
             Command::DevDisconnect {
                 flags,
                 spdm_ctrl,
                 dev_ctx,
-            } => self.spdm_command(
-                state,
-                id,
-                spdm_ctrl,
-                dev_ctx,
-                Job::Disconnect(flags & DISCONNECT_FORCE != 0),
-            ),
+            } => {
+                let force = flags & DISCONNECT_FORCE != 0;
+                if state.tdis.iter().any(|t| t.dev_pfn == dev_ctx.pfn) {
+                    if !force {
+                        return Err(Status::InUse);
+                    }
+                    // Forced: the device's TDIs go with it.
+                    state.tdis.retain(|t| t.dev_pfn != dev_ctx.pfn);
+                }
+                self.spdm_command(state, id, spdm_ctrl, dev_ctx, Job::Disconnect(force), None)
+            }
             Command::DevMeasurements {
                 spdm_ctrl,
                 dev_ctx,
                 meas_nonce,
                 ..
-            } => self.spdm_command(state, id, spdm_ctrl, dev_ctx, Job::Measure(meas_nonce)),
+            } => self.spdm_command(
+                state,
+                id,
+                spdm_ctrl,
+                dev_ctx,
+                Job::Measure(meas_nonce),
+                None,
+            ),
             Command::DevCertificates { spdm_ctrl, dev_ctx } => {
-                self.spdm_command(state, id, spdm_ctrl, dev_ctx, Job::Certificates)
+                self.spdm_command(state, id, spdm_ctrl, dev_ctx, Job::Certificates, None)
+            }
+            Command::TdiCreate {
+                dev_ctx,
+                tdi_ctx,
+                interface_id,
+            } => Self::tdi_create(state, dev_ctx, tdi_ctx, interface_id),
+            Command::TdiReclaim { dev_ctx, tdi_ctx } => {
+                let i = Self::tdi_of(state, dev_ctx, tdi_ctx)?;
+                if state.tdis[i].bound.is_some() {
+                    return Err(Status::InvalidTdiState);
+                }
+                let _ = state.tdis.remove(i);
+                Ok(())
+            }
+            Command::TdiBind {
+                spdm_ctrl,
+                dev_ctx,
+                tdi_ctx,
+                run_flags,
+                ..
+            } => {
+                let tdi = &state.tdis[Self::tdi_of(state, dev_ctx, tdi_ctx)?];
+                // Reissued for a bigger output buffer, the TDI is already bound.
+                if tdi.bound.is_some() && !reissue {
+                    return Err(Status::InvalidTdiState);
+                }
+                // RUN_FORCE is not modelled: the guest starts its TDI.
+                if run_flags != 0 {
+                    return Err(Status::InvalidParam);
+                }
+                let job = Job::TdiBind(tdi.pfn, tdi.interface);
+                self.spdm_command(state, id, spdm_ctrl, dev_ctx, job, None)
+            }
+            Command::TdiUnbind {
+                flags,
+                spdm_ctrl,
+                dev_ctx,
+                tdi_ctx,
+                ..
+            } => {
+                let tdi = &state.tdis[Self::tdi_of(state, dev_ctx, tdi_ctx)?];
+                if tdi.bound.is_none() {
+                    return Err(Status::InvalidTdiState);
+                }
+                let job = Job::TdiUnbind(tdi.pfn, tdi.interface, flags & UNBIND_FORCE != 0);
+                self.spdm_command(state, id, spdm_ctrl, dev_ctx, job, None)
+            }
+            Command::GuestRequest {
+                spdm_ctrl,
+                dev_ctx,
+                tdi_ctx,
+                req_paddr,
+                res_paddr,
+                ..
+            } => {
+                let tdi = &state.tdis[Self::tdi_of(state, dev_ctx, tdi_ctx)?];
+                let nonce = tdi.bound.ok_or(Status::InvalidTdiState)?;
+                let interface = tdi.interface;
+                let request = Self::page(state, Self::data_page(req_paddr)?, false, PAGE as usize)?;
+                let response =
+                    Self::page(state, Self::data_page(res_paddr)?, false, PAGE as usize)?;
+                let code = {
+                    let request = request.lock();
+                    let len = u32::from_le_bytes([request[0], request[1], request[2], request[3]]);
+                    if len != 1 {
+                        return Err(Status::InvalidParam);
+                    }
+                    request[4]
+                };
+                let job = Job::Guest(interface, nonce, code);
+                self.spdm_command(state, id, spdm_ctrl, dev_ctx, job, Some(response))
             }
         }
+    }
+
+    /// The SLA of the 4 KiB data page at `paddr`.
+    fn data_page(paddr: u64) -> Psp<SlaAddr> {
+        if paddr % u64::from(PAGE) != 0 {
+            return Err(Status::InvalidAddress);
+        }
+        Ok(SlaAddr {
+            scatter_list: false,
+            page_2m: false,
+            pfn: paddr >> 12,
+        })
+    }
+
+    /// The index of the TDI context `tdi_ctx` of the device context `dev_ctx`.
+    fn tdi_of(state: &State, dev_ctx: SlaAddr, tdi_ctx: SlaAddr) -> Psp<usize> {
+        if !state.devices.iter().any(|d| d.pfn == dev_ctx.pfn) {
+            return Err(Status::InvalidDevCtx);
+        }
+        state
+            .tdis
+            .iter()
+            .position(|t| t.pfn == tdi_ctx.pfn && t.dev_pfn == dev_ctx.pfn)
+            .ok_or(Status::InvalidTdiCtx)
+    }
+
+    /// A TDI context for the function `interface_id` (its requester ID, and its segment when
+    /// bit 24 is set) of the connected device `dev_ctx`: the device itself or another function
+    /// of its slot.
+    fn tdi_create(
+        state: &mut State,
+        dev_ctx: SlaAddr,
+        tdi_ctx: SlaAddr,
+        interface_id: u32,
+    ) -> Psp<()> {
+        Self::page(state, tdi_ctx, true, PAGE as usize)?;
+        let in_use = state.tdis.iter().any(|t| t.pfn == tdi_ctx.pfn)
+            || state.devices.iter().any(|d| d.pfn == tdi_ctx.pfn);
+        if in_use {
+            return Err(Status::InUse);
+        }
+        let dev = state
+            .devices
+            .iter()
+            .find(|d| d.pfn == dev_ctx.pfn)
+            .ok_or(Status::InvalidDevCtx)?;
+        if dev.state != DevState::Connected || dev.pending.is_some() {
+            return Err(Status::InvalidDevState);
+        }
+        // CAST: bits 15:0 and 23:16.
+        let (rid, segment) = (interface_id as u16, (interface_id >> 16) as u8);
+        let segment_valid = interface_id & 1 << 24 != 0;
+        // CAST: the segment field holds the domain's low 8 bits.
+        let dsm_segment = dev.pdev.domain() as u8;
+        // The DSM's slot: its device number, the function bits cleared.
+        let same_slot = rid & !0x7 == dev.pdev.dev_id() & !0x7;
+        if interface_id >> 25 != 0 || (segment_valid && segment != dsm_segment) || !same_slot {
+            return Err(Status::InvalidTdi);
+        }
+        let tdi = TdiCtx {
+            pfn: tdi_ctx.pfn,
+            dev_pfn: dev_ctx.pfn,
+            interface: InterfaceId::new(rid, None),
+            bound: None,
+        };
+        state
+            .tdis
+            .push(tdi, GFP_KERNEL)
+            .map_err(|_| Status::ResourceLimit)
     }
 
     fn dev_ctx_of(command: &Command) -> Option<SlaAddr> {
@@ -401,7 +574,12 @@ impl Model {
             | Command::DevConnect { dev_ctx, .. }
             | Command::DevDisconnect { dev_ctx, .. }
             | Command::DevMeasurements { dev_ctx, .. }
-            | Command::DevCertificates { dev_ctx, .. } => Some(dev_ctx),
+            | Command::DevCertificates { dev_ctx, .. }
+            | Command::TdiCreate { dev_ctx, .. }
+            | Command::TdiReclaim { dev_ctx, .. }
+            | Command::TdiBind { dev_ctx, .. }
+            | Command::TdiUnbind { dev_ctx, .. }
+            | Command::GuestRequest { dev_ctx, .. } => Some(dev_ctx),
             _ => None,
         }
     }
@@ -507,6 +685,9 @@ impl Model {
             .iter()
             .position(|d| d.pfn == dev_ctx.pfn)
             .ok_or(Status::InvalidDevCtx)?;
+        if state.tdis.iter().any(|t| t.dev_pfn == dev_ctx.pfn) {
+            return Err(Status::InUse);
+        }
         let dev = &mut state.devices[i];
         if dev.state == DevState::Connected && dev.pending.is_none() {
             return Err(Status::InvalidDevState);
@@ -530,6 +711,7 @@ impl Model {
         ctrl: SpdmCtrl,
         dev_ctx: SlaAddr,
         job: Job,
+        response_page: Option<Memory>,
     ) -> Psp<()> {
         let req = Self::page(state, ctrl.req, true, PAGE as usize)?;
         let resp = Self::page(state, ctrl.resp, false, PAGE as usize)?;
@@ -589,14 +771,29 @@ impl Model {
                 } else {
                     DevState::Created
                 };
+                if let Some((pfn, nonce)) = end.tdi {
+                    if let Some(tdi) = state.tdis.iter_mut().find(|t| t.pfn == pfn) {
+                        tdi.bound = nonce;
+                    }
+                }
                 if end.status != Status::Success {
                     return Err(end.status);
                 }
-                match end.output {
-                    Some((object_id, data)) => {
+                match (end.output, response_page) {
+                    // A guest request's answer: its length, then its bytes.
+                    (Some((_, data)), Some(page)) => {
+                        let mut page = page.lock();
+                        let len = u32::try_from(data.len()).map_err(|_| Status::ResourceLimit)?;
+                        page.get_mut(4..4 + data.len())
+                            .ok_or(Status::ResponseTooLarge)?
+                            .copy_from_slice(&data);
+                        page[..4].copy_from_slice(&len.to_le_bytes());
+                        Ok(())
+                    }
+                    (Some((object_id, data)), None) => {
                         Self::write_output(dev, &output, id, object_id, data)
                     }
-                    None => Ok(()),
+                    (None, _) => Ok(()),
                 }
             }
             _ => Err(Status::SpdmError),
@@ -678,6 +875,12 @@ enum Job {
     Measure([u8; 32]),
     /// The certificate chain of slot 0.
     Certificates,
+    /// Lock the interface of the TDI context (its page frame number) and read its report.
+    TdiBind(u64, InterfaceId),
+    /// Stop the interface of the TDI context (forced: whatever the device answers).
+    TdiUnbind(u64, InterfaceId, bool),
+    /// A guest's request about its bound interface: a TDISP request code; the lock's nonce.
+    Guest(InterfaceId, [u8; NONCE_LEN], u8),
 }
 
 impl Job {
@@ -693,6 +896,7 @@ impl Job {
             status,
             link,
             output,
+            tdi: None,
         };
         match self {
             Job::Connect(stream_id) => match Self::connect(pdev, &mut doe, stream_id, key_step) {
@@ -738,7 +942,127 @@ impl Job {
                     Some((DOBJ_ID_CERTIFICATE, chain)),
                 )
             }
+            Job::TdiBind(pfn, interface) => {
+                let Some(mut link) = link else {
+                    return end(Status::InvalidDevState, None, None);
+                };
+                match Self::bind(pdev, &mut link, &mut doe, interface) {
+                    Ok((nonce, report)) => JobEnd {
+                        status: Status::Success,
+                        link: Some(link),
+                        output: Some((DOBJ_ID_REPORT, report)),
+                        tdi: Some((pfn, Some(nonce))),
+                    },
+                    Err(status) => end(status, Some(link), None),
+                }
+            }
+            Job::TdiUnbind(pfn, interface, force) => {
+                let Some(mut link) = link else {
+                    return end(Status::InvalidDevState, None, None);
+                };
+                let mut answer = [0u8; 64];
+                let mut tdisp = Tdisp {
+                    pdev,
+                    spdm: &mut link.spdm,
+                    doe: &mut doe,
+                };
+                let stopped = tdisp.exchange(interface, Body::Stop, &mut answer).is_ok();
+                if !stopped && !force {
+                    return end(Status::SpdmError, Some(link), None);
+                }
+                JobEnd {
+                    status: Status::Success,
+                    link: Some(link),
+                    output: None,
+                    tdi: Some((pfn, None)),
+                }
+            }
+            Job::Guest(interface, nonce, code) => {
+                let Some(mut link) = link else {
+                    return end(Status::InvalidDevState, None, None);
+                };
+                match Self::guest(pdev, &mut link, &mut doe, interface, &nonce, code) {
+                    // The command side writes it into the response page.
+                    Ok(answer) => end(Status::Success, Some(link), Some((0, answer))),
+                    Err(status) => end(status, Some(link), None),
+                }
+            }
         }
+    }
+
+    /// Locks `interface` (LOCK_INTERFACE with the device's stream as its default stream) and
+    /// reads its report, which must find it CONFIG_LOCKED; a failure after the lock stops the
+    /// interface again. Returns the lock's nonce and the report.
+    fn bind(
+        pdev: &pci::Device,
+        link: &mut Connected,
+        doe: &mut RelayDoe<'_>,
+        interface: InterfaceId,
+    ) -> Psp<([u8; NONCE_LEN], KVVec<u8>)> {
+        let lock = LockParams {
+            flags: 0,
+            default_stream_id: link.stream_id,
+            mmio_reporting_offset: 0,
+            bind_p2p_address_mask: 0,
+        };
+        let mut tdisp = Tdisp {
+            pdev,
+            spdm: &mut link.spdm,
+            doe,
+        };
+        let mut answer = [0u8; 64];
+        let nonce = match tdisp.exchange(interface, Body::LockInterface(lock), &mut answer) {
+            Ok(Body::LockInterfaceRsp(nonce)) => *nonce,
+            _ => return Err(Status::SpdmError),
+        };
+        let report = tdisp.report(interface);
+        let locked = matches!(tdisp.state(interface), Ok(TdiState::ConfigLocked));
+        match report {
+            Ok(report) if locked => Ok((nonce, report)),
+            _ => {
+                let _ = tdisp.exchange(interface, Body::Stop, &mut answer);
+                Err(Status::SpdmError)
+            }
+        }
+    }
+
+    /// A guest's request about its bound `interface`: the interface report, its state, or
+    /// START_INTERFACE with the lock's `nonce` (answered with the new state).
+    fn guest(
+        pdev: &pci::Device,
+        link: &mut Connected,
+        doe: &mut RelayDoe<'_>,
+        interface: InterfaceId,
+        nonce: &[u8; NONCE_LEN],
+        code: u8,
+    ) -> Psp<KVVec<u8>> {
+        let mut tdisp = Tdisp {
+            pdev,
+            spdm: &mut link.spdm,
+            doe,
+        };
+        let refused = |_| Status::SpdmError;
+        let mut answer = [0u8; 64];
+        let state = match code {
+            tdisp_code::GET_DEVICE_INTERFACE_REPORT => {
+                return tdisp.report(interface).map_err(refused)
+            }
+            tdisp_code::GET_DEVICE_INTERFACE_STATE => tdisp.state(interface).map_err(refused)?,
+            tdisp_code::START_INTERFACE => {
+                match tdisp
+                    .exchange(interface, Body::Start(nonce), &mut answer)
+                    .map_err(refused)?
+                {
+                    Body::StartRsp => tdisp.state(interface).map_err(refused)?,
+                    _ => return Err(Status::SpdmError),
+                }
+            }
+            _ => return Err(Status::InvalidParam),
+        };
+        let mut out = KVVec::new();
+        out.push(state as u8, GFP_KERNEL)
+            .map_err(|_| Status::ResourceLimit)?;
+        Ok(out)
     }
 
     fn connect(

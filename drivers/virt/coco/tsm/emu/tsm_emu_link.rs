@@ -59,9 +59,8 @@ use kernel::{
     uapi,
 };
 use tsm_proto::{
-    spdm::{crypto::Supported, vendor::PROTOCOL_TDISP},
+    spdm::crypto::Supported,
     tdisp::{self, Body, InterfaceId, LockParams, TdiState, NONCE_LEN},
-    wire,
 };
 use tsm_spdm::{Authenticated, Connection, DoeTransfer};
 
@@ -69,7 +68,7 @@ mod controls;
 mod platform_fw;
 
 use controls::Step;
-use platform_fw::{errno, logged, on_platform, KeyStep};
+use platform_fw::{errno, logged, on_platform, state_name, KeyStep, Tdisp};
 
 module! {
     type: EmuLinkModule,
@@ -162,13 +161,6 @@ struct Tdi {
     report: KVVec<u8>,
 }
 
-/// Largest DEVICE_INTERFACE_REPORT kept.
-const MAX_REPORT: usize = 0x4000;
-/// Bytes asked for per GET_DEVICE_INTERFACE_REPORT.
-const REPORT_PORTION: u16 = 0x400;
-/// TDISP messages and answers go through a buffer of this size (a report portion and headers).
-const TDISP_BUF: usize = REPORT_PORTION as usize + 64;
-
 impl Link {
     /// The DSM's evidence, with `report` (the report of a TDI of the DSM) if given.
     fn evidence(&self, report: Option<&[u8]>) -> Result<Evidence> {
@@ -179,92 +171,34 @@ impl Link {
         Ok(evidence)
     }
 
-    /// One TDISP exchange about `interface` in the session; a TDISP_ERROR answer is `EIO`
-    /// (logged with its code).
+    /// Runs `f` with TDISP requests in the session.
+    fn in_session<R>(&mut self, f: impl FnOnce(&mut Tdisp<'_, Firmware<'_>>) -> R) -> R {
+        let mut doe = Firmware(&self.dsm);
+        f(&mut Tdisp {
+            pdev: &self.dsm,
+            spdm: &mut self.spdm,
+            doe: &mut doe,
+        })
+    }
+
+    /// One TDISP exchange about `interface` in the session.
     fn tdisp<'b>(
         &mut self,
         interface: InterfaceId,
         body: Body<'_>,
         answer: &'b mut [u8],
     ) -> Result<Body<'b>> {
-        let mut request = [0u8; 64];
-        let mut w = wire::Writer::new(&mut request);
-        tdisp::Message {
-            version: tdisp::VERSION_10,
-            interface,
-            body,
-        }
-        .write(&mut w)
-        .map_err(|_| EINVAL)?;
-        let len = w.len();
-        let mut doe = Firmware(&self.dsm);
-        let got = self
-            .spdm
-            .vendor(&mut doe, PROTOCOL_TDISP, &request[..len], answer)
-            .map_err(errno)?;
-        let message = tdisp::Message::decode(&answer[..got]).map_err(|_| EPROTO)?;
-        if message.interface != interface {
-            return Err(EPROTO);
-        }
-        if let Body::Error { code, .. } = message.body {
-            dev_warn!(
-                self.dsm.as_ref(),
-                "TDISP request {:#04x} refused: TDISP_ERROR {:#x}\n",
-                body.message_type(),
-                code
-            );
-            return Err(EIO);
-        }
-        Ok(message.body)
+        self.in_session(|t| t.exchange(interface, body, answer))
     }
 
     /// The TDI's state (GET_DEVICE_INTERFACE_STATE).
     fn tdi_state(&mut self, interface: InterfaceId) -> Result<TdiState> {
-        let mut answer = [0u8; 64];
-        match self.tdisp(interface, Body::GetState, &mut answer)? {
-            Body::State(state) => Ok(state),
-            _ => Err(EPROTO),
-        }
+        self.in_session(|t| t.state(interface))
     }
 
-    /// The DEVICE_INTERFACE_REPORT, read portion by portion.
+    /// The DEVICE_INTERFACE_REPORT.
     fn interface_report(&mut self, interface: InterfaceId) -> Result<KVVec<u8>> {
-        let mut report = KVVec::new();
-        let mut answer = KVVec::from_elem(0u8, TDISP_BUF, GFP_KERNEL)?;
-        loop {
-            let offset = u16::try_from(report.len()).map_err(|_| EFBIG)?;
-            let body = Body::GetReport {
-                offset,
-                length: REPORT_PORTION,
-            };
-            let Body::Report {
-                portion,
-                remainder_length,
-            } = self.tdisp(interface, body, &mut answer)?
-            else {
-                return Err(EPROTO);
-            };
-            if portion.is_empty() && remainder_length > 0 {
-                return Err(EPROTO);
-            }
-            if report.len() + portion.len() + usize::from(remainder_length) > MAX_REPORT {
-                return Err(EFBIG);
-            }
-            report.extend_from_slice(portion, GFP_KERNEL)?;
-            if remainder_length == 0 {
-                return Ok(report);
-            }
-        }
-    }
-}
-
-/// A TDI state's TDISP name.
-fn state_name(state: TdiState) -> &'static str {
-    match state {
-        TdiState::ConfigUnlocked => "CONFIG_UNLOCKED",
-        TdiState::ConfigLocked => "CONFIG_LOCKED",
-        TdiState::Run => "RUN",
-        TdiState::Error => "ERROR",
+        self.in_session(|t| t.report(interface))
     }
 }
 

@@ -24,6 +24,8 @@ pub(crate) struct Sizes {
     pub(crate) output_max: usize,
     /// A device context.
     pub(crate) devctx: usize,
+    /// A TDI context.
+    pub(crate) tdictx: usize,
 }
 
 /// PSP status as an errno: the firmware refused (`EIO`), except for what the host did wrong.
@@ -85,5 +87,6 @@ pub(crate) fn platform_init(fw: &dyn Firmware) -> Result<Sizes> {
         output: size(status.spdm_out_size_min),
         output_max: size(status.spdm_out_size_max),
         devctx: size(status.devctx_size),
+        tdictx: size(status.tdictx_size),
     })
 }

@@ -96,6 +96,7 @@ mod tests {
             output: 0x1000,
             output_max: 0x20000,
             devctx: 0x1000,
+            tdictx: 0x1000,
         };
         assert_eq!(sizes, expected);
         // Initialised: the second bring-up does not issue TIO_INIT, which would now fail.

@@ -57,11 +57,11 @@ use kernel::{
         ide::{Partner, Stream},
     },
     prelude::*,
-    sync::{new_mutex, Arc, Mutex},
+    sync::{aref::ARef, new_mutex, Arc, Mutex},
     tsm::{
         self,
         evidence::{self, Evidence, Hash, Kind},
-        LinkTsm, TsmDevice,
+        GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle,
     },
 };
 use tsm_proto::vendor::sev_tio::{
@@ -232,10 +232,17 @@ struct Device {
     /// Connected in the firmware (TIO_DEV_CONNECT succeeded).
     connected: bool,
     stream: Option<Stream>,
+    /// The evidence last read: the certificate chain and the signed measurements.
+    chain: KVVec<u8>,
+    measurements: KVVec<u8>,
+    /// The interface report of the DSM's own TDI while it is bound.
+    report: Option<KVVec<u8>>,
+    /// The DSM, whose mailbox carries the firmware's SPDM objects.
+    dsm: ARef<pci::Device>,
 }
 
 impl Device {
-    fn new(fw: Arc<Platform>) -> Result<Self> {
+    fn new(fw: Arc<Platform>, dsm: &pci::Device) -> Result<Self> {
         let f = fw.get();
         let sizes = fw.sizes;
         Ok(Self {
@@ -247,6 +254,10 @@ impl Device {
             created: false,
             connected: false,
             stream: None,
+            chain: KVVec::new(),
+            measurements: KVVec::new(),
+            report: None,
+            dsm: dsm.into(),
             fw,
         })
     }
@@ -265,8 +276,8 @@ impl Device {
     }
 
     /// Issues the command `make` builds from the current buffers, relaying SPDM objects to the
-    /// DSM `pdev` until the firmware is done; returns its final status.
-    fn relay(&mut self, pdev: &pci::Device, make: impl Fn(&Self) -> Command) -> Result<Status> {
+    /// DSM until the firmware is done; returns its final status.
+    fn relay(&mut self, make: impl Fn(&Self) -> Command) -> Result<Status> {
         let mut command = make(self);
         let mut buf = [0u8; COMMAND_MAX];
         let mut len = encode(&command, &mut buf)?;
@@ -285,7 +296,7 @@ impl Device {
                     // Room for the answer: the response buffer less its two headers.
                     let room = answer.len() - sev_tio::DOBJ_OFFSET - sev_tio::DOBJ_HEADER_LEN;
                     let mut rsp = KVVec::from_elem(0u8, room, GFP_KERNEL)?;
-                    let got = tsm::doe_transfer(pdev, doe_type, payload, &mut rsp)?;
+                    let got = tsm::doe_transfer(&self.dsm, doe_type, payload, &mut rsp)?;
                     answer.fill(0);
                     sev_tio::write_object(&mut answer, DOBJ_ID_RESP, header.data_type, &rsp[..got])
                         .map_err(|_| EMSGSIZE)?;
@@ -311,7 +322,7 @@ impl Device {
 
     /// A command relayed to the end that must succeed.
     fn run(&mut self, pdev: &pci::Device, what: &str, make: impl Fn(&Self) -> Command) -> Result {
-        match self.relay(pdev, make) {
+        match self.relay(make) {
             Ok(Status::Success) => Ok(()),
             Ok(status) => {
                 dev_warn!(pdev.as_ref(), "{}: PSP status {:#x}\n", what, status.raw());
@@ -348,17 +359,26 @@ impl Device {
         self.output_object(DOBJ_ID_MEASUREMENT)
     }
 
-    /// The evidence: the chain (TIO_DEV_CERTIFICATES) and measurements over `nonce`.
+    /// Reads the chain (TIO_DEV_CERTIFICATES) and measurements over `nonce` afresh, and returns
+    /// the evidence with them.
     fn evidence(&mut self, pdev: &pci::Device, nonce: [u8; 32]) -> Result<Evidence> {
         self.run(pdev, "TIO_DEV_CERTIFICATES", |d| Command::DevCertificates {
             spdm_ctrl: d.ctrl(),
             dev_ctx: d.ctx(),
         })?;
-        let chain = self.output_object(DOBJ_ID_CERTIFICATE)?;
-        let measurements = self.measurements(pdev, nonce)?;
+        self.chain = self.output_object(DOBJ_ID_CERTIFICATE)?;
+        self.measurements = self.measurements(pdev, nonce)?;
+        self.evidence_with(self.report.as_deref())
+    }
+
+    /// The evidence last read, with `report` (the interface report of a TDI) if given.
+    fn evidence_with(&self, report: Option<&[u8]>) -> Result<Evidence> {
         let mut evidence = Evidence::new(Some(Hash::Sha384));
-        evidence.set_vec(Kind::Cert0, chain)?;
-        evidence.set_vec(Kind::Measurements, measurements)?;
+        evidence.set(Kind::Cert0, &self.chain)?;
+        evidence.set(Kind::Measurements, &self.measurements)?;
+        if let Some(report) = report {
+            evidence.set(Kind::Report, report)?;
+        }
         Ok(evidence)
     }
 
@@ -442,12 +462,61 @@ impl Device {
     }
 }
 
+/// A TDI bound to a VM: its context in the firmware.
+struct SevTdi {
+    /// Its DSM's device, whose context and SPDM buffers the TDI commands use.
+    device: Arc<Mutex<Option<Device>>>,
+    tdi_ctx: KBox<dyn Buffer>,
+    tdi_id: u32,
+    /// The TDI is the DSM's own function.
+    own: bool,
+}
+
+impl SevTdi {
+    fn unbind_command(&self, device: &Device, flags: u32) -> Command {
+        Command::TdiUnbind {
+            flags,
+            spdm_ctrl: device.ctrl(),
+            dev_ctx: device.ctx(),
+            tdi_ctx: self.tdi_ctx.sla(),
+            gctx_paddr: 0,
+        }
+    }
+}
+
+/// TIO_TDI_RECLAIM of `tdi_ctx`, logged on failure (the context stays the firmware's).
+fn reclaim_tdi(pdev: &pci::Device, device: &Device, tdi_ctx: &dyn Buffer) {
+    let reclaim = Command::TdiReclaim {
+        dev_ctx: device.ctx(),
+        tdi_ctx: tdi_ctx.sla(),
+    };
+    if let Err(e) = simple(device.fw.get(), &reclaim) {
+        dev_warn!(pdev.as_ref(), "TIO_TDI_RECLAIM failed: {:?}\n", e);
+    }
+}
+
+/// Withdraws the interface report of `pdev`'s TDI from its evidence: the DSM keeps the rest of
+/// its evidence, another function had only the copy made at bind.
+fn withdraw_report(pdev: &pci::Device, device: &mut Device, own: bool) {
+    if own {
+        device.report = None;
+        if let Err(e) = evidence::withdraw(pdev, Kind::Report) {
+            dev_warn!(pdev.as_ref(), "withdrawing the report failed: {:?}\n", e);
+        }
+    } else {
+        evidence::clear(pdev);
+    }
+}
+
+/// Largest guest request or answer: a page less its length field.
+const GUEST_MESSAGE_MAX: usize = 0x1000 - 4;
+
 struct SevTio;
 
 #[vtable]
 impl LinkTsm for SevTio {
     type Function = Function;
-    type Tdi = ();
+    type Tdi = SevTdi;
 
     /// One stream per device: traffic class 0.
     const SELECTIVE_STREAMS: u32 = 4;
@@ -467,7 +536,7 @@ impl LinkTsm for SevTio {
         let Function::Dsm(slot) = function else {
             return Err(ENXIO);
         };
-        let mut device = Device::new(firmware()?)?;
+        let mut device = Device::new(firmware()?, pdev)?;
         let connected = device.connect(pdev).and_then(|()| {
             let mut nonce = [0u8; 32];
             kernel::crypto::random_bytes(&mut nonce);
@@ -507,5 +576,142 @@ impl LinkTsm for SevTio {
             device.teardown(pdev);
             dev_info!(pdev.as_ref(), "SEV-TIO: disconnected\n");
         }
+    }
+
+    /// TIO_TDI_CREATE and TIO_TDI_BIND, in which the firmware locks the interface and reads its
+    /// report; the report joins the function's evidence.
+    fn bind(
+        pdev: &pci::Device,
+        function: &Function,
+        dsm: &Function,
+        _vm: VmHandle,
+        tdi_id: u32,
+    ) -> Result<SevTdi> {
+        let Function::Dsm(slot) = dsm else {
+            return Err(ENXIO);
+        };
+        let mut guard = slot.lock();
+        let device = (*guard).as_mut().ok_or(ENXIO)?;
+        let tdi_ctx = device.fw.get().alloc(device.fw.sizes.tdictx, true)?;
+        // CAST: the segment field holds the domain's low 8 bits, as TIO_DEV_CREATE's.
+        let interface_id = sev_tio::interface_id(pdev.dev_id(), Some(pdev.domain() as u8));
+        let create = Command::TdiCreate {
+            dev_ctx: device.ctx(),
+            tdi_ctx: tdi_ctx.sla(),
+            interface_id,
+        };
+        simple(device.fw.get(), &create)?;
+        let tdi_sla = tdi_ctx.sla();
+        let bound = device.run(pdev, "TIO_TDI_BIND", |d| Command::TdiBind {
+            spdm_ctrl: d.ctrl(),
+            dev_ctx: d.ctx(),
+            tdi_ctx: tdi_sla,
+            // No guest context without SEV-SNP guests (7.3 has no KVM caller of bind).
+            gctx_paddr: 0,
+            // CAST: the guest's requester ID is 16 bits.
+            guest_device_id: tdi_id as u16,
+            lock_flags: 0,
+            run_flags: 0,
+        });
+        let own = matches!(function, Function::Dsm(_));
+        let tdi = SevTdi {
+            device: slot.clone(),
+            tdi_ctx,
+            tdi_id,
+            own,
+        };
+        let published = bound
+            .and_then(|()| device.output_object(sev_tio::DOBJ_ID_REPORT))
+            .and_then(|report| {
+                let evidence = device.evidence_with(Some(&report))?;
+                if own {
+                    evidence::publish_for::<Self>(pdev, function, evidence)?;
+                    device.report = Some(report);
+                } else {
+                    evidence::publish(pdev, evidence)?;
+                }
+                Ok(())
+            });
+        if let Err(e) = published {
+            if bound.is_ok() {
+                let _ = device.run(pdev, "TIO_TDI_UNBIND (force)", |d| {
+                    tdi.unbind_command(d, sev_tio::UNBIND_FORCE)
+                });
+                withdraw_report(pdev, device, own);
+            }
+            reclaim_tdi(pdev, device, &*tdi.tdi_ctx);
+            return Err(e);
+        }
+        dev_info!(
+            pdev.as_ref(),
+            "SEV-TIO: TDI {:#x} bound, CONFIG_LOCKED\n",
+            tdi_id
+        );
+        Ok(tdi)
+    }
+
+    /// TIO_TDI_UNBIND (forced if the device does not answer), TIO_TDI_RECLAIM.
+    fn unbind(pdev: &pci::Device, tdi: SevTdi) {
+        let mut guard = tdi.device.lock();
+        // Disconnect unbinds first: the device is there.
+        let Some(device) = (*guard).as_mut() else {
+            return;
+        };
+        withdraw_report(pdev, device, tdi.own);
+        if device
+            .run(pdev, "TIO_TDI_UNBIND", |d| tdi.unbind_command(d, 0))
+            .is_err()
+        {
+            let _ = device.run(pdev, "TIO_TDI_UNBIND (force)", |d| {
+                tdi.unbind_command(d, sev_tio::UNBIND_FORCE)
+            });
+        }
+        reclaim_tdi(pdev, device, &*tdi.tdi_ctx);
+        dev_info!(pdev.as_ref(), "SEV-TIO: TDI {:#x} unbound\n", tdi.tdi_id);
+    }
+
+    /// TIO_GUEST_REQUEST: the guest's message goes to the firmware in a request page, whose
+    /// answer comes back in a response page (each: a 32-bit length, then the bytes). The
+    /// message is the guest's own and opaque here, so `scope` is the firmware's to check.
+    fn guest_req(
+        pdev: &pci::Device,
+        tdi: &SevTdi,
+        _scope: RequestScope,
+        req: &GuestRequest,
+        tsm_code: &mut u64,
+    ) -> Result<usize> {
+        if req.input_len() > GUEST_MESSAGE_MAX {
+            return Err(EINVAL);
+        }
+        let mut guard = tdi.device.lock();
+        let device = (*guard).as_mut().ok_or(ENXIO)?;
+        let mut message = KVVec::from_elem(0u8, 4 + req.input_len(), GFP_KERNEL)?;
+        // CAST: at most a page.
+        message[..4].copy_from_slice(&(req.input_len() as u32).to_le_bytes());
+        req.read_input(0, &mut message[4..])?;
+        let mut request = device.fw.get().alloc(0x1000, false)?;
+        request.write(0, &message)?;
+        let response = device.fw.get().alloc(0x1000, false)?;
+        let (req_paddr, res_paddr) = (request.sla().pfn << 12, response.sla().pfn << 12);
+        let tdi_sla = tdi.tdi_ctx.sla();
+        device.run(pdev, "TIO_GUEST_REQUEST", |d| Command::GuestRequest {
+            spdm_ctrl: d.ctrl(),
+            dev_ctx: d.ctx(),
+            tdi_ctx: tdi_sla,
+            gctx_paddr: 0,
+            req_paddr,
+            res_paddr,
+        })?;
+        let mut len = [0u8; 4];
+        response.read(0, &mut len)?;
+        let len = u32::from_le_bytes(len) as usize;
+        if len > GUEST_MESSAGE_MAX || len > req.output_len() {
+            return Err(ENOSPC);
+        }
+        let mut answer = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+        response.read(4, &mut answer)?;
+        req.write_output(0, &answer)?;
+        *tsm_code = 0;
+        Ok(req.output_len() - len)
     }
 }
