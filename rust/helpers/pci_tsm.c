@@ -91,3 +91,16 @@ __rust_helper int rust_helper_tsm_rmp_make_shared(u64 pfn)
 	return rmp_make_shared(pfn, PG_LEVEL_4K);
 }
 #endif
+
+#ifdef CONFIG_X86_64
+/*
+ * TDX Connect leaves run in the TDX Module Extension, which 7.3 does not
+ * enable (TDH.EXT.MEM.ADD/TDH.EXT.INIT come with the unmerged "Enable TDX
+ * Module Extensions" series) and whose SEAMCALL 7.3 does not export: there
+ * is nothing to call yet. @regs: RCX, RDX, R8-R14 in and out.
+ */
+__rust_helper int rust_helper_tsm_tdx_ext_seamcall(u64 leaf, u64 *regs, u64 *status)
+{
+	return -ENODEV;
+}
+#endif

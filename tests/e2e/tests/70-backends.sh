@@ -4,9 +4,13 @@
 # (model=1), which runs SPDM, IDE_KM and the Root Port keys through the
 # backend's relay loop against the device model. Connect, disconnect, evidence,
 # the PSP transport without hardware, the one-owner rule, and rollback from a
-# fault in every command and in the middle of the relay.
+# fault in every command and in the middle of the relay. Then the same for the
+# Intel TDX Connect backend (tsm_tdx_connect) on its TDX module model: the
+# SEAMCALL transport without hardware, resumable calls, the key-refresh-required
+# status, and rollback from a fault in every leaf.
 
 SEV=tsm_sev_tio
+TDX=tsm_tdx_connect
 LINK=tsm_emu_link
 PF0=/sys/bus/pci/devices/10000:01:00.0
 FN1=/sys/bus/pci/devices/10000:01:00.1
@@ -23,7 +27,7 @@ RP_SEL_CTL=0x118
 KEYED=80060600
 
 # Only one link TSM can own a device: both backends go at the end of a case.
-teardown_case() { modprobe -r $SEV; modprobe -r $LINK; platform_down; }
+teardown_case() { modprobe -r $SEV; modprobe -r $TDX; modprobe -r $LINK; platform_down; }
 
 streams() { cat $HB/available_secure_streams; }
 
@@ -49,7 +53,7 @@ expect_stream_secure() {
 
 expect_connected() {
 	local tsm
-	tsm=$(sev_tsm)
+	tsm=${1:-$(sev_tsm)}
 	expect_eq "$(cat $PF0/tsm/connect)" "$tsm" "connect" || return 1
 	expect_eq "$(cat $PF0/authenticated)" "$tsm" "authenticated" || return 1
 	expect_eq "$(cat $FN1/tsm/dsm)" 10000:01:00.0 "dsm of function 1" || return 1
@@ -257,4 +261,133 @@ case_fail_dev_disconnect() {
 	expect_write $PF0/tsm/disconnect "$(sev_tsm)" OK || return 1
 	expect_eq "$(cat $PF0/tsm/connect)" "" "connect" || return 1
 	expect_eq "$(streams)" 4 "available_secure_streams"
+}
+
+# --- Intel TDX Connect ---
+
+tdx_up() {
+	platform_up || return 1
+	load $TDX model=1 "$@"
+}
+
+tdx_tsm() { tsm_of $TDX; }
+
+case_tdx_seamcall_needs_hardware() {
+	# No TDX Module Extension in 7.3: the module does not load, with ENODEV.
+	local msg
+	msg=$(modprobe $TDX 2>&1) && fail "loaded without a TDX module"
+	expect_absent /sys/devices/faux/$TDX || return 1
+	case $msg in
+	*"No such device"*) ;;
+	*) fail "expected ENODEV: $msg" ;;
+	esac
+}
+
+case_tdx_connects_through_the_model() {
+	tdx_up || return 1
+	dmesg -c > /dev/null
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	expect_connected "$(tdx_tsm)" || return 1
+	dmesg | grep -q "TDX Connect: connected, IDE Stream ID 0 keyed by the TDX module, Secure" ||
+		fail "no connect message: $(dmesg | tail -n 3)" || return 1
+	expect_write $PF0/tsm/disconnect "$(tdx_tsm)" OK || return 1
+	expect_disconnected || return 1
+	# The SPDM object and the stream were deleted: the next connect starts afresh.
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	expect_connected "$(tdx_tsm)"
+}
+
+case_tdx_evidence() {
+	only_on_core rs "the pci-tsm evidence family exists with tsm-rs only" || return 0
+	tdx_up refresh_keys=1 || return 1
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	rm -rf /tmp/ev
+	tsm evidence 10000:01:00.0 --out /tmp/ev > /tmp/ev.log 2>&1 ||
+		fail "tsm evidence: $(tail -n 3 /tmp/ev.log)" || return 1
+	[ -s /tmp/ev/cert0.bin ] || fail "no certificate chain" || return 1
+	[ -s /tmp/ev/vca.bin ] || fail "no VCA" || return 1
+	[ -s /tmp/ev/measurements.bin ] || fail "no measurements" || return 1
+	# A nonce: HEARTBEAT, KM REFRESH, DEV_INFO_RECOLLECT, relayed again.
+	tsm evidence 10000:01:00.0 --nonce random --out /tmp/ev > /tmp/ev.log 2>&1 ||
+		fail "tsm evidence --nonce: $(tail -n 3 /tmp/ev.log)" || return 1
+	# The refreshed keys are in use at both ends.
+	expect_connected "$(tdx_tsm)" || return 1
+	expect_write $PF0/tsm/disconnect "$(tdx_tsm)" OK || return 1
+	! tsm evidence 10000:01:00.0 --out /tmp/ev > /dev/null 2>&1 ||
+		fail "evidence left after disconnect"
+}
+
+case_tdx_unload_disconnects() {
+	tdx_up || return 1
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	unload $TDX || return 1
+	expect_disconnected
+}
+
+# Every other call is interrupted (TDX_INTERRUPTED_RESUMABLE): reissued as is.
+case_tdx_resumable_calls() {
+	tdx_up interrupt=2 || return 1
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	expect_connected "$(tdx_tsm)" || return 1
+	expect_write $PF0/tsm/disconnect "$(tdx_tsm)" OK || return 1
+	expect_disconnected
+}
+
+# KM SETUP finds the session keys needing a refresh: KEY_UPDATE, then again.
+case_tdx_session_key_refresh() {
+	tdx_up key_refresh=135 || return 1
+	dmesg -c > /dev/null
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	dmesg | grep -q "TDH.IDE.STREAM.KM SETUP: session KEY_UPDATE" ||
+		fail "no KEY_UPDATE: $(dmesg | tail -n 3)" || return 1
+	expect_connected "$(tdx_tsm)"
+}
+
+# tdx_fault_rolls_back PARAM=VALUE: a connect failing there leaves nothing
+# behind, in the kernel or the module (the model's faults fire once: the next
+# connect would meet any SPDM object or stream left over).
+tdx_fault_rolls_back() {
+	tdx_up "$1" || return 1
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" EIO || return 1
+	expect_disconnected || return 1
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	expect_connected "$(tdx_tsm)"
+}
+
+case_tdx_fail_spdm_create() { tdx_fault_rolls_back fail_leaf=130; }
+case_tdx_fail_spdm_connect() { tdx_fault_rolls_back fail_leaf=142; }
+case_tdx_fail_stream_create() { tdx_fault_rolls_back fail_leaf=132; }
+case_tdx_fail_stream_km_setup() { tdx_fault_rolls_back fail_leaf=135; }
+case_tdx_fail_relay_early() { tdx_fault_rolls_back fail_relay=3; }
+# In the session handshake (KEY_EXCHANGE or FINISH).
+case_tdx_fail_relay_late() { tdx_fault_rolls_back fail_relay=9; }
+case_tdx_fail_key_prog() { tdx_fault_rolls_back fail_key=1; }
+case_tdx_fail_key_set_go() { tdx_fault_rolls_back fail_key=2; }
+
+# tdx_teardown_fault LEAF: a teardown leaf that fails once is issued again:
+# nothing is left, and the device connects again.
+tdx_teardown_fault() {
+	tdx_up fail_leaf="$1" || return 1
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	expect_write $PF0/tsm/disconnect "$(tdx_tsm)" OK || return 1
+	expect_disconnected || return 1
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	expect_connected "$(tdx_tsm)"
+}
+
+case_tdx_fail_spdm_delete() { tdx_teardown_fault 131; }
+case_tdx_fail_stream_block() { tdx_teardown_fault 133; }
+case_tdx_fail_stream_delete() { tdx_teardown_fault 134; }
+case_tdx_fail_spdm_disconnect() { tdx_teardown_fault 143; }
+
+# A failing TDH.SPDM.MNG fails the evidence refresh; the device stays connected.
+case_tdx_fail_spdm_mng() {
+	only_on_core rs "the pci-tsm evidence family exists with tsm-rs only" || return 0
+	tdx_up fail_leaf=144 || return 1
+	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
+	! tsm evidence 10000:01:00.0 --nonce random --out /tmp/ev > /dev/null 2>&1 ||
+		fail "evidence refreshed with TDH.SPDM.MNG failing" || return 1
+	expect_connected "$(tdx_tsm)" || return 1
+	tsm evidence 10000:01:00.0 --nonce random --out /tmp/ev > /tmp/ev.log 2>&1 ||
+		fail "tsm evidence --nonce: $(tail -n 3 /tmp/ev.log)"
 }
