@@ -247,7 +247,8 @@ fn root_port_keys(pdev: &pci::Device) -> Result<RootPortKeys<'_>> {
 }
 
 /// Keys the stream `stream_id` of the Endpoint `pdev` at both ends and puts the keys into
-/// use; `fault` is asked before each [`KeyStep`]. On failure no key is left at either end (as far as the device answers).
+/// use; `fault` is asked before each [`KeyStep`]. On failure no key is left at either end (as
+/// far as the device answers).
 pub(crate) fn key_stream<T: DoeTransfer>(
     pdev: &pci::Device,
     spdm: &mut Connection,
