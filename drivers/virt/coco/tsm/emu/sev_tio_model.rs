@@ -21,12 +21,22 @@
 //! keys and ends the session; TIO_DEV_MEASUREMENTS asks for signed measurements in the session
 //! with the command's nonce; TIO_DEV_CERTIFICATES returns the chain read at connect.
 //!
+//! TDIs: TIO_TDI_CREATE makes a context for a function of a connected device's slot,
+//! TIO_TDI_BIND locks its interface (LOCK_INTERFACE with the device's stream as the default
+//! stream) and returns the interface report as an output object, TIO_TDI_UNBIND stops it and
+//! TIO_TDI_RECLAIM frees the context; a device with TDI contexts cannot be disconnected (unless
+//! forced, which drops them) or reclaimed (IN_USE). TIO_GUEST_REQUEST stands in for the guest's
+//! SNP-encrypted message with a plaintext one: a 32-bit length, then one TDISP request code
+//! (GET_DEVICE_INTERFACE_REPORT, GET_DEVICE_INTERFACE_STATE, or START_INTERFACE, which the
+//! firmware sends with the lock's nonce), answered in the response page the same way.
+//!
 //! Memory: the model stands for the PSP's view of physical memory. Buffers the host allocates
 //! through the model get page frame numbers of their own, owned by the host or the firmware;
 //! a command naming an address the model did not hand out gets INVALID_ADDRESS, a buffer of the
 //! wrong owner INVALID_PAGE_OWNER.
 //!
-//! Not modelled: TDI commands (0xDA and up), TIO_DEV_STATUS, encrypted buffers, scatter lists,
+//! Not modelled: TIO_TDI_REPORT, TIO_TDI_STATUS, TIO_TDI_INFO, the ASID fence commands,
+//! TIO_ROLL_KEY, TIO_DEV_STATUS, RUN_FORCE, guest contexts, encrypted buffers, scatter lists,
 //! more than one traffic class and certificate slots other than 0. TIO_DEV_CREATE finds the
 //! device by its requester ID, the low 8 bits of its domain (the platform's domains, 10000 and
 //! up, do not fit the field) and its Root Port's LnkCap Port Number.

@@ -30,7 +30,12 @@
 //!   TIO_DEV_RECLAIM, then the stream.
 //! * `disconnect`: TIO_DEV_DISCONNECT (forced if the device does not answer), TIO_DEV_RECLAIM,
 //!   the stream released.
-//! * TDI binding (TIO_TDI_*) and guest requests are not implemented: `EOPNOTSUPP`.
+//! * `bind`: TIO_TDI_CREATE, then TIO_TDI_BIND, relayed, in which the firmware locks the
+//!   interface (TDISP LOCK_INTERFACE) and reads its report; the report joins the function's
+//!   evidence. `unbind`: TIO_TDI_UNBIND (STOP_INTERFACE; forced if the device does not answer),
+//!   TIO_TDI_RECLAIM. `guest_req`: TIO_GUEST_REQUEST with the guest's message in a request page
+//!   and its answer in a response page (opaque here: the firmware checks it). The TDI command
+//!   layouts and the report object's ID are the RFC host driver's, **not confirmed**.
 //!
 //! Two firmware transports ([`firmware::Firmware`]), chosen by the module parameter `model`:
 //!
