@@ -39,7 +39,7 @@
 //! finds the session keys needing an update) and `interrupt` (every Nth call is interrupted).
 
 use kernel::{
-    alloc::{KVVec, KVec},
+    alloc::KVVec,
     faux,
     pci::{
         self,
@@ -56,12 +56,12 @@ use kernel::{
 use tsm_proto::{
     doe,
     vendor::tdx_connect::{
-        func_id, stream_info, Args, DevInfo, HpaArray, SpdmConfig, SpdmMngOp, Status, StatusClass,
-        StreamKmOp, NO_PAGE, RECOLLECT_NONCE_LEN,
+        func_id, stream_info, Args, DevInfo, SpdmMngOp, StatusClass, StreamKmOp, NO_PAGE,
+        RECOLLECT_NONCE_LEN,
     },
-    wire,
 };
 
+mod commands;
 mod firmware;
 #[cfg(CONFIG_TSM_EMU)]
 #[path = "../emu/tdx_connect_model.rs"]
@@ -71,6 +71,7 @@ mod model;
 #[allow(dead_code)]
 mod platform_fw;
 
+use commands::{status_errno, write_spdm_config, PageArray, PAGE};
 use firmware::{Firmware, Info, Page};
 
 module! {
@@ -202,72 +203,8 @@ impl Drop for TdxConnectModule {
 
 /// Most relays and resumptions of one leaf (a module that never completes is stopped).
 const MAX_STEPS: usize = 4096;
-/// Bytes of a page.
-const PAGE: usize = 0x1000;
-
-/// A completion status as an errno: what the host did wrong, or the module refused (`EIO`).
-fn status_errno(status: Status) -> Error {
-    match status.class() {
-        StatusClass::OperandInvalid | StatusClass::PageMetadataIncorrect => EINVAL,
-        StatusClass::OperandBusy => EBUSY,
-        _ => EIO,
-    }
-}
-
-/// Pages given to the module as one HPA_ARRAY_T: one page, or several listed in a root page.
-struct PageArray {
-    pages: KVec<KBox<dyn Page>>,
-    root: Option<KBox<dyn Page>>,
-}
 
 impl PageArray {
-    fn new(fw: &dyn Firmware, count: u16) -> Result<Self> {
-        let mut pages = KVec::new();
-        for _ in 0..count.max(1) {
-            pages.push(fw.alloc()?, GFP_KERNEL)?;
-        }
-        let root = if pages.len() > 1 {
-            let mut root = fw.alloc()?;
-            for (i, page) in pages.iter().enumerate() {
-                root.write(i * 8, &(page.pfn() << 12).to_le_bytes())?;
-            }
-            Some(root)
-        } else {
-            None
-        };
-        Ok(Self { pages, root })
-    }
-
-    fn hpa(&self) -> HpaArray {
-        let pfn = self.root.as_ref().map_or(self.pages[0].pfn(), |r| r.pfn());
-        // CAST: at most `Info`'s page counts.
-        HpaArray {
-            pfn,
-            count: self.pages.len() as u16,
-        }
-    }
-
-    fn raw(&self) -> Result<u64> {
-        self.hpa().raw().map_err(|_| EINVAL)
-    }
-
-    /// The address a DELETE names: the root page, or the only page.
-    fn root_pa(&self) -> u64 {
-        self.hpa().pfn << 12
-    }
-
-    /// The first `len` bytes of the pages.
-    fn read(&self, len: usize) -> Result<KVVec<u8>> {
-        if len > self.pages.len() * PAGE {
-            return Err(EPROTO);
-        }
-        let mut out = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
-        for (chunk, page) in out.chunks_mut(PAGE).zip(self.pages.iter()) {
-            page.read(0, chunk)?;
-        }
-        Ok(out)
-    }
-
     /// Pages the module did not give back are never reused.
     fn leak(self) {
         core::mem::forget(self);
@@ -337,8 +274,7 @@ impl Device {
     fn run(&mut self, pdev: &pci::Device, what: &str, args: Args, refresh: bool) -> Result<Args> {
         let mut refresh = refresh;
         for _ in 0..MAX_STEPS {
-            let mut out = args;
-            let status = self.fw.get().call(&mut out)?;
+            let (status, out) = commands::call(self.fw.get(), args)?;
             match status.class() {
                 StatusClass::Success => return Ok(out),
                 StatusClass::InterruptedResumable => {}
@@ -430,15 +366,7 @@ impl Device {
             Args::spdm_create(func_id(pdev.dev_id(), None), spdm_mt.hpa()).map_err(|_| EINVAL)?;
         self.spdm_id = Some(self.issue(pdev, "TDH.SPDM.CREATE", create)?.rcx);
 
-        let config = SpdmConfig {
-            vmm_spdm_cap: 0,
-            session_policy: 0,
-            certificate_slot_mask: 0xff,
-            raw_bitstream_requested: 0,
-        };
-        let mut raw = [0u8; 8];
-        let n = wire::encode_into(&mut raw, |w| config.write(w)).map_err(|_| EINVAL)?;
-        self.conf.write(0, &raw[..n])?;
+        write_spdm_config(&mut *self.conf)?;
         let connect = Args::spdm_connect(
             self.id()?,
             self.conf.pfn() << 12,
