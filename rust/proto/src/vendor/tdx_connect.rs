@@ -99,6 +99,10 @@ const CLASS_TABLE: [(u64, StatusClass); 7] = [
     (0xC000_0F40_0000_0000, StatusClass::DeviceFailure),
 ];
 const CLASS_MASK: u64 = 0xFFFF_FFFF_0000_0000;
+/// The status [`Status::new`] gives [`StatusClass::Other`]: an error of no class above.
+/// **Not from the specification**: a value of this project's, for the firmware model's own
+/// failures, which must never read as TDX_SUCCESS.
+const OTHER: u64 = 0xC000_0001_0000_0000;
 
 /// Operand IDs of TDX_OPERAND_INVALID and TDX_OPERAND_BUSY: the number of
 /// the register that holds the operand.
@@ -126,10 +130,13 @@ pub struct Status(pub u64);
 impl Status {
     /// The status of a class with the given detail bits.
     pub fn new(class: StatusClass, detail: u32) -> Self {
-        let base = CLASS_TABLE
-            .iter()
-            .find(|(_, c)| *c == class)
-            .map_or(0, |(v, _)| *v);
+        let base = match class {
+            StatusClass::Success => 0,
+            _ => CLASS_TABLE
+                .iter()
+                .find(|(_, c)| *c == class)
+                .map_or(OTHER, |(v, _)| *v),
+        };
         Self(base | u64::from(detail))
     }
 
@@ -528,6 +535,12 @@ mod tests {
             (0xC000_0100_0000_0003, StatusClass::OperandInvalid, 3)
         );
         assert_eq!(Status(0xC000_0001_0000_0000).class(), StatusClass::Other);
+        // An error of no class is never TDX_SUCCESS.
+        assert_eq!(
+            Status::new(StatusClass::Other, 0).class(),
+            StatusClass::Other
+        );
+        assert_eq!(Status::new(StatusClass::Success, 0), Status(0));
         let a = HpaArray {
             pfn: 0xABCDE,
             count: 4,

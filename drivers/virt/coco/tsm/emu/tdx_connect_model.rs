@@ -386,6 +386,17 @@ impl Model {
             .any(|p| p.pfn == pfn && p.module)
     }
 
+    /// Makes the page at `pfn` the module's, as a CREATE does with metadata pages; whether the
+    /// model knows the page. For KUnit (built in; the backend is always a module), whose boot
+    /// has no device of the platform to create an object for.
+    #[cfg(not(MODULE))]
+    pub(crate) fn take_for_test(&self, pfn: u64) -> bool {
+        let mut state = self.state.lock();
+        let known = state.pages.iter().any(|p| p.pfn == pfn);
+        Self::set_owner(&mut state, &[pfn], true);
+        known
+    }
+
     /// Executes the leaf in `args` (the outputs replace its registers) and returns its status.
     pub(crate) fn call(&self, args: &mut Args) -> Status {
         let mut guard = self.state.lock();
@@ -401,12 +412,13 @@ impl Model {
             Some(_) => return Status::new(StatusClass::OperandBusy, 0),
             None => false,
         };
-        // CAST: leaf numbers are small.
-        if !reissue && !state.fault_fired && u64::from(self.faults.leaf) == input.leaf {
+        // A fault naming leaf 0 names none.
+        let named = |fault: u32| fault != 0 && u64::from(fault) == input.leaf;
+        if !reissue && !state.fault_fired && named(self.faults.leaf) {
             state.fault_fired = true;
             return Status(self.faults.status);
         }
-        if !reissue && !state.refresh_fired && u64::from(self.faults.key_refresh) == input.leaf {
+        if !reissue && !state.refresh_fired && named(self.faults.key_refresh) {
             if let Some(obj) = state.objects.iter_mut().find(|o| o.id == input.rcx) {
                 if obj.link.is_some() {
                     state.refresh_fired = true;
