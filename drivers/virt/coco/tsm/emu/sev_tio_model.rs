@@ -41,14 +41,16 @@
 //! device by its requester ID, the low 8 bits of its domain (the platform's domains, 10000 and
 //! up, do not fit the field) and its Root Port's LnkCap Port Number.
 
-use crate::platform_fw::{self, errno, on_platform, KeyStep, Tdisp};
+use crate::{
+    fw_job,
+    platform_fw::{self, errno, on_platform, KeyStep, Tdisp},
+};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::{KVVec, KVec},
-    new_condvar, new_mutex, pci,
+    new_mutex, pci,
     prelude::*,
-    sync::{aref::ARef, Arc, CondVar, Mutex},
-    workqueue,
+    sync::{aref::ARef, Arc, Mutex},
 };
 use tsm_proto::{
     spdm::crypto::Supported,
@@ -61,7 +63,7 @@ use tsm_proto::{
     },
     wire,
 };
-use tsm_spdm::{Connection, DoeTransfer};
+use tsm_spdm::Connection;
 
 /// Sizes the model reports in TIO_STATUS: one page per SPDM buffer (a request holds one DOE
 /// object of the requester), a larger output buffer for certificate chains, one page of context.
@@ -155,20 +157,6 @@ pub(crate) struct Model {
 /// from any real page frame so a mix-up shows).
 static NEXT_PFN: AtomicU64 = AtomicU64::new(0xF_0000_0000);
 
-/// What a firmware job sends the command side.
-enum Exchange {
-    /// The job runs.
-    Running,
-    /// The job waits for the answer to this SPDM object (data type, payload).
-    Request(u8, KVVec<u8>),
-    /// The host's answer.
-    Response(KVVec<u8>),
-    /// The host gave the command up (a forced disconnect or a reclaim).
-    Abort,
-    /// The job ended.
-    Done(JobEnd),
-}
-
 /// How a job ended.
 struct JobEnd {
     status: Status,
@@ -178,108 +166,9 @@ struct JobEnd {
     tdi: Option<(u64, Option<[u8; NONCE_LEN]>)>,
 }
 
-/// The rendezvous between a firmware job and the commands that relay its objects.
-#[pin_data]
-struct Relay {
-    #[pin]
-    exchange: Mutex<Exchange>,
-    #[pin]
-    changed: CondVar,
-    /// Objects relayed so far.
-    relayed: AtomicU64,
-    /// The exchange that fails (0: none).
-    fail_at: u64,
-}
-
-impl Relay {
-    fn new(fail_at: u32) -> Result<Arc<Self>> {
-        Arc::pin_init(
-            pin_init!(Self {
-                exchange <- new_mutex!(Exchange::Running),
-                changed <- new_condvar!(),
-                relayed: AtomicU64::new(0),
-                fail_at: fail_at.into(),
-            }),
-            GFP_KERNEL,
-        )
-    }
-
-    /// Waits until the job asks for a relay (the object stays pending until answered; the
-    /// caller gets a copy) or ends.
-    fn next(&self) -> Exchange {
-        let mut guard = self.exchange.lock();
-        loop {
-            match &*guard {
-                Exchange::Request(data_type, object) => {
-                    let mut copy = KVVec::new();
-                    if copy.extend_from_slice(object, GFP_KERNEL).is_ok() {
-                        return Exchange::Request(*data_type, copy);
-                    }
-                    // Without memory the command is given up.
-                    *guard = Exchange::Abort;
-                    self.changed.notify_all();
-                }
-                Exchange::Done(_) => return core::mem::replace(&mut *guard, Exchange::Abort),
-                _ => {}
-            }
-            self.changed.wait(&mut guard);
-        }
-    }
-
-    /// Hands the host's answer (or `None`: abort) to the waiting job.
-    fn answer(&self, response: Option<KVVec<u8>>) {
-        let mut guard = self.exchange.lock();
-        *guard = match response {
-            Some(r) => Exchange::Response(r),
-            None => Exchange::Abort,
-        };
-        self.changed.notify_all();
-    }
-
-    fn finish(&self, end: JobEnd) {
-        *self.exchange.lock() = Exchange::Done(end);
-        self.changed.notify_all();
-    }
-}
-
-/// The job's DOE transport: each exchange goes to the host through the relay.
-struct RelayDoe<'a>(&'a Relay);
-
-impl DoeTransfer for RelayDoe<'_> {
-    fn transfer(&mut self, object_type: u8, request: &[u8], response: &mut [u8]) -> Result<usize> {
-        let relay = self.0;
-        let n = relay.relayed.fetch_add(1, Ordering::Relaxed) + 1;
-        if n == relay.fail_at {
-            return Err(EIO);
-        }
-        let data_type = match object_type {
-            tsm_proto::doe::TYPE_CMA => DOBJ_DATA_TYPE_SPDM,
-            tsm_proto::doe::TYPE_SECURED_CMA => DOBJ_DATA_TYPE_SECURE_SPDM,
-            _ => return Err(EINVAL),
-        };
-        let mut object = KVVec::new();
-        object.extend_from_slice(request, GFP_KERNEL)?;
-        let mut guard = relay.exchange.lock();
-        if matches!(*guard, Exchange::Abort) {
-            return Err(EIO);
-        }
-        *guard = Exchange::Request(data_type, object);
-        relay.changed.notify_all();
-        loop {
-            match &*guard {
-                Exchange::Response(answer) => {
-                    let out = response.get_mut(..answer.len()).ok_or(EMSGSIZE)?;
-                    out.copy_from_slice(answer);
-                    let len = answer.len();
-                    *guard = Exchange::Running;
-                    return Ok(len);
-                }
-                Exchange::Abort => return Err(EIO),
-                _ => relay.changed.wait(&mut guard),
-            }
-        }
-    }
-}
+type Relay = fw_job::Relay<JobEnd>;
+type RelayDoe<'a> = fw_job::RelayDoe<'a, JobEnd>;
+type Exchange = fw_job::Exchange<JobEnd>;
 
 /// A PSP status as the result of a model step.
 type Psp<T> = core::result::Result<T, Status>;
@@ -704,10 +593,7 @@ impl Model {
         }
         // A command left mid-relay is abandoned: its job unwinds without the device.
         if let Some((_, relay)) = dev.pending.take() {
-            relay.answer(None);
-            while !matches!(relay.next(), Exchange::Done(_)) {
-                relay.answer(None);
-            }
+            drop(relay.abandon());
         }
         let _ = state.devices.remove(i);
         Ok(())
@@ -752,10 +638,7 @@ impl Model {
                     return Err(Status::InvalidDevState);
                 }
                 // A forced disconnect abandons the pending command first.
-                relay.answer(None);
-                while !matches!(relay.next(), Exchange::Done(_)) {
-                    relay.answer(None);
-                }
+                drop(relay.abandon());
                 if dev.link.is_none() {
                     dev.state = DevState::Created;
                     return Ok(());
@@ -765,7 +648,15 @@ impl Model {
             None => self.start(dev, job)?,
         };
         match relay.next() {
-            Exchange::Request(data_type, object) => {
+            Exchange::Request(object_type, object) => {
+                let data_type = match object_type {
+                    tsm_proto::doe::TYPE_CMA => DOBJ_DATA_TYPE_SPDM,
+                    tsm_proto::doe::TYPE_SECURED_CMA => DOBJ_DATA_TYPE_SECURE_SPDM,
+                    _ => {
+                        drop(relay.abandon());
+                        return Err(Status::SpdmError);
+                    }
+                };
                 let mut req = req.lock();
                 sev_tio::write_object(&mut req, DOBJ_ID_REQ, data_type, &object)
                     .map_err(|_| Status::ResponseTooLarge)?;
@@ -854,24 +745,15 @@ impl Model {
             (_, DevState::Connected) => {}
             _ => return Err(Status::InvalidDevState),
         }
-        let fail_at = if matches!(job, Job::Connect(_)) {
-            self.faults.relay
-        } else {
-            0
+        let fail_at = match job {
+            Job::Connect(_) => self.faults.relay.into(),
+            _ => 0,
         };
-        let relay = Relay::new(fail_at).map_err(|_| Status::ResourceLimit)?;
         let link = dev.link.take();
         let pdev = dev.pdev.clone();
         let key_step = self.faults.key_step;
-        let worker = relay.clone();
-        let spawned = workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
-            let end = job.run(&pdev, &worker, link, key_step);
-            worker.finish(end);
-        });
-        if spawned.is_err() {
-            return Err(Status::ResourceLimit);
-        }
-        Ok(relay)
+        Relay::start(fail_at, move |relay| job.run(&pdev, relay, link, key_step))
+            .map_err(|_| Status::ResourceLimit)
     }
 }
 
@@ -901,7 +783,7 @@ impl Job {
         link: Option<Connected>,
         key_step: u32,
     ) -> JobEnd {
-        let mut doe = RelayDoe(relay);
+        let mut doe = fw_job::RelayDoe(relay);
         let end = |status, link, output| JobEnd {
             status,
             link,

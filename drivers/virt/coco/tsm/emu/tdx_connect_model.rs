@@ -33,14 +33,17 @@
 //! programmed afresh), Link IDE streams, more than one stream per device, and the ABI's own
 //! DEV_INFO layout (`tdx_connect::DevInfo` is this project's).
 
-use crate::platform_fw::{self, on_platform, KeyStep};
+use crate::{
+    fw_job,
+    platform_fw::{self, on_platform, KeyStep},
+};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::{KVVec, KVec},
-    new_condvar, new_mutex, pci,
+    new_mutex, pci,
     prelude::*,
-    sync::{aref::ARef, Arc, CondVar, Mutex},
-    uapi, workqueue,
+    sync::{aref::ARef, Arc, Mutex},
+    uapi,
 };
 use tsm_proto::{
     doe,
@@ -53,7 +56,7 @@ use tsm_proto::{
     },
     wire,
 };
-use tsm_spdm::{Connection, DoeTransfer};
+use tsm_spdm::Connection;
 
 /// Bytes of a page.
 const PAGE: usize = 0x1000;
@@ -70,7 +73,8 @@ pub(crate) struct Faults {
     pub(crate) leaf: u32,
     /// The completion status it fails with.
     pub(crate) status: u64,
-    /// TDH.SPDM.CONNECT fails after this many relayed DOE objects (0: never).
+    /// TDH.SPDM.CONNECT's relayed exchange of this number fails, as a device error would
+    /// (0: never).
     pub(crate) relay: u32,
     /// Key step at which KM SETUP fails (1: after the device's KEY_PROGs, 2: before K_SET_GO).
     pub(crate) key_step: u32,
@@ -174,18 +178,6 @@ pub(crate) struct Model {
 /// The next page frame number the model hands out (far from any real one).
 static NEXT_PFN: AtomicU64 = AtomicU64::new(0xE_0000_0000);
 
-/// What a firmware job sends the call side.
-enum Exchange {
-    Running,
-    /// The job waits for the answer to this DOE object (type, payload).
-    Request(u8, KVVec<u8>),
-    /// The host's answer (payload).
-    Response(KVVec<u8>),
-    /// No answer will come.
-    Abort,
-    Done(JobEnd),
-}
-
 struct JobEnd {
     status: Status,
     link: Option<Link>,
@@ -193,97 +185,9 @@ struct JobEnd {
     dev_info: Option<KVVec<u8>>,
 }
 
-/// The rendezvous between a firmware job and the calls that relay its objects.
-#[pin_data]
-struct Relay {
-    #[pin]
-    exchange: Mutex<Exchange>,
-    #[pin]
-    changed: CondVar,
-    relayed: AtomicU64,
-    /// Fail after this many objects (0: never).
-    fail_after: u64,
-}
-
-impl Relay {
-    fn new(fail_after: u32) -> Result<Arc<Self>> {
-        Arc::pin_init(
-            pin_init!(Self {
-                exchange <- new_mutex!(Exchange::Running),
-                changed <- new_condvar!(),
-                relayed: AtomicU64::new(0),
-                fail_after: fail_after.into(),
-            }),
-            GFP_KERNEL,
-        )
-    }
-
-    /// Waits until the job asks for a relay (the caller gets a copy) or ends.
-    fn next(&self) -> Exchange {
-        let mut guard = self.exchange.lock();
-        loop {
-            match &*guard {
-                Exchange::Request(object_type, object) => {
-                    let mut copy = KVVec::new();
-                    if copy.extend_from_slice(object, GFP_KERNEL).is_ok() {
-                        return Exchange::Request(*object_type, copy);
-                    }
-                    *guard = Exchange::Abort;
-                    self.changed.notify_all();
-                }
-                Exchange::Done(_) => return core::mem::replace(&mut *guard, Exchange::Abort),
-                _ => {}
-            }
-            self.changed.wait(&mut guard);
-        }
-    }
-
-    /// Hands the host's answer (`None`: none will come) to the waiting job.
-    fn answer(&self, response: Option<KVVec<u8>>) {
-        let mut guard = self.exchange.lock();
-        *guard = response.map_or(Exchange::Abort, Exchange::Response);
-        self.changed.notify_all();
-    }
-
-    fn finish(&self, end: JobEnd) {
-        *self.exchange.lock() = Exchange::Done(end);
-        self.changed.notify_all();
-    }
-}
-
-/// The job's DOE transport: each exchange goes to the host through the relay.
-struct RelayDoe<'a>(&'a Relay);
-
-impl DoeTransfer for RelayDoe<'_> {
-    fn transfer(&mut self, object_type: u8, request: &[u8], response: &mut [u8]) -> Result<usize> {
-        let relay = self.0;
-        let n = relay.relayed.fetch_add(1, Ordering::Relaxed) + 1;
-        if relay.fail_after != 0 && n > relay.fail_after {
-            return Err(EIO);
-        }
-        let mut object = KVVec::new();
-        object.extend_from_slice(request, GFP_KERNEL)?;
-        let mut guard = relay.exchange.lock();
-        if matches!(*guard, Exchange::Abort) {
-            return Err(EIO);
-        }
-        *guard = Exchange::Request(object_type, object);
-        relay.changed.notify_all();
-        loop {
-            match &*guard {
-                Exchange::Response(answer) => {
-                    let out = response.get_mut(..answer.len()).ok_or(EMSGSIZE)?;
-                    out.copy_from_slice(answer);
-                    let len = answer.len();
-                    *guard = Exchange::Running;
-                    return Ok(len);
-                }
-                Exchange::Abort => return Err(EIO),
-                _ => relay.changed.wait(&mut guard),
-            }
-        }
-    }
-}
+type Relay = fw_job::Relay<JobEnd>;
+type RelayDoe<'a> = fw_job::RelayDoe<'a, JobEnd>;
+type Exchange = fw_job::Exchange<JobEnd>;
 
 /// A completion status as the result of a model step.
 type Tdx<T> = core::result::Result<T, Status>;
@@ -807,14 +711,9 @@ impl Model {
                 Err(Status::new(StatusClass::SpdmRequest, 0))
             }
             Err(_) => {
-                relay.answer(None);
                 drop(req);
-                loop {
-                    match relay.next() {
-                        Exchange::Done(end) => return self.finish(state, args, end),
-                        _ => relay.answer(None),
-                    }
-                }
+                let end = relay.abandon();
+                self.finish(state, args, end)
             }
         }
     }
@@ -900,13 +799,13 @@ impl Model {
             }
         };
         // Every fault fires once: the first connect and the first key setup meet them.
-        let mut fail_after = 0;
+        let mut fail_at = 0;
         let mut key_step = 0;
         match job {
             Job::Connect => {
                 state.connects += 1;
                 if state.connects == 1 {
-                    fail_after = self.faults.relay;
+                    fail_at = self.faults.relay.into();
                 }
             }
             Job::KeySetup(_) => {
@@ -917,19 +816,11 @@ impl Model {
             }
             _ => {}
         }
-        let relay = Relay::new(fail_after).map_err(|_| Status::new(StatusClass::Other, 0))?;
         let obj = Self::object(state, args.rcx, operand::RCX)?;
         let link = obj.link.take();
         let pdev = obj.pdev.clone();
-        let worker = relay.clone();
-        let spawned = workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
-            let end = job.run(&pdev, &worker, link, key_step);
-            worker.finish(end);
-        });
-        if spawned.is_err() {
-            return Err(Status::new(StatusClass::Other, 0));
-        }
-        Ok(relay)
+        Relay::start(fail_at, move |relay| job.run(&pdev, relay, link, key_step))
+            .map_err(|_| Status::new(StatusClass::Other, 0))
     }
 
     /// Copies DEV_INFO into the pages the HPA_ARRAY_T `raw` names.
@@ -988,7 +879,7 @@ impl Model {
 
 impl Job {
     fn run(self, pdev: &pci::Device, relay: &Relay, link: Option<Link>, key_step: u32) -> JobEnd {
-        let mut doe = RelayDoe(relay);
+        let mut doe = fw_job::RelayDoe(relay);
         let end = |status, link, dev_info| JobEnd {
             status,
             link,

@@ -17,6 +17,9 @@ mod commands;
 #[path = "firmware.rs"]
 #[allow(dead_code)]
 mod firmware;
+#[path = "../emu/fw_job.rs"]
+#[allow(dead_code)]
+mod fw_job;
 #[path = "../emu/sev_tio_model.rs"]
 #[allow(dead_code)]
 mod model;

@@ -77,6 +77,9 @@ use tsm_proto::vendor::sev_tio::{
 mod commands;
 mod firmware;
 #[cfg(CONFIG_TSM_EMU)]
+#[path = "../emu/fw_job.rs"]
+mod fw_job;
+#[cfg(CONFIG_TSM_EMU)]
 #[path = "../emu/sev_tio_model.rs"]
 mod model;
 #[cfg(CONFIG_TSM_EMU)]

@@ -64,6 +64,9 @@ use tsm_proto::{
 mod commands;
 mod firmware;
 #[cfg(CONFIG_TSM_EMU)]
+#[path = "../emu/fw_job.rs"]
+mod fw_job;
+#[cfg(CONFIG_TSM_EMU)]
 #[path = "../emu/tdx_connect_model.rs"]
 mod model;
 #[cfg(CONFIG_TSM_EMU)]
@@ -99,7 +102,7 @@ module! {
         },
         fail_relay: u32 {
             default: 0,
-            description: "Model: TDH.SPDM.CONNECT fails after this many relayed objects",
+            description: "Model: the TDH.SPDM.CONNECT exchange of this number fails",
         },
         fail_key: u32 {
             default: 0,
