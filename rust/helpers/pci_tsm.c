@@ -104,3 +104,30 @@ __rust_helper int rust_helper_tsm_tdx_ext_seamcall(u64 leaf, u64 *regs, u64 *sta
 	return -ENODEV;
 }
 #endif
+
+#ifdef CONFIG_RISCV
+#include <linux/mm.h>
+#include <asm/sbi.h>
+
+/* One SBI call; the error half is returned, the value half stored in *value. */
+__rust_helper long rust_helper_tsm_sbi_ecall(int ext, int fid, unsigned long arg0,
+					     unsigned long arg1, unsigned long arg2,
+					     unsigned long arg3, unsigned long arg4,
+					     unsigned long arg5, unsigned long *value)
+{
+	struct sbiret ret = sbi_ecall(ext, fid, arg0, arg1, arg2, arg3, arg4, arg5);
+
+	*value = ret.value;
+	return ret.error;
+}
+
+__rust_helper long rust_helper_tsm_sbi_probe_extension(int ext)
+{
+	return sbi_probe_extension(ext);
+}
+
+__rust_helper u64 rust_helper_tsm_page_to_phys(struct page *page)
+{
+	return page_to_phys(page);
+}
+#endif

@@ -23,6 +23,8 @@ pub mod psp;
 mod registration;
 #[cfg(CONFIG_X86_64)]
 pub mod seamcall;
+#[cfg(CONFIG_RISCV)]
+pub mod sbi;
 
 pub use backend::{DevsecTsm, GuestRequest, LinkTsm, RequestScope, VmHandle};
 pub use device::{NewTsmDevice, PciTsmOps, Personality, TsmDevice};

@@ -6,10 +6,20 @@
 
 build_dir() { printf '%s/%s\n' "${TSM_BUILD_ROOT:-$TSM_CACHE/build}" "$1"; }
 
+# The architecture of a build directory: riscv (the compile-only variant) or x86_64.
+build_arch() {
+	case $(basename "$1") in riscv*) echo riscv;; *) echo x86_64;; esac
+}
+
 # Fragments in order; a later line for the same symbol wins. Variants: rs, c
-# (upstream's C cores), and rs-kcsan, c-kcsan (KCSAN instead of KASAN).
+# (upstream's C cores), rs-kcsan, c-kcsan (KCSAN instead of KASAN), and riscv
+# (riscv64, compile-only: its own fragment alone).
 config_fragments() {
 	local variant=$1
+	if [ "$variant" = riscv ]; then
+		printf '%s\n' "$TSM_ROOT/tests/riscv/riscv.config"
+		return 0
+	fi
 	ls "$TSM_ROOT"/tests/kunit/*.kunitconfig
 	printf '%s\n' "$TSM_ROOT/tests/e2e/kernel.config"
 	case $variant in c|c-*) printf '%s\n' "$TSM_ROOT/tests/e2e/core-c.config";; esac
@@ -30,7 +40,7 @@ kmake() {
 	local build=$1; shift
 	local vars
 	mapfile -t vars < <(kernel_make_vars)
-	make -s -C "$(work_tree)" O="$build" ARCH=x86_64 "${vars[@]}" "$@"
+	make -s -C "$(work_tree)" O="$build" ARCH="$(build_arch "$build")" "${vars[@]}" "$@"
 }
 
 # kmake_progress LABEL LOG BUILD MAKE-ARGS...: make with its full output
@@ -40,7 +50,7 @@ kmake_progress() {
 	local label=$1 log=$2 build=$3 vars pid start=$SECONDS next=60 n
 	shift 3
 	mapfile -t vars < <(kernel_make_vars)
-	make -C "$(work_tree)" O="$build" ARCH=x86_64 "${vars[@]}" "$@" > "$log" 2>&1 &
+	make -C "$(work_tree)" O="$build" ARCH="$(build_arch "$build")" "${vars[@]}" "$@" > "$log" 2>&1 &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 2
@@ -85,4 +95,21 @@ build_kernel() {
 	rm -rf "$build/modules"
 	kmake "$build" INSTALL_MOD_PATH="$build/modules" INSTALL_MOD_STRIP=1 modules_install > /dev/null ||
 		die "kernel: modules_install failed"
+}
+
+# The compile-only riscv64 kernel: configuration, then only what the CoVE-IO
+# backend's hardware transport needs (the Rust crates, the PCI/TSM core, the
+# TSM drivers); no image, no modpost. Prints the backend's object.
+build_riscv() {
+	local build log
+	build=$(build_dir riscv)
+	log="$build/build.log"
+	configure_kernel riscv
+	step "kernel: building riscv64 (compile-only) in $build (log: $log)"
+	if ! kmake_progress "kernel riscv" "$log" "$build" -j"$(nproc)" \
+		prepare rust/ drivers/pci/tsm/ drivers/virt/coco/tsm/; then
+		grep -E 'error|Error' "$log" | head -40 >&2
+		die "kernel: riscv64 build failed; full log: $log"
+	fi
+	printf '%s\n' "$build/drivers/virt/coco/tsm/cove_io/tsm_cove_io.o"
 }

@@ -7,10 +7,14 @@
 # fault in every command and in the middle of the relay. Then the same for the
 # Intel TDX Connect backend (tsm_tdx_connect) on its TDX module model: the
 # SEAMCALL transport without hardware, resumable calls, the key-refresh-required
-# status, and rollback from a fault in every leaf.
+# status, and rollback from a fault in every leaf. The RISC-V CoVE-IO backend
+# (tsm_cove_io) likewise drives the CoVE-IO firmware model (model=1): COVH
+# connect_device/disconnect_device with the requests relayed through the
+# pending-request buffer.
 
 SEV=tsm_sev_tio
 TDX=tsm_tdx_connect
+COVE=tsm_cove_io
 LINK=tsm_emu_link
 PF0=/sys/bus/pci/devices/10000:01:00.0
 FN1=/sys/bus/pci/devices/10000:01:00.1
@@ -27,7 +31,9 @@ RP_SEL_CTL=0x118
 KEYED=80060600
 
 # Only one link TSM can own a device: both backends go at the end of a case.
-teardown_case() { modprobe -r $SEV; modprobe -r $TDX; modprobe -r $LINK; platform_down; }
+teardown_case() {
+	modprobe -r $SEV; modprobe -r $TDX; modprobe -r $COVE; modprobe -r $LINK; platform_down
+}
 
 streams() { cat $HB/available_secure_streams; }
 
@@ -390,4 +396,109 @@ case_tdx_fail_spdm_mng() {
 	expect_connected "$(tdx_tsm)" || return 1
 	tsm evidence 10000:01:00.0 --nonce random --out /tmp/ev > /tmp/ev.log 2>&1 ||
 		fail "tsm evidence --nonce: $(tail -n 3 /tmp/ev.log)"
+}
+
+# --- RISC-V CoVE-IO (tsm_cove_io) ---
+
+# cove_up [PARAM=VALUE...]: the platform with its device model, then the
+# backend on its firmware model with the fault parameters given.
+cove_up() {
+	platform_up || return 1
+	load $COVE model=1 "$@"
+}
+
+cove_tsm() { tsm_of $COVE; }
+
+case_cove_io_sbi_needs_riscv() {
+	# The hardware transport is riscv64's SBI: without model=1 there is no TSM
+	# to call here, the module does not load.
+	modprobe $COVE 2> /dev/null && fail "loaded without a CoVE TSM"
+	expect_absent /sys/devices/faux/$COVE
+}
+
+case_cove_io_connects_through_the_model() {
+	cove_up || return 1
+	dmesg -c > /dev/null
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_connected "$(cove_tsm)" || return 1
+	dmesg | grep -q "CoVE-IO: connected, IDE Stream ID 0 keyed by the TSM, Secure" ||
+		fail "no connect message: $(dmesg | tail -n 3)" || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_disconnected || return 1
+	# The TSM kept nothing: the next connect starts afresh.
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_connected "$(cove_tsm)"
+}
+
+case_cove_io_evidence() {
+	only_on_core rs "the pci-tsm evidence family exists with tsm-rs only" || return 0
+	cove_up || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	rm -rf /tmp/ev
+	tsm evidence 10000:01:00.0 --out /tmp/ev > /tmp/ev.log 2>&1 ||
+		fail "tsm evidence: $(tail -n 3 /tmp/ev.log)" || return 1
+	# The connection transcript: chain, VCA, signed measurements.
+	[ -s /tmp/ev/cert0.bin ] || fail "no certificate chain" || return 1
+	[ -s /tmp/ev/vca.bin ] || fail "no VCA" || return 1
+	[ -s /tmp/ev/measurements.bin ] || fail "no measurements" || return 1
+	# COVH has no measurement function: a nonce cannot be honoured.
+	! tsm evidence 10000:01:00.0 --nonce random --out /tmp/ev > /dev/null 2>&1 ||
+		fail "a nonce read succeeded" || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	! tsm evidence 10000:01:00.0 --out /tmp/ev > /dev/null 2>&1 ||
+		fail "evidence left after disconnect"
+}
+
+case_cove_io_one_owner() {
+	cove_up || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_write $PF0/tsm/connect "$(tsm_of $LINK)" EBUSY || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_write $PF0/tsm/connect "$(tsm_of $LINK)" OK || return 1
+	expect_write $PF0/tsm/disconnect "$(tsm_of $LINK)" OK
+}
+
+case_cove_io_unload_disconnects() {
+	cove_up || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	unload $COVE || return 1
+	expect_disconnected
+}
+
+# cove_fault_rolls_back PARAM=VALUE...: a connect failing there leaves
+# nothing behind.
+cove_fault_rolls_back() {
+	cove_up "$@" || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" EIO || return 1
+	expect_disconnected || return 1
+	# The same fault-free.
+	unload $COVE || return 1
+	load $COVE model=1 || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_connected "$(cove_tsm)"
+}
+
+# connect_device (FID 1024) refused at entry: SBI_ERR_FAILED, and a wrong
+# state (SBI_ERR_INVALID_STATE, EBUSY).
+case_cove_io_fail_connect_device() { cove_fault_rolls_back fail_fid=1024; }
+case_cove_io_fail_connect_device_state() {
+	cove_up fail_fid=1024 fail_error=-10 || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" EBUSY || return 1
+	expect_disconnected
+}
+# The TSM stops in the middle of the SPDM exchanges: after VCA, and in the
+# session.
+case_cove_io_fail_relay_early() { cove_fault_rolls_back fail_relay=3; }
+case_cove_io_fail_relay_in_session() { cove_fault_rolls_back fail_relay=12; }
+# The device holds its keys, the Root Port none yet; then both, none in use.
+case_cove_io_fail_key_prog() { cove_fault_rolls_back fail_key=1; }
+case_cove_io_fail_key_set_go() { cove_fault_rolls_back fail_key=2; }
+
+# disconnect_device (FID 1025) failing once is issued again: nothing is left.
+case_cove_io_fail_disconnect_device() {
+	cove_up fail_fid=1025 || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_disconnected
 }

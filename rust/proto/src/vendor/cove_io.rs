@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 //! RISC-V CoVE-IO (AP-TEE-IO) SBI calls.
 //!
-//! Source: riscv-non-isa/riscv-ap-tee-io `src/09-coveio_abi.adoc` (draft).
-//! **Not confirmed**: the specification is a draft; in particular it does
-//! not say how a pending SPDM request signals DOE type 1 versus 2, so
-//! [`PendingRequest::doe_type`] uses this project's convention.
+//! Source: "Confidential VM Extension I/O (CoVE-IO) for Confidential
+//! Computing on RISC-V platforms", riscv-non-isa/riscv-ap-tee-io, revision
+//! 0.3.0 (development state; repository head a361d4a, March 2026):
+//! `src/09-coveio_abi.adoc` (function IDs, arguments, IDE stream descriptor,
+//! connection transcript header) and `src/07-theory_operations.adoc` (the
+//! pending SPDM transaction buffer and `SPDM_PENDING_REQUEST`).
+//!
+//! **Not confirmed** (the draft is silent; this project's conventions):
+//! how a pending SPDM request signals DOE type 1 versus 2
+//! ([`PendingRequest::doe_type`]), the encoding of `device_id`
+//! ([`device_id`]), the value of `COVEIOVersion` ([`COVE_IO_VERSION`]) and
+//! the content of the connection transcript ([`TranscriptElement`]).
 
 use super::super::wire::{Error, Reader, Result, Writer};
 
@@ -191,6 +199,149 @@ impl SbiCall {
     }
 }
 
+impl SbiCall {
+    /// COVH get_device_connection_transcript.
+    pub fn get_connection_transcript(device_id: u64, out: u64, size: u64) -> Self {
+        Self {
+            eid: EID_COVH,
+            fid: covh::GET_CONNECTION_TRANSCRIPT,
+            args: [device_id, out, size, 0, 0, 0],
+        }
+    }
+
+    /// A COVH function that takes only `device_id` (spdm_key_update,
+    /// spdm_heartbeat).
+    pub fn device_only(fid: u32, device_id: u64) -> Self {
+        Self {
+            eid: EID_COVH,
+            fid,
+            args: [device_id, 0, 0, 0, 0, 0],
+        }
+    }
+}
+
+/// The `device_id` of a PCIe function: its PCI segment (domain) in bits
+/// 31:16 and its Requester ID (bus, device, function) in bits 15:0.
+/// Project convention: the draft calls it "the PCIe device ID" and gives the
+/// pending-request buffer 4 bytes for it. Linux numbers domains that are no
+/// PCI segment (VMD, emulated) from 0x10000: their low 16 bits are used.
+pub fn device_id(domain: u32, rid: u16) -> u32 {
+    ((domain & 0xffff) << 16) | u32::from(rid)
+}
+
+/// `COVEIOVersion` of a connection transcript: 0.3 as major and minor nibbles
+/// (project convention for revision 0.3.0).
+pub const COVE_IO_VERSION: u8 = 0x03;
+
+/// Bytes of the connection transcript header (COVEIOVersion,
+/// ConnectionTranscriptLength).
+pub const TRANSCRIPT_HEADER_LEN: usize = 5;
+
+/// The device connection transcript connect_device and
+/// get_device_connection_transcript write: COVEIOVersion (1),
+/// ConnectionTranscriptLength (4), ConnectionTranscript.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transcript<'a> {
+    /// COVEIOVersion.
+    pub version: u8,
+    /// ConnectionTranscript.
+    pub data: &'a [u8],
+}
+
+impl<'a> Transcript<'a> {
+    /// Decodes a transcript at the start of an output buffer (bytes after it
+    /// are ignored: the buffer is larger).
+    pub fn decode(buf: &'a [u8]) -> Result<Self> {
+        let mut r = Reader::new(buf);
+        let version = r.u8()?;
+        let len = r.u32()? as usize;
+        Ok(Self {
+            version,
+            data: r.bytes(len)?,
+        })
+    }
+
+    /// Encodes the header and the transcript.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u8(self.version)?;
+        w.u32(
+            u32::try_from(self.data.len())
+                .map_err(|_| Error::InvalidField("ConnectionTranscriptLength"))?,
+        )?;
+        w.bytes(self.data)
+    }
+
+    /// The first element of kind `id` in the transcript (see
+    /// [`TranscriptElement`]), if any.
+    pub fn element(&self, id: u8) -> Result<Option<TranscriptElement<'a>>> {
+        let mut r = Reader::new(self.data);
+        while r.remaining() > 0 {
+            let e = TranscriptElement::read(&mut r)?;
+            if e.id == id {
+                return Ok(Some(e));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Transcript element IDs (the draft's COVG `sbi_covg_transcript_element`).
+pub mod element {
+    /// The reconstructed certificate chain of a slot (SPDM chain format).
+    pub const DEVICE_CERTIFICATE: u8 = 1;
+    /// GET_MEASUREMENTS/MEASUREMENTS pairs, the last one signed.
+    pub const DEVICE_MEASUREMENT: u8 = 2;
+    /// GET_VERSION .. ALGORITHMS.
+    pub const VCA: u8 = 3;
+}
+
+/// One element of a ConnectionTranscript: ID (1), parameter (1, the
+/// certificate slot), reserved (2), length (4), bytes. Project convention:
+/// the draft names the elements (COVG get_device_connection_transcript) but
+/// not how the full transcript holds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TranscriptElement<'a> {
+    /// Element ID ([`element`]).
+    pub id: u8,
+    /// Its parameter (certificate slot, else 0).
+    pub param: u8,
+    /// Its bytes.
+    pub data: &'a [u8],
+}
+
+impl<'a> TranscriptElement<'a> {
+    /// Bytes of an element's header.
+    pub const HEADER_LEN: usize = 8;
+
+    /// Reads one element.
+    pub fn read(r: &mut Reader<'a>) -> Result<Self> {
+        let id = r.u8()?;
+        let param = r.u8()?;
+        if r.u16()? != 0 {
+            return Err(Error::InvalidField("Reserved"));
+        }
+        let len = r.u32()? as usize;
+        Ok(Self {
+            id,
+            param,
+            data: r.bytes(len)?,
+        })
+    }
+
+    /// Encodes the element.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u8(self.id)?;
+        w.u8(self.param)?;
+        w.zeros(2)?;
+        w.u32(u32::try_from(self.data.len()).map_err(|_| Error::InvalidField("length"))?)?;
+        w.bytes(self.data)
+    }
+}
+
+/// Bytes of the pending-request buffer's header (FUNCTION_ID, DEVICE_ID,
+/// SPDM_PAYLOAD_LENGTH).
+pub const PENDING_HEADER_LEN: usize = 12;
+
 /// `ide_stream_desc`: Stream_ID, Num_Addr_Assoc, reserved(2), RID_Assoc_1,
 /// RID_Assoc_2, then 3 dwords per address association block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,7 +362,9 @@ impl<'a> IdeStreamDesc<'a> {
         let mut r = Reader::new(buf);
         let stream_id = r.u8()?;
         let count = usize::from(r.u8()?);
-        r.skip(2)?;
+        if r.u16()? != 0 {
+            return Err(Error::InvalidField("Reserved"));
+        }
         let d = Self {
             stream_id,
             rid_assoc_1: r.u32()?,
@@ -307,5 +460,84 @@ mod tests {
         );
         assert_eq!(p.doe_type(), super::super::super::doe::TYPE_CMA);
         assert_eq!(PendingRequest::decode(&buf[..15]), Err(Error::Truncated));
+    }
+
+    #[test]
+    fn transcript_round_trip_and_elements() {
+        let mut data = [0u8; 64];
+        let n = crate::wire::encode_into(&mut data, |w| {
+            TranscriptElement {
+                id: element::VCA,
+                param: 0,
+                data: &[1, 2, 3],
+            }
+            .write(w)?;
+            TranscriptElement {
+                id: element::DEVICE_CERTIFICATE,
+                param: 0,
+                data: &[9],
+            }
+            .write(w)
+        })
+        .unwrap();
+        let t = Transcript {
+            version: COVE_IO_VERSION,
+            data: &data[..n],
+        };
+        let mut out = [0xAAu8; 96];
+        let len = crate::wire::encode_into(&mut out, |w| t.write(w)).unwrap();
+        assert_eq!(len, TRANSCRIPT_HEADER_LEN + n);
+        assert_eq!(&out[..5], &[COVE_IO_VERSION, n as u8, 0, 0, 0]);
+        let back = Transcript::decode(&out).unwrap();
+        assert_eq!(back, t);
+        let cert = back.element(element::DEVICE_CERTIFICATE).unwrap().unwrap();
+        assert_eq!(cert.data, &[9]);
+        assert_eq!(
+            back.element(element::VCA).unwrap().unwrap().data,
+            &[1, 2, 3]
+        );
+        assert_eq!(back.element(element::DEVICE_MEASUREMENT).unwrap(), None);
+        // A reserved field that is not zero, and an element cut short.
+        let mut bad = data;
+        bad[2] = 1;
+        let t = Transcript {
+            version: 3,
+            data: &bad[..n],
+        };
+        assert_eq!(
+            t.element(element::VCA),
+            Err(Error::InvalidField("Reserved"))
+        );
+        let t = Transcript {
+            version: 3,
+            data: &data[..n - 1],
+        };
+        assert_eq!(
+            t.element(element::DEVICE_CERTIFICATE),
+            Err(Error::Truncated)
+        );
+        assert_eq!(Transcript::decode(&out[..len - 1]), Err(Error::Truncated));
+        let mut desc = [0u8; 24];
+        let d = IdeStreamDesc {
+            stream_id: 3,
+            rid_assoc_1: 0x0107_00,
+            rid_assoc_2: 0x0100_01,
+            addr_assoc: &[0xAB; 12],
+        };
+        let n = crate::wire::encode_into(&mut desc, |w| d.write(w)).unwrap();
+        assert_eq!((n, desc[1]), (24, 1));
+        assert_eq!(IdeStreamDesc::decode(&desc), Ok(d));
+        desc[3] = 1;
+        assert_eq!(
+            IdeStreamDesc::decode(&desc),
+            Err(Error::InvalidField("Reserved"))
+        );
+        assert_eq!(device_id(0x2710, 0x0100), 0x2710_0100);
+        assert_eq!(device_id(0x1_0000, 0x0100), 0x0000_0100);
+        let c = SbiCall::get_connection_transcript(7, 0x1000, 0x2000);
+        assert_eq!(
+            (c.fid, c.args[..3].to_vec()),
+            (1034, [7, 0x1000, 0x2000].to_vec())
+        );
     }
 }
