@@ -15,12 +15,12 @@ use kernel::prelude::*;
 #[path = "firmware.rs"]
 #[allow(dead_code)]
 mod firmware;
-#[path = "../emu/cove_io_model.rs"]
-#[allow(dead_code)]
-mod model;
 #[path = "../emu/fw_job.rs"]
 #[allow(dead_code)]
 mod fw_job;
+#[path = "../emu/cove_io_model.rs"]
+#[allow(dead_code)]
+mod model;
 #[path = "../emu/platform_fw.rs"]
 #[allow(dead_code)]
 mod platform_fw;

@@ -65,11 +65,11 @@ use tsm_proto::{
 
 mod firmware;
 #[cfg(CONFIG_TSM_EMU)]
-#[path = "../emu/cove_io_model.rs"]
-mod model;
-#[cfg(CONFIG_TSM_EMU)]
 #[path = "../emu/fw_job.rs"]
 mod fw_job;
+#[cfg(CONFIG_TSM_EMU)]
+#[path = "../emu/cove_io_model.rs"]
+mod model;
 #[cfg(CONFIG_TSM_EMU)]
 #[path = "../emu/platform_fw.rs"]
 #[allow(dead_code)]

@@ -141,6 +141,7 @@ struct JobEnd {
 }
 
 type Relay = fw_job::Relay<JobEnd>;
+type RelayDoe<'a> = fw_job::RelayDoe<'a, JobEnd>;
 type Exchange = fw_job::Exchange<JobEnd>;
 
 /// An SBI result of a model step: the `value` of a successful call, else the error.
@@ -479,8 +480,10 @@ impl Model {
         let link = dev.link.take();
         let pdev = dev.pdev.clone();
         let key_step = self.faults.key_step;
-        Relay::start(fail_at.into(), move |relay| job.run(&pdev, relay, link, key_step))
-            .map_err(|_| SbiError::Failed)
+        Relay::start(fail_at.into(), move |relay| {
+            job.run(&pdev, relay, link, key_step)
+        })
+        .map_err(|_| SbiError::Failed)
     }
 }
 
