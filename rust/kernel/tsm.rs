@@ -21,10 +21,10 @@ mod library;
 #[cfg(CONFIG_X86)]
 pub mod psp;
 mod registration;
-#[cfg(CONFIG_X86_64)]
-pub mod seamcall;
 #[cfg(CONFIG_RISCV)]
 pub mod sbi;
+#[cfg(CONFIG_X86_64)]
+pub mod seamcall;
 
 pub use backend::{DevsecTsm, GuestRequest, LinkTsm, RequestScope, VmHandle};
 pub use device::{NewTsmDevice, PciTsmOps, Personality, TsmDevice};
