@@ -4,7 +4,7 @@
 //! `NETLINK_KOBJECT_UEVENT` socket.
 //!
 //! The listener is for tests that must observe a uevent rather than assume it was sent, and
-//! is only built with `CONFIG_KUNIT`.
+//! is only built with `CONFIG_KUNIT` and `CONFIG_NET` (its socket is a netlink one).
 //!
 //! C header: [`include/linux/kobject.h`](srctree/include/linux/kobject.h)
 
@@ -21,10 +21,10 @@ pub fn send_change(dev: &Device) -> Result {
     })
 }
 
-#[cfg(CONFIG_KUNIT)]
+#[cfg(all(CONFIG_KUNIT, CONFIG_NET))]
 pub use listener::*;
 
-#[cfg(CONFIG_KUNIT)]
+#[cfg(all(CONFIG_KUNIT, CONFIG_NET))]
 mod listener {
     use crate::{bindings, error::to_result, prelude::*};
     use core::ptr::NonNull;

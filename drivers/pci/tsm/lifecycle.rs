@@ -257,7 +257,9 @@ pub(crate) fn connected_tsm(
 }
 
 /// Runs `f` with `pdev`'s TSM context under the lock of the DSM that manages it (so no connect
-/// or disconnect of that DSM runs meanwhile); `ENXIO` if `pdev` has no TSM context.
+/// or disconnect of that DSM runs meanwhile); `ENXIO` if `pdev` has no TSM context. For the
+/// netlink family's evidence refresh.
+#[cfg(CONFIG_NET)]
 pub(crate) fn with_connected<R>(
     pdev: &pci::Device,
     f: impl FnOnce(&Context) -> Result<R>,
