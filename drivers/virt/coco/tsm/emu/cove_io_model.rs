@@ -40,7 +40,7 @@
 
 use crate::{
     fw_job,
-    platform_fw::{self, errno, on_platform, KeyStep},
+    platform_fw::{self, on_platform},
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
@@ -50,7 +50,6 @@ use kernel::{
     sync::{aref::ARef, Arc, Mutex},
 };
 use tsm_proto::{
-    spdm::crypto::Supported,
     vendor::cove_io::{
         self, covh, element, IdeStreamDesc, PendingRequest, SbiCall, SbiError, Transcript,
         TranscriptElement, COVE_IO_VERSION, EID_COVH, SPDM_PENDING_REQUEST, SPDM_REQUEST_COMPLETED,
@@ -538,32 +537,10 @@ impl Job {
         stream_id: u8,
         key_step: u32,
     ) -> Sbi<Connected> {
-        let spdm_error = |e: tsm_spdm::AuthError| {
-            dev_warn!(
-                pdev.as_ref(),
-                "CoVE-IO model: SPDM failed: {:?}\n",
-                errno(e)
-            );
-            SbiError::Failed
-        };
-        let mut spdm = Connection::new(Supported::ALL, true).map_err(spdm_error)?;
-        let shown = spdm.authenticate(doe, None).map_err(spdm_error)?;
-        spdm.open_session(doe).map_err(spdm_error)?;
-        let fault = |step: KeyStep| -> Result {
-            let at = match step {
-                KeyStep::KeyProg => 1,
-                KeyStep::KeySetGo => 2,
-            };
-            if key_step == at {
-                Err(EIO)
-            } else {
-                Ok(())
-            }
-        };
-        if platform_fw::key_stream(pdev, &mut spdm, doe, stream_id, fault).is_err() {
-            platform_fw::end_session(pdev, &mut spdm, doe);
-            return Err(SbiError::Failed);
-        }
+        let (mut spdm, shown) =
+            fw_job::authenticated_session(pdev, doe, "CoVE-IO").map_err(|_| SbiError::Failed)?;
+        fw_job::key_stream_or_end(pdev, &mut spdm, doe, stream_id, key_step)
+            .map_err(|_| SbiError::Failed)?;
         let elements = [
             (element::VCA, &shown.vca),
             (element::DEVICE_CERTIFICATE, &shown.cert_chain),

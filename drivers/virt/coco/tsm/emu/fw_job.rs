@@ -4,17 +4,20 @@
 //! the device, so a command that needs it runs as a job on a workqueue (with the kernel's SPDM
 //! requester), and each DOE object the job sends waits in a [`Relay`] until the command side
 //! hands it to the host and, on the command's reissue, brings back the host's answer. The job's
-//! end comes back through the relay the same way. Used by the SEV-TIO and TDX Connect models.
+//! end comes back through the relay the same way. Also the steps every vendor model's connect
+//! job takes. Used by the SEV-TIO, TDX Connect and CoVE-IO models.
 
+use crate::platform_fw::{self, KeyStep};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::KVVec,
-    new_condvar, new_mutex,
+    new_condvar, new_mutex, pci,
     prelude::*,
     sync::{Arc, CondVar, Mutex},
     workqueue,
 };
-use tsm_spdm::DoeTransfer;
+use tsm_proto::spdm::crypto::Supported;
+use tsm_spdm::{AuthError, Authenticated, Connection, DoeTransfer};
 
 /// What a job sends the command side, and back.
 pub(crate) enum Exchange<E> {
@@ -141,4 +144,59 @@ impl<E: Unpin> DoeTransfer for RelayDoe<'_, E> {
             }
         }
     }
+}
+
+/// What a vendor firmware model does first to connect the DSM `pdev`: authenticate it and open
+/// a secure session. A failure is logged as the failure of `model`'s SPDM.
+pub(crate) fn authenticated_session<T: DoeTransfer>(
+    pdev: &pci::Device,
+    doe: &mut T,
+    model: &str,
+) -> Result<(Connection, Authenticated)> {
+    let failed = |e: AuthError| {
+        dev_warn!(
+            pdev.as_ref(),
+            "{} model: SPDM failed: {:?}\n",
+            model,
+            e.errno()
+        );
+        e.errno()
+    };
+    let mut spdm = Connection::new(Supported::ALL, true).map_err(failed)?;
+    let shown = spdm.authenticate(doe, None).map_err(failed)?;
+    spdm.open_session(doe).map_err(failed)?;
+    Ok((spdm, shown))
+}
+
+/// The fault points of a vendor firmware model's `fail_key` parameter for
+/// [`platform_fw::key_stream`]: 1 fails after the device's KEY_PROGs, 2 before K_SET_GO,
+/// anything else never.
+pub(crate) fn key_fault(fail_key: u32) -> impl Fn(KeyStep) -> Result {
+    move |step| {
+        let at = match step {
+            KeyStep::KeyProg => 1,
+            KeyStep::KeySetGo => 2,
+        };
+        if fail_key == at {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// [`platform_fw::key_stream`] for a vendor firmware model, with the failure of
+/// [`key_fault`]`(fail_key)` injected; a failure ends the session too.
+pub(crate) fn key_stream_or_end<T: DoeTransfer>(
+    pdev: &pci::Device,
+    spdm: &mut Connection,
+    doe: &mut T,
+    stream_id: u8,
+    fail_key: u32,
+) -> Result {
+    let keyed = platform_fw::key_stream(pdev, spdm, doe, stream_id, key_fault(fail_key));
+    if keyed.is_err() {
+        platform_fw::end_session(pdev, spdm, doe);
+    }
+    keyed
 }

@@ -43,7 +43,7 @@
 
 use crate::{
     fw_job,
-    platform_fw::{self, errno, on_platform, KeyStep, Tdisp},
+    platform_fw::{self, on_platform, Tdisp},
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
@@ -53,7 +53,6 @@ use kernel::{
     sync::{aref::ARef, Arc, Mutex},
 };
 use tsm_proto::{
-    spdm::crypto::Supported,
     tdisp::{code as tdisp_code, Body, InterfaceId, LockParams, TdiState, NONCE_LEN},
     vendor::sev_tio::{
         self, cmd, Command, SlaAddr, SpdmCtrl, Status, TioStatus, DISCONNECT_FORCE,
@@ -963,32 +962,10 @@ impl Job {
         stream_id: u8,
         key_step: u32,
     ) -> Psp<Connected> {
-        let spdm_error = |e: tsm_spdm::AuthError| {
-            dev_warn!(
-                pdev.as_ref(),
-                "SEV-TIO model: SPDM failed: {:?}\n",
-                errno(e)
-            );
-            Status::SpdmError
-        };
-        let mut spdm = Connection::new(Supported::ALL, true).map_err(spdm_error)?;
-        let shown = spdm.authenticate(doe, None).map_err(spdm_error)?;
-        spdm.open_session(doe).map_err(spdm_error)?;
-        let fault = |step: KeyStep| -> Result {
-            let at = match step {
-                KeyStep::KeyProg => 1,
-                KeyStep::KeySetGo => 2,
-            };
-            if key_step == at {
-                Err(EIO)
-            } else {
-                Ok(())
-            }
-        };
-        if platform_fw::key_stream(pdev, &mut spdm, doe, stream_id, fault).is_err() {
-            platform_fw::end_session(pdev, &mut spdm, doe);
-            return Err(Status::ErrInDevConn);
-        }
+        let (mut spdm, shown) =
+            fw_job::authenticated_session(pdev, doe, "SEV-TIO").map_err(|_| Status::SpdmError)?;
+        fw_job::key_stream_or_end(pdev, &mut spdm, doe, stream_id, key_step)
+            .map_err(|_| Status::ErrInDevConn)?;
         Ok(Connected {
             spdm,
             cert_chain: shown.cert_chain,

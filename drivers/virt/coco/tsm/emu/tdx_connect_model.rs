@@ -35,7 +35,7 @@
 
 use crate::{
     fw_job,
-    platform_fw::{self, on_platform, KeyStep},
+    platform_fw::{self, on_platform},
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
@@ -48,7 +48,7 @@ use kernel::{
 use tsm_proto::{
     doe,
     ide_km::Message as IdeKm,
-    spdm::{crypto::Supported, vendor::PROTOCOL_IDE_KM},
+    spdm::vendor::PROTOCOL_IDE_KM,
     vendor::tdx_connect::{
         leaf, operand, parse_stream_info, root_entries, Args, DevInfo, HpaArray, SpdmConfig,
         SpdmMngOp, Status, StatusClass, StreamKmOp, NO_PAGE, RECOLLECT_NONCE_LEN,
@@ -919,17 +919,7 @@ impl Job {
                 Err(_) => device_failure(),
             },
             Job::KeySetup(id) => {
-                let fault = |step: KeyStep| -> Result {
-                    let at = match step {
-                        KeyStep::KeyProg => 1,
-                        KeyStep::KeySetGo => 2,
-                    };
-                    if key_step == at {
-                        Err(EIO)
-                    } else {
-                        Ok(())
-                    }
-                };
+                let fault = fw_job::key_fault(key_step);
                 match platform_fw::key_stream(pdev, &mut link.spdm, &mut doe, id, fault) {
                     Ok(()) => SUCCESS,
                     Err(_) => device_failure(),
@@ -953,17 +943,8 @@ impl Job {
 
     /// Authenticates the device and opens the session; returns it with its DEV_INFO.
     fn connect(pdev: &pci::Device, doe: &mut RelayDoe<'_>) -> Tdx<(Link, KVVec<u8>)> {
-        let spdm_error = |e: tsm_spdm::AuthError| {
-            dev_warn!(
-                pdev.as_ref(),
-                "TDX Connect model: SPDM failed: {:?}\n",
-                e.errno()
-            );
-            device_failure()
-        };
-        let mut spdm = Connection::new(Supported::ALL, true).map_err(spdm_error)?;
-        let shown = spdm.authenticate(doe, None).map_err(spdm_error)?;
-        spdm.open_session(doe).map_err(spdm_error)?;
+        let (spdm, shown) = fw_job::authenticated_session(pdev, doe, "TDX Connect")
+            .map_err(|_| device_failure())?;
         let hash = match shown.algorithms.hash {
             tsm_proto::spdm::crypto::HashAlgo::Sha256 => 0,
             tsm_proto::spdm::crypto::HashAlgo::Sha384 => 1,

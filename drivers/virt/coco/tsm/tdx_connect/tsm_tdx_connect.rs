@@ -65,6 +65,7 @@ mod commands;
 mod firmware;
 #[cfg(CONFIG_TSM_EMU)]
 #[path = "../emu/fw_job.rs"]
+#[allow(dead_code)]
 mod fw_job;
 #[cfg(CONFIG_TSM_EMU)]
 #[path = "../emu/tdx_connect_model.rs"]
