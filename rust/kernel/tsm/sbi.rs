@@ -43,11 +43,10 @@ pub unsafe fn ecall(eid: u32, fid: u32, args: [u64; 6]) -> SbiRet {
     // CAST: `eid` and `fid` are 32-bit values the C interface takes as `int`; the arguments
     // are register-sized on riscv64.
     let (e, f) = (eid as i32, fid as i32);
-    let a = args.map(|v| v as crate::ffi::c_ulong);
+    let [a0, a1, a2, a3, a4, a5] = args.map(|v| v as crate::ffi::c_ulong);
     // SAFETY: The caller guarantees the memory the arguments name; `value` is a valid
     // `unsigned long` for the call.
-    let error =
-        unsafe { bindings::tsm_sbi_ecall(e, f, a[0], a[1], a[2], a[3], a[4], a[5], &mut value) };
+    let error = unsafe { bindings::tsm_sbi_ecall(e, f, a0, a1, a2, a3, a4, a5, &mut value) };
     SbiRet {
         // CAST: `long` and `unsigned long` are 64-bit on riscv64.
         error: error as i64,
