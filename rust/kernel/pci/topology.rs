@@ -241,6 +241,29 @@ impl Device {
         Some((lnkcap >> 24) as u8)
     }
 
+    /// The start and length of BAR `bar` when it decodes memory and is assigned; `None` for
+    /// an I/O, unimplemented or unassigned BAR, or an index beyond the standard BARs.
+    pub fn memory_bar(
+        &self,
+        bar: u32,
+    ) -> Option<(bindings::resource_size_t, bindings::resource_size_t)> {
+        let len = self.resource_len(bar).ok().filter(|&len| len != 0)?;
+        // CAST: `resource_len` accepted the index: one of the standard BARs.
+        let index = bar as usize;
+        // SAFETY: By its type invariant `self.as_raw()` points to a valid `struct pci_dev`, whose
+        // `resource` array has more entries than the standard BARs.
+        let (start, flags) = unsafe {
+            let res = &(*self.as_raw()).resource[index];
+            (res.start, res.flags)
+        };
+        // CAST: resource flags are a C `unsigned long`.
+        let (mem, unset) = (
+            bindings::IORESOURCE_MEM as c_ulong,
+            bindings::IORESOURCE_UNSET as c_ulong,
+        );
+        (flags & mem != 0 && flags & unset == 0).then_some((start, len))
+    }
+
     /// Whether the device advertises TEE-IO in its PCIe Device Capabilities.
     pub fn has_tee(&self) -> bool {
         // SAFETY: `devcap` is read once at enumeration and immutable afterwards.

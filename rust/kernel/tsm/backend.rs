@@ -62,6 +62,12 @@ impl VmHandle {
         Self(cookie.get())
     }
 
+    /// The handle as a number: how a TSM that names VMs by number (a CoVE TSM's TVM ID, whose
+    /// TVMs 7.3's KVM does not create) can tell them apart.
+    pub fn cookie(self) -> usize {
+        self.0
+    }
+
     pub(super) fn as_raw(self) -> *mut bindings::kvm {
         self.0 as *mut bindings::kvm
     }

@@ -9,7 +9,8 @@
 # SEAMCALL transport without hardware, resumable calls, the key-refresh-required
 # status, and rollback from a fault in every leaf. The RISC-V CoVE-IO backend
 # (tsm_cove_io) likewise drives the CoVE-IO firmware model (model=1): COVH
-# connect_device/disconnect_device with the requests relayed through the
+# connect_device/disconnect_device and the interface functions (regions,
+# bind_interface/unbind_interface) with the requests relayed through the
 # pending-request buffer.
 
 SEV=tsm_sev_tio
@@ -463,6 +464,97 @@ case_cove_io_unload_disconnects() {
 	cove_up || return 1
 	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
 	unload $COVE || return 1
+	expect_disconnected
+}
+
+# Interfaces: bind gives the TVM the function's memory BARs and has the TSM
+# lock the interface, whose report it checks against them; unbind stops it
+# and takes the regions back. A region left with the TSM would refuse the next
+# bind (EBUSY), so binding again shows that nothing was left.
+case_cove_io_tdi_bind_unbind() {
+	cove_up || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	dmesg -c > /dev/null
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $CTL/bind 10000:01:00.1 OK || return 1
+	expect_eq "$(cat $PF0/tsm/bound)$(cat $FN1/tsm/bound)" "$(cove_tsm)$(cove_tsm)" \
+		"bound" || return 1
+	dmesg | grep -q 'CoVE-IO: TDI 0x100 bound to TVM 0x1, 1 MMIO regions, CONFIG_LOCKED' ||
+		fail "bind of function 0 not logged: $(dmesg | tail -n 3)" || return 1
+	# Function 1 has no BAR: no region, and a report without MMIO.
+	dmesg | grep -q 'CoVE-IO: TDI 0x101 bound to TVM 0x1, 0 MMIO regions' ||
+		fail "bind of function 1 not logged: $(dmesg | tail -n 3)" || return 1
+	# A TVM asks the TSM itself (COVG): the host has nothing to relay.
+	expect_write $CTL/guest_request "10000:01:00.1 state" EOPNOTSUPP || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	expect_write $CTL/unbind 10000:01:00.1 OK || return 1
+	expect_eq "$(cat $PF0/tsm/bound)$(cat $FN1/tsm/bound)" "" "bound after unbind" ||
+		return 1
+	! dmesg | grep -q 'reclaim_tvm_interface_region' ||
+		fail "a region was not reclaimed: $(dmesg | grep reclaim_tvm)" || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	# Disconnected while bound: the TSM stops the interface and forgets it.
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "bound after disconnect" || return 1
+	expect_disconnected || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_disconnected
+}
+
+# The TSM drops function 0's region while answering success (a fault with
+# SBI_SUCCESS): the report's MMIO then lies outside the TVM's regions, and the
+# bind fails with SBI_ERR_BAD_RANGE (EINVAL) and leaves nothing bound.
+case_cove_io_bind_checks_the_report() {
+	cove_up fail_fid=1026 fail_error=0 || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	dmesg -c > /dev/null
+	expect_write $CTL/bind 10000:01:00.0 EINVAL || return 1
+	dmesg | grep -q 'bind_interface: SBI error -11' ||
+		fail "no BAD_RANGE: $(dmesg | tail -n 3)" || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "bound" || return 1
+	# The fault fired once: the next bind gets its region, the check passes.
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_disconnected
+}
+
+# cove_bind_fault_rolls_back FID: a bind failing in that function gives every
+# region back (the next bind gets them again) and leaves nothing bound.
+cove_bind_fault_rolls_back() {
+	cove_up fail_fid=$1 || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.0 EIO || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "bound" || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_disconnected
+}
+
+case_cove_io_fail_add_region() { cove_bind_fault_rolls_back 1026; }
+case_cove_io_fail_bind_interface() { cove_bind_fault_rolls_back 1028; }
+
+# unbind_interface (FID 1030) failing: the TSM keeps the interface and its
+# regions, so binding it again is refused, until disconnect_device stops it.
+case_cove_io_fail_unbind_interface() {
+	cove_up fail_fid=1030 || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	expect_eq "$(cat $PF0/tsm/bound)" "" "bound" || return 1
+	expect_write $CTL/bind 10000:01:00.0 EBUSY || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_disconnected || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
 	expect_disconnected
 }
 

@@ -180,6 +180,27 @@ impl SbiCall {
         }
     }
 
+    /// COVH add_tvm_interface_region (`add`) or reclaim_tvm_interface_region.
+    /// `device_if_id` names the interface as [`device_id`] names a device
+    /// (project convention); `base` and `len` are 4 KiB aligned.
+    pub fn interface_region(
+        add: bool,
+        tvm_id: u64,
+        device_if_id: u64,
+        base: u64,
+        len: u64,
+    ) -> Self {
+        Self {
+            eid: EID_COVH,
+            fid: if add {
+                covh::ADD_TVM_INTERFACE_REGION
+            } else {
+                covh::RECLAIM_TVM_INTERFACE_REGION
+            },
+            args: [tvm_id, device_if_id, base, len, 0, 0],
+        }
+    }
+
     /// COVH bind_interface.
     pub fn bind_interface(tvm_id: u64, device_if_id: u64) -> Self {
         Self {
@@ -534,6 +555,12 @@ mod tests {
         );
         assert_eq!(device_id(0x2710, 0x0100), 0x2710_0100);
         assert_eq!(device_id(0x1_0000, 0x0100), 0x0000_0100);
+        let add = SbiCall::interface_region(true, 5, 0x101, 0x8000_0000, 0x2000);
+        let reclaim = SbiCall::interface_region(false, 5, 0x101, 0x8000_0000, 0x2000);
+        assert_eq!((add.fid, reclaim.fid), (1026, 1027));
+        assert_eq!(add.args, [5, 0x101, 0x8000_0000, 0x2000, 0, 0]);
+        assert_eq!(SbiCall::bind_interface(5, 0x101).args[..2], [5, 0x101]);
+        assert_eq!(SbiCall::unbind_interface(5, 0x101).fid, 1030);
         let c = SbiCall::get_connection_transcript(7, 0x1000, 0x2000);
         assert_eq!(
             (c.fid, c.args[..3].to_vec()),

@@ -3,12 +3,14 @@
 //! KUnit suite `cove_io`: the CoVE-IO backend's COVH calls against the firmware model of the
 //! emulated platform (`../emu/cove_io_model.rs`), from the same files as `tsm_cove_io`: the
 //! functions the model executes and those it does not, the SBI error of every malformed call
-//! (output buffers, IDE stream descriptors, device IDs), addresses the model no longer knows
-//! after a buffer is returned, injected failures, and the errno of each SBI error.
+//! (output buffers, IDE stream descriptors, device IDs, interface regions), addresses the model
+//! no longer knows after a buffer is returned, injected failures, and the errno of each SBI
+//! error.
 //!
-//! What needs a device (the relay of connect_device and disconnect_device through the pending
-//! buffer, wrong states, and the rollback of each failure there) runs in the e2e suite
-//! `tsm_e2e_backends` against the device model, which KUnit's boot does not start.
+//! What needs a device (the relay of connect_device, disconnect_device, bind_interface and
+//! unbind_interface through the pending buffer, wrong states, and the rollback of each failure
+//! there) runs in the e2e suite `tsm_e2e_backends` against the device model, which KUnit's
+//! boot does not start.
 
 use kernel::prelude::*;
 
@@ -89,9 +91,9 @@ mod tests {
         let mut guest = SbiCall::disconnect_device(ABSENT);
         guest.eid = EID_COVG;
         assert_eq!(issue(&fw, &guest), SbiError::NotSupported);
-        // TVM regions, binding, key update and refresh, heartbeat; then no function.
-        let unmodelled = covh::ADD_TVM_INTERFACE_REGION..=covh::SPDM_HEARTBEAT;
-        for fid in Iterator::chain(unmodelled, [0, 1035]) {
+        // Key update and refresh, heartbeat; the unused 1029; then no function.
+        let unmodelled = covh::SPDM_KEY_UPDATE..=covh::SPDM_HEARTBEAT;
+        for fid in Iterator::chain(unmodelled, [0, 1029, 1035]) {
             let call = SbiCall::device_only(fid, ABSENT);
             assert_eq!(issue(&fw, &call), SbiError::NotSupported);
         }
@@ -176,6 +178,38 @@ mod tests {
     }
 
     #[test]
+    fn interface_calls_are_checked() {
+        let fw = firmware(Faults::default());
+        let region = |add, tvm, base, len| {
+            issue(&fw, &SbiCall::interface_region(add, tvm, ABSENT, base, len))
+        };
+        // No TVM, a base or length that is not whole pages, a range that wraps.
+        assert_eq!(region(true, 0, 0x1000, 0x1000), SbiError::InvalidParam);
+        assert_eq!(region(true, 1, 0x1800, 0x1000), SbiError::InvalidAddress);
+        assert_eq!(region(true, 1, 0x1000, 0x800), SbiError::InvalidParam);
+        assert_eq!(region(true, 1, 0x1000, 0), SbiError::InvalidParam);
+        assert_eq!(region(true, 1, !0xfff, 0x2000), SbiError::BadRange);
+        // Well formed, for a function the platform does not have; an interface ID too wide.
+        assert_eq!(region(true, 1, 0x1000, 0x1000), SbiError::InvalidParam);
+        let wide = SbiCall::interface_region(true, 1, u64::from(u32::MAX) + 1, 0x1000, 0x1000);
+        assert_eq!(issue(&fw, &wide), SbiError::InvalidParam);
+        // Nothing was given: nothing to reclaim, bind or unbind.
+        assert_eq!(region(false, 1, 0x1000, 0x1000), SbiError::InvalidParam);
+        assert_eq!(
+            issue(&fw, &SbiCall::bind_interface(1, ABSENT)),
+            SbiError::InvalidParam
+        );
+        assert_eq!(
+            issue(&fw, &SbiCall::bind_interface(0, ABSENT)),
+            SbiError::InvalidParam
+        );
+        assert_eq!(
+            issue(&fw, &SbiCall::unbind_interface(1, ABSENT)),
+            SbiError::InvalidParam
+        );
+    }
+
+    #[test]
     fn a_fault_fails_its_function_once() {
         let faults = Faults {
             fid: covh::DISCONNECT_DEVICE,
@@ -189,6 +223,16 @@ mod tests {
         assert_eq!(issue(&fw, &transcript), SbiError::InvalidParam);
         assert_eq!(issue(&fw, &disconnect), SbiError::Denied);
         assert_eq!(issue(&fw, &disconnect), SbiError::InvalidParam);
+        // An interface function's fault fires before its arguments are looked at.
+        let faults = Faults {
+            fid: covh::BIND_INTERFACE,
+            error: SbiError::Io.raw(),
+            ..Faults::default()
+        };
+        let fw = firmware(faults);
+        let bind = SbiCall::bind_interface(0, ABSENT);
+        assert_eq!(issue(&fw, &bind), SbiError::Io);
+        assert_eq!(issue(&fw, &bind), SbiError::InvalidParam);
     }
 
     #[test]

@@ -23,12 +23,19 @@
 //!   Any failure undoes what was done: `sbi_covh_disconnect_device()`, then the stream.
 //! * `disconnect`: `sbi_covh_disconnect_device()` (relayed; issued once more if the TSM
 //!   fails it), the stream released.
+//! * `bind`: each memory BAR of the function (in whole 4 KiB pages) is given to the TVM with
+//!   `sbi_covh_add_tvm_interface_region()`, then `sbi_covh_bind_interface()` is relayed: the
+//!   TSM locks the interface (TDISP CONFIG_LOCKED) and checks its report against those
+//!   regions. The interface is named like a device (`device_if_id`: segment and RID); the TVM
+//!   ID is the VM handle's value, since 7.3's KVM creates no CoVE TVMs. Any failure reclaims
+//!   the regions given. `unbind`: `sbi_covh_unbind_interface()` (relayed), then
+//!   `sbi_covh_reclaim_tvm_interface_region()` for each region.
 //! * Not implemented: a nonce for the evidence (COVH has no measurement function: fresh
 //!   measurements are a TVM's request, COVG `get_device_measurements`), so a nonce read gets
-//!   `EOPNOTSUPP`; TDI binding (`bind_interface` needs a TVM identifier and the interface's
-//!   MMIO regions added to that TVM, which the 7.3 bind ABI does not carry), so `bind` and
-//!   `guest_req` are left to the core's `EOPNOTSUPP`; SPDM key update, IDE key refresh and
-//!   heartbeat, which no PCI/TSM operation asks for.
+//!   `EOPNOTSUPP`; guest requests (`EOPNOTSUPP`): a TVM makes its requests about a bound
+//!   interface (report, state, START_INTERFACE) to the TSM itself through COVG, not through
+//!   the host; SPDM key update, IDE key refresh and heartbeat, which no PCI/TSM
+//!   operation asks for.
 //!
 //! Two firmware transports ([`firmware::Firmware`]), chosen by the module parameter `model`:
 //!
@@ -48,11 +55,11 @@ use kernel::{
         ide::{Partner, Stream},
     },
     prelude::*,
-    sync::{new_mutex, Arc, Mutex},
+    sync::{aref::ARef, new_mutex, Arc, Mutex},
     tsm::{
         self,
         evidence::{self, Evidence, Hash, Kind},
-        LinkTsm, TsmDevice,
+        GuestRequest, LinkTsm, RequestScope, TsmDevice, VmHandle,
     },
 };
 use tsm_proto::{
@@ -209,6 +216,8 @@ enum Function {
 /// A connected (or connecting) device.
 struct Device {
     fw: Arc<Transport>,
+    /// The DSM, whose DOE mailbox carries the requests of its interfaces too.
+    dsm: ARef<pci::Device>,
     device_id: u32,
     /// connect_device was issued: the TSM may hold a connection until disconnect_device.
     issued: bool,
@@ -219,14 +228,16 @@ impl Device {
     fn new(fw: Arc<Transport>, pdev: &pci::Device) -> Self {
         Self {
             fw,
+            dsm: pdev.into(),
             device_id: cove_io::device_id(pdev.domain(), pdev.dev_id()),
             issued: false,
             stream: None,
         }
     }
 
-    /// Issues `call`, relaying the SPDM requests the TSM leaves in the device's pending
-    /// buffer to the DSM `pdev` until the call completes; returns its final error.
+    /// Issues `call` about `pdev` (the DSM or one of its interfaces), relaying the SPDM requests
+    /// the TSM leaves in the device's pending buffer to the DSM until the call completes;
+    /// returns its final error.
     fn relay(&self, pdev: &pci::Device, call: &SbiCall) -> Result<SbiError> {
         let fw = self.fw.get();
         let mut pending = KVVec::from_elem(0u8, PENDING_LEN, GFP_KERNEL)?;
@@ -257,7 +268,8 @@ impl Device {
             if request.function_id != call.fid || request.device_id != self.device_id {
                 return Err(EPROTO);
             }
-            let got = tsm::doe_transfer(pdev, request.doe_type(), request.payload, &mut answer)?;
+            let got =
+                tsm::doe_transfer(&self.dsm, request.doe_type(), request.payload, &mut answer)?;
             let response = PendingRequest {
                 function_id: call.fid,
                 device_id: self.device_id,
@@ -379,12 +391,71 @@ impl Device {
     }
 }
 
+/// A TDI bound to a TVM: the interface and the MMIO regions given to the TVM.
+struct CoveTdi {
+    /// Its DSM's device, whose pending buffer relays the interface's requests.
+    device: Arc<Mutex<Option<Device>>>,
+    tvm_id: u64,
+    if_id: u32,
+    /// Regions add_tvm_interface_region gave the TVM: base and length.
+    mmio: KVec<(u64, u64)>,
+}
+
+impl CoveTdi {
+    /// Gives the TVM the memory BARs of `pdev` (whole pages), the MMIO the interface's report
+    /// may show.
+    fn add_regions(&mut self, pdev: &pci::Device, fw: &dyn Firmware) -> Result {
+        for bar in 0..PCI_STD_NUM_BARS {
+            let Some((base, len)) = pdev.memory_bar(bar) else {
+                continue;
+            };
+            let len = len.next_multiple_of(TSM_PAGE);
+            let call = SbiCall::interface_region(true, self.tvm_id, self.if_id.into(), base, len);
+            match fw.call(&call)?.error {
+                SbiError::Success => self.mmio.push((base, len), GFP_KERNEL)?,
+                error => {
+                    dev_warn!(
+                        pdev.as_ref(),
+                        "add_tvm_interface_region of BAR {}: SBI error {}\n",
+                        bar,
+                        error.raw()
+                    );
+                    return Err(sbi_errno(error));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns the TVM's regions to the host (logged where the TSM refuses).
+    fn reclaim_regions(&mut self, pdev: &pci::Device, fw: &dyn Firmware) {
+        for (base, len) in self.mmio.drain_all() {
+            let call = SbiCall::interface_region(false, self.tvm_id, self.if_id.into(), base, len);
+            match fw.call(&call).map(|ret| ret.error) {
+                Ok(SbiError::Success) => {}
+                result => dev_warn!(
+                    pdev.as_ref(),
+                    "reclaim_tvm_interface_region {:#x}+{:#x}: {:?}\n",
+                    base,
+                    len,
+                    result
+                ),
+            }
+        }
+    }
+}
+
+/// The standard BARs of a function.
+const PCI_STD_NUM_BARS: u32 = 6;
+/// The TSM's page: regions are whole pages of 4 KiB.
+const TSM_PAGE: u64 = 0x1000;
+
 struct CoveIo;
 
 #[vtable]
 impl LinkTsm for CoveIo {
     type Function = Function;
-    type Tdi = ();
+    type Tdi = CoveTdi;
 
     /// One stream per device.
     const SELECTIVE_STREAMS: u32 = 4;
@@ -428,5 +499,78 @@ impl LinkTsm for CoveIo {
             device.teardown(pdev);
             dev_info!(pdev.as_ref(), "CoVE-IO: disconnected\n");
         }
+    }
+
+    /// add_tvm_interface_region for each memory BAR of the function, then bind_interface, in
+    /// which the TSM locks the interface and checks its report against those regions. The TVM
+    /// ID is the VM handle's value (7.3's KVM creates no CoVE TVMs).
+    fn bind(
+        pdev: &pci::Device,
+        _function: &Function,
+        dsm: &Function,
+        vm: VmHandle,
+        tdi_id: u32,
+    ) -> Result<CoveTdi> {
+        let Function::Dsm(slot) = dsm else {
+            return Err(ENXIO);
+        };
+        let guard = slot.lock();
+        let device = (*guard).as_ref().ok_or(ENXIO)?;
+        let mut tdi = CoveTdi {
+            device: slot.clone(),
+            // CAST: `usize` is at most 64 bits.
+            tvm_id: vm.cookie() as u64,
+            if_id: cove_io::device_id(pdev.domain(), pdev.dev_id()),
+            mmio: KVec::new(),
+        };
+        let call = SbiCall::bind_interface(tdi.tvm_id, tdi.if_id.into());
+        let bound = tdi
+            .add_regions(pdev, device.fw.get())
+            .and_then(|()| device.run(pdev, "bind_interface", &call));
+        if let Err(e) = bound {
+            tdi.reclaim_regions(pdev, device.fw.get());
+            return Err(e);
+        }
+        dev_info!(
+            pdev.as_ref(),
+            "CoVE-IO: TDI {:#x} bound to TVM {:#x}, {} MMIO regions, CONFIG_LOCKED\n",
+            tdi_id,
+            tdi.tvm_id,
+            tdi.mmio.len()
+        );
+        Ok(tdi)
+    }
+
+    /// unbind_interface, then the regions reclaimed. A TSM that cannot stop the interface
+    /// keeps it (and its regions) until disconnect_device.
+    fn unbind(pdev: &pci::Device, mut tdi: CoveTdi) {
+        let slot = tdi.device.clone();
+        let guard = slot.lock();
+        // Disconnect unbinds first: the device is there.
+        let Some(device) = (*guard).as_ref() else {
+            return;
+        };
+        let call = SbiCall::unbind_interface(tdi.tvm_id, tdi.if_id.into());
+        if device.run(pdev, "unbind_interface", &call).is_ok() {
+            tdi.reclaim_regions(pdev, device.fw.get());
+        }
+        dev_info!(
+            pdev.as_ref(),
+            "CoVE-IO: TDI of TVM {:#x} unbound\n",
+            tdi.tvm_id
+        );
+    }
+
+    /// A TVM asks the TSM about its interface through COVG itself: there is nothing for the
+    /// host to relay. Defined rather than left out because 7.3's C core calls `guest_req`
+    /// without checking that a TSM with `bind` has it.
+    fn guest_req(
+        _pdev: &pci::Device,
+        _tdi: &CoveTdi,
+        _scope: RequestScope,
+        _req: &GuestRequest,
+        _tsm_code: &mut u64,
+    ) -> Result<usize> {
+        Err(EOPNOTSUPP)
     }
 }

@@ -90,8 +90,9 @@ fn platform_device(name: &[u8]) -> Result<ARef<pci::Device>> {
 }
 
 /// The VM that test binds use: 7.3 only compares VM handles.
-// SAFETY: Only the emulated link TSM, which compares VM handles and never dereferences them,
-// sees this one.
+// SAFETY: Only the TSMs of the emulated platform see this one: the emulated link TSM and the
+// vendor backends on their firmware models, which compare VM handles or pass them on as numbers
+// and never dereference them.
 const TEST_VM: VmHandle = unsafe { VmHandle::from_cookie(NonZeroUsize::MIN) };
 
 struct Bind;

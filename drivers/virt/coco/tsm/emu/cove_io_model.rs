@@ -5,11 +5,11 @@
 //!
 //! It executes the COVH functions of the CoVE-IO draft, revision 0.3.0, as
 //! `tsm_proto::vendor::cove_io` encodes them, answering with the SBI error codes:
-//! `connect_device` (1024), `disconnect_device` (1025) and `get_device_connection_transcript`
-//! (1034). The TVM functions (`add_tvm_interface_region`, `reclaim_tvm_interface_region`,
-//! `bind_interface`, `unbind_interface`) and `spdm_key_update`, `ide_key_refresh` and
-//! `spdm_heartbeat` answer `SBI_ERR_NOT_SUPPORTED`: the platform has no TVMs, and the kernel's
-//! SPDM requester has no KEY_UPDATE or HEARTBEAT.
+//! `connect_device` (1024), `disconnect_device` (1025), `get_device_connection_transcript`
+//! (1034) and the interface functions `add_tvm_interface_region` (1026),
+//! `reclaim_tvm_interface_region` (1027), `bind_interface` (1028) and `unbind_interface`
+//! (1030). `spdm_key_update`, `ide_key_refresh` and `spdm_heartbeat` answer
+//! `SBI_ERR_NOT_SUPPORTED`.
 //!
 //! Like a TSM, the model is the SPDM requester and cannot reach the device itself: a function
 //! that needs the device runs as a firmware job (on a workqueue, with the kernel's SPDM
@@ -28,6 +28,19 @@
 //! stops the keys and ends the session; the state is cleared even if the device does not
 //! answer (then `SBI_ERR_FAILED`).
 //!
+//! Interfaces: `device_if_id` names a function as `device_id` names a device. The interface
+//! of a function that the stream of a connected DSM covers (its RID association) can be given
+//! MMIO regions for a TVM (4 KiB aligned, not overlapping any region given before) and then
+//! bound: the DSM locks it (LOCK_INTERFACE in the session, the stream as its default stream,
+//! MMIO reported at host addresses), and its report must find it CONFIG_LOCKED with every
+//! MMIO range inside the TVM's regions, else it is stopped again and the call fails
+//! (`SBI_ERR_BAD_RANGE` for MMIO outside the regions). `unbind_interface` stops it (a device
+//! that does not stop leaves it bound); regions return one by one with
+//! `reclaim_tvm_interface_region` once it is not bound. An interface belongs to the TVM that
+//! gave it its first region or bound it, until it holds neither: another TVM gets
+//! `SBI_ERR_DENIED`. `disconnect_device` stops the bound interfaces of the device first, and
+//! the TSM forgets every interface of it.
+//!
 //! Memory: the model stands for the TSM's view of physical memory. Buffers the host allocates
 //! through the model get addresses of their own; an address the model did not hand out, or an
 //! output buffer that is not 4 KiB aligned, gets `SBI_ERR_INVALID_ADDRESS`; a size beyond the
@@ -35,12 +48,14 @@
 //! `SBI_ERR_INVALID_PARAM`; a function in the wrong state `SBI_ERR_INVALID_STATE`. The pending
 //! buffers stand for the CoVE NACL shared memory, one per device.
 //!
-//! Not modelled: TVMs and TDIs, the IDE stream descriptor's address association (all memory),
-//! certificate slots other than 0, SPDM key exhaustion (`SBI_ERR_KEY_UPDATE_REQUIRED`).
+//! Not modelled: TVMs themselves (a TVM ID is a nonzero number; no TVM is created), the COVG
+//! functions a TVM calls (the interface's report and state, MMIO mapping, START_INTERFACE),
+//! the IDE stream descriptor's address association (all memory), certificate slots other
+//! than 0, SPDM key exhaustion.
 
 use crate::{
     fw_job,
-    platform_fw::{self, on_platform},
+    platform_fw::{self, on_platform, Tdisp},
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
@@ -50,6 +65,7 @@ use kernel::{
     sync::{aref::ARef, Arc, Mutex},
 };
 use tsm_proto::{
+    tdisp::{Body, InterfaceId, InterfaceReport, LockParams, TdiState},
     vendor::cove_io::{
         self, covh, element, IdeStreamDesc, PendingRequest, SbiCall, SbiError, Transcript,
         TranscriptElement, COVE_IO_VERSION, EID_COVH, SPDM_PENDING_REQUEST, SPDM_REQUEST_COMPLETED,
@@ -96,21 +112,50 @@ struct Connected {
     transcript: KVVec<u8>,
 }
 
+/// The RID association of a connected device's stream: the interfaces it can bind.
+#[derive(Clone, Copy)]
+struct RidRange {
+    base: u32,
+    limit: u32,
+}
+
+/// A function whose SPDM request the host is relaying.
+struct Pending {
+    fid: u32,
+    /// The call's `device_id`, or `device_if_id` for an interface function.
+    target: u64,
+    relay: Arc<Relay>,
+}
+
+/// An interface (TDI) the host assigns to a TVM.
+struct Interface {
+    tvm_id: u64,
+    if_id: u32,
+    /// Its DSM's `device_id`.
+    dsm: u32,
+    /// The TVM's MMIO regions of the interface: base and length.
+    mmio: KVec<(u64, u64)>,
+    /// bind_interface locked it (TDISP CONFIG_LOCKED).
+    bound: bool,
+}
+
 /// A device the host named in a call.
 struct Dev {
     device_id: u32,
     pdev: ARef<pci::Device>,
     link: Option<Connected>,
-    /// A function waiting for the host to relay an SPDM request, and its job.
-    pending: Option<(u32, Arc<Relay>)>,
+    /// Set while connected, also while a job holds `link`.
+    rids: Option<RidRange>,
+    /// A function waiting for the host to relay an SPDM request.
+    pending: Option<Pending>,
     /// The pending SPDM transaction buffer.
     buffer: KVVec<u8>,
 }
 
 impl Drop for Dev {
     fn drop(&mut self) {
-        if let Some((_, relay)) = self.pending.take() {
-            drop(relay.abandon());
+        if let Some(pending) = self.pending.take() {
+            drop(pending.relay.abandon());
         }
     }
 }
@@ -118,6 +163,7 @@ impl Drop for Dev {
 struct State {
     regions: KVec<Region>,
     devices: KVec<Dev>,
+    interfaces: KVec<Interface>,
 }
 
 /// The CoVE-IO firmware model.
@@ -162,6 +208,7 @@ impl Model {
                 state <- new_mutex!(State {
                     regions: KVec::new(),
                     devices: KVec::new(),
+                    interfaces: KVec::new(),
                 }),
                 faults,
                 fired: AtomicBool::new(false),
@@ -232,27 +279,56 @@ impl Model {
 
     fn execute(&self, state: &mut State, call: &SbiCall) -> Sbi<u64> {
         let fid = call.fid;
-        let known = matches!(
+        let interface_function = matches!(
             fid,
-            covh::CONNECT_DEVICE | covh::DISCONNECT_DEVICE | covh::GET_CONNECTION_TRANSCRIPT
+            covh::ADD_TVM_INTERFACE_REGION
+                | covh::RECLAIM_TVM_INTERFACE_REGION
+                | covh::BIND_INTERFACE
+                | covh::UNBIND_INTERFACE
         );
+        let known = interface_function
+            || matches!(
+                fid,
+                covh::CONNECT_DEVICE | covh::DISCONNECT_DEVICE | covh::GET_CONNECTION_TRANSCRIPT
+            );
         if !known {
             return Err(SbiError::NotSupported);
         }
+        let a = call.args;
+        let target = if interface_function { a[1] } else { a[0] };
         // A function whose request is being relayed is not failed again on its repeat.
         let repeat = state.devices.iter().any(|d| {
-            u64::from(d.device_id) == call.args[0]
-                && d.pending.as_ref().is_some_and(|(f, _)| *f == fid)
+            d.pending
+                .as_ref()
+                .is_some_and(|p| p.fid == fid && p.target == target)
         });
         if self.faults.fid == fid && !repeat && !self.fired.swap(true, Ordering::Relaxed) {
             return Err(SbiError::from_raw(self.faults.error));
         }
-        let a = call.args;
         match fid {
             covh::CONNECT_DEVICE => self.connect(state, a[0], a[1], a[2], a[3]),
             covh::DISCONNECT_DEVICE => self.disconnect(state, a[0]),
+            covh::ADD_TVM_INTERFACE_REGION => Self::add_region(state, a[0], a[1], a[2], a[3]),
+            covh::RECLAIM_TVM_INTERFACE_REGION => {
+                Self::reclaim_region(state, a[0], a[1], a[2], a[3])
+            }
+            covh::BIND_INTERFACE | covh::UNBIND_INTERFACE => {
+                self.bind(state, fid == covh::BIND_INTERFACE, a[0], a[1])
+            }
             _ => Self::transcript(state, a[0], a[1], a[2]),
         }
+    }
+
+    /// The function of the platform whose ID (segment, RID) is `id`.
+    fn platform_function(id: u32) -> Sbi<ARef<pci::Device>> {
+        let mut found: Option<ARef<pci::Device>> = None;
+        pci::for_each_device(false, |pdev| {
+            let this = cove_io::device_id(pdev.domain(), pdev.dev_id());
+            if found.is_none() && on_platform(pdev) && this == id {
+                found = Some(pdev.into());
+            }
+        });
+        found.ok_or(SbiError::InvalidParam)
     }
 
     /// The device of `device_id`, known from an earlier call or found on the platform.
@@ -261,17 +337,11 @@ impl Model {
         if let Some(i) = devices.iter().position(|d| d.device_id == device_id) {
             return Ok(&mut devices[i]);
         }
-        let mut found: Option<ARef<pci::Device>> = None;
-        pci::for_each_device(false, |pdev| {
-            let id = cove_io::device_id(pdev.domain(), pdev.dev_id());
-            if found.is_none() && on_platform(pdev) && id == device_id {
-                found = Some(pdev.into());
-            }
-        });
         let dev = Dev {
             device_id,
-            pdev: found.ok_or(SbiError::InvalidParam)?,
+            pdev: Self::platform_function(device_id)?,
             link: None,
+            rids: None,
             pending: None,
             buffer: KVVec::from_elem(0u8, PENDING_LEN, GFP_KERNEL)
                 .map_err(|_| SbiError::NoShmem)?,
@@ -331,13 +401,13 @@ impl Model {
                 .map_err(|_| SbiError::Failed)?;
             answer
         };
-        let (_, relay) = dev.pending.take().ok_or(SbiError::InvalidState)?;
-        relay.answer(Some(answer));
-        Ok(relay)
+        let pending = dev.pending.take().ok_or(SbiError::InvalidState)?;
+        pending.relay.answer(Some(answer));
+        Ok(pending.relay)
     }
 
     /// Waits for the job's next request (put into the pending buffer) or its end.
-    fn step(dev: &mut Dev, fid: u32, relay: Arc<Relay>) -> Sbi<Step> {
+    fn step(dev: &mut Dev, fid: u32, target: u64, relay: Arc<Relay>) -> Sbi<Step> {
         match relay.next() {
             Exchange::Request(object_type, payload) => {
                 let p = PendingRequest {
@@ -356,7 +426,7 @@ impl Model {
                     dev.link = relay.abandon().link;
                     return Err(SbiError::NoShmem);
                 }
-                dev.pending = Some((fid, relay));
+                dev.pending = Some(Pending { fid, target, relay });
                 Ok(Step::Pending)
             }
             Exchange::Done(end) => Ok(Step::Done(end)),
@@ -376,7 +446,7 @@ impl Model {
         let memory = Self::output(&state.regions, out, size)?;
         let (stream_id, rid_base, rid_limit) = Self::stream_desc(&state.regions, desc)?;
         let dev = Self::device(&mut state.devices, device_id)?;
-        let relay = match dev.pending.as_ref().map(|(f, _)| *f) {
+        let relay = match dev.pending.as_ref().map(|p| p.fid) {
             Some(covh::CONNECT_DEVICE) => Self::repeat(dev, covh::CONNECT_DEVICE)?,
             Some(_) => return Err(SbiError::InvalidState),
             None => {
@@ -391,7 +461,7 @@ impl Model {
                 self.start(dev, Job::Connect(stream_id))?
             }
         };
-        let end = match Self::step(dev, covh::CONNECT_DEVICE, relay)? {
+        let end = match Self::step(dev, covh::CONNECT_DEVICE, device_id, relay)? {
             Step::Pending => return Ok(SPDM_PENDING_REQUEST),
             Step::Done(end) => end,
         };
@@ -399,6 +469,10 @@ impl Model {
         if end.error != SbiError::Success {
             return Err(end.error);
         }
+        dev.rids = Some(RidRange {
+            base: rid_base,
+            limit: rid_limit,
+        });
         // A transcript too large for the buffer: the connection stays, the host disconnects.
         let link = dev.link.as_ref().ok_or(SbiError::Failed)?;
         Self::write_transcript(&memory, size, &link.transcript)?;
@@ -426,36 +500,212 @@ impl Model {
 
     fn disconnect(&self, state: &mut State, device_id: u64) -> Sbi<u64> {
         let dev = Self::device(&mut state.devices, device_id)?;
-        let relay = match dev.pending.as_ref().map(|(f, _)| *f) {
+        let dsm = dev.device_id;
+        let relay = match dev.pending.as_ref().map(|p| p.fid) {
             Some(covh::DISCONNECT_DEVICE) => Self::repeat(dev, covh::DISCONNECT_DEVICE)?,
             pending => {
                 if pending.is_some() {
                     // Another function is abandoned first.
-                    if let Some((_, relay)) = dev.pending.take() {
-                        if let Some(link) = relay.abandon().link {
+                    if let Some(pending) = dev.pending.take() {
+                        if let Some(link) = pending.relay.abandon().link {
                             dev.link = Some(link);
                         }
                     }
                     if dev.link.is_none() {
+                        dev.rids = None;
+                        state.interfaces.retain(|i| i.dsm != dsm);
                         return Ok(SPDM_REQUEST_COMPLETED);
                     }
                 }
                 if dev.link.is_none() {
                     return Err(SbiError::InvalidState);
                 }
-                self.start(dev, Job::Disconnect)?
+                // Bound interfaces are stopped first.
+                let mut bound = KVec::new();
+                for i in state.interfaces.iter().filter(|i| i.dsm == dsm && i.bound) {
+                    bound
+                        .push(Self::tdisp_id(i.if_id), GFP_KERNEL)
+                        .map_err(|_| SbiError::Failed)?;
+                }
+                self.start(dev, Job::Disconnect(bound))?
             }
         };
-        match Self::step(dev, covh::DISCONNECT_DEVICE, relay)? {
+        match Self::step(dev, covh::DISCONNECT_DEVICE, device_id, relay)? {
             Step::Pending => Ok(SPDM_PENDING_REQUEST),
             Step::Done(end) => {
-                // The TSM keeps nothing of a disconnected device, whatever it answered.
+                // The TSM keeps nothing of a disconnected device, whatever it answered: no
+                // connection, no interface assigned to a TVM.
                 dev.link = None;
+                dev.rids = None;
+                state.interfaces.retain(|i| i.dsm != dsm);
                 match end.error {
                     SbiError::Success => Ok(SPDM_REQUEST_COMPLETED),
                     error => Err(error),
                 }
             }
+        }
+    }
+
+    /// The TDISP INTERFACE_ID of the interface `if_id` (its RID).
+    fn tdisp_id(if_id: u32) -> InterfaceId {
+        // CAST: bits 15:0 are the RID.
+        InterfaceId::new(if_id as u16, None)
+    }
+
+    /// The interface record of `if_id` for `tvm_id`, made for a function of the platform
+    /// that the stream of a connected DSM covers if there is none yet.
+    fn interface<'a>(state: &'a mut State, tvm_id: u64, if_id: u64) -> Sbi<&'a mut Interface> {
+        let if_id = u32::try_from(if_id).map_err(|_| SbiError::InvalidParam)?;
+        if tvm_id == 0 {
+            return Err(SbiError::InvalidParam);
+        }
+        if let Some(i) = state.interfaces.iter().position(|i| i.if_id == if_id) {
+            let interface = &mut state.interfaces[i];
+            // The interface belongs to another TVM until it is reclaimed.
+            if interface.tvm_id != tvm_id {
+                return Err(SbiError::Denied);
+            }
+            return Ok(interface);
+        }
+        Self::platform_function(if_id)?;
+        let rid = if_id & 0xffff;
+        let dsm = state
+            .devices
+            .iter()
+            .find(|d| {
+                d.device_id >> 16 == if_id >> 16
+                    && d.rids.is_some_and(|r| (r.base..=r.limit).contains(&rid))
+            })
+            .ok_or(SbiError::InvalidState)?
+            .device_id;
+        let interface = Interface {
+            tvm_id,
+            if_id,
+            dsm,
+            mmio: KVec::new(),
+            bound: false,
+        };
+        state
+            .interfaces
+            .push(interface, GFP_KERNEL)
+            .map_err(|_| SbiError::Failed)?;
+        let last = state.interfaces.len() - 1;
+        Ok(&mut state.interfaces[last])
+    }
+
+    /// Forgets the record of `if_id` if it holds nothing: not bound, no regions.
+    fn drop_idle_interface(state: &mut State, if_id: u32) {
+        state
+            .interfaces
+            .retain(|i| i.if_id != if_id || i.bound || !i.mmio.is_empty());
+    }
+
+    /// add_tvm_interface_region: `len` bytes of MMIO at `base` become the TVM's, for an
+    /// interface that is not bound.
+    fn add_region(state: &mut State, tvm_id: u64, if_id: u64, base: u64, len: u64) -> Sbi<u64> {
+        let page = PAGE as u64;
+        if base % page != 0 {
+            return Err(SbiError::InvalidAddress);
+        }
+        if len == 0 || len % page != 0 {
+            return Err(SbiError::InvalidParam);
+        }
+        let end = base.checked_add(len).ok_or(SbiError::BadRange)?;
+        let overlap = state
+            .interfaces
+            .iter()
+            .flat_map(|i| i.mmio.iter())
+            .find(|(b, l)| base < b + l && *b < end)
+            .copied();
+        let interface = Self::interface(state, tvm_id, if_id)?;
+        let added = match overlap {
+            _ if interface.bound => Err(SbiError::InvalidState),
+            Some(region) if region == (base, len) => Err(SbiError::AlreadyAvailable),
+            Some(_) => Err(SbiError::BadRange),
+            None => interface
+                .mmio
+                .push((base, len), GFP_KERNEL)
+                .map_err(|_| SbiError::Failed),
+        };
+        // A record made for this call goes again with its failure.
+        let id = interface.if_id;
+        Self::drop_idle_interface(state, id);
+        added.map(|()| SPDM_REQUEST_COMPLETED)
+    }
+
+    /// reclaim_tvm_interface_region: a region `add_region` gave returns to the host.
+    fn reclaim_region(state: &mut State, tvm_id: u64, if_id: u64, base: u64, len: u64) -> Sbi<u64> {
+        if !state.interfaces.iter().any(|i| u64::from(i.if_id) == if_id) {
+            return Err(SbiError::InvalidParam);
+        }
+        let interface = Self::interface(state, tvm_id, if_id)?;
+        if interface.bound {
+            return Err(SbiError::InvalidState);
+        }
+        let i = interface
+            .mmio
+            .iter()
+            .position(|r| *r == (base, len))
+            .ok_or(SbiError::BadRange)?;
+        interface.mmio.remove(i).map_err(|_| SbiError::Failed)?;
+        let if_id = interface.if_id;
+        Self::drop_idle_interface(state, if_id);
+        Ok(SPDM_REQUEST_COMPLETED)
+    }
+
+    /// bind_interface (`bind`): the DSM locks the interface, whose report must show MMIO the
+    /// TVM was given only; unbind_interface: the DSM stops it. Both relayed.
+    fn bind(&self, state: &mut State, bind: bool, tvm_id: u64, if_id: u64) -> Sbi<u64> {
+        let fid = if bind {
+            covh::BIND_INTERFACE
+        } else {
+            covh::UNBIND_INTERFACE
+        };
+        if !bind && !state.interfaces.iter().any(|i| u64::from(i.if_id) == if_id) {
+            return Err(SbiError::InvalidParam);
+        }
+        let interface = Self::interface(state, tvm_id, if_id)?;
+        let (dsm, bound, id) = (interface.dsm, interface.bound, interface.if_id);
+        let mut mmio = KVec::new();
+        for region in interface.mmio.iter() {
+            mmio.push(*region, GFP_KERNEL)
+                .map_err(|_| SbiError::Failed)?;
+        }
+        let dev = Self::device(&mut state.devices, dsm.into())?;
+        let relay = match dev.pending.as_ref().map(|p| (p.fid, p.target)) {
+            Some((f, target)) if f == fid && target == if_id => Self::repeat(dev, fid)?,
+            Some(_) => return Err(SbiError::InvalidState),
+            None => {
+                if bound == bind || dev.link.is_none() {
+                    Self::drop_idle_interface(state, id);
+                    return Err(SbiError::InvalidState);
+                }
+                let interface = Self::tdisp_id(id);
+                let job = if bind {
+                    Job::Bind(interface, mmio)
+                } else {
+                    Job::Unbind(interface)
+                };
+                self.start(dev, job)?
+            }
+        };
+        let end = match Self::step(dev, fid, if_id, relay) {
+            Ok(Step::Pending) => return Ok(SPDM_PENDING_REQUEST),
+            Ok(Step::Done(end)) => end,
+            Err(error) => JobEnd { error, link: None },
+        };
+        if end.link.is_some() {
+            dev.link = end.link;
+        }
+        if end.error == SbiError::Success {
+            if let Some(interface) = state.interfaces.iter_mut().find(|i| i.if_id == id) {
+                interface.bound = bind;
+            }
+        }
+        Self::drop_idle_interface(state, id);
+        match end.error {
+            SbiError::Success => Ok(SPDM_REQUEST_COMPLETED),
+            error => Err(error),
         }
     }
 
@@ -474,7 +724,7 @@ impl Model {
     fn start(&self, dev: &mut Dev, job: Job) -> Sbi<Arc<Relay>> {
         let fail_at = match job {
             Job::Connect(_) => self.faults.relay,
-            Job::Disconnect => 0,
+            _ => 0,
         };
         let link = dev.link.take();
         let pdev = dev.pdev.clone();
@@ -490,8 +740,12 @@ impl Model {
 enum Job {
     /// Authenticate, open the session, key this Stream ID.
     Connect(u8),
-    /// Stop the keys and end the session.
-    Disconnect,
+    /// Stop these bound interfaces and the keys, end the session.
+    Disconnect(KVec<InterfaceId>),
+    /// Lock the interface; its report must show MMIO within these regions (base, length).
+    Bind(InterfaceId, KVec<(u64, u64)>),
+    /// Stop the interface.
+    Unbind(InterfaceId),
 }
 
 impl Job {
@@ -511,13 +765,22 @@ impl Job {
                 },
                 Err(error) => JobEnd { error, link: None },
             },
-            Job::Disconnect => {
+            Job::Disconnect(bound) => {
                 let Some(mut link) = link else {
                     return JobEnd {
                         error: SbiError::InvalidState,
                         link: None,
                     };
                 };
+                let mut tdisp = Tdisp {
+                    pdev,
+                    spdm: &mut link.spdm,
+                    doe: &mut doe,
+                };
+                for interface in bound {
+                    // Whatever the device answers, the interface is no longer bound.
+                    let _ = tdisp.exchange(interface, Body::Stop, &mut [0u8; 64]);
+                }
                 let keys =
                     platform_fw::unkey_stream(pdev, &mut link.spdm, &mut doe, link.stream_id);
                 let session = link.spdm.end_session(&mut doe);
@@ -528,7 +791,101 @@ impl Job {
                 };
                 JobEnd { error, link: None }
             }
+            Job::Bind(interface, mmio) => {
+                let Some(mut link) = link else {
+                    return JobEnd {
+                        error: SbiError::InvalidState,
+                        link: None,
+                    };
+                };
+                let error = match Self::lock(pdev, &mut link, &mut doe, interface, &mmio) {
+                    Ok(()) => SbiError::Success,
+                    Err(error) => error,
+                };
+                JobEnd {
+                    error,
+                    link: Some(link),
+                }
+            }
+            Job::Unbind(interface) => {
+                let Some(mut link) = link else {
+                    return JobEnd {
+                        error: SbiError::InvalidState,
+                        link: None,
+                    };
+                };
+                let mut tdisp = Tdisp {
+                    pdev,
+                    spdm: &mut link.spdm,
+                    doe: &mut doe,
+                };
+                // A device that does not stop keeps the interface bound: the host may retry,
+                // disconnect_device stops it for good.
+                let error = match tdisp.exchange(interface, Body::Stop, &mut [0u8; 64]) {
+                    Ok(_) => SbiError::Success,
+                    Err(_) => SbiError::Failed,
+                };
+                JobEnd {
+                    error,
+                    link: Some(link),
+                }
+            }
         }
+    }
+
+    /// Locks `interface` with the stream as its default stream and MMIO reported at host
+    /// addresses, then checks its report: CONFIG_LOCKED, every MMIO range within the TVM's
+    /// regions `mmio` (else `SBI_ERR_BAD_RANGE`). A failure after the lock stops the interface.
+    fn lock(
+        pdev: &pci::Device,
+        link: &mut Connected,
+        doe: &mut RelayDoe<'_>,
+        interface: InterfaceId,
+        mmio: &[(u64, u64)],
+    ) -> Sbi<()> {
+        let lock = LockParams {
+            flags: 0,
+            default_stream_id: link.stream_id,
+            mmio_reporting_offset: 0,
+            bind_p2p_address_mask: 0,
+        };
+        let mut tdisp = Tdisp {
+            pdev,
+            spdm: &mut link.spdm,
+            doe,
+        };
+        let mut answer = [0u8; 64];
+        match tdisp.exchange(interface, Body::LockInterface(lock), &mut answer) {
+            Ok(Body::LockInterfaceRsp(_)) => {}
+            _ => return Err(SbiError::Failed),
+        }
+        let report = tdisp.report(interface);
+        let locked = matches!(tdisp.state(interface), Ok(TdiState::ConfigLocked));
+        let checked = match report {
+            Ok(report) if locked => Self::within(&report, mmio),
+            _ => Err(SbiError::Failed),
+        };
+        if checked.is_err() {
+            let _ = tdisp.exchange(interface, Body::Stop, &mut answer);
+        }
+        checked
+    }
+
+    /// Whether every MMIO range of `report` lies within one of the regions `mmio`.
+    fn within(report: &[u8], mmio: &[(u64, u64)]) -> Sbi<()> {
+        let report = InterfaceReport::decode(report).map_err(|_| SbiError::Failed)?;
+        for range in report.ranges() {
+            let base = range.first_page.checked_mul(PAGE as u64);
+            let len = u64::from(range.number_of_pages) * PAGE as u64;
+            let end = base.and_then(|b| b.checked_add(len));
+            let (Some(base), Some(end)) = (base, end) else {
+                return Err(SbiError::BadRange);
+            };
+            if !mmio.iter().any(|(b, l)| *b <= base && end <= b + l) {
+                return Err(SbiError::BadRange);
+            }
+        }
+        Ok(())
     }
 
     fn connect(
