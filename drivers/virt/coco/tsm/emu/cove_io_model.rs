@@ -65,7 +65,7 @@ use kernel::{
     sync::{aref::ARef, Arc, Mutex},
 };
 use tsm_proto::{
-    tdisp::{Body, InterfaceId, InterfaceReport, LockParams, TdiState},
+    tdisp::{InterfaceId, InterfaceReport},
     vendor::cove_io::{
         self, covh, element, IdeStreamDesc, PendingRequest, SbiCall, SbiError, Transcript,
         TranscriptElement, COVE_IO_VERSION, EID_COVH, SPDM_PENDING_REQUEST, SPDM_REQUEST_COMPLETED,
@@ -765,77 +765,61 @@ impl Job {
                 },
                 Err(error) => JobEnd { error, link: None },
             },
+            job => match link {
+                Some(link) => job.with_link(pdev, &mut doe, link),
+                None => JobEnd {
+                    error: SbiError::InvalidState,
+                    link: None,
+                },
+            },
+        }
+    }
+
+    /// Runs a job that needs the device's connection `link`.
+    fn with_link(self, pdev: &pci::Device, doe: &mut RelayDoe<'_>, mut link: Connected) -> JobEnd {
+        let mut tdisp = Tdisp {
+            pdev,
+            spdm: &mut link.spdm,
+            doe: &mut *doe,
+        };
+        let error = match self {
+            Job::Connect(_) => SbiError::InvalidState,
             Job::Disconnect(bound) => {
-                let Some(mut link) = link else {
-                    return JobEnd {
-                        error: SbiError::InvalidState,
-                        link: None,
-                    };
-                };
-                let mut tdisp = Tdisp {
-                    pdev,
-                    spdm: &mut link.spdm,
-                    doe: &mut doe,
-                };
                 for interface in bound {
                     // Whatever the device answers, the interface is no longer bound.
-                    let _ = tdisp.exchange(interface, Body::Stop, &mut [0u8; 64]);
+                    let _ = tdisp.stop(interface);
                 }
-                let keys =
-                    platform_fw::unkey_stream(pdev, &mut link.spdm, &mut doe, link.stream_id);
-                let session = link.spdm.end_session(&mut doe);
+                let keys = platform_fw::unkey_stream(pdev, &mut link.spdm, doe, link.stream_id);
+                let session = link.spdm.end_session(doe);
                 let error = if keys.is_ok() && session.is_ok() {
                     SbiError::Success
                 } else {
                     SbiError::Failed
                 };
-                JobEnd { error, link: None }
+                return JobEnd { error, link: None };
             }
             Job::Bind(interface, mmio) => {
-                let Some(mut link) = link else {
-                    return JobEnd {
-                        error: SbiError::InvalidState,
-                        link: None,
-                    };
-                };
-                let error = match Self::lock(pdev, &mut link, &mut doe, interface, &mmio) {
+                match Self::lock(pdev, &mut link, doe, interface, &mmio) {
                     Ok(()) => SbiError::Success,
                     Err(error) => error,
-                };
-                JobEnd {
-                    error,
-                    link: Some(link),
                 }
             }
-            Job::Unbind(interface) => {
-                let Some(mut link) = link else {
-                    return JobEnd {
-                        error: SbiError::InvalidState,
-                        link: None,
-                    };
-                };
-                let mut tdisp = Tdisp {
-                    pdev,
-                    spdm: &mut link.spdm,
-                    doe: &mut doe,
-                };
-                // A device that does not stop keeps the interface bound: the host may retry,
-                // disconnect_device stops it for good.
-                let error = match tdisp.exchange(interface, Body::Stop, &mut [0u8; 64]) {
-                    Ok(_) => SbiError::Success,
-                    Err(_) => SbiError::Failed,
-                };
-                JobEnd {
-                    error,
-                    link: Some(link),
-                }
-            }
+            // A device that does not stop keeps the interface bound: the host may retry,
+            // disconnect_device stops it for good.
+            Job::Unbind(interface) => match tdisp.stop(interface) {
+                Ok(()) => SbiError::Success,
+                Err(_) => SbiError::Failed,
+            },
+        };
+        JobEnd {
+            error,
+            link: Some(link),
         }
     }
 
-    /// Locks `interface` with the stream as its default stream and MMIO reported at host
-    /// addresses, then checks its report: CONFIG_LOCKED, every MMIO range within the TVM's
-    /// regions `mmio` (else `SBI_ERR_BAD_RANGE`). A failure after the lock stops the interface.
+    /// Locks `interface` with the stream as its default stream (`Tdisp::lock`) and checks that
+    /// every MMIO range of its report lies within the TVM's regions `mmio` (else
+    /// `SBI_ERR_BAD_RANGE`, the interface stopped again).
     fn lock(
         pdev: &pci::Device,
         link: &mut Connected,
@@ -843,30 +827,18 @@ impl Job {
         interface: InterfaceId,
         mmio: &[(u64, u64)],
     ) -> Sbi<()> {
-        let lock = LockParams {
-            flags: 0,
-            default_stream_id: link.stream_id,
-            mmio_reporting_offset: 0,
-            bind_p2p_address_mask: 0,
-        };
+        let stream_id = link.stream_id;
         let mut tdisp = Tdisp {
             pdev,
             spdm: &mut link.spdm,
             doe,
         };
-        let mut answer = [0u8; 64];
-        match tdisp.exchange(interface, Body::LockInterface(lock), &mut answer) {
-            Ok(Body::LockInterfaceRsp(_)) => {}
-            _ => return Err(SbiError::Failed),
-        }
-        let report = tdisp.report(interface);
-        let locked = matches!(tdisp.state(interface), Ok(TdiState::ConfigLocked));
-        let checked = match report {
-            Ok(report) if locked => Self::within(&report, mmio),
-            _ => Err(SbiError::Failed),
-        };
+        let (_, report) = tdisp
+            .lock(interface, stream_id)
+            .map_err(|_| SbiError::Failed)?;
+        let checked = Self::within(&report, mmio);
         if checked.is_err() {
-            let _ = tdisp.exchange(interface, Body::Stop, &mut answer);
+            let _ = tdisp.stop(interface);
         }
         checked
     }

@@ -356,6 +356,59 @@ impl<T: DoeTransfer> Tdisp<'_, T> {
         Ok(message.body)
     }
 
+    /// Locks `interface` (LOCK_INTERFACE with `default_stream_id`, MMIO reported at host
+    /// addresses) and reads its report, which must find it CONFIG_LOCKED. A failure leaves the
+    /// TDI as it was: a lock the device refused changed nothing, anything later stops the
+    /// interface again. Returns the lock's nonce and the report.
+    pub(crate) fn lock(
+        &mut self,
+        interface: InterfaceId,
+        default_stream_id: u8,
+    ) -> Result<([u8; tdisp::NONCE_LEN], KVVec<u8>)> {
+        let lock = tdisp::LockParams {
+            flags: 0,
+            default_stream_id,
+            mmio_reporting_offset: 0,
+            bind_p2p_address_mask: 0,
+        };
+        let mut answer = [0u8; 64];
+        let nonce = match self.exchange(interface, Body::LockInterface(lock), &mut answer) {
+            Ok(Body::LockInterfaceRsp(nonce)) => *nonce,
+            // Refused with TDISP_ERROR: the TDI stays as it was.
+            Err(e) if e == EIO => return Err(e),
+            // The device may have locked the TDI and only its answer was lost (e.g. to an
+            // allocation that failed while opening it) or malformed: unlock it again, which a
+            // TDI that is not locked refuses without changing.
+            other => {
+                let _ = self.stop(interface);
+                return Err(other.err().unwrap_or(EPROTO));
+            }
+        };
+        // Locked: from here a failure unlocks the TDI again.
+        let report = self.report(interface);
+        let locked = matches!(self.state(interface), Ok(TdiState::ConfigLocked));
+        match report {
+            Ok(report) if locked => Ok((nonce, report)),
+            Ok(_) => {
+                let _ = self.stop(interface);
+                Err(EPROTO)
+            }
+            Err(e) => {
+                let _ = self.stop(interface);
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops `interface` (STOP_INTERFACE): back to CONFIG_UNLOCKED.
+    pub(crate) fn stop(&mut self, interface: InterfaceId) -> Result {
+        let mut answer = [0u8; 64];
+        match self.exchange(interface, Body::Stop, &mut answer)? {
+            Body::StopRsp => Ok(()),
+            _ => Err(EPROTO),
+        }
+    }
+
     /// The TDI's state (GET_DEVICE_INTERFACE_STATE).
     pub(crate) fn state(&mut self, interface: InterfaceId) -> Result<TdiState> {
         let mut answer = [0u8; 64];

@@ -53,7 +53,7 @@ use kernel::{
     sync::{aref::ARef, Arc, Mutex},
 };
 use tsm_proto::{
-    tdisp::{code as tdisp_code, Body, InterfaceId, LockParams, TdiState, NONCE_LEN},
+    tdisp::{code as tdisp_code, Body, InterfaceId, NONCE_LEN},
     vendor::sev_tio::{
         self, cmd, Command, SlaAddr, SpdmCtrl, Status, TioStatus, DISCONNECT_FORCE,
         DOBJ_DATA_TYPE_SECURE_SPDM, DOBJ_DATA_TYPE_SPDM, DOBJ_HEADER_LEN, DOBJ_ID_CERTIFICATE,
@@ -851,13 +851,12 @@ impl Job {
                 let Some(mut link) = link else {
                     return end(Status::InvalidDevState, None, None);
                 };
-                let mut answer = [0u8; 64];
                 let mut tdisp = Tdisp {
                     pdev,
                     spdm: &mut link.spdm,
                     doe: &mut doe,
                 };
-                let stopped = tdisp.exchange(interface, Body::Stop, &mut answer).is_ok();
+                let stopped = tdisp.stop(interface).is_ok();
                 if !stopped && !force {
                     return end(Status::SpdmError, Some(link), None);
                 }
@@ -881,40 +880,23 @@ impl Job {
         }
     }
 
-    /// Locks `interface` (LOCK_INTERFACE with the device's stream as its default stream) and
-    /// reads its report, which must find it CONFIG_LOCKED; a failure after the lock stops the
-    /// interface again. Returns the lock's nonce and the report.
+    /// Locks `interface` with the device's stream as its default stream and reads its report
+    /// (`Tdisp::lock`). Returns the lock's nonce and the report.
     fn bind(
         pdev: &pci::Device,
         link: &mut Connected,
         doe: &mut RelayDoe<'_>,
         interface: InterfaceId,
     ) -> Psp<([u8; NONCE_LEN], KVVec<u8>)> {
-        let lock = LockParams {
-            flags: 0,
-            default_stream_id: link.stream_id,
-            mmio_reporting_offset: 0,
-            bind_p2p_address_mask: 0,
-        };
+        let stream_id = link.stream_id;
         let mut tdisp = Tdisp {
             pdev,
             spdm: &mut link.spdm,
             doe,
         };
-        let mut answer = [0u8; 64];
-        let nonce = match tdisp.exchange(interface, Body::LockInterface(lock), &mut answer) {
-            Ok(Body::LockInterfaceRsp(nonce)) => *nonce,
-            _ => return Err(Status::SpdmError),
-        };
-        let report = tdisp.report(interface);
-        let locked = matches!(tdisp.state(interface), Ok(TdiState::ConfigLocked));
-        match report {
-            Ok(report) if locked => Ok((nonce, report)),
-            _ => {
-                let _ = tdisp.exchange(interface, Body::Stop, &mut answer);
-                Err(Status::SpdmError)
-            }
-        }
+        tdisp
+            .lock(interface, stream_id)
+            .map_err(|_| Status::SpdmError)
     }
 
     /// A guest's request about its bound `interface`: the interface report, its state, or

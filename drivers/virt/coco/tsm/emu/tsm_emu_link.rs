@@ -60,7 +60,7 @@ use kernel::{
 };
 use tsm_proto::{
     spdm::crypto::Supported,
-    tdisp::{self, Body, InterfaceId, LockParams, TdiState, NONCE_LEN},
+    tdisp::{self, Body, InterfaceId, TdiState, NONCE_LEN},
 };
 use tsm_spdm::{Authenticated, Connection, DoeTransfer};
 
@@ -194,11 +194,6 @@ impl Link {
     /// The TDI's state (GET_DEVICE_INTERFACE_STATE).
     fn tdi_state(&mut self, interface: InterfaceId) -> Result<TdiState> {
         self.in_session(|t| t.state(interface))
-    }
-
-    /// The DEVICE_INTERFACE_REPORT.
-    fn interface_report(&mut self, interface: InterfaceId) -> Result<KVVec<u8>> {
-        self.in_session(|t| t.report(interface))
     }
 }
 
@@ -505,39 +500,13 @@ impl LinkTsm for EmuLink {
                 report: KVVec::new(),
             });
         }
-        let lock = LockParams {
-            flags: 0,
-            default_stream_id: link.ide.stream_id().unwrap_or(0),
-            mmio_reporting_offset: 0,
-            bind_p2p_address_mask: 0,
-        };
-        let mut answer = [0u8; 64];
-        let nonce = match link.tdisp(interface, Body::LockInterface(lock), &mut answer) {
-            Ok(Body::LockInterfaceRsp(nonce)) => *nonce,
-            // Refused with TDISP_ERROR: the TDI stays as it was.
-            Err(e) if e == EIO => return Err(e),
-            // The device may have locked the TDI and only its answer was lost (e.g. to an
-            // allocation that failed while opening it) or malformed: unlock it again, which a
-            // TDI that is not locked refuses without changing.
-            other => {
-                let e = other.err().unwrap_or(EPROTO);
-                let mut stop = [0u8; 64];
-                let _ = link.tdisp(interface, Body::Stop, &mut stop);
-                return Err(e);
-            }
-        };
-        // Locked: from here a failure unlocks the TDI again.
-        let locked = (|| {
-            let report = link.interface_report(interface)?;
-            match link.tdi_state(interface)? {
-                TdiState::ConfigLocked => Ok(report),
-                _ => Err(EPROTO),
-            }
-        })();
-        // The report is evidence of the TDI's function: the DSM's own (which a nonce
-        // refreshes) or, for another function, a copy of the DSM's objects with it.
+        let stream_id = link.ide.stream_id().unwrap_or(0);
+        let (nonce, report) = link.in_session(|t| t.lock(interface, stream_id))?;
+        // Locked: from here a failure unlocks the TDI again. The report is evidence of the
+        // TDI's function: the DSM's own (which a nonce refreshes) or, for another function, a
+        // copy of the DSM's objects with it.
         let own = core::ptr::eq(pdev, &*link.dsm);
-        let published = locked.and_then(|report| {
+        let published = (|| {
             let ev = link.evidence(Some(&report))?;
             if own {
                 evidence::publish_for::<Self>(pdev, function, ev)?;
@@ -547,16 +516,13 @@ impl LinkTsm for EmuLink {
             } else {
                 evidence::publish(pdev, ev)?;
             }
-            Ok(report)
-        });
-        let report = match published {
-            Ok(report) => report,
-            Err(e) => {
-                let _ = link.tdisp(interface, Body::Stop, &mut answer);
-                Self::withdraw_report(pdev, link);
-                return Err(e);
-            }
-        };
+            Ok(())
+        })();
+        if let Err(e) = published {
+            let _ = link.in_session(|t| t.stop(interface));
+            Self::withdraw_report(pdev, link);
+            return Err(e);
+        }
         dev_info!(
             pdev.as_ref(),
             "TDI {:#x}: CONFIG_LOCKED, interface report of {} bytes\n",
@@ -584,10 +550,9 @@ impl LinkTsm for EmuLink {
             return;
         };
         Self::withdraw_report(pdev, link);
-        let mut answer = [0u8; 64];
         let state = link
-            .tdisp(tdi.interface, Body::Stop, &mut answer)
-            .and_then(|_| link.tdi_state(tdi.interface));
+            .in_session(|t| t.stop(tdi.interface))
+            .and_then(|()| link.tdi_state(tdi.interface));
         match state {
             Ok(state) => dev_info!(
                 pdev.as_ref(),
