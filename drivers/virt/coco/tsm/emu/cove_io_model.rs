@@ -656,28 +656,43 @@ impl Model {
     /// bind_interface (`bind`): the DSM locks the interface, whose report must show MMIO the
     /// TVM was given only; unbind_interface: the DSM stops it. Both relayed.
     fn bind(&self, state: &mut State, bind: bool, tvm_id: u64, if_id: u64) -> Sbi<u64> {
+        if !bind && !state.interfaces.iter().any(|i| u64::from(i.if_id) == if_id) {
+            return Err(SbiError::InvalidParam);
+        }
+        let id = Self::interface(state, tvm_id, if_id)?.if_id;
+        let result = self.relay_interface(state, bind, id);
+        // A record made for a bind that did not happen goes again.
+        if result != Ok(SPDM_PENDING_REQUEST) {
+            Self::drop_idle_interface(state, id);
+        }
+        result
+    }
+
+    /// The relayed part of bind_interface or unbind_interface of the interface `id`.
+    fn relay_interface(&self, state: &mut State, bind: bool, id: u32) -> Sbi<u64> {
         let fid = if bind {
             covh::BIND_INTERFACE
         } else {
             covh::UNBIND_INTERFACE
         };
-        if !bind && !state.interfaces.iter().any(|i| u64::from(i.if_id) == if_id) {
-            return Err(SbiError::InvalidParam);
-        }
-        let interface = Self::interface(state, tvm_id, if_id)?;
-        let (dsm, bound, id) = (interface.dsm, interface.bound, interface.if_id);
+        let interface = state
+            .interfaces
+            .iter()
+            .find(|i| i.if_id == id)
+            .ok_or(SbiError::InvalidParam)?;
+        let (dsm, bound) = (interface.dsm, interface.bound);
         let mut mmio = KVec::new();
         for region in interface.mmio.iter() {
             mmio.push(*region, GFP_KERNEL)
                 .map_err(|_| SbiError::Failed)?;
         }
         let dev = Self::device(&mut state.devices, dsm.into())?;
+        let target = u64::from(id);
         let relay = match dev.pending.as_ref().map(|p| (p.fid, p.target)) {
-            Some((f, target)) if f == fid && target == if_id => Self::repeat(dev, fid)?,
+            Some(pending) if pending == (fid, target) => Self::repeat(dev, fid)?,
             Some(_) => return Err(SbiError::InvalidState),
             None => {
                 if bound == bind || dev.link.is_none() {
-                    Self::drop_idle_interface(state, id);
                     return Err(SbiError::InvalidState);
                 }
                 let interface = Self::tdisp_id(id);
@@ -689,7 +704,7 @@ impl Model {
                 self.start(dev, job)?
             }
         };
-        let end = match Self::step(dev, fid, if_id, relay) {
+        let end = match Self::step(dev, fid, target, relay) {
             Ok(Step::Pending) => return Ok(SPDM_PENDING_REQUEST),
             Ok(Step::Done(end)) => end,
             Err(error) => JobEnd { error, link: None },
@@ -697,16 +712,13 @@ impl Model {
         if end.link.is_some() {
             dev.link = end.link;
         }
-        if end.error == SbiError::Success {
-            if let Some(interface) = state.interfaces.iter_mut().find(|i| i.if_id == id) {
-                interface.bound = bind;
-            }
+        if end.error != SbiError::Success {
+            return Err(end.error);
         }
-        Self::drop_idle_interface(state, id);
-        match end.error {
-            SbiError::Success => Ok(SPDM_REQUEST_COMPLETED),
-            error => Err(error),
+        if let Some(interface) = state.interfaces.iter_mut().find(|i| i.if_id == id) {
+            interface.bound = bind;
         }
+        Ok(SPDM_REQUEST_COMPLETED)
     }
 
     fn transcript(state: &mut State, device_id: u64, out: u64, size: u64) -> Sbi<u64> {
