@@ -540,15 +540,36 @@ cove_bind_fault_rolls_back() {
 case_cove_io_fail_add_region() { cove_bind_fault_rolls_back 1026; }
 case_cove_io_fail_bind_interface() { cove_bind_fault_rolls_back 1028; }
 
-# unbind_interface (FID 1030) failing: the TSM keeps the interface and its
-# regions, so binding it again is refused, until disconnect_device stops it.
+# unbind_interface (FID 1030) failing: the backend still reclaims the regions,
+# and the TSM unbinds the interface before it gives one back, so it can be
+# bound again (a bound interface would refuse its regions: EBUSY).
 case_cove_io_fail_unbind_interface() {
 	cove_up fail_fid=1030 || return 1
 	load $LINK || return 1
 	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
 	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	dmesg -c > /dev/null
 	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	dmesg | grep -q 'unbind_interface: SBI error -1' ||
+		fail "unbind_interface did not fail: $(dmesg | tail -n 3)" || return 1
+	! dmesg | grep -q 'reclaim_tvm_interface_region' ||
+		fail "a region was not reclaimed: $(dmesg | grep reclaim_tvm)" || return 1
 	expect_eq "$(cat $PF0/tsm/bound)" "" "bound" || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
+	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
+	expect_disconnected
+}
+
+# reclaim_tvm_interface_region (FID 1027) failing: the TSM keeps the region, so
+# the next bind cannot give it again (SBI_ERR_ALREADY_AVAILABLE, EBUSY), until
+# disconnect_device makes the TSM forget the device's interfaces.
+case_cove_io_fail_reclaim_region() {
+	cove_up fail_fid=1027 || return 1
+	load $LINK || return 1
+	expect_write $PF0/tsm/connect "$(cove_tsm)" OK || return 1
+	expect_write $CTL/bind 10000:01:00.0 OK || return 1
+	expect_write $CTL/unbind 10000:01:00.0 OK || return 1
 	expect_write $CTL/bind 10000:01:00.0 EBUSY || return 1
 	expect_write $PF0/tsm/disconnect "$(cove_tsm)" OK || return 1
 	expect_disconnected || return 1

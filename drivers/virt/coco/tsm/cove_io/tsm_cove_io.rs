@@ -29,7 +29,8 @@
 //!   regions. The interface is named like a device (`device_if_id`: segment and RID); the TVM
 //!   ID is the VM handle's value, since 7.3's KVM creates no CoVE TVMs. Any failure reclaims
 //!   the regions given. `unbind`: `sbi_covh_unbind_interface()` (relayed), then
-//!   `sbi_covh_reclaim_tvm_interface_region()` for each region.
+//!   `sbi_covh_reclaim_tvm_interface_region()` for each region (relayed: the TSM unbinds an
+//!   interface still bound first).
 //! * Not implemented: a nonce for the evidence (COVH has no measurement function: fresh
 //!   measurements are a TVM's request, COVG `get_device_measurements`), so a nonce read gets
 //!   `EOPNOTSUPP`; guest requests (`EOPNOTSUPP`): a TVM makes its requests about a bound
@@ -427,11 +428,12 @@ impl CoveTdi {
         Ok(())
     }
 
-    /// Returns the TVM's regions to the host (logged where the TSM refuses).
-    fn reclaim_regions(&mut self, pdev: &pci::Device, fw: &dyn Firmware) {
+    /// Returns the TVM's regions to the host (logged where the TSM refuses). Relayed: the TSM
+    /// unbinds an interface that is still bound first.
+    fn reclaim_regions(&mut self, pdev: &pci::Device, device: &Device) {
         for (base, len) in self.mmio.drain_all() {
             let call = SbiCall::interface_region(false, self.tvm_id, self.if_id.into(), base, len);
-            match fw.call(&call).map(|ret| ret.error) {
+            match device.relay(pdev, &call) {
                 Ok(SbiError::Success) => {}
                 result => dev_warn!(
                     pdev.as_ref(),
@@ -528,7 +530,7 @@ impl LinkTsm for CoveIo {
             .add_regions(pdev, device.fw.get())
             .and_then(|()| device.run(pdev, "bind_interface", &call));
         if let Err(e) = bound {
-            tdi.reclaim_regions(pdev, device.fw.get());
+            tdi.reclaim_regions(pdev, device);
             return Err(e);
         }
         dev_info!(
@@ -541,8 +543,9 @@ impl LinkTsm for CoveIo {
         Ok(tdi)
     }
 
-    /// unbind_interface, then the regions reclaimed. A TSM that cannot stop the interface
-    /// keeps it (and its regions) until disconnect_device.
+    /// unbind_interface, then the regions reclaimed (which unbinds the interface if the first
+    /// failed). An interface without regions that the TSM cannot unbind stays bound there until
+    /// disconnect_device.
     fn unbind(pdev: &pci::Device, mut tdi: CoveTdi) {
         let slot = tdi.device.clone();
         let guard = slot.lock();
@@ -551,9 +554,10 @@ impl LinkTsm for CoveIo {
             return;
         };
         let call = SbiCall::unbind_interface(tdi.tvm_id, tdi.if_id.into());
-        if device.run(pdev, "unbind_interface", &call).is_ok() {
-            tdi.reclaim_regions(pdev, device.fw.get());
-        }
+        // Whatever unbind_interface answered: reclaiming a region unbinds an interface the TSM
+        // still holds bound.
+        let _ = device.run(pdev, "unbind_interface", &call);
+        tdi.reclaim_regions(pdev, device);
         dev_info!(
             pdev.as_ref(),
             "CoVE-IO: TDI of TVM {:#x} unbound\n",

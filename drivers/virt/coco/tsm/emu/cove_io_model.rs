@@ -36,9 +36,9 @@
 //! MMIO range inside the TVM's regions, else it is stopped again and the call fails
 //! (`SBI_ERR_BAD_RANGE` for MMIO outside the regions). `unbind_interface` stops it (a device
 //! that does not stop leaves it bound); regions return one by one with
-//! `reclaim_tvm_interface_region` once it is not bound. An interface belongs to the TVM that
-//! gave it its first region or bound it, until it holds neither: another TVM gets
-//! `SBI_ERR_DENIED`. `disconnect_device` stops the bound interfaces of the device first, and
+//! `reclaim_tvm_interface_region`, which unbinds a bound interface first (relayed too). An
+//! interface belongs to the TVM that gave it its first region or bound it, until it holds
+//! neither: another TVM gets `SBI_ERR_DENIED`. `disconnect_device` stops the bound interfaces of the device first, and
 //! the TSM forgets every interface of it.
 //!
 //! Memory: the model stands for the TSM's view of physical memory. Buffers the host allocates
@@ -310,7 +310,7 @@ impl Model {
             covh::DISCONNECT_DEVICE => self.disconnect(state, a[0]),
             covh::ADD_TVM_INTERFACE_REGION => Self::add_region(state, a[0], a[1], a[2], a[3]),
             covh::RECLAIM_TVM_INTERFACE_REGION => {
-                Self::reclaim_region(state, a[0], a[1], a[2], a[3])
+                self.reclaim_region(state, a[0], a[1], a[2], a[3])
             }
             covh::BIND_INTERFACE | covh::UNBIND_INTERFACE => {
                 self.bind(state, fid == covh::BIND_INTERFACE, a[0], a[1])
@@ -633,23 +633,39 @@ impl Model {
         added.map(|()| SPDM_REQUEST_COMPLETED)
     }
 
-    /// reclaim_tvm_interface_region: a region `add_region` gave returns to the host.
-    fn reclaim_region(state: &mut State, tvm_id: u64, if_id: u64, base: u64, len: u64) -> Sbi<u64> {
+    /// reclaim_tvm_interface_region: a region `add_region` gave returns to the host. A bound
+    /// interface is unbound first, as the draft asks (relayed, like unbind_interface).
+    fn reclaim_region(
+        &self,
+        state: &mut State,
+        tvm_id: u64,
+        if_id: u64,
+        base: u64,
+        len: u64,
+    ) -> Sbi<u64> {
         if !state.interfaces.iter().any(|i| u64::from(i.if_id) == if_id) {
             return Err(SbiError::InvalidParam);
         }
         let interface = Self::interface(state, tvm_id, if_id)?;
-        if interface.bound {
-            return Err(SbiError::InvalidState);
+        let (id, bound) = (interface.if_id, interface.bound);
+        if !interface.mmio.contains(&(base, len)) {
+            return Err(SbiError::BadRange);
         }
-        let i = interface
-            .mmio
-            .iter()
-            .position(|r| *r == (base, len))
-            .ok_or(SbiError::BadRange)?;
-        interface.mmio.remove(i).map_err(|_| SbiError::Failed)?;
-        let if_id = interface.if_id;
-        Self::drop_idle_interface(state, if_id);
+        let fid = covh::RECLAIM_TVM_INTERFACE_REGION;
+        let relayed = state.devices.iter().any(|d| {
+            d.pending
+                .as_ref()
+                .is_some_and(|p| p.fid == fid && p.target == if_id)
+        });
+        if (bound || relayed)
+            && self.relay_interface(state, fid, id, false)? != SPDM_REQUEST_COMPLETED
+        {
+            return Ok(SPDM_PENDING_REQUEST);
+        }
+        if let Some(interface) = state.interfaces.iter_mut().find(|i| i.if_id == id) {
+            interface.mmio.retain(|r| *r != (base, len));
+        }
+        Self::drop_idle_interface(state, id);
         Ok(SPDM_REQUEST_COMPLETED)
     }
 
@@ -660,7 +676,12 @@ impl Model {
             return Err(SbiError::InvalidParam);
         }
         let id = Self::interface(state, tvm_id, if_id)?.if_id;
-        let result = self.relay_interface(state, bind, id);
+        let fid = if bind {
+            covh::BIND_INTERFACE
+        } else {
+            covh::UNBIND_INTERFACE
+        };
+        let result = self.relay_interface(state, fid, id, bind);
         // A record made for a bind that did not happen goes again.
         if result != Ok(SPDM_PENDING_REQUEST) {
             Self::drop_idle_interface(state, id);
@@ -668,13 +689,9 @@ impl Model {
         result
     }
 
-    /// The relayed part of bind_interface or unbind_interface of the interface `id`.
-    fn relay_interface(&self, state: &mut State, bind: bool, id: u32) -> Sbi<u64> {
-        let fid = if bind {
-            covh::BIND_INTERFACE
-        } else {
-            covh::UNBIND_INTERFACE
-        };
+    /// The relayed part of function `fid` on the interface `id`: the DSM locks it (`bind`) or
+    /// stops it.
+    fn relay_interface(&self, state: &mut State, fid: u32, id: u32, bind: bool) -> Sbi<u64> {
         let interface = state
             .interfaces
             .iter()
