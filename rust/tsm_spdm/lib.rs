@@ -8,7 +8,8 @@
 //! (VERSION, CAPABILITIES, ALGORITHMS, DIGESTS, every CERTIFICATE portion, CHALLENGE with the
 //! signature over the transcript checked, signed MEASUREMENTS), then, for a platform TSM, a
 //! secure session ([`Connection::open_session`]: KEY_EXCHANGE, FINISH) that carries the
-//! PCI-SIG vendor-defined protocols IDE_KM and TDISP ([`Connection::vendor`]) until
+//! PCI-SIG vendor-defined protocols IDE_KM and TDISP ([`Connection::vendor`]), keeps it alive
+//! ([`Connection::heartbeat`]) and renews its keys ([`Connection::key_update`]) until
 //! [`Connection::end_session`]. [`authenticate`] is the one-shot form native CMA uses.
 //!
 //! The kernel checks what the protocol requires: the chain is well formed and each certificate
@@ -32,7 +33,7 @@ use tsm_proto::{
     spdm::{
         cap,
         crypto::{Algorithms, CryptoError, Supported},
-        msg,
+        msg::{self, KeyOperation},
         requester::{Request, Requester, RequesterConfig, Response},
         Error as SpdmError, NONCE_LEN,
     },
@@ -162,12 +163,20 @@ pub struct Connection {
 /// and authenticated secured messages.
 const SESSION_CAPS: u32 = cap::KEY_EX | cap::ENCRYPT | cap::MAC;
 
+/// What a session may also use where the device offers it: HEARTBEAT and KEY_UPDATE.
+const SESSION_EXTRAS: u32 = cap::HBEAT | cap::KEY_UPD;
+
 impl Connection {
     /// A connection that has sent nothing and offers `algorithms` (e.g. [`Supported::ALL`]);
-    /// with `session`, it advertises what a secure session needs.
+    /// with `session`, it advertises what a secure session needs, and HEARTBEAT and KEY_UPDATE.
     pub fn new(algorithms: Supported, session: bool) -> Result<Self, AuthError> {
+        let session_caps = if session {
+            SESSION_CAPS | SESSION_EXTRAS
+        } else {
+            0
+        };
         let config = RequesterConfig {
-            flags: cap::CHAL | cap::CERT | if session { SESSION_CAPS } else { 0 },
+            flags: cap::CHAL | cap::CERT | session_caps,
             ct_exponent: 20,
             data_transfer_size: TRANSFER_SIZE,
             max_spdm_msg_size: TRANSFER_SIZE,
@@ -399,6 +408,28 @@ impl Connection {
                 other => unexpected(other),
             },
         )
+    }
+
+    /// Sends HEARTBEAT in the session. Fails with a protocol error (before sending anything) if
+    /// the device did not agree to heartbeats (HBEAT_CAP and a HeartbeatPeriod).
+    pub fn heartbeat<T: DoeTransfer>(&mut self, transport: &mut T) -> Result<(), AuthError> {
+        self.run(transport, Request::Heartbeat, None, |r| match r {
+            Response::Heartbeat => Ok(()),
+            other => unexpected(other),
+        })
+    }
+
+    /// Renews the session keys of both directions: KEY_UPDATE UpdateAllKeys, then VerifyNewKey
+    /// under the new keys. Fails with a protocol error (before sending anything) if the device
+    /// has no KEY_UPD_CAP.
+    pub fn key_update<T: DoeTransfer>(&mut self, transport: &mut T) -> Result<(), AuthError> {
+        for op in [KeyOperation::UpdateAllKeys, KeyOperation::VerifyNewKey] {
+            self.run(transport, Request::KeyUpdate(op), None, |r| match r {
+                Response::KeyUpdate(done) if done == op => Ok(()),
+                other => unexpected(other),
+            })?;
+        }
+        Ok(())
     }
 
     /// Ends the session (END_SESSION); the session keys are gone either way.

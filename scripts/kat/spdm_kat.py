@@ -29,6 +29,9 @@ the specifications give (the PDFs were not at hand to check them):
   a 64-bit sequence number starting at 0 per secret, zero-extended to the
   IV length and XORed into the IV; 1.2 specifies its encoding as
   little-endian, 1.0 and 1.1 leave the byte order open.
+* DSP0277 "Session key update": KEY_UPDATE replaces a direction's data
+  secret with HKDF-Expand(secret, bin_str9, H), bin_str9 = BinConcat(H,
+  Version, "traffic upd", NULL), and derives its key and IV as before.
 * PCIe Base 6.x "Secured CMA/SPDM" (DSP0277 over DOE data object type 2):
   the record carries no sequence number (0 bytes); no random data is used
   here.
@@ -170,6 +173,15 @@ def key_schedule(suite, version, dhe_secret, th1, th2):
     )
     for d in ("req", "rsp"):
         v[d + "_app_key"], v[d + "_app_iv"] = aead_key_iv(suite, version, v[d + "_app_secret"])
+    # DSP0277 "Session key update" (what KEY_UPDATE triggers):
+    # bin_str9 = BinConcat(H, Version, "traffic upd", NULL)
+    # next data secret of a direction = HKDF-Expand(its data secret, bin_str9, H),
+    # its key and IV as for any major secret (bin_str5, bin_str6).
+    for d in ("req", "rsp"):
+        v[d + "_upd_secret"] = hkdf_expand(
+            suite, v[d + "_app_secret"], bin_concat(hl, version, b"traffic upd"), hl
+        )
+        v[d + "_upd_key"], v[d + "_upd_iv"] = aead_key_iv(suite, version, v[d + "_upd_secret"])
     return v
 
 
@@ -299,6 +311,12 @@ FIELDS = (
     "req_app_iv",
     "rsp_app_key",
     "rsp_app_iv",
+    "req_upd_secret",
+    "rsp_upd_secret",
+    "req_upd_key",
+    "req_upd_iv",
+    "rsp_upd_key",
+    "rsp_upd_iv",
 )
 
 
@@ -362,6 +380,7 @@ def explain():
             print("bin_str1  ", bin_concat(hl, version, b"req hs data", inp["th1"]).hex())
             print("bin_str5  ", bin_concat(suite.key_len, version, b"key").hex())
             print("bin_str6  ", bin_concat(suite.iv_len, version, b"iv").hex())
+            print("bin_str9  ", bin_concat(hl, version, b"traffic upd").hex())
             for k, val in list(inp.items()) + list(ks.items()):
                 print("%-18s %s" % (k, val.hex()))
             for r in records:

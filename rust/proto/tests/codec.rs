@@ -447,6 +447,40 @@ fn golden_finish_end_session_error() {
     );
 }
 
+/// KEY_UPDATE and KEY_UPDATE_ACK: KeyOperation in Param1, Tag in Param2,
+/// nothing else; an unknown operation is refused.
+#[test]
+fn golden_key_update() {
+    let update = KeyUpdate {
+        version: 0x13,
+        code: 0xE9,
+        operation: KeyOperation::UpdateAllKeys,
+        tag: 0x5A,
+    };
+    assert_eq!(encode(|w| update.write(w)), [0x13, 0xE9, 2, 0x5A]);
+    let ack = [0x12, 0x69, 3, 0x07];
+    assert_eq!(
+        KeyUpdate::read(&mut Reader::new(&ack), 0x69),
+        Ok(KeyUpdate {
+            version: 0x12,
+            code: 0x69,
+            operation: KeyOperation::VerifyNewKey,
+            tag: 7
+        })
+    );
+    assert_eq!(
+        KeyUpdate::read(&mut Reader::new(&ack), 0xE9),
+        Err(Error::UnexpectedCode(0x69))
+    );
+    for op in [0, 4, 0xFF] {
+        assert_eq!(
+            KeyUpdate::read(&mut Reader::new(&[0x12, 0xE9, op, 0]), 0xE9),
+            Err(Error::InvalidField("KeyOperation"))
+        );
+    }
+    assert_eq!(KeyOperation::from_u8(1), Some(KeyOperation::UpdateKey));
+}
+
 /// Seal/open with real AES-256-GCM: the record layout, the AAD covering
 /// SessionID and Length, and the per-record sequence number.
 #[test]

@@ -20,6 +20,8 @@
 //!   Master-Secret = HKDF-Extract(Salt_1, 0^H); data secrets (bin_str3/bin_str4, "req app
 //!   data"/"rsp app data", TH2); encryption key and IV of each secret (bin_str5 "key", bin_str6
 //!   "iv"); BinConcat = Length (u16 little-endian) | "spdm1.2 "/"spdm1.3 " | label | context.
+//! * DSP0277 "Session key update" (KEY_UPDATE): each direction's next data secret
+//!   (bin_str9, "traffic upd", no context) and its key and IV.
 //! * DSP0277 1.1/1.2 record as the PCIe DOE binding carries it (no sequence number field, no
 //!   random data): SessionID | Length | AEAD(ApplicationDataLength | data) | MAC, AAD =
 //!   SessionID | Length; per-message nonce = IV XOR the 64-bit sequence number, little-endian
@@ -44,7 +46,9 @@ use spdm_kat::{
 use tsm_proto::spdm::crypto::{
     AeadAlgo, Digest, HashAlgo, SpdmCrypto, MAX_AEAD_KEY_LEN, MAX_HASH_LEN,
 };
-use tsm_proto::spdm::key_schedule::{bin_concat, DirectionKeys, HandshakeSecrets, SessionKeys};
+use tsm_proto::spdm::key_schedule::{
+    bin_concat, Direction, DirectionKeys, HandshakeSecrets, SessionKeys,
+};
 use tsm_proto::spdm::secured;
 
 fn hex(bytes: &[u8]) -> String {
@@ -224,6 +228,49 @@ fn check_key_schedule(kat: &Kat) {
     let dk = data_keys(&c, &hs, kat);
     assert_eq!(dk.request, req, "data_keys request");
     assert_eq!(dk.response, rsp, "data_keys response");
+
+    check_key_update(&c, &hs, kat);
+}
+
+/// One KEY_UPDATE of each direction: the next data secret ("traffic upd") and its key and IV,
+/// the other direction untouched.
+fn check_key_update(c: &HostCrypto, hs: &HandshakeSecrets, kat: &Kat) {
+    let th2 = digest("TH2", &unhex(kat.th2));
+    let secrets = hs.data_secrets(c, &th2).expect("data secrets");
+    assert_eq!(hex(secrets.request.as_slice()), kat.req_app_secret);
+    assert_eq!(hex(secrets.response.as_slice()), kat.rsp_app_secret);
+    for (direction, secret, key, iv) in [
+        (
+            Direction::Request,
+            kat.req_upd_secret,
+            kat.req_upd_key,
+            kat.req_upd_iv,
+        ),
+        (
+            Direction::Response,
+            kat.rsp_upd_secret,
+            kat.rsp_upd_key,
+            kat.rsp_upd_iv,
+        ),
+    ] {
+        let (next, keys) = secrets.updated(c, direction).expect("key update");
+        let (updated, kept, old) = match direction {
+            Direction::Request => (&next.request, &next.response, &secrets.response),
+            Direction::Response => (&next.response, &next.request, &secrets.request),
+        };
+        assert_eq!(hex(updated.as_slice()), secret, "{direction:?} traffic upd");
+        assert_eq!(kept, old, "{direction:?}: the other direction is kept");
+        assert_eq!(hex(keys.key()), key, "{direction:?} updated key");
+        assert_eq!(hex(&keys.iv), iv, "{direction:?} updated iv");
+        assert_eq!(keys.sequence, 0);
+        // The same step through BinConcat and the provider's HKDF-Expand.
+        let app = match direction {
+            Direction::Request => kat.req_app_secret,
+            Direction::Response => kat.rsp_app_secret,
+        };
+        let step = expand_label(c, kat, &unhex(app), b"traffic upd", &[]);
+        assert_eq!(hex(&step), secret);
+    }
 }
 
 fn check_records(kat: &Kat) {

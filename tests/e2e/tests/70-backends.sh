@@ -279,6 +279,10 @@ tdx_up() {
 
 tdx_tsm() { tsm_of $TDX; }
 
+# model_answered REQUEST: how many secured REQUESTs (e.g. HEARTBEAT) the
+# platform's device model answered since platform_up started it.
+model_answered() { grep -c "secured $1 answered" $PLATFORM_MODEL_LOG; }
+
 case_tdx_seamcall_needs_hardware() {
 	# No TDX Module Extension in 7.3: the module does not load, with ENODEV.
 	local msg
@@ -314,9 +318,12 @@ case_tdx_evidence() {
 	[ -s /tmp/ev/cert0.bin ] || fail "no certificate chain" || return 1
 	[ -s /tmp/ev/vca.bin ] || fail "no VCA" || return 1
 	[ -s /tmp/ev/measurements.bin ] || fail "no measurements" || return 1
+	expect_eq "$(model_answered HEARTBEAT)" 0 "HEARTBEATs before a nonce" || return 1
 	# A nonce: HEARTBEAT, KM REFRESH, DEV_INFO_RECOLLECT, relayed again.
 	tsm evidence 10000:01:00.0 --nonce random --out /tmp/ev > /tmp/ev.log 2>&1 ||
 		fail "tsm evidence --nonce: $(tail -n 3 /tmp/ev.log)" || return 1
+	# TDH.SPDM.MNG HEARTBEAT sent a real SPDM HEARTBEAT, which the device answered.
+	expect_eq "$(model_answered HEARTBEAT)" 1 "HEARTBEATs the device answered" || return 1
 	# The refreshed keys are in use at both ends.
 	expect_connected "$(tdx_tsm)" || return 1
 	expect_write $PF0/tsm/disconnect "$(tdx_tsm)" OK || return 1
@@ -347,6 +354,9 @@ case_tdx_session_key_refresh() {
 	expect_write $PF0/tsm/connect "$(tdx_tsm)" OK || return 1
 	dmesg | grep -q "TDH.IDE.STREAM.KM SETUP: session KEY_UPDATE" ||
 		fail "no KEY_UPDATE: $(dmesg | tail -n 3)" || return 1
+	# TDH.SPDM.MNG KEY_UPDATE sent SPDM KEY_UPDATE (UpdateAllKeys, then
+	# VerifyNewKey under the new keys), and the session went on under them.
+	expect_eq "$(model_answered KEY_UPDATE)" 2 "KEY_UPDATEs the device answered" || return 1
 	expect_connected "$(tdx_tsm)"
 }
 

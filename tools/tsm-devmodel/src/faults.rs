@@ -89,7 +89,7 @@ impl Fault {
     }
 }
 
-const REQUESTS: [(&str, u8); 12] = [
+const REQUESTS: [(&str, u8); 13] = [
     ("get-version", code::GET_VERSION),
     ("get-capabilities", code::GET_CAPABILITIES),
     ("negotiate-algorithms", code::NEGOTIATE_ALGORITHMS),
@@ -100,6 +100,7 @@ const REQUESTS: [(&str, u8); 12] = [
     ("key-exchange", code::KEY_EXCHANGE),
     ("finish", code::FINISH),
     ("heartbeat", code::HEARTBEAT),
+    ("key-update", code::KEY_UPDATE),
     ("end-session", code::END_SESSION),
     ("vendor", code::VENDOR_DEFINED_REQUEST),
 ];

@@ -95,7 +95,7 @@ struct Serve {
     /// no-answer, error-response[=CODE], slow=MS or drop-session-after=N; REQUEST
     /// limits it to one SPDM request (get-version, get-capabilities,
     /// negotiate-algorithms, get-digests, get-certificate, challenge,
-    /// get-measurements, key-exchange, finish, heartbeat, end-session,
+    /// get-measurements, key-exchange, finish, heartbeat, key-update, end-session,
     /// vendor, or a code like 0xe4); *N limits it to the first N SPDM
     /// connections, counted by GET_VERSION requests since the model started
     /// (quote it for the shell). slow=MS delays each answer; through QEMU

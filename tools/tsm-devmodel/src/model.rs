@@ -692,6 +692,7 @@ fn code_name(code: u8) -> &'static str {
         code::KEY_EXCHANGE => "KEY_EXCHANGE",
         code::FINISH => "FINISH",
         code::HEARTBEAT => "HEARTBEAT",
+        code::KEY_UPDATE => "KEY_UPDATE",
         code::END_SESSION => "END_SESSION",
         code::VENDOR_DEFINED_REQUEST => "VENDOR_DEFINED_REQUEST",
         _ => "request",
@@ -760,7 +761,8 @@ impl<'a> Model<'a> {
                     | cap::ENCRYPT
                     | cap::MAC
                     | cap::KEY_EX
-                    | cap::HBEAT,
+                    | cap::HBEAT
+                    | cap::KEY_UPD,
                 // 2^17 us = 131 ms for a signature: generous on a busy host.
                 ct_exponent: 17,
                 data_transfer_size: 0x1000,

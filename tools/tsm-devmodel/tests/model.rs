@@ -31,8 +31,8 @@ use x509_cert::ext::pkix::{
 };
 use x509_cert::Certificate;
 
-/// VERSION .. MEASUREMENTS .. KEY_EXCHANGE/FINISH .. IDE_KM .. TDISP ..
-/// END_SESSION; returns the certificate chain the requester accepted.
+/// VERSION .. MEASUREMENTS .. KEY_EXCHANGE/FINISH .. HEARTBEAT, KEY_UPDATE ..
+/// IDE_KM .. TDISP .. END_SESSION; returns the certificate chain the requester accepted.
 fn full_flow<T: Read + Write>(host: &mut Host<T>, profile: &Profile) -> Vec<u8> {
     host.connect().unwrap();
     host.challenge().unwrap();
@@ -40,6 +40,8 @@ fn full_flow<T: Read + Write>(host: &mut Host<T>, profile: &Profile) -> Vec<u8> 
     assert_eq!(blocks, profile.measurements);
     let id = host.open_session().unwrap();
     assert_eq!(id >> 16, 0x7D5E);
+    host.heartbeat().unwrap();
+    host.key_update().unwrap();
     host.heartbeat().unwrap();
     let registers = host.program_ide_keys().unwrap();
     assert_eq!(registers, profile.ide_registers);

@@ -10,6 +10,7 @@
 //! {req,rsp}_data  = HKDF-Expand(MasterSecret, BinConcat(H, "req app data"/"rsp app data", TH2), H)
 //! finished_key    = HKDF-Expand(x_hs, BinConcat(H, "finished"), H)
 //! key, iv         = HKDF-Expand(secret, BinConcat(K, "key") / BinConcat(12, "iv"))
+//! {req,rsp}_data' = HKDF-Expand({req,rsp}_data, BinConcat(H, "traffic upd"), H)   (KEY_UPDATE)
 //! BinConcat(L, label, ctx) = L as u16 little-endian || "spdm1.x " || label || ctx
 //! ```
 //!
@@ -17,7 +18,10 @@
 //! (32 for SHA-256, 48 for SHA-384); K is the key size of the negotiated
 //! AEAD (16 for AES-128-GCM, 32 for AES-256-GCM). The version label is
 //! that of the negotiated SPDMVersion: "spdm1.2 " or "spdm1.3 "; nothing
-//! else in the schedule depends on the version.
+//! else in the schedule depends on the version. A key update (DSP0277
+//! "Session key update") replaces a direction's data secret with the next
+//! one and derives its key and IV from it as above, the sequence number
+//! starting again at 0.
 
 use super::crypto::{AeadAlgo, CryptoError, Digest, HashAlgo, SpdmCrypto};
 use super::{AEAD_IV_LEN, MAX_AEAD_KEY_LEN, MAX_HASH_LEN};
@@ -218,6 +222,15 @@ impl HandshakeSecrets {
         crypto: &C,
         th2: &Digest,
     ) -> Result<SessionKeys, CryptoError> {
+        self.data_secrets(crypto, th2)?.keys(crypto)
+    }
+
+    /// Application data secrets once TH2 is known.
+    pub fn data_secrets<C: SpdmCrypto + ?Sized>(
+        &self,
+        crypto: &C,
+        th2: &Digest,
+    ) -> Result<DataSecrets, CryptoError> {
         let (hash, aead, version) = (self.hash, self.aead, self.version);
         let salt1 = expand_secret(
             crypto,
@@ -231,12 +244,73 @@ impl HandshakeSecrets {
         let ikm = zeros.get(..hash.digest_len()).ok_or(CryptoError::Failed)?;
         let master = crypto.hkdf_extract(hash, salt1.as_slice(), ikm)?;
         let th2 = th2.as_slice();
-        let request = expand_secret(crypto, hash, version, &master, b"req app data", th2)?;
-        let response = expand_secret(crypto, hash, version, &master, b"rsp app data", th2)?;
-        Ok(SessionKeys {
-            request: DirectionKeys::derive(crypto, hash, aead, version, &request)?,
-            response: DirectionKeys::derive(crypto, hash, aead, version, &response)?,
+        Ok(DataSecrets {
+            version,
+            hash,
+            aead,
+            request: expand_secret(crypto, hash, version, &master, b"req app data", th2)?,
+            response: expand_secret(crypto, hash, version, &master, b"rsp app data", th2)?,
         })
+    }
+}
+
+/// One direction of a session's traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Requester to responder.
+    Request,
+    /// Responder to requester.
+    Response,
+}
+
+/// The application data secrets of both directions, which KEY_UPDATE advances.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSecrets {
+    /// SPDMVersion whose label prefix every derivation uses.
+    pub version: u8,
+    /// The negotiated hash.
+    pub hash: HashAlgo,
+    /// The negotiated AEAD.
+    pub aead: AeadAlgo,
+    /// Requester data secret.
+    pub request: Digest,
+    /// Responder data secret.
+    pub response: Digest,
+}
+
+impl DataSecrets {
+    /// AEAD keys of both directions.
+    pub fn keys<C: SpdmCrypto + ?Sized>(&self, crypto: &C) -> Result<SessionKeys, CryptoError> {
+        Ok(SessionKeys {
+            request: self.direction_keys(crypto, &self.request)?,
+            response: self.direction_keys(crypto, &self.response)?,
+        })
+    }
+
+    fn direction_keys<C: SpdmCrypto + ?Sized>(
+        &self,
+        crypto: &C,
+        secret: &Digest,
+    ) -> Result<DirectionKeys, CryptoError> {
+        DirectionKeys::derive(crypto, self.hash, self.aead, self.version, secret)
+    }
+
+    /// The secrets after a key update of `direction` ("traffic upd"), and the
+    /// new keys of that direction (sequence number 0); `self` is unchanged,
+    /// so the caller decides when the update takes effect.
+    pub fn updated<C: SpdmCrypto + ?Sized>(
+        &self,
+        crypto: &C,
+        direction: Direction,
+    ) -> Result<(Self, DirectionKeys), CryptoError> {
+        let mut next = self.clone();
+        let secret = match direction {
+            Direction::Request => &mut next.request,
+            Direction::Response => &mut next.response,
+        };
+        *secret = expand_secret(crypto, self.hash, self.version, secret, b"traffic upd", &[])?;
+        let keys = self.direction_keys(crypto, secret)?;
+        Ok((next, keys))
     }
 }
 

@@ -1144,6 +1144,61 @@ impl<'a> Finish<'a> {
     }
 }
 
+/// KEY_UPDATE Param1, KeyOperation (DSP0274 1.3 Table "KEY_UPDATE operations").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOperation {
+    /// Update the key of the requester-to-responder direction only.
+    UpdateKey = 1,
+    /// Update the keys of both directions.
+    UpdateAllKeys = 2,
+    /// Confirm, under the new keys, that the update took effect.
+    VerifyNewKey = 3,
+}
+
+impl KeyOperation {
+    /// The operation of a Param1 value.
+    pub fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            1 => Some(Self::UpdateKey),
+            2 => Some(Self::UpdateAllKeys),
+            3 => Some(Self::VerifyNewKey),
+            _ => None,
+        }
+    }
+}
+
+/// KEY_UPDATE and KEY_UPDATE_ACK, which echoes both parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyUpdate {
+    /// SPDMVersion of the message.
+    pub version: u8,
+    /// [`code::KEY_UPDATE`] or [`code::KEY_UPDATE_ACK`].
+    pub code: u8,
+    /// Param1.
+    pub operation: KeyOperation,
+    /// Param2: Tag, which tells one KEY_UPDATE from the next.
+    pub tag: u8,
+}
+
+impl KeyUpdate {
+    /// Decodes a message with code `expected`.
+    pub fn read(r: &mut Reader<'_>, expected: u8) -> Result<Self> {
+        let h = Header::read_code(r, expected)?;
+        Ok(Self {
+            version: h.version,
+            code: h.code,
+            operation: KeyOperation::from_u8(h.param1)
+                .ok_or(Error::InvalidField("KeyOperation"))?,
+            tag: h.param2,
+        })
+    }
+
+    /// Encodes the message.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        header(w, self.version, self.code, self.operation as u8, self.tag)
+    }
+}
+
 /// END_SESSION Param1 bit 0: keep the negotiated state after the session.
 pub const END_SESSION_PRESERVE_STATE: u8 = 1 << 0;
 

@@ -10,7 +10,7 @@
 //! GET_VERSION -> GET_CAPABILITIES -> NEGOTIATE_ALGORITHMS ->
 //! {GET_DIGESTS, GET_CERTIFICATE*, CHALLENGE, GET_MEASUREMENTS} ->
 //! KEY_EXCHANGE (needs the full certificate chain) -> FINISH ->
-//! {VENDOR_DEFINED_REQUEST, GET_MEASUREMENTS, HEARTBEAT}* -> END_SESSION.
+//! {VENDOR_DEFINED_REQUEST, GET_MEASUREMENTS, HEARTBEAT, KEY_UPDATE}* -> END_SESSION.
 //! GET_VERSION may be sent at any time and restarts everything.
 //!
 //! The highest SPDM version (1.2 or 1.3) and secured-message version (1.1
@@ -26,12 +26,21 @@
 //! HEARTBEAT is sent only when both sides have HBEAT_CAP and the responder
 //! gave a HeartbeatPeriod, which [`Requester::heartbeat_period`] reports so
 //! the caller can schedule heartbeats.
+//!
+//! KEY_UPDATE is sent only when both sides have KEY_UPD_CAP, in an
+//! established session: UpdateKey or UpdateAllKeys under the current keys,
+//! then, once acknowledged, VerifyNewKey under the new request keys before
+//! any further update. The requester switches its request keys when
+//! KEY_UPDATE_ACK arrives; the ACK to UpdateAllKeys comes under the
+//! responder's new keys already (an ERROR under the old ones changes
+//! nothing), as DMTF's libspdm and spdm-rs responders send it.
 
 use core::ops::DerefMut;
 
 use super::super::doe;
 use super::crypto::{ct_eq, hash_all, Algorithms, Digest, HashAlgo, SpdmCrypto, Supported};
-use super::msg::{self, Header};
+use super::key_schedule::{DataSecrets, Direction, DirectionKeys};
+use super::msg::{self, Header, KeyOperation};
 use super::msg::{RequesterContext, REQUESTER_CONTEXT_LEN};
 use super::session::{self, Session, PLAIN_OFFSET, SECURED_OFFSET};
 use super::session::{EarlyTranscript, SessionParams};
@@ -95,6 +104,8 @@ pub enum Request<'r> {
     Finish,
     /// HEARTBEAT (in the session).
     Heartbeat,
+    /// KEY_UPDATE with this operation (in the session).
+    KeyUpdate(KeyOperation),
     /// END_SESSION (in the session).
     EndSession,
     /// A PCI-SIG VENDOR_DEFINED_REQUEST (in the session).
@@ -137,6 +148,8 @@ pub enum Response<'b> {
     Finish,
     /// HEARTBEAT_ACK.
     Heartbeat,
+    /// KEY_UPDATE_ACK: the operation took effect.
+    KeyUpdate(KeyOperation),
     /// END_SESSION_ACK: the session is gone.
     EndSession,
     /// VENDOR_DEFINED_RESPONSE.
@@ -181,6 +194,10 @@ enum Pending<C: SpdmCrypto> {
     },
     Finish,
     Heartbeat,
+    KeyUpdate {
+        operation: KeyOperation,
+        tag: u8,
+    },
     EndSession,
     Vendor {
         protocol: u8,
@@ -193,6 +210,7 @@ impl<C: SpdmCrypto> Pending<C> {
             self,
             Pending::Finish
                 | Pending::Heartbeat
+                | Pending::KeyUpdate { .. }
                 | Pending::EndSession
                 | Pending::Vendor { .. }
                 | Pending::Measurements {
@@ -323,6 +341,21 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
         self.config.flags & self.responder_flags & cap::HBEAT != 0
     }
 
+    /// Both sides advertised KEY_UPD_CAP: KEY_UPDATE may be sent in a session.
+    pub fn key_update_negotiated(&self) -> bool {
+        self.config.flags & self.responder_flags & cap::KEY_UPD != 0
+    }
+
+    /// Whether `operation` may be sent now: an update when none awaits
+    /// VerifyNewKey, VerifyNewKey only then.
+    fn key_update_allowed(&self, operation: KeyOperation) -> bool {
+        let Some(session) = self.session.as_ref().filter(|s| s.established) else {
+            return false;
+        };
+        let verify = operation == KeyOperation::VerifyNewKey;
+        self.key_update_negotiated() && verify == session.unverified_update
+    }
+
     /// The crypto provider.
     pub fn crypto_mut(&mut self) -> &mut C {
         &mut self.crypto
@@ -446,6 +479,9 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
             }
             Request::Heartbeat if self.established() && self.heartbeat_period().is_some() => {
                 (Pending::Heartbeat, SECURED_OFFSET)
+            }
+            Request::KeyUpdate(operation) if self.key_update_allowed(operation) => {
+                (Pending::KeyUpdate { operation, tag: 0 }, SECURED_OFFSET)
             }
             Request::EndSession if self.established() => (Pending::EndSession, SECURED_OFFSET),
             Request::Vendor { protocol, .. } if self.established() => {
@@ -631,6 +667,22 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
                 code: code::HEARTBEAT,
             }
             .write(&mut w)?,
+            (&Pending::KeyUpdate { operation, .. }, _) => {
+                let mut tag = [0u8; 1];
+                self.crypto.random(&mut tag)?;
+                msg::KeyUpdate {
+                    version,
+                    code: code::KEY_UPDATE,
+                    operation,
+                    tag: tag[0],
+                }
+                .write(&mut w)?;
+                let pending = Pending::KeyUpdate {
+                    operation,
+                    tag: tag[0],
+                };
+                return Ok((pending, w.len()));
+            }
             (Pending::EndSession, _) => msg::EndSession {
                 version,
                 attributes: 0,
@@ -719,13 +771,32 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
             .ok_or(wire::Error::Truncated)?;
         if pending.in_session() {
             let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
-            let (id, msg) =
-                super::secured::open(&self.crypto, &mut session.keys.response, payload)?;
+            // The ACK to UpdateAllKeys comes under the responder's new keys.
+            let mut next_response = match pending {
+                Pending::KeyUpdate {
+                    operation: KeyOperation::UpdateAllKeys,
+                    ..
+                } => Some(session.data()?.updated(&self.crypto, Direction::Response)?),
+                _ => None,
+            };
+            let (old_keys, id, msg) = match next_response.as_mut() {
+                Some((_, next)) => super::secured::open_or(
+                    &self.crypto,
+                    next,
+                    Some(&mut session.keys.response),
+                    payload,
+                )?,
+                None => {
+                    let (id, msg) =
+                        super::secured::open(&self.crypto, &mut session.keys.response, payload)?;
+                    (false, id, msg)
+                }
+            };
             if id != session.id {
                 return Err(Error::Session("record for another session"));
             }
             let start = msg.as_ptr() as usize - base;
-            let response = self.secured_response(pending, msg)?;
+            let response = self.secured_response(pending, msg, old_keys, next_response)?;
             // A secured record carries exactly one message.
             self.response_span = start..start + msg.len();
             Ok(response)
@@ -881,7 +952,11 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
                 let secret = secret.ok_or(Error::UnexpectedMessage(code::KEY_EXCHANGE_RSP))?;
                 self.key_exchange_rsp(secret, &mut r, msg)?
             }
-            Pending::Finish | Pending::Heartbeat | Pending::EndSession | Pending::Vendor { .. } => {
+            Pending::Finish
+            | Pending::Heartbeat
+            | Pending::KeyUpdate { .. }
+            | Pending::EndSession
+            | Pending::Vendor { .. } => {
                 return Err(Error::UnexpectedMessage(h.code));
             }
         };
@@ -1055,7 +1130,17 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
         Ok(Response::KeyExchange { session_id: id })
     }
 
-    fn secured_response<'b>(&mut self, pending: Pending<C>, msg: &'b [u8]) -> Result<Response<'b>> {
+    /// Handles a decrypted response; `old_keys`: the record of a KEY_UPDATE_ACK
+    /// expected under new keys came under the old ones; `next_response`: for
+    /// UpdateAllKeys, the secrets with the response one advanced and the
+    /// responder's new keys, which its ACK came under.
+    fn secured_response<'b>(
+        &mut self,
+        pending: Pending<C>,
+        msg: &'b [u8],
+        old_keys: bool,
+        next_response: Option<(DataSecrets, DirectionKeys)>,
+    ) -> Result<Response<'b>> {
         let h = match Self::check_error(msg) {
             Err(e) => {
                 if matches!(pending, Pending::Finish) {
@@ -1067,6 +1152,9 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
             Ok(h) => h,
         };
         msg::check_version(&h, self.version)?;
+        if old_keys {
+            return Err(Error::Session("KEY_UPDATE_ACK under the old keys"));
+        }
         let mut r = Reader::new(msg);
         let response = match pending {
             Pending::Finish => {
@@ -1080,6 +1168,14 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
             Pending::Heartbeat => {
                 msg::Bare::read(&mut r, code::HEARTBEAT_ACK)?;
                 Response::Heartbeat
+            }
+            Pending::KeyUpdate { operation, tag } => {
+                let ack = msg::KeyUpdate::read(&mut r, code::KEY_UPDATE_ACK)?;
+                if ack.operation != operation || ack.tag != tag {
+                    return Err(Error::Codec(wire::Error::InvalidField("KEY_UPDATE_ACK")));
+                }
+                self.key_updated(operation, next_response)?;
+                Response::KeyUpdate(operation)
             }
             Pending::EndSession => {
                 msg::Bare::read(&mut r, code::END_SESSION_ACK)?;
@@ -1114,6 +1210,32 @@ impl<C: SpdmCrypto, B: DerefMut<Target = [u8]>> Requester<C, B> {
         r.finish()?;
         Ok(response)
     }
+
+    /// Applies an acknowledged KEY_UPDATE: the new request keys (and the
+    /// response ones the ACK came under) are used from now on.
+    fn key_updated(
+        &mut self,
+        operation: KeyOperation,
+        next_response: Option<(DataSecrets, DirectionKeys)>,
+    ) -> Result<()> {
+        let session = self.session.as_mut().ok_or(Error::Session("no session"))?;
+        if operation == KeyOperation::VerifyNewKey {
+            session.unverified_update = false;
+            return Ok(());
+        }
+        let (data, response) = match next_response {
+            Some((data, keys)) => (data, Some(keys)),
+            None => (session.data()?.clone(), None),
+        };
+        let (data, request) = data.updated(&self.crypto, Direction::Request)?;
+        session.keys.request = request;
+        if let Some(response) = response {
+            session.keys.response = response;
+        }
+        session.data = Some(data);
+        session.unverified_update = true;
+        Ok(())
+    }
 }
 
 /// The request code `req` would be sent with.
@@ -1129,6 +1251,7 @@ fn request_code(req: &Request<'_>) -> u8 {
         Request::KeyExchange => code::KEY_EXCHANGE,
         Request::Finish => code::FINISH,
         Request::Heartbeat => code::HEARTBEAT,
+        Request::KeyUpdate(_) => code::KEY_UPDATE,
         Request::EndSession => code::END_SESSION,
         Request::Vendor { .. } => code::VENDOR_DEFINED_REQUEST,
     }

@@ -12,8 +12,8 @@
 //! GET_DIGESTS, GET_CERTIFICATE, CHALLENGE (with or without a measurement
 //! summary hash), GET_MEASUREMENTS (outside or inside a session),
 //! KEY_EXCHANGE (slot 0, no mutual authentication), FINISH, HEARTBEAT,
-//! END_SESSION and PCI-SIG VENDOR_DEFINED_REQUEST in a session, one
-//! session at a time. SPDM 1.2 and 1.3 and secured messages 1.1 and 1.2
+//! KEY_UPDATE, END_SESSION and PCI-SIG VENDOR_DEFINED_REQUEST in a session,
+//! one session at a time. SPDM 1.2 and 1.3 and secured messages 1.1 and 1.2
 //! are offered unless [`Responder::set_versions`] narrows them.
 //!
 //! NEGOTIATE_ALGORITHMS: of each kind (BaseHashAlgo, BaseAsymAlgo, DHE,
@@ -35,10 +35,22 @@
 //! order (DSP0274 1.3 Tables 45 and 71, MeasurementSummaryHash): all of
 //! them for type ALL, and for type TCB the blocks of the immutable ROM and
 //! mutable firmware types, which this model counts as its TCB.
+//!
+//! KEY_UPDATE needs KEY_UPD_CAP on both sides (else UnsupportedRequest).
+//! UpdateKey switches the request keys, UpdateAllKeys both, before
+//! KEY_UPDATE_ACK is sealed: the ACK to UpdateAllKeys goes under the new
+//! response keys, as DMTF's libspdm and spdm-rs send it. The old keys are
+//! dropped at once: the DOE binding's sequence numbers are implicit, so a
+//! KEY_UPDATE whose ACK was lost cannot be retried anyway (the two sides'
+//! response sequence numbers no longer agree), and a record under the old
+//! keys fails like any other. The update awaits VerifyNewKey, under the new
+//! keys; another update before it, or VerifyNewKey without one, is an
+//! InvalidRequest.
 
 use super::super::doe;
 use super::crypto::{ct_eq, hash_all, Algorithms, Digest, HashAlgo, SpdmCrypto, Supported};
-use super::msg::{self, Header, MeasurementBlock};
+use super::key_schedule::Direction;
+use super::msg::{self, Header, KeyOperation, MeasurementBlock};
 use super::session::{self, EarlyTranscript, Session, SessionParams, PLAIN_OFFSET, SECURED_OFFSET};
 use super::vendor::PciSigMessage;
 use super::wire::{self, Reader, Writer};
@@ -405,9 +417,10 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
             code::GET_MEASUREMENTS => self.get_measurements(msg, out),
             code::KEY_EXCHANGE => self.key_exchange(msg, out),
             code::FINISH => Err(Fail::Reply(error_code::UNEXPECTED_REQUEST, 0)),
-            code::END_SESSION | code::HEARTBEAT | code::VENDOR_DEFINED_REQUEST => {
-                Err(Fail::Reply(error_code::SESSION_REQUIRED, 0))
-            }
+            code::END_SESSION
+            | code::HEARTBEAT
+            | code::KEY_UPDATE
+            | code::VENDOR_DEFINED_REQUEST => Err(Fail::Reply(error_code::SESSION_REQUIRED, 0)),
             other => Err(Fail::Reply(error_code::UNSUPPORTED_REQUEST, other)),
         }
     }
@@ -1100,6 +1113,7 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
                     });
                 (handled, After::Nothing)
             }
+            code::KEY_UPDATE => (self.key_update(msg, out), After::Nothing),
             code::VENDOR_DEFINED_REQUEST => {
                 (self.vendor_request(id, msg, out, vendor), After::Nothing)
             }
@@ -1120,6 +1134,51 @@ impl<'a, C: SpdmCrypto> Responder<'a, C> {
                 After::Nothing,
             ),
         }
+    }
+
+    /// KEY_UPDATE in an established session: switches the keys the
+    /// operation updates (the ACK is sealed after) or ends an update.
+    fn key_update(&mut self, msg: &[u8], out: &mut [u8]) -> Handled {
+        if self.config.flags & self.requester_flags & cap::KEY_UPD == 0 {
+            return Err(Fail::Reply(
+                error_code::UNSUPPORTED_REQUEST,
+                code::KEY_UPDATE,
+            ));
+        }
+        let req = decode_exact(msg, |r| msg::KeyUpdate::read(r, code::KEY_UPDATE))?;
+        let len = wire::encode_into(out, |w| {
+            msg::KeyUpdate {
+                version: self.version,
+                code: code::KEY_UPDATE_ACK,
+                ..req
+            }
+            .write(w)
+        })?;
+        let session = self
+            .session
+            .as_mut()
+            .ok_or(Fail::Local(Error::Session("unknown session")))?;
+        let all = match (req.operation, session.unverified_update) {
+            (KeyOperation::VerifyNewKey, true) => {
+                session.unverified_update = false;
+                return Ok(len);
+            }
+            (KeyOperation::UpdateKey, false) => false,
+            (KeyOperation::UpdateAllKeys, false) => true,
+            _ => return Err(Fail::Reply(error_code::INVALID_REQUEST, 0)),
+        };
+        let (data, request) = session.data()?.updated(&self.crypto, Direction::Request)?;
+        let data = if all {
+            let (data, response) = data.updated(&self.crypto, Direction::Response)?;
+            session.keys.response = response;
+            data
+        } else {
+            data
+        };
+        session.keys.request = request;
+        session.data = Some(data);
+        session.unverified_update = true;
+        Ok(len)
     }
 
     /// GET_MEASUREMENTS in an established session, on the session's L1.

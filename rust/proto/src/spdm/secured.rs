@@ -120,3 +120,44 @@ pub fn open<'b, C: SpdmCrypto + ?Sized>(
     let app = r.bytes(app_len)?;
     Ok((session_id, app))
 }
+
+/// Largest record [`open_or`] can try a second time: one whose message is
+/// a 4-byte header with up to 4 bytes of error data (KEY_UPDATE,
+/// KEY_UPDATE_ACK, ERROR), plus DOE padding, with room to spare.
+const RETRY_RECORD_MAX: usize = 64;
+
+/// Like [`open`], but when `keys` fail to authenticate a small record and
+/// `fallback` is given, tries `fallback` too (a record may be under either
+/// side of a key update); AEAD failure may leave `record` changed, so it
+/// is copied first. Returns whether `fallback` opened it, the SessionID
+/// and the application data.
+pub(crate) fn open_or<'b, C: SpdmCrypto + ?Sized>(
+    crypto: &C,
+    keys: &mut DirectionKeys,
+    fallback: Option<&mut DirectionKeys>,
+    record: &'b mut [u8],
+) -> Result<(bool, u32, &'b [u8])> {
+    let mut copy = [0u8; RETRY_RECORD_MAX];
+    let saved = match (&fallback, copy.get_mut(..record.len())) {
+        (Some(_), Some(copy)) => {
+            copy.copy_from_slice(record);
+            true
+        }
+        _ => false,
+    };
+    let first = open(crypto, keys, record).map(|(id, app)| (id, app.len()));
+    let (used_fallback, (id, len)) = match (first, fallback) {
+        (Ok(opened), _) => (false, opened),
+        (Err(Error::Session(_)), Some(fallback)) if saved => {
+            record.copy_from_slice(copy.get(..record.len()).unwrap_or(&[]));
+            let opened = open(crypto, fallback, record).map(|(id, app)| (id, app.len()))?;
+            (true, opened)
+        }
+        (Err(e), _) => return Err(e),
+    };
+    // `open` returns the application data at its fixed place in the record.
+    let app = record
+        .get(APP_DATA_OFFSET..APP_DATA_OFFSET + len)
+        .ok_or(wire::Error::Truncated)?;
+    Ok((used_fallback, id, app))
+}

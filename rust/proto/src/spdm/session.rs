@@ -4,7 +4,7 @@
 
 use super::super::doe;
 use super::crypto::{Algorithms, Digest, HashAlgo, SpdmCrypto, Supported};
-use super::key_schedule::{DirectionKeys, HandshakeSecrets, SessionKeys};
+use super::key_schedule::{DataSecrets, DirectionKeys, HandshakeSecrets, SessionKeys};
 use super::wire::{self, Writer};
 use super::{secured, Result, MAX_HASH_LEN};
 
@@ -141,6 +141,11 @@ pub(crate) struct Session<C: SpdmCrypto> {
     pub(crate) keys: SessionKeys,
     /// Whether FINISH completed and application data keys are in use.
     pub(crate) established: bool,
+    /// The data secrets behind `keys` once established (KEY_UPDATE advances them).
+    pub(crate) data: Option<DataSecrets>,
+    /// A KEY_UPDATE (UpdateKey or UpdateAllKeys) was acknowledged and
+    /// VerifyNewKey has not confirmed it yet.
+    pub(crate) unverified_update: bool,
     /// Secured-message version selected in KEY_EXCHANGE_RSP.
     pub(crate) secured_version: u16,
     /// HeartbeatPeriod of KEY_EXCHANGE_RSP in seconds (0: no heartbeat).
@@ -189,6 +194,8 @@ impl<C: SpdmCrypto> Session<C> {
             secrets,
             keys,
             established: false,
+            data: None,
+            unverified_update: false,
             secured_version: params.secured_version,
             heartbeat_period: params.heartbeat_period,
             l1: params.vca.clone(),
@@ -217,9 +224,18 @@ impl<C: SpdmCrypto> Session<C> {
     /// through FINISH_RSP).
     pub(crate) fn establish(&mut self, crypto: &C) -> Result<()> {
         let th2 = crypto.hash_finish(self.th.clone());
-        self.keys = self.secrets.data_keys(crypto, &th2)?;
+        let data = self.secrets.data_secrets(crypto, &th2)?;
+        self.keys = data.keys(crypto)?;
+        self.data = Some(data);
         self.established = true;
         Ok(())
+    }
+
+    /// The data secrets, or a session error before FINISH completed.
+    pub(crate) fn data(&self) -> Result<&DataSecrets> {
+        self.data
+            .as_ref()
+            .ok_or(super::Error::Session("session not established"))
     }
 }
 

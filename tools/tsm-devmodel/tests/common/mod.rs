@@ -48,7 +48,7 @@ impl HostError {
 }
 
 const REQUESTER_CONFIG: RequesterConfig = RequesterConfig {
-    flags: cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT,
+    flags: cap::ENCRYPT | cap::MAC | cap::KEY_EX | cap::HBEAT | cap::KEY_UPD,
     ct_exponent: 12,
     data_transfer_size: 0x1000,
     max_spdm_msg_size: 0x1000,
@@ -231,6 +231,19 @@ impl<T: Read + Write> Host<T> {
 
     pub fn heartbeat(&mut self) -> Result<(), HostError> {
         self.exchange(Request::Heartbeat, |r| assert_eq!(r, Response::Heartbeat))
+    }
+
+    /// KEY_UPDATE UpdateAllKeys, then VerifyNewKey under the new keys.
+    pub fn key_update(&mut self) -> Result<(), HostError> {
+        for op in [
+            msg::KeyOperation::UpdateAllKeys,
+            msg::KeyOperation::VerifyNewKey,
+        ] {
+            self.exchange(Request::KeyUpdate(op), |r| {
+                assert_eq!(r, Response::KeyUpdate(op))
+            })?;
+        }
+        Ok(())
     }
 
     pub fn end_session(&mut self) -> Result<(), HostError> {

@@ -91,7 +91,7 @@ mod tests {
     };
     use tsm_proto::spdm::{
         crypto::{AeadAlgo, Digest, HashAlgo},
-        key_schedule::HandshakeSecrets,
+        key_schedule::{Direction, HandshakeSecrets},
         secured,
     };
     use tsm_spdm::KernelCrypto;
@@ -420,6 +420,33 @@ mod tests {
         assert_eq!(&data.request.iv[..], &unhex(kat.req_app_iv)?[..]);
         assert_eq!(data.response.key(), &unhex(kat.rsp_app_key)?[..]);
         assert_eq!(&data.response.iv[..], &unhex(kat.rsp_app_iv)?[..]);
+
+        // One key update of each direction (KEY_UPDATE).
+        let secrets = hs.data_secrets(&c, &digest(kat.th2)?).map_err(|_| EINVAL)?;
+        for (direction, secret, key, iv) in [
+            (
+                Direction::Request,
+                kat.req_upd_secret,
+                kat.req_upd_key,
+                kat.req_upd_iv,
+            ),
+            (
+                Direction::Response,
+                kat.rsp_upd_secret,
+                kat.rsp_upd_key,
+                kat.rsp_upd_iv,
+            ),
+        ] {
+            let (next, keys) = secrets.updated(&c, direction).map_err(|_| EINVAL)?;
+            let updated = match direction {
+                Direction::Request => &next.request,
+                Direction::Response => &next.response,
+            };
+            assert_eq!(updated.as_slice(), &unhex(secret)?[..]);
+            assert_eq!(keys.key(), &unhex(key)?[..]);
+            assert_eq!(&keys.iv[..], &unhex(iv)?[..]);
+            assert_eq!(keys.sequence, 0);
+        }
 
         // Every record, sealed and opened at its sequence number with the request data keys.
         let app = unhex(APP_DATA)?;

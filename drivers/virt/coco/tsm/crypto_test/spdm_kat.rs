@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Known answers for the SPDM key schedule (DSP0274 1.2 and 1.3) and DSP0277 secured-message
-//! records, computed from the specifications' text by `scripts/kat/spdm_kat.py` (Python and the
-//! `cryptography` package), independently of rust/proto. Shared by the host test
+//! Known answers for the SPDM key schedule (DSP0274 1.2 and 1.3, with the DSP0277 key update)
+//! and DSP0277 secured-message records, computed from the specifications' text by
+//! `scripts/kat/spdm_kat.py` (Python and the `cryptography` package), independently of
+//! rust/proto. Shared by the host test
 //! `rust/proto/tests/independent_kat.rs` (RustCrypto provider) and the KUnit suite
 //! `spdm_crypto` (the kernel's provider, `tsm_spdm::KernelCrypto`), so both providers are held
 //! to the same bytes. `spdm_kat.py --check` confirms the generated block below is its output.
@@ -35,6 +36,13 @@ pub(crate) struct Kat {
     pub(crate) req_app_iv: &'static str,
     pub(crate) rsp_app_key: &'static str,
     pub(crate) rsp_app_iv: &'static str,
+    /// The data secrets after one key update (DSP0277, "traffic upd"), and their keys and IVs.
+    pub(crate) req_upd_secret: &'static str,
+    pub(crate) rsp_upd_secret: &'static str,
+    pub(crate) req_upd_key: &'static str,
+    pub(crate) req_upd_iv: &'static str,
+    pub(crate) rsp_upd_key: &'static str,
+    pub(crate) rsp_upd_iv: &'static str,
     /// Records of `APP_DATA` sealed with the request-direction data key and IV.
     pub(crate) records: &'static [Record],
 }
@@ -94,6 +102,14 @@ pub(crate) const SHA384_AES256_SPDM12: Kat = Kat {
     req_app_iv: "0f5887c2304f5f8bf8dc0212",
     rsp_app_key: "f9d597fcd5639eeeee6013f8cd0dc655fa20a7ec39d066a2080028c3af17e8fc",
     rsp_app_iv: "4be4d564add7be29c4d4e883",
+    req_upd_secret: "633deab990c1a2ef9d941113ad1cad9a90b2bbbcfb6f553a924fb41cbd627963\
+        587477136cbbd29aa109173206c2ecdb",
+    rsp_upd_secret: "8e8e051483887281a6fa21c7fef93a621bbde8e4fdf9620c898cb74f7761d38c\
+        963febbf0fffe486b4e06be40154bb08",
+    req_upd_key: "e182902fb31c5ffcea47b55616179396b983cd03e67ad734d2eb1da4b44f6180",
+    req_upd_iv: "8f5125a72f2ae15b6560dea0",
+    rsp_upd_key: "fcc5900581b5d1e13f6f961aabff2096c815f5a1b907975607db36abfff53577",
+    rsp_upd_iv: "1fb47df693d8ae168a1c55d6",
     records: &[
         Record {
             sequence: 0x0,
@@ -157,6 +173,14 @@ pub(crate) const SHA384_AES256_SPDM13: Kat = Kat {
     req_app_iv: "821da557534c8adff0b2fe78",
     rsp_app_key: "18042c8658968f8ce43d3bf7be620f0a5535b14cd34602d28cc859655bc61523",
     rsp_app_iv: "18813a2df7cbda1fa530b87c",
+    req_upd_secret: "ec5573cc42fdcf768b7cbc0f651c6df2a0a5e88551b391eb7e952c4d5f28f55b\
+        3d5ccbebb4d8c096263c0823e6d1f474",
+    rsp_upd_secret: "73a524e3dde16e316db6dff361118e2873d35c6e35cea68bb82a49644636f302\
+        3f822aa8b02fbe26bc969514aca6edbe",
+    req_upd_key: "654a67e956ee648e8822feec259638b8d542f534e5d80c3e18aa9b1ad3411f5b",
+    req_upd_iv: "dd55cf76c053ac21e7052c66",
+    rsp_upd_key: "3db69fcf28f8d3749683e63b208da1eda55b9a405b39bc03546b5abfa2d85aba",
+    rsp_upd_iv: "1c893d98d56ec1316bc5d34a",
     records: &[
         Record {
             sequence: 0x0,
@@ -208,6 +232,12 @@ pub(crate) const SHA256_AES128_SPDM12: Kat = Kat {
     req_app_iv: "2a53cccc096c815634d47831",
     rsp_app_key: "20c95c07f9b0c4a74dbff0827e16add3",
     rsp_app_iv: "891ff813200e49eff19e7ad6",
+    req_upd_secret: "71dc449240744cd78e5f04c0c756abd6ff33190ee487a67aad1901580ea10e13",
+    rsp_upd_secret: "e9188b4e9621474570138e8270f38e2bb78a0eac416b4b3182501b97b73db0b3",
+    req_upd_key: "6b772e55a2a802a83fd9120445c8b3d1",
+    req_upd_iv: "2d20547ae0a7e54c35197e28",
+    rsp_upd_key: "d8a9ae3636236db9680fc3e2f24e37a8",
+    rsp_upd_iv: "b4824417d7bc5c356a244c06",
     records: &[
         Record {
             sequence: 0x0,
@@ -259,6 +289,12 @@ pub(crate) const SHA256_AES128_SPDM13: Kat = Kat {
     req_app_iv: "e1f6cbccad3df28af06c2549",
     rsp_app_key: "630783e523ffd7a1e6fc819230c679f0",
     rsp_app_iv: "2eca58cd2e81e5b4b31ddc53",
+    req_upd_secret: "9c862e1b730f5fc141f7d006773fb2ad46cfeb05feb2d63a04a3b92d3fa3f59c",
+    rsp_upd_secret: "fc372a91115c0c08ebc9f815fbf3a8a1f9b187da469399db60699419f631cb78",
+    req_upd_key: "5bfbeb8cff0ef42a534e79006bd94678",
+    req_upd_iv: "2d55bd947c3a76f4f1eaaadc",
+    rsp_upd_key: "c5b50907f5b760625f66519355a43bf1",
+    rsp_upd_iv: "65cd86884d1f220ad876c66d",
     records: &[
         Record {
             sequence: 0x0,

@@ -27,9 +27,11 @@
 //! the session, the Root Port through the platform's key port: `platform_fw.rs`) and enables the
 //! Root Port's end, KM STOP stops the keys and disables it, BLOCK clears its registers.
 //!
-//! Not modelled: SPDM KEY_UPDATE and HEARTBEAT messages (the kernel requester has no
-//! KEY_UPDATE and does not negotiate HBEAT_CAP; both leaves check the session with an IDE_KM
-//! QUERY in it instead), the alternate key set of KM REFRESH (the keys of set 0 are stopped and
+//! TDH.SPDM.MNG HEARTBEAT sends SPDM HEARTBEAT in the session and KEY_UPDATE renews its keys
+//! (SPDM KEY_UPDATE UpdateAllKeys, then VerifyNewKey), which a leaf that found the keys needing
+//! a refresh (TDX_SPDM_SESSION_KEY_REQUIRE_REFRESH) waits for.
+//!
+//! Not modelled: the alternate key set of KM REFRESH (the keys of set 0 are stopped and
 //! programmed afresh), Link IDE streams, more than one stream per device, and the ABI's own
 //! DEV_INFO layout (`tdx_connect::DevInfo` is this project's).
 
@@ -47,8 +49,6 @@ use kernel::{
 };
 use tsm_proto::{
     doe,
-    ide_km::Message as IdeKm,
-    spdm::vendor::PROTOCOL_IDE_KM,
     vendor::tdx_connect::{
         leaf, operand, parse_stream_info, root_entries, Args, DevInfo, HpaArray, SpdmConfig,
         SpdmMngOp, Status, StatusClass, StreamKmOp, NO_PAGE, RECOLLECT_NONCE_LEN,
@@ -218,8 +218,10 @@ fn pfn_of(pa: u64, op: u32) -> Tdx<u64> {
 enum Job {
     Connect,
     Disconnect,
-    /// HEARTBEAT and KEY_UPDATE: the session answers.
-    Check,
+    /// SPDM HEARTBEAT in the session.
+    Heartbeat,
+    /// SPDM KEY_UPDATE of both directions, verified.
+    KeyUpdate,
     Recollect([u8; RECOLLECT_NONCE_LEN]),
     KeySetup(u8),
     KeyRefresh(u8),
@@ -761,9 +763,9 @@ impl Model {
                     return Err(invalid(operand::RCX));
                 }
                 match op {
-                    o if o == SpdmMngOp::KeyUpdate as u64 => Job::Check,
+                    o if o == SpdmMngOp::KeyUpdate as u64 => Job::KeyUpdate,
                     _ if obj.needs_key_update => return Err(refresh),
-                    o if o == SpdmMngOp::Heartbeat as u64 => Job::Check,
+                    o if o == SpdmMngOp::Heartbeat as u64 => Job::Heartbeat,
                     _ if recollect => Job::Recollect(nonce),
                     _ => return Err(invalid(operand::RDX)),
                 }
@@ -901,10 +903,17 @@ impl Job {
                 platform_fw::end_session(pdev, &mut link.spdm, &mut doe);
                 return end(SUCCESS, None, None);
             }
-            Job::Check => match Self::query(&mut link, &mut doe) {
+            Job::Heartbeat => match link.spdm.heartbeat(&mut doe) {
                 Ok(()) => SUCCESS,
                 Err(e) => {
-                    dev_warn!(pdev.as_ref(), "TDX Connect model: session check: {:?}\n", e);
+                    dev_warn!(pdev.as_ref(), "TDX Connect model: HEARTBEAT: {:?}\n", e);
+                    device_failure()
+                }
+            },
+            Job::KeyUpdate => match link.spdm.key_update(&mut doe) {
+                Ok(()) => SUCCESS,
+                Err(e) => {
+                    dev_warn!(pdev.as_ref(), "TDX Connect model: KEY_UPDATE: {:?}\n", e);
                     device_failure()
                 }
             },
@@ -961,24 +970,5 @@ impl Job {
             .dev_info()
             .map_err(|_| Status::new(StatusClass::Other, 0))?;
         Ok((link, info))
-    }
-
-    /// An IDE_KM QUERY in the session: the session and the device answer.
-    fn query(link: &mut Link, doe: &mut RelayDoe<'_>) -> Result {
-        let mut buf = [0u8; 16];
-        let mut w = wire::Writer::new(&mut buf);
-        IdeKm::Query { port_index: 0 }
-            .write(&mut w)
-            .map_err(|_| EINVAL)?;
-        let len = w.len();
-        let mut answer = [0u8; 64];
-        let got = link
-            .spdm
-            .vendor(doe, PROTOCOL_IDE_KM, &buf[..len], &mut answer)
-            .map_err(|e| e.errno())?;
-        match IdeKm::decode(&answer[..got]) {
-            Ok(IdeKm::QueryResp { .. }) => Ok(()),
-            _ => Err(EPROTO),
-        }
     }
 }
