@@ -541,8 +541,8 @@ mod tests {
         let mut desc = [0u8; 24];
         let d = IdeStreamDesc {
             stream_id: 3,
-            rid_assoc_1: 0x0107_00,
-            rid_assoc_2: 0x0100_01,
+            rid_assoc_1: 0x0001_0700,
+            rid_assoc_2: 0x0001_0001,
             addr_assoc: &[0xAB; 12],
         };
         let n = crate::wire::encode_into(&mut desc, |w| d.write(w)).unwrap();
