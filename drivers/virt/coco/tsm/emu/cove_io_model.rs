@@ -38,8 +38,8 @@
 //! that does not stop leaves it bound); regions return one by one with
 //! `reclaim_tvm_interface_region`, which unbinds a bound interface first (relayed too). An
 //! interface belongs to the TVM that gave it its first region or bound it, until it holds
-//! neither: another TVM gets `SBI_ERR_DENIED`. `disconnect_device` stops the bound interfaces of the device first, and
-//! the TSM forgets every interface of it.
+//! neither: another TVM gets `SBI_ERR_DENIED`. `disconnect_device` stops the bound interfaces
+//! of the device first, and the TSM forgets every interface of it.
 //!
 //! Memory: the model stands for the TSM's view of physical memory. Buffers the host allocates
 //! through the model get addresses of their own; an address the model did not hand out, or an
