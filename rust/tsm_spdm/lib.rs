@@ -163,18 +163,28 @@ pub struct Connection {
 /// and authenticated secured messages.
 const SESSION_CAPS: u32 = cap::KEY_EX | cap::ENCRYPT | cap::MAC;
 
-/// What a session may also use where the device offers it: HEARTBEAT and KEY_UPDATE.
-const SESSION_EXTRAS: u32 = cap::HBEAT | cap::KEY_UPD;
-
 impl Connection {
     /// A connection that has sent nothing and offers `algorithms` (e.g. [`Supported::ALL`]);
-    /// with `session`, it advertises what a secure session needs, and HEARTBEAT and KEY_UPDATE.
+    /// with `session`, it advertises what a secure session needs, and KEY_UPDATE. It does not
+    /// advertise HEARTBEAT: a device that agrees to heartbeats may end a session in which none
+    /// comes within its HeartbeatPeriod (see [`Connection::with_heartbeat`]).
     pub fn new(algorithms: Supported, session: bool) -> Result<Self, AuthError> {
         let session_caps = if session {
-            SESSION_CAPS | SESSION_EXTRAS
+            SESSION_CAPS | cap::KEY_UPD
         } else {
             0
         };
+        Self::with_caps(algorithms, session_caps)
+    }
+
+    /// A connection for a secure session whose owner sends [`Connection::heartbeat`] within
+    /// every HeartbeatPeriod the device sets: as [`Connection::new`] with `session`, and
+    /// HEARTBEAT advertised too.
+    pub fn with_heartbeat(algorithms: Supported) -> Result<Self, AuthError> {
+        Self::with_caps(algorithms, SESSION_CAPS | cap::KEY_UPD | cap::HBEAT)
+    }
+
+    fn with_caps(algorithms: Supported, session_caps: u32) -> Result<Self, AuthError> {
         let config = RequesterConfig {
             flags: cap::CHAL | cap::CERT | session_caps,
             ct_exponent: 20,

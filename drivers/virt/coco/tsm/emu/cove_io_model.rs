@@ -895,8 +895,8 @@ impl Job {
         stream_id: u8,
         key_step: u32,
     ) -> Sbi<Connected> {
-        let (mut spdm, shown) =
-            fw_job::authenticated_session(pdev, doe, "CoVE-IO").map_err(|_| SbiError::Failed)?;
+        let (mut spdm, shown) = fw_job::authenticated_session(pdev, doe, "CoVE-IO", false)
+            .map_err(|_| SbiError::Failed)?;
         fw_job::key_stream_or_end(pdev, &mut spdm, doe, stream_id, key_step)
             .map_err(|_| SbiError::Failed)?;
         let elements = [

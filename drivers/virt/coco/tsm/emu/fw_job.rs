@@ -147,11 +147,13 @@ impl<E: Unpin> DoeTransfer for RelayDoe<'_, E> {
 }
 
 /// What a vendor firmware model does first to connect the DSM `pdev`: authenticate it and open
-/// a secure session. A failure is logged as the failure of `model`'s SPDM.
+/// a secure session, with HEARTBEAT advertised if the model's host drives heartbeats
+/// (`heartbeat`). A failure is logged as the failure of `model`'s SPDM.
 pub(crate) fn authenticated_session<T: DoeTransfer>(
     pdev: &pci::Device,
     doe: &mut T,
     model: &str,
+    heartbeat: bool,
 ) -> Result<(Connection, Authenticated)> {
     let failed = |e: AuthError| {
         dev_warn!(
@@ -162,7 +164,12 @@ pub(crate) fn authenticated_session<T: DoeTransfer>(
         );
         e.errno()
     };
-    let mut spdm = Connection::new(Supported::ALL, true).map_err(failed)?;
+    let spdm = if heartbeat {
+        Connection::with_heartbeat(Supported::ALL)
+    } else {
+        Connection::new(Supported::ALL, true)
+    };
+    let mut spdm = spdm.map_err(failed)?;
     let shown = spdm.authenticate(doe, None).map_err(failed)?;
     spdm.open_session(doe).map_err(failed)?;
     Ok((spdm, shown))

@@ -944,8 +944,8 @@ impl Job {
         stream_id: u8,
         key_step: u32,
     ) -> Psp<Connected> {
-        let (mut spdm, shown) =
-            fw_job::authenticated_session(pdev, doe, "SEV-TIO").map_err(|_| Status::SpdmError)?;
+        let (mut spdm, shown) = fw_job::authenticated_session(pdev, doe, "SEV-TIO", false)
+            .map_err(|_| Status::SpdmError)?;
         fw_job::key_stream_or_end(pdev, &mut spdm, doe, stream_id, key_step)
             .map_err(|_| Status::ErrInDevConn)?;
         Ok(Connected {

@@ -29,7 +29,9 @@
 //!
 //! TDH.SPDM.MNG HEARTBEAT sends SPDM HEARTBEAT in the session and KEY_UPDATE renews its keys
 //! (SPDM KEY_UPDATE UpdateAllKeys, then VerifyNewKey), which a leaf that found the keys needing
-//! a refresh (TDX_SPDM_SESSION_KEY_REQUIRE_REFRESH) waits for.
+//! a refresh (TDX_SPDM_SESSION_KEY_REQUIRE_REFRESH) waits for. The session advertises
+//! HEARTBEAT: the host drives heartbeats with TDH.SPDM.MNG (the other models' sessions do not,
+//! since nothing there would keep the device's HeartbeatPeriod).
 //!
 //! Not modelled: the alternate key set of KM REFRESH (the keys of set 0 are stopped and
 //! programmed afresh), Link IDE streams, more than one stream per device, and the ABI's own
@@ -952,7 +954,7 @@ impl Job {
 
     /// Authenticates the device and opens the session; returns it with its DEV_INFO.
     fn connect(pdev: &pci::Device, doe: &mut RelayDoe<'_>) -> Tdx<(Link, KVVec<u8>)> {
-        let (spdm, shown) = fw_job::authenticated_session(pdev, doe, "TDX Connect")
+        let (spdm, shown) = fw_job::authenticated_session(pdev, doe, "TDX Connect", true)
             .map_err(|_| device_failure())?;
         let hash = match shown.algorithms.hash {
             tsm_proto::spdm::crypto::HashAlgo::Sha256 => 0,
