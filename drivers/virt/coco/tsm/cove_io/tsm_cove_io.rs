@@ -405,14 +405,15 @@ struct CoveTdi {
 impl CoveTdi {
     /// Gives the TVM the memory BARs of `pdev` (whole pages), the MMIO the interface's report
     /// may show.
-    fn add_regions(&mut self, pdev: &pci::Device, fw: &dyn Firmware) -> Result {
+    fn add_regions(&mut self, pdev: &pci::Device, device: &Device) -> Result {
         for bar in 0..PCI_STD_NUM_BARS {
             let Some((base, len)) = pdev.memory_bar(bar) else {
                 continue;
             };
             let len = len.next_multiple_of(TSM_PAGE);
             let call = SbiCall::interface_region(true, self.tvm_id, self.if_id.into(), base, len);
-            match fw.call(&call)?.error {
+            // Through the relay loop like every COVH call: it checks the call's value too.
+            match device.relay(pdev, &call)? {
                 SbiError::Success => self.mmio.push((base, len), GFP_KERNEL)?,
                 error => {
                     dev_warn!(
@@ -527,7 +528,7 @@ impl LinkTsm for CoveIo {
         };
         let call = SbiCall::bind_interface(tdi.tvm_id, tdi.if_id.into());
         let bound = tdi
-            .add_regions(pdev, device.fw.get())
+            .add_regions(pdev, device)
             .and_then(|()| device.run(pdev, "bind_interface", &call));
         if let Err(e) = bound {
             tdi.reclaim_regions(pdev, device);
